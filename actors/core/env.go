@@ -1,0 +1,136 @@
+package core
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"openclaw/transport/auth"
+	"openclaw/transport/protocol"
+	"openclaw/transport/server"
+)
+
+// Env is built once per gateway generation (a SIGUSR1 restart builds a new
+// one) and read by every actor. Fields are set before the listener starts and
+// never written after, except the atomics.
+type Env struct {
+	Version    string
+	BootID     string // per process
+	InstanceID string // per gateway generation; the self presence row's id
+	Started    time.Time
+	PID        int
+
+	Host     HostInfo
+	Limits   server.Limits
+	Validate *protocol.Validator
+	Secret   auth.Secret
+	Limiter  *auth.Limiter
+	// AutoApproveLocal pairs verified devices on loopback connections.
+	AutoApproveLocal bool
+	PresenceTTL      time.Duration
+	HealthEvery      time.Duration
+
+	StateDir   string
+	ConfigPath string
+	LogFile    func() string // the current log file, for logs.tail
+	Log        *slog.Logger
+
+	// Methods is the method table the connection actors dispatch on.
+	Methods map[string]*Method
+	// Events lists the events this gateway emits (hello-ok features.events).
+	Events []string
+
+	System   *actor.ActorSystem
+	Hub      *actor.PID
+	Presence *actor.PID
+	Health   *actor.PID
+	Devices  *actor.PID
+
+	PresenceVersion atomic.Int64
+	HealthVersion   atomic.Int64
+	// PresenceSnap and HealthSnap are the latest published roster and health
+	// summary, immutable once stored.
+	PresenceSnap atomic.Pointer[[]PresenceEntry]
+	HealthSnap   atomic.Pointer[map[string]any]
+	// Draining is set when the gateway is shutting down or restarting: new
+	// handshakes get UNAVAILABLE and close 1013.
+	Draining atomic.Bool
+}
+
+// HostInfo describes the machine, for the gateway's own presence row.
+type HostInfo struct {
+	Host, IP, Platform, DeviceFamily string
+}
+
+// StateVersion returns the current global counters.
+func (e *Env) StateVersion() *protocol.StateVersion {
+	return &protocol.StateVersion{Presence: e.PresenceVersion.Load(), Health: e.HealthVersion.Load()}
+}
+
+// Role names.
+const (
+	RoleOperator = "operator"
+	RoleNode     = "node"
+)
+
+// Operator scopes.
+const (
+	ScopeRead      = "operator.read"
+	ScopeWrite     = "operator.write"
+	ScopeAdmin     = "operator.admin"
+	ScopeApprovals = "operator.approvals"
+	ScopePairing   = "operator.pairing"
+)
+
+// Scopes is a connection's effective operator scopes.
+type Scopes []string
+
+// Has reports whether the scopes grant s: admin implies every scope and write
+// implies read.
+func (sc Scopes) Has(s string) bool {
+	if s == "" {
+		return true
+	}
+	for _, g := range sc {
+		if g == s || g == ScopeAdmin || (g == ScopeWrite && s == ScopeRead) {
+			return true
+		}
+	}
+	return false
+}
+
+// Method is one RPC the gateway serves.
+type Method struct {
+	// Scope is the operator scope needed ("" = none, like health).
+	Scope string
+	// Role is who may call it: RoleOperator, RoleNode, or "" for both.
+	Role   string
+	Handle func(c Call)
+}
+
+// Call is what a method handler gets: the request and a way to answer it.
+// Exactly one of Reply or Fail must be called, now or later (from any
+// goroutine): the connection writes the response.
+type Call interface {
+	Request() *protocol.Request
+	Env() *Env
+	Scopes() Scopes
+	ConnID() string
+	// Ask sends msg to pid; pid answers with ctx.Respond(*Reply) and the
+	// connection writes that reply as this call's response.
+	Ask(pid *actor.PID, msg ReplyTo)
+	Reply(payload any)
+	Fail(err *protocol.ErrorShape)
+}
+
+// ReplyTo is implemented by request messages that carry the request id the
+// answer belongs to.
+type ReplyTo interface{ SetReqID(id string) }
+
+// ReqID is embedded in request messages.
+type ReqID struct{ ID string }
+
+// SetReqID implements ReplyTo.
+func (r *ReqID) SetReqID(id string) { r.ID = id }

@@ -1,0 +1,157 @@
+// Package hub is the actor that knows who is connected: it spawns one
+// connection actor per socket (and supervises them: a connection that panics
+// is stopped, alone), keeps the authenticated ones with their role and
+// scopes, and fans broadcasts out to them. It also drives the tick event and
+// the WebSocket pings, and answers status.
+package hub
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"openclaw/actors/core"
+	"openclaw/transport/protocol"
+	"openclaw/transport/server"
+)
+
+// ConnProps builds the actor for one socket; the gateway passes the conn
+// package's constructor, which keeps hub and conn independent.
+type ConnProps func(env *core.Env, sock *server.Socket) *actor.Props
+
+type entry struct {
+	pid    *actor.PID
+	sock   *server.Socket
+	role   string
+	scopes core.Scopes
+	mode   string
+}
+
+type hubActor struct {
+	env       *core.Env
+	connProps ConnProps
+	conns     map[string]*entry // authenticated connections by id
+	spawned   int               // live connection actors, authenticated or not
+	stopping  bool
+}
+
+type tickMsg struct{}
+type pingMsg struct{}
+
+// Props builds the hub. Its children are connection actors; the strategy
+// stops a child that panics (its socket is closed 1011 as it stops) and lets
+// every other connection carry on.
+func Props(env *core.Env, connProps ConnProps) *actor.Props {
+	stopOnPanic := actor.NewOneForOneStrategy(0, time.Second, func(reason any) actor.Directive {
+		env.Log.Error("connection actor crashed; closing that connection", "panic", reason)
+		return actor.StopDirective
+	})
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &hubActor{env: env, connProps: connProps, conns: make(map[string]*entry)}
+	}, actor.WithSupervisor(stopOnPanic))
+}
+
+func (h *hubActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		h.after(ctx, h.env.Limits.TickInterval, &tickMsg{})
+		h.after(ctx, h.env.Limits.PingInterval, &pingMsg{})
+	case *core.SpawnConn:
+		h.spawned++
+		ctx.Respond(ctx.Spawn(h.connProps(h.env, m.Sock)))
+	case *core.Register:
+		h.conns[m.ConnID] = &entry{pid: m.PID, sock: m.Sock, role: m.Role, scopes: m.Scopes, mode: m.Mode}
+	case *core.Unregister:
+		delete(h.conns, m.ConnID)
+	case *actor.Terminated:
+		h.spawned--
+	case *core.Publish:
+		h.publish(ctx, m.B)
+	case *tickMsg:
+		b := protocol.NewBroadcast("tick", map[string]any{"ts": time.Now().UnixMilli()}, nil)
+		b.Droppable, b.NodesToo = true, true
+		h.publish(ctx, b)
+		h.after(ctx, h.env.Limits.TickInterval, &tickMsg{})
+	case *pingMsg:
+		for _, e := range h.conns {
+			e.sock.Ping()
+		}
+		h.after(ctx, h.env.Limits.PingInterval, &pingMsg{})
+	case *core.StatusGet:
+		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: h.status()})
+	case *core.Shutdown:
+		h.stopping = true
+		for _, e := range h.conns {
+			ctx.Send(e.pid, m)
+		}
+		ctx.Respond(len(h.conns))
+	}
+}
+
+func (h *hubActor) after(ctx actor.Context, d time.Duration, msg any) {
+	self, sys := ctx.Self(), ctx.ActorSystem()
+	time.AfterFunc(d, func() { sys.Root.Send(self, msg) })
+}
+
+// publish hands b to every connection it is meant for. The payload was
+// encoded once by the publisher; each connection adds only its seq.
+func (h *hubActor) publish(ctx actor.Context, b *protocol.Broadcast) {
+	if h.stopping {
+		return
+	}
+	d := &core.Deliver{B: b}
+	for _, e := range h.conns {
+		if e.role == core.RoleNode {
+			if !b.NodesToo {
+				continue
+			}
+		} else if !e.scopes.Has(b.Scope) {
+			continue
+		}
+		ctx.Send(e.pid, d)
+	}
+}
+
+func (h *hubActor) status() map[string]any {
+	byRole := map[string]int{core.RoleOperator: 0, core.RoleNode: 0}
+	for _, e := range h.conns {
+		byRole[e.role]++
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return map[string]any{
+		"ok":       true,
+		"version":  h.env.Version,
+		"pid":      h.env.PID,
+		"uptimeMs": time.Since(h.env.Started).Milliseconds(),
+		"connections": map[string]any{
+			"total": len(h.conns), "operators": byRole[core.RoleOperator], "nodes": byRole[core.RoleNode],
+			"handshaking": h.spawned - len(h.conns),
+		},
+		"channels":   []any{},
+		"sessions":   map[string]any{"count": 0},
+		"activeRuns": 0,
+		"memory": map[string]any{
+			"rssBytes": rss(), "heapAllocBytes": ms.HeapAlloc, "goroutines": runtime.NumGoroutine(),
+		},
+		"stateVersion": h.env.StateVersion(),
+	}
+}
+
+// rss reads the resident set size from /proc (0 where there is none).
+func rss() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}

@@ -1,0 +1,214 @@
+// Package presence is the presence registry actor: the roster of who is
+// connected (PROTOCOL.md §7), its TTL and cap, the presence stateVersion, and
+// the roster broadcast to readers on every change.
+package presence
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"openclaw/actors/core"
+	"openclaw/transport/protocol"
+)
+
+// MaxRows caps the roster; the oldest rows go first.
+const MaxRows = 200
+
+// coalesce is the shortest gap between two roster broadcasts. A burst of
+// connects (a fleet reconnecting after a restart) becomes a few broadcasts
+// instead of one per socket to every reader, which would be quadratic.
+const coalesce = 50 * time.Millisecond
+
+type row struct {
+	entry core.PresenceEntry
+	live  bool // a connected socket: never expires
+	self  bool
+	seen  time.Time
+}
+
+type registry struct {
+	env  *core.Env
+	rows map[string]*row
+
+	lastBroadcast time.Time
+	pending       bool // a trailing broadcast is scheduled
+	now           func() time.Time
+}
+
+type sweep struct{}
+type flush struct{}
+
+// Props builds the presence actor.
+func Props(env *core.Env) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &registry{env: env, rows: make(map[string]*row), now: time.Now}
+	})
+}
+
+func (r *registry) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		r.addSelf()
+		r.changed(ctx)
+		r.every(ctx, r.env.PresenceTTL/5, &sweep{})
+	case *core.PresenceConnect:
+		e := m.Entry
+		e.TS = r.now().UnixMilli()
+		e.Reason = "connect"
+		r.rows[m.Key] = &row{entry: e, live: true, seen: r.now()}
+		r.enforceCap()
+		r.changed(ctx)
+	case *core.PresenceDisconnect:
+		if rw := r.rows[m.Key]; rw != nil && rw.live {
+			rw.live = false
+			rw.seen = r.now()
+			rw.entry.Reason = "disconnect"
+			rw.entry.TS = rw.seen.UnixMilli()
+			r.changed(ctx)
+		}
+	case *core.PresenceList:
+		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: r.list()})
+	case *core.SystemEvent:
+		r.systemEvent(m.Params)
+		r.changed(ctx)
+		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: map[string]any{"ok": true}})
+	case *sweep:
+		if r.expire() {
+			r.changed(ctx)
+		}
+		r.every(ctx, r.env.PresenceTTL/5, &sweep{})
+	case *flush:
+		r.pending = false
+		r.broadcast(ctx)
+	}
+}
+
+func (r *registry) every(ctx actor.Context, d time.Duration, msg any) {
+	if d <= 0 || d > 30*time.Second {
+		d = 30 * time.Second
+	}
+	self, sys := ctx.Self(), ctx.ActorSystem()
+	time.AfterFunc(d, func() { sys.Root.Send(self, msg) })
+}
+
+func (r *registry) addSelf() {
+	h := r.env.Host
+	r.rows["self:"+r.env.InstanceID] = &row{self: true, live: true, seen: r.now(), entry: core.PresenceEntry{
+		Host: h.Host, IP: h.IP, Version: r.env.Version, Platform: h.Platform, DeviceFamily: h.DeviceFamily,
+		Mode: "gateway", Reason: "self", InstanceID: r.env.InstanceID, TS: r.now().UnixMilli(),
+		Text: fmt.Sprintf("Gateway: %s (%s) · app %s · mode gateway · reason self", h.Host, h.IP, r.env.Version),
+	}}
+}
+
+// systemEvent upserts the row a system-event describes, keyed by the most
+// stable identity it carries.
+func (r *registry) systemEvent(p core.SystemEventParams) {
+	key := firstNonEmpty(p.DeviceID, p.InstanceID, p.Host, p.IP)
+	if key == "" {
+		key = p.Text
+		if len(key) > 64 {
+			key = key[:64]
+		}
+	}
+	key = "event:" + key
+	reason := p.Reason
+	if reason == "" {
+		reason = "system-event"
+	}
+	r.rows[key] = &row{seen: r.now(), entry: core.PresenceEntry{
+		Host: p.Host, IP: p.IP, Version: p.Version, Platform: p.Platform, DeviceFamily: p.DeviceFamily,
+		ModelIdentifier: p.ModelIdentifier, Mode: p.Mode, LastInputSeconds: p.LastInputSeconds,
+		Reason: reason, Tags: p.Tags, Text: p.Text, TS: r.now().UnixMilli(), DeviceID: p.DeviceID,
+		Roles: p.Roles, Scopes: p.Scopes, InstanceID: p.InstanceID,
+	}}
+	r.env.Log.Info("system event", "text", p.Text, "sessionKey", p.SessionKey)
+	r.enforceCap()
+}
+
+// expire drops rows not refreshed within the TTL; live rows (connected
+// sockets) and the gateway's own row stay.
+func (r *registry) expire() bool {
+	cut := r.now().Add(-r.env.PresenceTTL)
+	dropped := false
+	for k, rw := range r.rows {
+		if !rw.live && rw.seen.Before(cut) {
+			delete(r.rows, k)
+			dropped = true
+		}
+	}
+	return dropped
+}
+
+// enforceCap keeps at most MaxRows, evicting the oldest rows that are not
+// connected first, then the oldest connected ones; never the self row.
+func (r *registry) enforceCap() {
+	for len(r.rows) > MaxRows {
+		var oldestKey string
+		var oldest *row
+		for k, rw := range r.rows {
+			if rw.self {
+				continue
+			}
+			if oldest == nil || (oldest.live && !rw.live) || (oldest.live == rw.live && rw.seen.Before(oldest.seen)) {
+				oldestKey, oldest = k, rw
+			}
+		}
+		if oldest == nil {
+			return
+		}
+		delete(r.rows, oldestKey)
+	}
+}
+
+func (r *registry) list() []core.PresenceEntry {
+	out := make([]core.PresenceEntry, 0, len(r.rows))
+	for _, rw := range r.rows {
+		out = append(out, rw.entry)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].TS != out[j].TS {
+			return out[i].TS > out[j].TS
+		}
+		return out[i].InstanceID+out[i].Host < out[j].InstanceID+out[j].Host
+	})
+	return out
+}
+
+// changed publishes the new roster snapshot and broadcasts it, at most once
+// per coalesce interval (a change inside the interval is sent at its end).
+func (r *registry) changed(ctx actor.Context) {
+	if r.pending {
+		return
+	}
+	wait := coalesce - r.now().Sub(r.lastBroadcast)
+	if wait <= 0 {
+		r.broadcast(ctx)
+		return
+	}
+	r.pending = true
+	self, sys := ctx.Self(), ctx.ActorSystem()
+	time.AfterFunc(wait, func() { sys.Root.Send(self, &flush{}) })
+}
+
+func (r *registry) broadcast(ctx actor.Context) {
+	r.lastBroadcast = r.now()
+	roster := r.list()
+	r.env.PresenceSnap.Store(&roster)
+	r.env.PresenceVersion.Add(1)
+	b := protocol.NewBroadcast("presence", map[string]any{"presence": roster}, r.env.StateVersion())
+	b.Droppable = true
+	b.Scope = core.ScopeRead
+	ctx.Send(r.env.Hub, &core.Publish{B: b})
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	neturl "net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"openclaw/actors/gateway"
+	"openclaw/config"
+	"openclaw/transport/auth"
+	"openclaw/transport/client"
+	"openclaw/transport/protocol"
+)
+
+// Target says which gateway a client command talks to.
+type Target struct {
+	URL      string `help:"Gateway WebSocket URL (default: OPENCLAW_GATEWAY_URL, else ws://127.0.0.1:<port>)." placeholder:"ws://HOST:PORT"`
+	Token    string `help:"Gateway token (default: OPENCLAW_GATEWAY_TOKEN, else gateway.auth.token)."`
+	Password string `help:"Gateway password (default: OPENCLAW_GATEWAY_PASSWORD, else gateway.auth.password)."`
+	Timeout  int    `help:"Seconds to wait for the gateway." default:"10"`
+}
+
+// CallCmd calls one method.
+type CallCmd struct {
+	Target
+	Method string `arg:"" help:"Method name, e.g. health."`
+	Params string `help:"Params as a JSON object." default:"{}"`
+	JSON   bool   `name:"json" help:"Print the result as JSON (the default output is JSON too)."`
+}
+
+func (c *CallCmd) Run(g *Globals) error {
+	var params any
+	if err := json.Unmarshal([]byte(c.Params), &params); err != nil {
+		return fail(2, "--params is not valid JSON: %v", err)
+	}
+	if _, ok := params.(map[string]any); !ok {
+		return fail(2, "--params must be a JSON object")
+	}
+	return callAndPrint(g, c.Target, c.Method, params, c.JSON)
+}
+
+// HealthCmd fetches health.
+type HealthCmd struct {
+	Target
+	JSON bool `name:"json" help:"Print the raw JSON summary."`
+}
+
+func (c *HealthCmd) Run(g *Globals) error {
+	res, err := call(g, c.Target, "health", map[string]any{})
+	if err != nil {
+		return reportError(err, c.JSON)
+	}
+	if c.JSON {
+		return printJSON(res)
+	}
+	var h struct {
+		OK         bool  `json:"ok"`
+		DurationMs int64 `json:"durationMs"`
+		Channels   map[string]struct {
+			Linked bool `json:"linked"`
+		} `json:"channels"`
+	}
+	_ = json.Unmarshal(res, &h)
+	state := "ok"
+	if !h.OK {
+		state = "not ok"
+	}
+	fmt.Printf("Gateway health: %s (%d ms)\n", state, h.DurationMs)
+	if len(h.Channels) == 0 {
+		fmt.Println("Channels: none configured")
+	}
+	for name, ch := range h.Channels {
+		fmt.Printf("Channel %s: linked=%v\n", name, ch.Linked)
+	}
+	if !h.OK {
+		return fail(1, "")
+	}
+	return nil
+}
+
+// StatusCmd fetches the status summary.
+type StatusCmd struct {
+	Target
+	JSON bool `name:"json" help:"Print JSON."`
+}
+
+func (c *StatusCmd) Run(g *Globals) error {
+	return callAndPrint(g, c.Target, "status", map[string]any{}, c.JSON)
+}
+
+// GatewayStatusCmd probes the gateway: connect, then status.
+type GatewayStatusCmd struct {
+	Target
+	JSON    bool `name:"json" help:"Print JSON."`
+	NoProbe bool `help:"Do not connect; only print where the gateway is expected."`
+}
+
+func (c *GatewayStatusCmd) Run(g *Globals) error {
+	url, err := resolveURL(g, c.Target)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"cli": map[string]any{"version": version()}, "gateway": map[string]any{"probeUrl": url}}
+	if c.NoProbe {
+		return printJSON(mustJSON(out))
+	}
+	start := time.Now()
+	cl, err := dial(g, c.Target)
+	rpc := map[string]any{"ok": err == nil, "url": url, "kind": "connect"}
+	if err != nil {
+		rpc["error"] = err.Error()
+		out["rpc"] = rpc
+		if c.JSON {
+			_ = printJSON(mustJSON(out))
+		}
+		return fail(1, "gateway not reachable at %s: %v", url, oneLine(err.Error()))
+	}
+	defer cl.Close()
+	var hello struct {
+		Server json.RawMessage `json:"server"`
+		Auth   json.RawMessage `json:"auth"`
+	}
+	_ = json.Unmarshal(cl.Hello, &hello)
+	rpc["server"], rpc["auth"] = hello.Server, hello.Auth
+	rpc["connectMs"] = time.Since(start).Milliseconds()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.Timeout)*time.Second)
+	defer cancel()
+	if st, err := cl.Call(ctx, "status", map[string]any{}); err == nil {
+		rpc["status"] = st
+	} else {
+		rpc["statusError"] = err.Error()
+	}
+	out["rpc"] = rpc
+	if c.JSON {
+		return printJSON(mustJSON(out))
+	}
+	fmt.Printf("Gateway reachable at %s (connect %d ms)\n", url, rpc["connectMs"])
+	fmt.Printf("Server: %s\nAuth: %s\n", hello.Server, hello.Auth)
+	return nil
+}
+
+func callAndPrint(g *Globals, t Target, method string, params any, asJSON bool) error {
+	res, err := call(g, t, method, params)
+	if err != nil {
+		return reportError(err, asJSON)
+	}
+	return printJSON(res)
+}
+
+// callError is a failed call: the gateway's error when it sent one.
+type callError struct {
+	stage string // "connect" or the method
+	shape *protocol.ErrorShape
+	err   error
+}
+
+func (e *callError) Error() string {
+	if e.shape != nil {
+		return fmt.Sprintf("%s failed: %s (%s)", e.stage, e.shape.Message, e.shape.Code)
+	}
+	return fmt.Sprintf("%s failed: %v", e.stage, e.err)
+}
+
+// reportError prints a failed call the way the reference CLI does with
+// --json (an {"ok":false,"error":{...}} object on stdout), always with one
+// readable line on stderr, and exits 1.
+func reportError(err error, asJSON bool) error {
+	var ce *callError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	if asJSON {
+		e := map[string]any{"type": "gateway_transport_error", "message": fmt.Sprint(ce.err)}
+		if ce.shape != nil {
+			e = map[string]any{"type": "gateway_request_error", "code": ce.shape.Code, "message": ce.shape.Message,
+				"retryable": ce.shape.Retryable != nil && *ce.shape.Retryable}
+			if ce.shape.Details != nil {
+				e["details"] = ce.shape.Details
+			}
+		}
+		_ = printJSON(mustJSON(map[string]any{"ok": false, "error": e}))
+	}
+	return fail(1, "%s", ce.Error())
+}
+
+// call connects, calls one method and returns its payload.
+func call(g *Globals, t Target, method string, params any) (json.RawMessage, error) {
+	cl, err := dial(g, t)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(t.Timeout)*time.Second)
+	defer cancel()
+	res, err := cl.Call(ctx, method, params)
+	if err != nil {
+		ce := &callError{stage: method, err: err}
+		errors.As(err, &ce.shape)
+		return nil, ce
+	}
+	return res, nil
+}
+
+func dial(g *Globals, t Target) (*client.Client, error) {
+	prof, err := g.profile()
+	if err != nil {
+		return nil, fail(2, "%v", err)
+	}
+	paths, err := config.ResolvePaths(prof)
+	if err != nil {
+		return nil, fail(2, "%v", err)
+	}
+	cfg, err := config.Load(paths.ConfigPath)
+	if err != nil {
+		return nil, fail(2, "%v", err)
+	}
+	url, err := resolveURL(g, t)
+	if err != nil {
+		return nil, err
+	}
+	token := firstSet(t.Token, os.Getenv("OPENCLAW_GATEWAY_TOKEN"))
+	password := firstSet(t.Password, os.Getenv("OPENCLAW_GATEWAY_PASSWORD"))
+	if cfg != nil && token == "" && cfg.Gateway.Auth.Token != nil {
+		token = *cfg.Gateway.Auth.Token
+	}
+	if cfg != nil && password == "" && cfg.Gateway.Auth.Password != nil {
+		password = *cfg.Gateway.Auth.Password
+	}
+	// Like the reference CLI: a shared secret over loopback needs no device
+	// identity; anywhere else the device key proves who is calling.
+	var id *auth.Identity
+	if !(isLoopbackURL(url) && (token != "" || password != "")) {
+		if id, err = loadIdentity(filepath.Join(paths.StateDir, "identity", "device.json")); err != nil {
+			return nil, fail(1, "device identity: %v", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(t.Timeout)*time.Second)
+	defer cancel()
+	cl, err := client.Dial(ctx, client.Options{
+		URL: url, Token: token, Password: password, Identity: id,
+		ClientID: "cli", Mode: "cli", Version: gateway.Version, DisplayName: "openclaw-go cli",
+		Scopes: []string{"operator.admin", "operator.read", "operator.write", "operator.approvals", "operator.pairing"},
+	})
+	if err != nil {
+		ce := &callError{stage: "connect", err: err}
+		errors.As(err, &ce.shape)
+		return nil, ce
+	}
+	return cl, nil
+}
+
+func isLoopbackURL(raw string) bool {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.IsLoopback()
+}
+
+func resolveURL(g *Globals, t Target) (string, error) {
+	if u := firstSet(t.URL, os.Getenv("OPENCLAW_GATEWAY_URL")); u != "" {
+		return u, nil
+	}
+	prof, err := g.profile()
+	if err != nil {
+		return "", fail(2, "%v", err)
+	}
+	paths, err := config.ResolvePaths(prof)
+	if err != nil {
+		return "", fail(2, "%v", err)
+	}
+	cfg, err := config.Load(paths.ConfigPath)
+	if err != nil {
+		return "", fail(2, "%v", err)
+	}
+	port, _, err := config.ResolvePort(0, cfg, prof)
+	if err != nil {
+		return "", fail(2, "%v", err)
+	}
+	return "ws://127.0.0.1:" + strconv.Itoa(port), nil
+}
+
+// identityFile is the CLI's stored device key.
+type identityFile struct {
+	Version    int    `json:"version"`
+	DeviceID   string `json:"deviceId"`
+	PrivateKey []byte `json:"privateKey"` // ed25519 seed+public, 64 bytes
+}
+
+// loadIdentity reads the CLI's device key, creating it (0600) on first use.
+func loadIdentity(path string) (*auth.Identity, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var f identityFile
+		if err := json.Unmarshal(data, &f); err != nil || len(f.PrivateKey) != 64 {
+			return nil, fmt.Errorf("%s is unreadable (remove it to create a new identity)", path)
+		}
+		id := auth.IdentityFromPrivate(f.PrivateKey)
+		return &id, nil
+	}
+	if !os.IsNotExist(err) {
+		return nil, err
+	}
+	id := auth.NewIdentity()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(identityFile{Version: 1, DeviceID: id.ID, PrivateKey: id.Private}, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+func printJSON(raw json.RawMessage) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		os.Stdout.Write(raw)
+		fmt.Println()
+		return nil
+	}
+	buf.WriteByte('\n')
+	_, err := os.Stdout.Write(buf.Bytes())
+	return err
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func firstSet(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

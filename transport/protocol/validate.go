@@ -1,0 +1,239 @@
+package protocol
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/kaptinlin/jsonschema"
+)
+
+//go:embed schemas/*.json
+var schemaFS embed.FS
+
+// Validator holds the compiled frame schema and one schema per method's params.
+// It is immutable after NewValidator and safe for concurrent use.
+type Validator struct {
+	frame   *jsonschema.Schema
+	methods map[string]*jsonschema.Schema
+}
+
+// NewValidator compiles every embedded schema once.
+func NewValidator() (*Validator, error) {
+	entries, err := schemaFS.ReadDir("schemas")
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	v := &Validator{methods: make(map[string]*jsonschema.Schema)}
+	for _, e := range entries {
+		raw, err := schemaFS.ReadFile(path.Join("schemas", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		s, err := c.Compile(raw)
+		if err != nil {
+			return nil, fmt.Errorf("schema %s: %w", e.Name(), err)
+		}
+		name := strings.TrimSuffix(e.Name(), ".json")
+		if name == "frame.request" {
+			v.frame = s
+			continue
+		}
+		v.methods[name] = s
+	}
+	if v.frame == nil {
+		return nil, errors.New("schema frame.request.json missing")
+	}
+	return v, nil
+}
+
+// HasSchema reports whether a params schema exists for method.
+func (v *Validator) HasSchema(method string) bool { _, ok := v.methods[method]; return ok }
+
+// FrameError says why raw bytes are not a valid request frame.
+type FrameError struct {
+	// Malformed is true when the bytes are not JSON at all.
+	Malformed bool
+	// ID is the frame's id when it was a string.
+	ID string
+	// RawID is the id as the client sent it (a string or a number), echoed
+	// in the error response; nil when there was none usable.
+	RawID  any
+	Reason string
+}
+
+func (e *FrameError) Error() string {
+	if e.Malformed {
+		return "malformed JSON: " + e.Reason
+	}
+	return "invalid request frame: " + e.Reason
+}
+
+// DecodeRequest parses and validates one inbound frame. It returns a
+// *FrameError for anything that is not a valid request frame; params are not
+// checked here (see ValidateParams) because the handshake and the method
+// dispatcher report params failures differently.
+func (v *Validator) DecodeRequest(raw []byte) (*Request, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, &FrameError{Malformed: true, Reason: err.Error()}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &FrameError{Malformed: true, Reason: "trailing data after JSON value"}
+	}
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return nil, &FrameError{Reason: "frame must be an object"}
+	}
+	id, _ := obj["id"].(string)
+	if res := v.frame.ValidateMap(obj); !res.IsValid() {
+		fe := &FrameError{ID: id, Reason: describe(res)}
+		switch raw := obj["id"].(type) {
+		case string:
+			if raw != "" {
+				fe.RawID = raw
+			}
+		case json.Number:
+			fe.RawID = raw
+		}
+		return nil, fe
+	}
+	req := &Request{ID: id, Method: obj["method"].(string), Params: obj["params"]}
+	if req.Params == nil {
+		req.Params = map[string]any{}
+	}
+	return req, nil
+}
+
+// ValidateParams checks params against the method's schema and returns the
+// problem as "at <path>: <problem>", or "" when the params are valid. A
+// method with no schema accepts nothing but an empty object, so a handler
+// can never see params nobody described.
+func (v *Validator) ValidateParams(method string, params any) string {
+	s, ok := v.methods[method]
+	if !ok {
+		if m, isMap := params.(map[string]any); isMap && len(m) == 0 {
+			return ""
+		}
+		return "at root: no params accepted"
+	}
+	res := s.Validate(params)
+	if res.IsValid() {
+		return ""
+	}
+	return describe(res)
+}
+
+// describe turns a failed evaluation into one line naming the JSON pointer of
+// the first bad field (in a stable order) and what is wrong with it.
+func describe(res *jsonschema.EvaluationResult) string {
+	var found []problem
+	collect(res, "", &found)
+	if len(found) == 0 {
+		return "at root: invalid"
+	}
+	sort.SliceStable(found, func(i, j int) bool { return found[i].rank() < found[j].rank() })
+	p := found[0]
+	loc := p.path
+	if loc == "" {
+		loc = "root"
+	}
+	return "at " + loc + ": " + p.msg
+}
+
+type problem struct {
+	path, keyword, msg string
+}
+
+// rank prefers the errors people act on: a missing or unexpected property
+// before the noise the library reports beside them (a missing property is
+// also checked as null against its own schema).
+func (p problem) rank() int {
+	switch p.keyword {
+	case "required":
+		return 0
+	case "additionalProperties":
+		return 1
+	case "schema", "properties", "items", "allOf", "anyOf", "oneOf", "$ref", "format":
+		return 9
+	default:
+		return 2 + strings.Count(p.path, "/")
+	}
+}
+
+func collect(r *jsonschema.EvaluationResult, parent string, out *[]problem) {
+	loc := joinPointer(parent, r.InstanceLocation)
+	keys := make([]string, 0, len(r.Errors))
+	for k := range r.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		e := r.Errors[k]
+		*out = append(*out, problem{path: loc, keyword: e.Keyword, msg: humanize(e)})
+	}
+	for _, d := range r.Details {
+		if !d.Valid {
+			collect(d, loc, out)
+		}
+	}
+}
+
+// joinPointer appends a child location to its parent. The library reports a
+// detail's InstanceLocation relative to its parent, except at the top where it
+// is already absolute; both cases end up as one absolute pointer.
+func joinPointer(parent, child string) string {
+	if child == "" || child == "/" {
+		return parent
+	}
+	if parent != "" && strings.HasPrefix(child, parent+"/") {
+		return child
+	}
+	return parent + child
+}
+
+func humanize(e *jsonschema.EvaluationError) string {
+	param := func(k string) string { return fmt.Sprint(e.Params[k]) }
+	switch e.Keyword {
+	case "required":
+		if p, ok := e.Params["property"]; ok {
+			return "must have required property " + fmt.Sprint(p)
+		}
+		return "must have required properties " + param("properties")
+	case "additionalProperties":
+		if p, ok := e.Params["property"]; ok {
+			return "unexpected property " + fmt.Sprint(p)
+		}
+		return "unexpected properties " + param("properties")
+	case "type":
+		return "must be " + param("expected")
+	case "enum":
+		return "must be equal to one of the allowed values"
+	case "const":
+		return "must be equal to constant"
+	case "minLength":
+		return "must NOT have fewer than " + param("min_length") + " characters"
+	case "maxLength":
+		return "must NOT have more than " + param("max_length") + " characters"
+	case "minimum":
+		return "must be >= " + param("minimum")
+	case "maximum":
+		return "must be <= " + param("maximum")
+	case "pattern":
+		return "must not be blank"
+	}
+	msg := e.Message
+	for k, v := range e.Params {
+		msg = strings.ReplaceAll(msg, "{"+k+"}", fmt.Sprint(v))
+	}
+	return msg
+}

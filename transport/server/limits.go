@@ -1,0 +1,65 @@
+package server
+
+import "time"
+
+// Limits are the transport limits of PROTOCOL.md §1. Zero fields take the
+// reference's defaults (see WithDefaults).
+type Limits struct {
+	PreAuthMaxFrame  int           // bytes; a larger frame before hello-ok closes 1009
+	MaxPayload       int           // bytes; max inbound frame after auth
+	MaxBufferedBytes int64         // outbound backlog per socket
+	HandshakeTimeout time.Duration // no connect by then: close 1000
+	MaxPreAuthPerIP  int           // more pre-auth sockets from one IP: HTTP 503
+	MaxPendingFrames int           // frames held before hello-ok; one more closes 1008
+	PingInterval     time.Duration // ping after auth; no pong by the next one drops the socket
+	TickInterval     time.Duration // tick event period
+	// WriteTimeout bounds one write to a socket whose peer stopped reading:
+	// past it the socket is dropped, so a stuck peer holds no goroutine.
+	WriteTimeout time.Duration
+}
+
+// DefaultLimits are the reference gateway's.
+var DefaultLimits = Limits{
+	PreAuthMaxFrame:  64 << 10,
+	MaxPayload:       25 << 20,
+	MaxBufferedBytes: 50 << 20,
+	HandshakeTimeout: 15 * time.Second,
+	MaxPreAuthPerIP:  32,
+	MaxPendingFrames: 15,
+	PingInterval:     25 * time.Second,
+	TickInterval:     30 * time.Second,
+	WriteTimeout:     30 * time.Second,
+}
+
+// WithDefaults fills zero fields from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits
+	if l.PreAuthMaxFrame <= 0 {
+		l.PreAuthMaxFrame = d.PreAuthMaxFrame
+	}
+	if l.MaxPayload <= 0 {
+		l.MaxPayload = d.MaxPayload
+	}
+	if l.MaxBufferedBytes <= 0 {
+		l.MaxBufferedBytes = d.MaxBufferedBytes
+	}
+	if l.HandshakeTimeout <= 0 {
+		l.HandshakeTimeout = d.HandshakeTimeout
+	}
+	if l.MaxPreAuthPerIP <= 0 {
+		l.MaxPreAuthPerIP = d.MaxPreAuthPerIP
+	}
+	if l.MaxPendingFrames <= 0 {
+		l.MaxPendingFrames = d.MaxPendingFrames
+	}
+	if l.PingInterval <= 0 {
+		l.PingInterval = d.PingInterval
+	}
+	if l.TickInterval <= 0 {
+		l.TickInterval = d.TickInterval
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = d.WriteTimeout
+	}
+	return l
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"openclaw/transport/protocol"
+)
+
+// Socket is one accepted WebSocket. Its methods are safe from any goroutine;
+// writes never block the caller: they go to the connection's own write queue,
+// whose size in bytes the socket bounds itself (gws's queue has no limit).
+type Socket struct {
+	ID    string
+	IP    netip.Addr
+	Local bool // the peer is on a loopback address
+
+	conn   *gws.Conn
+	srv    *Server
+	limits *Limits
+
+	authed   atomic.Bool
+	closing  atomic.Bool
+	backlog  atomic.Int64
+	pingOut  atomic.Bool // a ping is waiting for its pong
+	dropped  atomic.Int64
+	preauthC bool // counted against the per-IP pre-auth limit (guarded by srv.mu)
+}
+
+// Authenticated tells the transport the handshake succeeded: the frame size
+// limit rises to MaxPayload and the socket stops counting as pre-auth.
+func (s *Socket) Authenticated() {
+	if s.authed.CompareAndSwap(false, true) {
+		s.srv.releasePreAuth(s)
+	}
+}
+
+// IsAuthenticated reports whether Authenticated was called.
+func (s *Socket) IsAuthenticated() bool { return s.authed.Load() }
+
+// Backlog is the number of bytes queued but not yet written.
+func (s *Socket) Backlog() int64 { return s.backlog.Load() }
+
+// Dropped is how many droppable broadcasts were skipped for this socket.
+func (s *Socket) Dropped() int64 { return s.dropped.Load() }
+
+// Send queues one frame that must not be dropped (a response, a shutdown
+// event). Over the backlog limit the socket is closed as a slow consumer and
+// Send returns false.
+func (s *Socket) Send(frame []byte) bool {
+	if s.closing.Load() {
+		return false
+	}
+	n := int64(len(frame))
+	if s.backlog.Load()+n > s.limits.MaxBufferedBytes {
+		s.SlowConsumer()
+		return false
+	}
+	s.backlog.Add(n)
+	s.conn.Async(func() {
+		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
+		_ = s.conn.WriteMessage(gws.OpcodeText, frame)
+		s.backlog.Add(-n)
+	})
+	return true
+}
+
+// SendBroadcast queues a broadcast frame with this socket's seq. A droppable
+// event over the backlog limit is skipped (the caller has already consumed
+// the seq, so the client sees the gap); anything else closes the socket.
+func (s *Socket) SendBroadcast(b *protocol.Broadcast, seq int64) bool {
+	if s.closing.Load() {
+		return false
+	}
+	mid := protocol.AppendSeq(make([]byte, 0, 24), seq)
+	n := int64(len(b.Head) + len(mid) + len(b.Tail))
+	if s.backlog.Load()+n > s.limits.MaxBufferedBytes {
+		if b.Droppable {
+			s.dropped.Add(1)
+			return false
+		}
+		s.SlowConsumer()
+		return false
+	}
+	s.backlog.Add(n)
+	s.conn.Async(func() {
+		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
+		_ = s.conn.Writev(gws.OpcodeText, b.Head, mid, b.Tail)
+		s.backlog.Add(-n)
+	})
+	return true
+}
+
+// Close queues a close frame behind the frames already queued, so a reply
+// sent just before it still arrives, then closes the connection.
+func (s *Socket) Close(code uint16, reason string) {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	r := []byte(truncateReason(reason))
+	s.conn.Async(func() {
+		s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = s.conn.WriteClose(code, r)
+	})
+}
+
+// SlowConsumer drops a socket whose peer stopped reading. The write queue is
+// stuck behind the peer, so the close frame cannot wait in it: the stuck write
+// is cut short by a near deadline and the connection closed.
+func (s *Socket) SlowConsumer() {
+	if !s.closing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_ = s.conn.WriteClose(1008, []byte("slow consumer"))
+		_ = s.conn.NetConn().Close()
+	}()
+}
+
+// Ping sends a WebSocket ping. It returns false, and drops the socket, when
+// the previous ping was never answered.
+func (s *Socket) Ping() bool {
+	if s.closing.Load() {
+		return false
+	}
+	if s.pingOut.Swap(true) {
+		s.closing.Store(true)
+		_ = s.conn.NetConn().Close()
+		return false
+	}
+	s.conn.Async(func() {
+		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
+		_ = s.conn.WritePing(nil)
+	})
+	return true
+}
+
+func (s *Socket) pong() { s.pingOut.Store(false) }
+
+// truncateReason keeps a close reason within 120 bytes without splitting a
+// UTF-8 sequence.
+func truncateReason(r string) string {
+	const max = 120
+	if len(r) <= max {
+		return r
+	}
+	cut := max
+	for cut > 0 && r[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return r[:cut]
+}
