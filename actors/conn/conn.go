@@ -46,6 +46,7 @@ type connActor struct {
 	method    string // none | token | password | device-token
 
 	seq         int64
+	registered  bool   // the hub knows this connection
 	presenceKey string // "" when this socket is not in the roster
 }
 
@@ -83,6 +84,7 @@ func (c *connActor) Receive(ctx actor.Context) {
 			c.phase = closed
 		}
 	case *socketClosed:
+		c.phase = closed
 		ctx.Stop(ctx.Self())
 	case *actor.Stopping:
 		c.cleanup(ctx)
@@ -95,12 +97,15 @@ func (c *connActor) cleanup(ctx actor.Context) {
 	if c.timeout != nil {
 		c.timeout.Stop()
 	}
-	c.sock.Close(1011, "internal error")
-	if c.phase == open || c.presenceKey != "" {
+	if c.phase != closed {
+		// Stopped without the socket closing or a shutdown: a panic.
+		c.sock.Close(1011, "internal error")
+	}
+	if c.registered {
 		ctx.Send(c.env.Hub, &core.Unregister{ConnID: c.sock.ID})
-		if c.presenceKey != "" {
-			ctx.Send(c.env.Presence, &core.PresenceDisconnect{Key: c.presenceKey})
-		}
+	}
+	if c.presenceKey != "" {
+		ctx.Send(c.env.Presence, &core.PresenceDisconnect{Key: c.presenceKey})
 	}
 	c.phase = closed
 }
@@ -313,6 +318,7 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 	c.sock.Authenticated()
 	c.env.Limiter.Succeed(c.sock.IP)
 	ctx.Send(c.env.Hub, &core.Register{ConnID: c.sock.ID, PID: ctx.Self(), Sock: c.sock, Role: c.role, Scopes: scopes, Mode: c.params.Client.Mode})
+	c.registered = true
 	c.sock.Send(protocol.OK(c.connectID, c.hello(scopes, deviceToken, issuedAt)))
 	c.env.Log.Debug("handshake ok", "conn", c.sock.ID, "client", c.params.Client.ID, "mode", c.params.Client.Mode,
 		"role", c.role, "auth", c.method, "scopes", []string(scopes))
@@ -467,6 +473,7 @@ func (c *connActor) reply(r *core.Reply) {
 func (c *connActor) shutdown(m *core.Shutdown) {
 	if c.phase != open {
 		c.sock.Close(1012, "service restart")
+		c.phase = closed
 		return
 	}
 	payload := map[string]any{"reason": m.Reason}

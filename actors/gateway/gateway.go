@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -62,6 +63,9 @@ type Gateway struct {
 	system *actor.ActorSystem
 	root   *actor.PID
 	srv    *server.Server
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New validates options; Start runs it.
@@ -153,6 +157,11 @@ func (g *Gateway) Env() *core.Env { return g.env }
 // Stop tells every client why (shutdown event, close 1012), stops accepting,
 // and stops the actor tree. It returns when sockets are closed or ctx ends.
 func (g *Gateway) Stop(ctx context.Context, reason string, restartExpectedMs int64) error {
+	g.stopOnce.Do(func() { g.stopErr = g.stop(ctx, reason, restartExpectedMs) })
+	return g.stopErr
+}
+
+func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int64) error {
 	g.env.Draining.Store(true)
 	res, err := g.system.Root.RequestFuture(g.env.Hub, &core.Shutdown{Reason: reason, RestartExpectedMs: restartExpectedMs}, 5*time.Second).Result()
 	if err == nil {

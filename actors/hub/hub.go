@@ -85,8 +85,10 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: h.status()})
 	case *core.Shutdown:
 		h.stopping = true
-		for _, e := range h.conns {
-			ctx.Send(e.pid, m)
+		// Every child, not only the authenticated: a socket still in its
+		// handshake is closed 1012 too, so its client knows to come back.
+		for _, pid := range ctx.Children() {
+			ctx.Send(pid, m)
 		}
 		ctx.Respond(len(h.conns))
 	}

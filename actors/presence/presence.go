@@ -27,11 +27,13 @@ type row struct {
 	live  bool // a connected socket: never expires
 	self  bool
 	seen  time.Time
+	order int64 // update counter: orders rows updated in the same millisecond
 }
 
 type registry struct {
-	env  *core.Env
-	rows map[string]*row
+	env     *core.Env
+	rows    map[string]*row
+	updates int64
 
 	lastBroadcast time.Time
 	pending       bool // a trailing broadcast is scheduled
@@ -58,13 +60,14 @@ func (r *registry) Receive(ctx actor.Context) {
 		e := m.Entry
 		e.TS = r.now().UnixMilli()
 		e.Reason = "connect"
-		r.rows[m.Key] = &row{entry: e, live: true, seen: r.now()}
+		r.rows[m.Key] = &row{entry: e, live: true, seen: r.now(), order: r.next()}
 		r.enforceCap()
 		r.changed(ctx)
 	case *core.PresenceDisconnect:
 		if rw := r.rows[m.Key]; rw != nil && rw.live {
 			rw.live = false
 			rw.seen = r.now()
+			rw.order = r.next()
 			rw.entry.Reason = "disconnect"
 			rw.entry.TS = rw.seen.UnixMilli()
 			r.changed(ctx)
@@ -118,7 +121,7 @@ func (r *registry) systemEvent(p core.SystemEventParams) {
 	if reason == "" {
 		reason = "system-event"
 	}
-	r.rows[key] = &row{seen: r.now(), entry: core.PresenceEntry{
+	r.rows[key] = &row{seen: r.now(), order: r.next(), entry: core.PresenceEntry{
 		Host: p.Host, IP: p.IP, Version: p.Version, Platform: p.Platform, DeviceFamily: p.DeviceFamily,
 		ModelIdentifier: p.ModelIdentifier, Mode: p.Mode, LastInputSeconds: p.LastInputSeconds,
 		Reason: reason, Tags: p.Tags, Text: p.Text, TS: r.now().UnixMilli(), DeviceID: p.DeviceID,
@@ -152,7 +155,7 @@ func (r *registry) enforceCap() {
 			if rw.self {
 				continue
 			}
-			if oldest == nil || (oldest.live && !rw.live) || (oldest.live == rw.live && rw.seen.Before(oldest.seen)) {
+			if oldest == nil || (oldest.live && !rw.live) || (oldest.live == rw.live && rw.order < oldest.order) {
 				oldestKey, oldest = k, rw
 			}
 		}
@@ -163,17 +166,24 @@ func (r *registry) enforceCap() {
 	}
 }
 
+func (r *registry) next() int64 { r.updates++; return r.updates }
+
+// list is the roster, newest first (by ts, then by update order).
 func (r *registry) list() []core.PresenceEntry {
-	out := make([]core.PresenceEntry, 0, len(r.rows))
+	rows := make([]*row, 0, len(r.rows))
 	for _, rw := range r.rows {
-		out = append(out, rw.entry)
+		rows = append(rows, rw)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].TS != out[j].TS {
-			return out[i].TS > out[j].TS
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].entry.TS != rows[j].entry.TS {
+			return rows[i].entry.TS > rows[j].entry.TS
 		}
-		return out[i].InstanceID+out[i].Host < out[j].InstanceID+out[j].Host
+		return rows[i].order > rows[j].order
 	})
+	out := make([]core.PresenceEntry, len(rows))
+	for i, rw := range rows {
+		out[i] = rw.entry
+	}
 	return out
 }
 

@@ -55,7 +55,7 @@ func (s *Socket) Send(frame []byte) bool {
 		return false
 	}
 	n := int64(len(frame))
-	if s.backlog.Load()+n > s.limits.MaxBufferedBytes {
+	if s.overLimit(n) {
 		s.SlowConsumer()
 		return false
 	}
@@ -77,7 +77,7 @@ func (s *Socket) SendBroadcast(b *protocol.Broadcast, seq int64) bool {
 	}
 	mid := protocol.AppendSeq(make([]byte, 0, 24), seq)
 	n := int64(len(b.Head) + len(mid) + len(b.Tail))
-	if s.backlog.Load()+n > s.limits.MaxBufferedBytes {
+	if s.overLimit(n) {
 		if b.Droppable {
 			s.dropped.Add(1)
 			return false
@@ -92,6 +92,14 @@ func (s *Socket) SendBroadcast(b *protocol.Broadcast, seq int64) bool {
 		s.backlog.Add(-n)
 	})
 	return true
+}
+
+// overLimit reports whether queuing n more bytes would pass the backlog
+// limit. An empty queue always takes the frame, however large: otherwise a
+// frame bigger than the limit could never reach even an idle socket.
+func (s *Socket) overLimit(n int64) bool {
+	cur := s.backlog.Load()
+	return cur > 0 && cur+n > s.limits.MaxBufferedBytes
 }
 
 // Close queues a close frame behind the frames already queued, so a reply

@@ -1,0 +1,446 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"openclaw/actors/gateway"
+	"openclaw/transport/auth"
+)
+
+// TestFirstFrameRules covers every row of PROTOCOL.md §3.2: what the server
+// answers and the exact close code and reason.
+func TestFirstFrameRules(t *testing.T) {
+	gw := startGateway(t, nil)
+	validClient := map[string]any{"id": "cli", "version": "1", "platform": "linux", "mode": "cli"}
+	tests := []struct {
+		name       string
+		frame      string
+		wantErr    string // "" = no response expected
+		wantDetail map[string]any
+		wantCode   uint16
+		wantReason string
+	}{
+		{name: "malformed JSON", frame: `{"type":"req",`, wantCode: 1000, wantReason: ""},
+		{name: "not a request frame", frame: `{"hello":"world"}`, wantCode: 1008, wantReason: "invalid request frame"},
+		{name: "numeric id", frame: `{"type":"req","id":1,"method":"connect","params":{}}`, wantCode: 1008, wantReason: "invalid request frame"},
+		{name: "not connect", frame: `{"type":"req","id":"a1","method":"health"}`,
+			wantErr: "invalid handshake: first request must be connect", wantCode: 1008, wantReason: "invalid handshake: first request must be connect"},
+		{name: "connect schema: extra property", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
+			"params": map[string]any{"minProtocol": 4, "maxProtocol": 4, "client": validClient, "bogus": true}}),
+			wantErr: "invalid connect params: at root: unexpected property 'bogus'", wantCode: 1008, wantReason: "invalid connect params: at root: unexpected property 'bogus'"},
+		{name: "connect schema: client.id enum", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
+			"params": map[string]any{"minProtocol": 4, "maxProtocol": 4, "client": map[string]any{"id": "nope", "version": "1", "platform": "linux", "mode": "cli"}}}),
+			wantErr: "invalid connect params: at /client/id: must be equal to one of the allowed values", wantCode: 1008,
+			wantReason: "invalid connect params: at /client/id: must be equal to one of the allowed values"},
+		{name: "connect schema: client.mode enum", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
+			"params": map[string]any{"minProtocol": 4, "maxProtocol": 4, "client": map[string]any{"id": "cli", "version": "1", "platform": "linux", "mode": "robot"}}}),
+			wantErr: "invalid connect params: at /client/mode: must be equal to one of the allowed values", wantCode: 1008,
+			wantReason: "invalid connect params: at /client/mode: must be equal to one of the allowed values"},
+		{name: "protocol mismatch", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
+			"params": map[string]any{"minProtocol": 1, "maxProtocol": 2, "client": validClient, "auth": map[string]any{"token": testToken}}}),
+			wantErr: "protocol mismatch", wantDetail: map[string]any{"code": "PROTOCOL_MISMATCH", "clientMinProtocol": 1.0, "clientMaxProtocol": 2.0, "expectedProtocol": 4.0},
+			wantCode: 1002, wantReason: "protocol mismatch"},
+		{name: "invalid role", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
+			"params": map[string]any{"minProtocol": 4, "maxProtocol": 4, "client": validClient, "role": "root", "auth": map[string]any{"token": testToken}}}),
+			wantErr: "invalid role", wantCode: 1008, wantReason: "invalid role"},
+		{name: "auth failure", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
+			"params": map[string]any{"minProtocol": 4, "maxProtocol": 4, "client": validClient, "auth": map[string]any{"token": "wrong"}}}),
+			wantErr:    "unauthorized: gateway token mismatch (use this gateway's gateway.auth.token or pair the device)",
+			wantDetail: map[string]any{"code": "AUTH_TOKEN_MISMATCH"}, wantCode: 1008,
+			wantReason: "unauthorized: gateway token mismatch (use this gateway's gateway.auth.token or pair the device)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := dialRaw(t, gw.url)
+			w.send(tt.frame)
+			if tt.wantErr != "" {
+				f := w.next()
+				if f.Type != "res" || f.OK || f.Error == nil || f.Error.Code != "INVALID_REQUEST" || f.Error.Message != tt.wantErr {
+					t.Fatalf("response = %s, want INVALID_REQUEST %q", f.raw, tt.wantErr)
+				}
+				for k, v := range tt.wantDetail {
+					if got := f.Error.Details[k]; !reflect.DeepEqual(got, v) {
+						t.Errorf("details[%s] = %v, want %v", k, got, v)
+					}
+				}
+			}
+			code, reason := w.closed()
+			if code != tt.wantCode || reason != tt.wantReason {
+				t.Fatalf("closed %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)
+			}
+			select {
+			case f := <-w.frames:
+				t.Fatalf("unexpected frame: %s", f.raw)
+			default:
+			}
+		})
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// TestLegacyProtocol: probes and v3 nodes may offer protocol 3 only; an
+// operator may not.
+func TestLegacyProtocol(t *testing.T) {
+	gw := startGateway(t, nil)
+	node := auth.NewIdentity()
+	tests := []struct {
+		name string
+		c    client
+		ok   bool
+	}{
+		{"probe 3..3", client{id: "cli", mode: "probe", token: testToken, min: 3, max: 3}, true},
+		{"node 3..3", client{id: "node-host", mode: "node", role: "node", token: testToken, identity: &node, min: 3, max: 3}, true},
+		{"operator 3..3", client{id: "cli", mode: "cli", token: testToken, min: 3, max: 3}, false},
+		{"operator 4..9", client{id: "cli", mode: "cli", token: testToken, min: 4, max: 9}, true},
+		{"operator 5..6", client{id: "cli", mode: "cli", token: testToken, min: 5, max: 6}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, res := connect(t, gw.url, tt.c)
+			if res.OK != tt.ok {
+				t.Fatalf("ok = %v, want %v: %s", res.OK, tt.ok, res.raw)
+			}
+			if res.OK && decode[map[string]any](t, res.Payload)["protocol"] != 4.0 {
+				t.Fatalf("hello-ok.protocol is not 4: %s", res.Payload)
+			}
+		})
+	}
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) { o.Limits.HandshakeTimeout = 200 * time.Millisecond })
+	w := dialRaw(t, gw.url)
+	if code, _ := w.closed(); code != 1000 {
+		t.Fatalf("close code %d, want 1000", code)
+	}
+}
+
+func TestPreAuthFrameTooLarge(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) { o.Limits.PreAuthMaxFrame = 1024 })
+	w := dialRaw(t, gw.url)
+	w.send(`{"type":"req","id":"x","method":"connect","params":{"pad":"` + strings.Repeat("x", 2000) + `"}}`)
+	if code, _ := w.closed(); code != 1009 {
+		t.Fatalf("close code %d, want 1009", code)
+	}
+	// After auth the larger limit applies.
+	a, _ := mustConnect(t, gw.url, admin())
+	f := a.call("big", "health", map[string]any{"probe": false, "pad": strings.Repeat("x", 2000)})
+	if f.OK || !strings.HasPrefix(f.Error.Message, "invalid health params") {
+		t.Fatalf("a 2 KB frame after auth should reach params validation, got %s", f.raw)
+	}
+}
+
+func TestPreAuthSocketsPerIP(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) { o.Limits.MaxPreAuthPerIP = 3 })
+	for i := 0; i < 3; i++ {
+		dialRaw(t, gw.url)
+	}
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+itoa(gw.port)+"/", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("4th pre-auth upgrade: HTTP %d, want 503", resp.StatusCode)
+	}
+	// An authenticated socket no longer counts.
+	gw2 := startGateway(t, func(o *gateway.Options) { o.Limits.MaxPreAuthPerIP = 1 })
+	mustConnect(t, gw2.url, admin())
+	mustConnect(t, gw2.url, admin())
+}
+
+func TestTooManyPendingHandshakeFrames(t *testing.T) {
+	gw := startGateway(t, nil)
+	c := reader(t) // a device connect waits for the device store
+	w := dialRaw(t, gw.url)
+	var batch strings.Builder
+	frames := []string{mustJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.params(w.nonce)})}
+	for i := 0; i < 40; i++ {
+		frames = append(frames, `{"type":"req","id":"p`+itoa(i)+`","method":"health"}`)
+	}
+	// One TCP write: the frames are all read before the handshake finishes.
+	for _, f := range frames {
+		batch.WriteString(f)
+	}
+	for _, f := range frames {
+		if err := w.c.WriteString(f); err != nil {
+			break
+		}
+	}
+	code, reason := w.closed()
+	if code != 1008 || reason != "too many pending handshake frames" {
+		t.Fatalf("closed %d %q, want 1008 too many pending handshake frames", code, reason)
+	}
+}
+
+// TestPipelinedFramesAfterConnect: frames sent right behind connect are
+// answered after hello-ok, in order.
+func TestPipelinedFramesAfterConnect(t *testing.T) {
+	gw := startGateway(t, nil)
+	for _, c := range []client{admin(), reader(t)} {
+		w := dialRaw(t, gw.url)
+		w.sendJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.params(w.nonce)})
+		for i := 0; i < 5; i++ {
+			w.send(`{"type":"req","id":"p` + itoa(i) + `","method":"health"}`)
+		}
+		if f := w.res("c1"); !f.OK {
+			t.Fatalf("connect: %s", f.raw)
+		}
+		for i := 0; i < 5; i++ {
+			f := w.next()
+			for f.Type == "event" {
+				f = w.next()
+			}
+			if f.ID != "p"+itoa(i) || !f.OK {
+				t.Fatalf("response %d = %s, want p%d ok", i, f.raw, i)
+			}
+		}
+	}
+}
+
+func TestHelloOK(t *testing.T) {
+	gw := startGateway(t, nil)
+	_, hello := mustConnect(t, gw.url, admin())
+	if hello["type"] != "hello-ok" || hello["protocol"] != 4.0 {
+		t.Fatalf("type/protocol: %v %v", hello["type"], hello["protocol"])
+	}
+	server := hello["server"].(map[string]any)
+	if server["version"] != gateway.Version || server["connId"] == "" || server["bootId"] == "" {
+		t.Errorf("server = %v", server)
+	}
+	features := hello["features"].(map[string]any)
+	wantMethods := []any{"health", "logs.tail", "status", "system-event", "system-presence"}
+	if !reflect.DeepEqual(features["methods"], wantMethods) {
+		t.Errorf("features.methods = %v, want %v", features["methods"], wantMethods)
+	}
+	events := features["events"].([]any)
+	for _, e := range []string{"connect.challenge", "tick", "presence", "health", "shutdown"} {
+		if !contains(events, e) {
+			t.Errorf("features.events lacks %s", e)
+		}
+	}
+	snap := hello["snapshot"].(map[string]any)
+	for _, k := range []string{"presence", "health", "stateVersion", "uptimeMs", "sessionDefaults", "configPath", "stateDir", "authMode"} {
+		if _, ok := snap[k]; !ok {
+			t.Errorf("snapshot lacks %s", k)
+		}
+	}
+	policy := hello["policy"].(map[string]any)
+	if policy["maxPayload"] != 26214400.0 || policy["maxBufferedBytes"] != 52428800.0 || policy["tickIntervalMs"] != 30000.0 {
+		t.Errorf("policy = %v", policy)
+	}
+	a := hello["auth"].(map[string]any)
+	if a["role"] != "operator" || a["method"] != "token" || !reflect.DeepEqual(a["scopes"], []any{"operator.admin"}) {
+		t.Errorf("auth = %v", a)
+	}
+	if _, ok := a["deviceToken"]; ok {
+		t.Errorf("deviceToken without a device: %v", a)
+	}
+
+	// A connection without operator.read sees no roster and no admin fields.
+	_, h2 := mustConnect(t, gw.url, client{token: testToken})
+	s2 := h2["snapshot"].(map[string]any)
+	if len(s2["presence"].([]any)) != 0 {
+		t.Errorf("presence shown without operator.read: %v", s2["presence"])
+	}
+	if _, ok := s2["configPath"]; ok {
+		t.Errorf("configPath shown to a non-admin")
+	}
+}
+
+func contains(list []any, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestAuthFailures(t *testing.T) {
+	id := auth.NewIdentity()
+	tests := []struct {
+		name     string
+		mode     auth.Mode
+		c        client
+		wantCode string // error.code
+		wantDet  string // error.details.code
+		wantMsg  string
+	}{
+		{"no secret, no device", auth.ModeToken, client{}, "NOT_PAIRED", "DEVICE_IDENTITY_REQUIRED", "device identity required"},
+		{"device, no token", auth.ModeToken, client{identity: &id}, "INVALID_REQUEST", "AUTH_TOKEN_MISSING",
+			"unauthorized: gateway token missing (provide gateway auth token)"},
+		{"wrong token", auth.ModeToken, client{token: "nope"}, "INVALID_REQUEST", "AUTH_TOKEN_MISMATCH",
+			"unauthorized: gateway token mismatch (provide gateway auth token)"},
+		{"wrong password", auth.ModePassword, client{password: "nope"}, "INVALID_REQUEST", "AUTH_PASSWORD_MISMATCH",
+			"unauthorized: gateway password mismatch (provide gateway auth password)"},
+		{"device, no password", auth.ModePassword, client{identity: &id}, "INVALID_REQUEST", "AUTH_PASSWORD_MISSING",
+			"unauthorized: gateway password missing (provide gateway auth password)"},
+		{"node without device", auth.ModeToken, client{role: "node", mode: "node", id: "node-host", token: testToken}, "NOT_PAIRED", "DEVICE_IDENTITY_REQUIRED", "device identity required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gw := startGateway(t, func(o *gateway.Options) { o.Secret = auth.Secret{Mode: tt.mode, Value: testToken} })
+			w, res := connect(t, gw.url, tt.c)
+			if res.OK || res.Error.Code != tt.wantCode || res.Error.Details["code"] != tt.wantDet || res.Error.Message != tt.wantMsg {
+				t.Fatalf("got %s, want %s/%s %q", res.raw, tt.wantCode, tt.wantDet, tt.wantMsg)
+			}
+			if code, reason := w.closed(); code != 1008 || reason != tt.wantMsg {
+				t.Fatalf("closed %d %q", code, reason)
+			}
+		})
+	}
+}
+
+func TestAuthSuccessModes(t *testing.T) {
+	tests := []struct {
+		name       string
+		secret     auth.Secret
+		c          client
+		wantMethod string
+	}{
+		{"token", auth.Secret{Mode: auth.ModeToken, Value: testToken}, client{token: testToken}, "token"},
+		{"token sent as password", auth.Secret{Mode: auth.ModeToken, Value: testToken}, client{password: testToken}, "token"},
+		{"password", auth.Secret{Mode: auth.ModePassword, Value: "pw-123456"}, client{password: "pw-123456"}, "password"},
+		{"none", auth.Secret{Mode: auth.ModeNone}, client{}, "none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gw := startGateway(t, func(o *gateway.Options) { o.Secret = tt.secret })
+			_, hello := mustConnect(t, gw.url, tt.c)
+			if m := hello["auth"].(map[string]any)["method"]; m != tt.wantMethod {
+				t.Fatalf("auth.method = %v, want %s", m, tt.wantMethod)
+			}
+		})
+	}
+}
+
+func TestAuthRateLimit(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) {
+		o.RateLimit = auth.RateLimit{MaxAttempts: 3, Window: time.Minute, Lockout: time.Minute, ExemptLoopback: false}
+	})
+	for i := 1; i <= 3; i++ {
+		_, res := connect(t, gw.url, client{token: "wrong"})
+		want := "AUTH_TOKEN_MISMATCH"
+		if i == 3 {
+			want = "AUTH_RATE_LIMITED"
+		}
+		if res.OK || res.Error.Details["code"] != want {
+			t.Fatalf("attempt %d: %s, want %s", i, res.raw, want)
+		}
+	}
+	// Locked out: even the right token is refused, with a retry hint.
+	_, res := connect(t, gw.url, client{token: testToken})
+	if res.OK || res.Error.Details["code"] != "AUTH_RATE_LIMITED" || res.Error.Retryable == nil || !*res.Error.Retryable ||
+		res.Error.RetryAfterMs == nil || *res.Error.RetryAfterMs <= 0 {
+		t.Fatalf("locked out: %s", res.raw)
+	}
+	if res.Error.Message != "unauthorized: too many failed authentication attempts (retry later)" {
+		t.Fatalf("message %q", res.Error.Message)
+	}
+
+	// Loopback is exempt by default.
+	gw2 := startGateway(t, func(o *gateway.Options) {
+		o.RateLimit = auth.RateLimit{MaxAttempts: 2, Window: time.Minute, Lockout: time.Minute, ExemptLoopback: true}
+	})
+	for i := 0; i < 4; i++ {
+		connect(t, gw2.url, client{token: "wrong"})
+	}
+	mustConnect(t, gw2.url, client{token: testToken})
+}
+
+func TestDeviceIdentity(t *testing.T) {
+	gw := startGateway(t, nil)
+	id := auth.NewIdentity()
+	good := client{id: "openclaw-control-ui", mode: "ui", token: testToken, identity: &id, scopes: []string{"operator.read"}}
+
+	t.Run("v3 pairs locally and returns a device token", func(t *testing.T) {
+		_, hello := mustConnect(t, gw.url, good)
+		a := hello["auth"].(map[string]any)
+		tok, _ := a["deviceToken"].(string)
+		if len(tok) != 43 || a["issuedAtMs"] == nil || a["method"] != "token" {
+			t.Fatalf("auth = %v", a)
+		}
+		st, err := os.Stat(gw.dir + "/devices/paired.json")
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("paired devices not persisted 0600: %v %v", st, err)
+		}
+		// The device token alone now authenticates this device.
+		dt := good
+		dt.token, dt.deviceToken = "", tok
+		_, h2 := mustConnect(t, gw.url, dt)
+		if m := h2["auth"].(map[string]any)["method"]; m != "device-token" {
+			t.Fatalf("method = %v, want device-token", m)
+		}
+		// A wrong device token does not.
+		dt.deviceToken = strings.Repeat("A", 43)
+		_, res := connect(t, gw.url, dt)
+		if res.OK || res.Error.Details["code"] != "AUTH_DEVICE_TOKEN_MISMATCH" {
+			t.Fatalf("wrong device token: %s", res.raw)
+		}
+	})
+	t.Run("v2 payload", func(t *testing.T) {
+		id2 := auth.NewIdentity()
+		c := good
+		c.identity, c.v2 = &id2, true
+		mustConnect(t, gw.url, c)
+	})
+
+	bad := []struct {
+		name   string
+		tamper func(*auth.DeviceProof)
+		want   string
+	}{
+		{"stale", func(p *auth.DeviceProof) { p.SignedAt -= 10 * 60 * 1000 }, "DEVICE_AUTH_SIGNATURE_EXPIRED"},
+		{"wrong nonce", func(p *auth.DeviceProof) { p.Nonce = "not-the-challenge" }, "DEVICE_AUTH_NONCE_MISMATCH"},
+		{"empty nonce", func(p *auth.DeviceProof) { p.Nonce = "" }, "DEVICE_AUTH_NONCE_REQUIRED"},
+		{"wrong id", func(p *auth.DeviceProof) { p.ID = strings.Repeat("ab", 32) }, "DEVICE_AUTH_DEVICE_ID_MISMATCH"},
+		{"bad signature", func(p *auth.DeviceProof) { p.Signature = p.Signature[:10] + "AAAA" + p.Signature[14:] }, "DEVICE_AUTH_SIGNATURE_INVALID"},
+		{"bad key", func(p *auth.DeviceProof) { p.PublicKey = "not-a-key" }, "DEVICE_AUTH_PUBLIC_KEY_INVALID"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			c.tamper = tt.tamper
+			w, res := connect(t, gw.url, c)
+			if res.OK || res.Error.Code != "INVALID_REQUEST" || res.Error.Details["code"] != tt.want {
+				t.Fatalf("got %s, want %s", res.raw, tt.want)
+			}
+			if code, _ := w.closed(); code != 1008 {
+				t.Fatalf("close %d, want 1008", code)
+			}
+		})
+	}
+
+	t.Run("pairing required when not auto-approved", func(t *testing.T) {
+		gw := startGateway(t, func(o *gateway.Options) { o.AutoApproveLocal = false })
+		id := auth.NewIdentity()
+		_, res := connect(t, gw.url, client{token: testToken, identity: &id, scopes: []string{"operator.read"}})
+		if res.OK || res.Error.Code != "NOT_PAIRED" || res.Error.Message != "pairing required: not-paired" ||
+			res.Error.Details["code"] != "PAIRING_REQUIRED" || res.Error.Details["requestId"] == "" {
+			t.Fatalf("got %s", res.raw)
+		}
+	})
+}
+
+func itoa(i int) string { return strings.TrimSpace(strings.Replace(jsonNum(i), "\n", "", -1)) }
+
+func jsonNum(i int) string { b, _ := json.Marshal(i); return string(b) }

@@ -1,0 +1,396 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"openclaw/actors/core"
+	"openclaw/actors/gateway"
+	"openclaw/transport/auth"
+)
+
+func TestScopes(t *testing.T) {
+	gw := startGateway(t, nil)
+	noScopes, _ := mustConnect(t, gw.url, client{token: testToken, scopes: []string{"operator.admin"}}) // test/test, no device: cleared
+	read, _ := mustConnect(t, gw.url, reader(t))
+	adm, _ := mustConnect(t, gw.url, admin())
+	nodeID := auth.NewIdentity()
+	node, _ := mustConnect(t, gw.url, client{id: "node-host", mode: "node", role: "node", token: testToken, identity: &nodeID})
+
+	tests := []struct {
+		name    string
+		w       *wsConn
+		method  string
+		params  any
+		wantOK  bool
+		code    string
+		message string
+	}{
+		{"health needs no scope", noScopes, "health", nil, true, "", ""},
+		{"status needs read", noScopes, "status", nil, false, "FORBIDDEN", "missing scope: operator.read"},
+		{"reader gets status", read, "status", nil, true, "", ""},
+		{"reader gets presence", read, "system-presence", nil, true, "", ""},
+		{"system-event needs admin", read, "system-event", map[string]any{"text": "x"}, false, "FORBIDDEN", "missing scope: operator.admin"},
+		{"admin posts system-event", adm, "system-event", map[string]any{"text": "x"}, true, "", ""},
+		{"unknown method, admin", adm, "no.such", nil, false, "INVALID_REQUEST", "unknown method: no.such"},
+		{"unknown method, reader", read, "no.such", nil, false, "FORBIDDEN", "missing scope: operator.admin"},
+		{"node calls an operator method", node, "status", nil, false, "INVALID_REQUEST", "unauthorized role: node"},
+		{"node calls health", node, "health", nil, true, "", ""},
+		{"second connect, admin", adm, "connect", map[string]any{}, false, "INVALID_REQUEST", "connect is only valid as the first request"},
+		{"second connect, reader", read, "connect", map[string]any{}, false, "FORBIDDEN", "missing scope: operator.admin"},
+		{"bad params", adm, "health", map[string]any{"probe": "yes"}, false, "INVALID_REQUEST", "invalid health params: at /probe: must be boolean"},
+		{"closed params", adm, "status", map[string]any{"x": 1}, false, "INVALID_REQUEST", "invalid status params: at root: unexpected property 'x'"},
+		{"blank system-event", adm, "system-event", map[string]any{"text": "  "}, false, "INVALID_REQUEST", "invalid system-event params: at /text: must not be blank"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tt.w.call("r"+itoa(i), tt.method, tt.params)
+			if f.OK != tt.wantOK {
+				t.Fatalf("ok = %v: %s", f.OK, f.raw)
+			}
+			if !tt.wantOK && (f.Error.Code != tt.code || f.Error.Message != tt.message) {
+				t.Fatalf("error = %s, want %s %q", f.raw, tt.code, tt.message)
+			}
+			if tt.code == "FORBIDDEN" && f.Error.Details["code"] != "MISSING_SCOPE" {
+				t.Fatalf("FORBIDDEN without MISSING_SCOPE details: %s", f.raw)
+			}
+		})
+	}
+}
+
+func TestPostHelloInvalidFrames(t *testing.T) {
+	gw := startGateway(t, nil)
+	w, _ := mustConnect(t, gw.url, admin())
+	w.send(`{"type":"req",`) // malformed: ignored, socket stays
+	w.send(`{"type":"req","id":5,"method":"health"}`)
+	f := w.next()
+	for f.Type == "event" {
+		f = w.next()
+	}
+	if f.OK || f.ID != 5.0 || f.Error.Message != "invalid request frame: at /id: must be string" {
+		t.Fatalf("numeric id: %s", f.raw)
+	}
+	w.send(`{"hello":1}`)
+	if f := w.res("invalid"); f.OK || !strings.HasPrefix(f.Error.Message, "invalid request frame: ") {
+		t.Fatalf("no id: %s", f.raw)
+	}
+	if f := w.call("after", "health", nil); !f.OK {
+		t.Fatalf("socket unusable after bad frames: %s", f.raw)
+	}
+}
+
+func TestSystemPresenceAndEvents(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) { o.PresenceTTL = 400 * time.Millisecond })
+	watcher, hello := mustConnect(t, gw.url, reader(t))
+	snap := hello["snapshot"].(map[string]any)
+	if !hasSelfRow(snap["presence"].([]any)) {
+		t.Fatalf("hello-ok roster lacks the gateway's own row: %v", snap["presence"])
+	}
+	startVersion := snap["stateVersion"].(map[string]any)["presence"].(float64)
+
+	// A tracked client connects: every reader gets the roster with its row.
+	ui := reader(t)
+	ui.id = "webchat-ui"
+	uiConn, _ := mustConnect(t, gw.url, ui)
+	ev := waitPresence(t, watcher, func(rows []core.PresenceEntry) bool { return findClient(rows, "webchat-ui", "connect") })
+	if ev.StateVersion == nil || float64(ev.StateVersion.Presence) <= startVersion {
+		t.Fatalf("presence stateVersion did not advance: %s", ev.raw)
+	}
+	// The CLI is not tracked.
+	adm, _ := mustConnect(t, gw.url, admin())
+	rows := decode[[]core.PresenceEntry](t, adm.call("p1", "system-presence", nil).Payload)
+	for _, r := range rows {
+		if r.ClientID == "cli" {
+			t.Fatalf("a cli-mode socket is in the roster: %+v", r)
+		}
+	}
+	// Disconnect: the row stays with reason disconnect, then expires.
+	uiConn.c.NetConn().Close()
+	waitPresence(t, watcher, func(rows []core.PresenceEntry) bool { return findClient(rows, "webchat-ui", "disconnect") })
+	waitPresence(t, watcher, func(rows []core.PresenceEntry) bool {
+		return !findClient(rows, "webchat-ui", "disconnect") && hasSelfRowTyped(rows)
+	})
+
+	// system-event upserts one row per key, newest first.
+	adm.call("e1", "system-event", map[string]any{"text": "first", "host": "box-a"})
+	adm.call("e2", "system-event", map[string]any{"text": "second", "host": "box-a"})
+	adm.call("e3", "system-event", map[string]any{"text": "other", "host": "box-b"})
+	rows = decode[[]core.PresenceEntry](t, adm.call("p2", "system-presence", nil).Payload)
+	if rows[0].Text != "other" || countHost(rows, "box-a") != 1 || rows[1].Text != "second" {
+		t.Fatalf("roster after system-events: %+v", rows)
+	}
+	for i := 1; i < len(rows); i++ {
+		if rows[i-1].TS < rows[i].TS {
+			t.Fatalf("roster not newest first: %+v", rows)
+		}
+	}
+}
+
+func TestPresenceCap(t *testing.T) {
+	gw := startGateway(t, nil)
+	adm, _ := mustConnect(t, gw.url, admin())
+	for i := 0; i < 230; i++ {
+		if f := adm.call("e"+itoa(i), "system-event", map[string]any{"text": "t", "host": "h" + itoa(i)}); !f.OK {
+			t.Fatal(string(f.raw))
+		}
+	}
+	rows := decode[[]core.PresenceEntry](t, adm.call("p", "system-presence", nil).Payload)
+	if len(rows) != 200 || !hasSelfRowTyped(rows) || countHost(rows, "h229") != 1 || countHost(rows, "h0") != 0 {
+		t.Fatalf("cap: %d rows, self=%v, newest kept=%v, oldest dropped=%v", len(rows), hasSelfRowTyped(rows), countHost(rows, "h229"), countHost(rows, "h0") == 0)
+	}
+}
+
+func TestTickAndSeq(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) { o.Limits.TickInterval = 50 * time.Millisecond })
+	w, _ := mustConnect(t, gw.url, reader(t))
+	adm, _ := mustConnect(t, gw.url, admin())
+	var last int64
+	ticks, presences := 0, 0
+	for ticks < 5 || presences < 2 {
+		if presences < 2 && ticks == 2 {
+			adm.call("e"+itoa(presences), "system-event", map[string]any{"text": "x" + itoa(presences)})
+		}
+		f := w.next()
+		if f.Type != "event" {
+			continue
+		}
+		if f.Seq == nil {
+			t.Fatalf("broadcast without seq: %s", f.raw)
+		}
+		if *f.Seq != last+1 {
+			t.Fatalf("seq %d after %d: per-socket seq must count every broadcast", *f.Seq, last)
+		}
+		last = *f.Seq
+		switch f.Event {
+		case "tick":
+			ticks++
+			if decode[map[string]any](t, f.Payload)["ts"] == nil {
+				t.Fatalf("tick without ts: %s", f.raw)
+			}
+		case "presence":
+			presences++
+		}
+	}
+}
+
+// TestSlowConsumer: a reader that stops reading loses droppable broadcasts
+// (its seq jumps) and never delays the others.
+func TestSlowConsumer(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) { o.Limits.MaxBufferedBytes = 4 << 20 })
+	stuck, _ := mustConnect(t, gw.url, reader(t))
+	fast, _ := mustConnect(t, gw.url, reader(t))
+	adm, _ := mustConnect(t, gw.url, admin())
+	resume := stuck.stall()
+
+	// Enough roster broadcasts (each ~1 MB: five 200 KB rows) to fill the
+	// stuck socket's kernel buffers and then its 4 MB backlog.
+	big := strings.Repeat("x", 200<<10)
+	const n = 30
+	for i := 0; i < n; i++ {
+		adm.call("e"+itoa(i), "system-event", map[string]any{"text": big + itoa(i), "host": "h" + itoa(i%5)})
+		time.Sleep(60 * time.Millisecond) // past the coalescing window: one broadcast each
+	}
+	// The fast reader has everything up to the last event, in order.
+	waitPresence(t, fast, func(rows []core.PresenceEntry) bool {
+		for _, r := range rows {
+			if r.Text == big+itoa(n-1) {
+				return true
+			}
+		}
+		return false
+	})
+	// The stuck one, once it reads again, sees a gap in seq (or was closed):
+	// the gap shows on the first broadcast it gets after the dropped ones.
+	resume()
+	time.Sleep(100 * time.Millisecond)
+	adm.call("after", "system-event", map[string]any{"text": "after the stall", "host": "h-after"})
+	var last int64
+	gap := false
+	deadline := time.After(10 * time.Second)
+	for !gap {
+		select {
+		case f := <-stuck.frames:
+			if f.Seq != nil {
+				if last != 0 && *f.Seq != last+1 {
+					gap = true
+				}
+				last = *f.Seq
+			}
+		case <-stuck.done:
+			gap = true // closed as a slow consumer: also per policy
+		case <-deadline:
+			t.Fatalf("stuck reader saw no dropped broadcast (last seq %d)", last)
+		}
+	}
+}
+
+func TestShutdownEvent(t *testing.T) {
+	gw := startGateway(t, nil)
+	w, _ := mustConnect(t, gw.url, reader(t))
+	pre := dialRaw(t, gw.url) // still handshaking
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go gw.Stop(ctx, "gateway stopping", 0)
+	ev := w.event("shutdown")
+	if p := decode[map[string]any](t, ev.Payload); p["reason"] != "gateway stopping" || ev.Seq == nil {
+		t.Fatalf("shutdown event: %s", ev.raw)
+	}
+	if code, reason := w.closed(); code != 1012 || reason != "service restart" {
+		t.Fatalf("closed %d %q, want 1012 service restart", code, reason)
+	}
+	if code, _ := pre.closed(); code != 1012 && code != 1013 {
+		t.Fatalf("handshaking socket closed with %d", code)
+	}
+}
+
+func TestConnectWhileDraining(t *testing.T) {
+	gw := startGateway(t, nil)
+	gw.Env().Draining.Store(true)
+	w, res := connect(t, gw.url, admin())
+	if res.OK || res.Error.Code != "UNAVAILABLE" || res.Error.Retryable == nil || !*res.Error.Retryable || res.Error.RetryAfterMs == nil {
+		t.Fatalf("got %s", res.raw)
+	}
+	if code, _ := w.closed(); code != 1013 {
+		t.Fatalf("close %d, want 1013", code)
+	}
+	gw.Env().Draining.Store(false)
+}
+
+// TestPanicIsolation: a handler that panics closes its own connection (1011)
+// and nothing else.
+func TestPanicIsolation(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) {
+		o.ExtraMethods = map[string]*core.Method{"test.panic": {Handle: func(core.Call) { panic("boom") }}}
+	})
+	victim, _ := mustConnect(t, gw.url, admin())
+	bystander, _ := mustConnect(t, gw.url, reader(t))
+	victim.sendJSON(map[string]any{"type": "req", "id": "p", "method": "test.panic"})
+	if code, _ := victim.closed(); code != 1011 {
+		t.Fatalf("panicking connection closed with %d, want 1011", code)
+	}
+	if f := bystander.call("h", "health", nil); !f.OK {
+		t.Fatalf("bystander broken: %s", f.raw)
+	}
+	fresh, _ := mustConnect(t, gw.url, admin())
+	if f := fresh.call("s", "status", nil); !f.OK {
+		t.Fatalf("new connection broken: %s", f.raw)
+	}
+}
+
+func TestLogsTail(t *testing.T) {
+	logFile := filepath.Join(t.TempDir(), "gw.log")
+	if err := os.WriteFile(logFile, []byte("{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := startGateway(t, func(o *gateway.Options) { o.LogFile = func() string { return logFile } })
+	adm, _ := mustConnect(t, gw.url, admin())
+	f := adm.call("l", "logs.tail", map[string]any{"limit": 2})
+	var res struct {
+		File   string   `json:"file"`
+		Cursor int64    `json:"cursor"`
+		Lines  []string `json:"lines"`
+	}
+	res = decode[struct {
+		File   string   `json:"file"`
+		Cursor int64    `json:"cursor"`
+		Lines  []string `json:"lines"`
+	}](t, f.Payload)
+	if !reflect.DeepEqual(res.Lines, []string{`{"a":2}`, `{"a":3}`}) || res.File != logFile || res.Cursor != 24 {
+		t.Fatalf("logs.tail = %s", f.Payload)
+	}
+	os.WriteFile(logFile, []byte("{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n{\"a\":4}\n"), 0o600)
+	f = adm.call("l2", "logs.tail", map[string]any{"cursor": res.Cursor})
+	if got := decode[map[string]any](t, f.Payload)["lines"]; !reflect.DeepEqual(got, []any{`{"a":4}`}) {
+		t.Fatalf("logs.tail from cursor = %s", f.Payload)
+	}
+}
+
+func TestStatusAndHealth(t *testing.T) {
+	gw := startGateway(t, nil)
+	adm, _ := mustConnect(t, gw.url, admin())
+	mustConnect(t, gw.url, reader(t))
+	st := decode[map[string]any](t, adm.call("s", "status", nil).Payload)
+	conns := st["connections"].(map[string]any)
+	if st["version"] != gateway.Version || conns["total"] != 2.0 || conns["operators"] != 2.0 || st["pid"] != float64(os.Getpid()) {
+		t.Fatalf("status = %v", st)
+	}
+	h := decode[map[string]any](t, adm.call("h", "health", map[string]any{"probe": true}).Payload)
+	if h["ok"] != true || h["defaultAgentId"] != "main" || h["channels"] == nil {
+		t.Fatalf("health = %v", h)
+	}
+	for _, p := range []string{"/health", "/healthz"} {
+		resp := httpGet(t, "http://127.0.0.1:"+itoa(gw.port)+p)
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		if resp.StatusCode != 200 || body["ok"] != true || body["status"] != "live" ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Fatalf("%s: %d %v %v", p, resp.StatusCode, body, resp.Header)
+		}
+	}
+	gw.Env().Draining.Store(true)
+	resp := httpGet(t, "http://127.0.0.1:"+itoa(gw.port)+"/readyz")
+	if resp.StatusCode != 503 {
+		t.Fatalf("/readyz while draining: %d", resp.StatusCode)
+	}
+	gw.Env().Draining.Store(false)
+}
+
+func waitPresence(t *testing.T, w *wsConn, ok func([]core.PresenceEntry) bool) *frame {
+	t.Helper()
+	for {
+		f := w.event("presence")
+		var p struct {
+			Presence []core.PresenceEntry `json:"presence"`
+		}
+		if err := json.Unmarshal(f.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if ok(p.Presence) {
+			return f
+		}
+	}
+}
+
+func findClient(rows []core.PresenceEntry, clientID, reason string) bool {
+	for _, r := range rows {
+		if r.ClientID == clientID && r.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+func countHost(rows []core.PresenceEntry, host string) int {
+	n := 0
+	for _, r := range rows {
+		if r.Host == host {
+			n++
+		}
+	}
+	return n
+}
+
+func hasSelfRow(rows []any) bool {
+	for _, r := range rows {
+		m := r.(map[string]any)
+		if m["mode"] == "gateway" && m["reason"] == "self" {
+			return true
+		}
+	}
+	return false
+}
+
+func hasSelfRowTyped(rows []core.PresenceEntry) bool {
+	for _, r := range rows {
+		if r.Mode == "gateway" && r.Reason == "self" {
+			return true
+		}
+	}
+	return false
+}
