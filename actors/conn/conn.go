@@ -397,7 +397,7 @@ func (c *connActor) hello(scopes core.Scopes, deviceToken string, issuedAt int64
 	return map[string]any{
 		"type":     "hello-ok",
 		"protocol": protocol.Version,
-		"server":   map[string]any{"version": env.Version, "connId": c.sock.ID, "bootId": env.BootID},
+		"server":   map[string]any{"version": env.Version, "buildId": env.BuildID, "connId": c.sock.ID, "bootId": env.BootID},
 		"features": map[string]any{"methods": MethodNames(env.Methods), "events": env.Events},
 		"snapshot": snapshot,
 		"policy": map[string]any{

@@ -17,6 +17,7 @@ import (
 // never written after, except the atomics.
 type Env struct {
 	Version    string
+	BuildID    string // version, commit and Go runtime of this binary
 	BootID     string // per process
 	InstanceID string // per gateway generation; the self presence row's id
 	Started    time.Time

@@ -104,7 +104,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		methods[name] = m
 	}
 	env := &core.Env{
-		Version: Version, BootID: bootID, InstanceID: uuid.NewString(), Started: time.Now(), PID: os.Getpid(),
+		Version: Version, BuildID: buildID(), BootID: bootID, InstanceID: uuid.NewString(), Started: time.Now(), PID: os.Getpid(),
 		Host: hostInfo(), Limits: limits, Validate: v, Secret: g.opts.Secret, Limiter: auth.NewLimiter(g.opts.RateLimit),
 		AutoApproveLocal: g.opts.AutoApproveLocal, PresenceTTL: g.opts.PresenceTTL, HealthEvery: g.opts.HealthEvery,
 		StateDir: g.opts.StateDir, ConfigPath: g.opts.ConfigPath, LogFile: g.opts.LogFile, Log: g.opts.Log,

@@ -6,11 +6,26 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"openclaw/actors/core"
 )
+
+// buildID names this binary: version, VCS revision when the build recorded
+// one, and the Go runtime.
+func buildID() string {
+	id := Version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				id += "-" + s.Value[:12]
+			}
+		}
+	}
+	return id + "-" + runtime.Version()
+}
 
 func hostInfo() core.HostInfo {
 	host, _ := os.Hostname()

@@ -126,10 +126,11 @@ func (h *hubActor) status() map[string]any {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return map[string]any{
-		"ok":       true,
-		"version":  h.env.Version,
-		"pid":      h.env.PID,
-		"uptimeMs": time.Since(h.env.Started).Milliseconds(),
+		"ok":             true,
+		"version":        h.env.Version,
+		"runtimeVersion": runtime.Version(),
+		"pid":            h.env.PID,
+		"uptimeMs":       time.Since(h.env.Started).Milliseconds(),
 		"connections": map[string]any{
 			"total": len(h.conns), "operators": byRole[core.RoleOperator], "nodes": byRole[core.RoleNode],
 			"handshaking": h.spawned - len(h.conns),

@@ -117,14 +117,10 @@ func (r *registry) systemEvent(p core.SystemEventParams) {
 		}
 	}
 	key = "event:" + key
-	reason := p.Reason
-	if reason == "" {
-		reason = "system-event"
-	}
 	r.rows[key] = &row{seen: r.now(), order: r.next(), entry: core.PresenceEntry{
 		Host: p.Host, IP: p.IP, Version: p.Version, Platform: p.Platform, DeviceFamily: p.DeviceFamily,
 		ModelIdentifier: p.ModelIdentifier, Mode: p.Mode, LastInputSeconds: p.LastInputSeconds,
-		Reason: reason, Tags: p.Tags, Text: p.Text, TS: r.now().UnixMilli(), DeviceID: p.DeviceID,
+		Reason: p.Reason, Tags: p.Tags, Text: p.Text, TS: r.now().UnixMilli(), DeviceID: p.DeviceID,
 		Roles: p.Roles, Scopes: p.Scopes, InstanceID: p.InstanceID,
 	}}
 	r.env.Log.Info("system event", "text", p.Text, "sessionKey", p.SessionKey)

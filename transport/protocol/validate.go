@@ -139,15 +139,19 @@ func describe(res *jsonschema.EvaluationResult) string {
 	var found []problem
 	collect(res, "", &found)
 	if len(found) == 0 {
-		return "at root: invalid"
+		return "invalid"
 	}
 	sort.SliceStable(found, func(i, j int) bool { return found[i].rank() < found[j].rank() })
 	p := found[0]
-	loc := p.path
-	if loc == "" {
-		loc = "root"
+	if p.path == "" {
+		// As the reference words it: a root-level problem has no location,
+		// except an unexpected property, which says "at root".
+		if p.keyword == "additionalProperties" {
+			return "at root: " + p.msg
+		}
+		return p.msg
 	}
-	return "at " + loc + ": " + p.msg
+	return "at " + p.path + ": " + p.msg
 }
 
 type problem struct {

@@ -30,7 +30,7 @@ func TestDecodeRequest(t *testing.T) {
 		{name: "array", raw: `[1]`, wantErr: "frame must be an object"},
 		{name: "numeric id", raw: `{"type":"req","id":1,"method":"health"}`, wantErr: "at /id: must be string"},
 		{name: "empty method", raw: `{"type":"req","id":"a","method":""}`, wantErr: "at /method: must NOT have fewer than 1 characters", wantID: "a"},
-		{name: "missing method", raw: `{"type":"req","id":"a"}`, wantErr: "at root: must have required property 'method'", wantID: "a"},
+		{name: "missing method", raw: `{"type":"req","id":"a"}`, wantErr: "must have required property 'method'", wantID: "a"},
 		{name: "extra property", raw: `{"type":"req","id":"a","method":"m","x":1}`, wantErr: "at root: unexpected property 'x'", wantID: "a"},
 		{name: "wrong type", raw: `{"type":"event","id":"a","method":"m"}`, wantErr: "at /type: must be equal to constant", wantID: "a"},
 		{name: "long traceparent", raw: `{"type":"req","id":"a","method":"m","traceparent":"` + strings.Repeat("x", 129) + `"}`, wantErr: "at /traceparent: must NOT have more than 128 characters", wantID: "a"},
@@ -71,7 +71,7 @@ func TestValidateParams(t *testing.T) {
 		method, params, want string
 	}{
 		{"connect", `{"minProtocol":4,"maxProtocol":4,` + client + `}`, ""},
-		{"connect", `{"minProtocol":4,"maxProtocol":4}`, "at root: must have required property 'client'"},
+		{"connect", `{"minProtocol":4,"maxProtocol":4}`, "must have required property 'client'"},
 		{"connect", `{"minProtocol":4,"maxProtocol":4,"client":{"id":"nope","version":"1","platform":"linux","mode":"cli"}}`, "at /client/id: must be equal to one of the allowed values"},
 		{"connect", `{"minProtocol":4,"maxProtocol":4,"client":{"id":"cli","version":"1","platform":"linux"}}`, "at /client: must have required property 'mode'"},
 		{"connect", `{"minProtocol":"4","maxProtocol":4,` + client + `}`, "at /minProtocol: must be integer"},
@@ -81,7 +81,7 @@ func TestValidateParams(t *testing.T) {
 		{"health", `{"probe":"yes"}`, "at /probe: must be boolean"},
 		{"system-event", `{"text":"hi"}`, ""},
 		{"system-event", `{"text":"   "}`, "at /text: must not be blank"},
-		{"system-event", `{}`, "at root: must have required property 'text'"},
+		{"system-event", `{}`, "must have required property 'text'"},
 		{"logs.tail", `{"limit":0}`, "at /limit: must be >= 1"},
 		{"logs.tail", `{"limit":5001}`, "at /limit: must be <= 5000"},
 		{"no-such-method", `{}`, ""},

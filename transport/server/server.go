@@ -148,7 +148,7 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 			s.closeListeners()
 			if isAddrInUse(err) {
-				return fmt.Errorf("port %d is busy on %s (another gateway? stop it, or start with --force)", port, host)
+				return fmt.Errorf("port %d is busy on %s: another gateway or program listens there; stop it or pick another --port", port, host)
 			}
 			return fmt.Errorf("listen on %s: %w", addr, err)
 		}
