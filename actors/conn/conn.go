@@ -105,7 +105,7 @@ func (c *connActor) cleanup(ctx actor.Context) {
 		ctx.Send(c.env.Hub, &core.Unregister{ConnID: c.sock.ID})
 	}
 	if c.presenceKey != "" {
-		ctx.Send(c.env.Presence, &core.PresenceDisconnect{Key: c.presenceKey})
+		ctx.Send(c.env.Presence, &core.PresenceDisconnect{Key: c.presenceKey, ConnID: c.sock.ID})
 	}
 	c.phase = closed
 }
@@ -355,7 +355,7 @@ func (c *connActor) track(ctx actor.Context) {
 	if c.role == core.RoleNode && instance == "" {
 		instance = deviceID
 	}
-	ctx.Send(c.env.Presence, &core.PresenceConnect{Key: key, Entry: core.PresenceEntry{
+	ctx.Send(c.env.Presence, &core.PresenceConnect{Key: key, ConnID: c.sock.ID, Entry: core.PresenceEntry{
 		Host: host, IP: ip, Version: p.Client.Version, Platform: p.Client.Platform, DeviceFamily: p.Client.DeviceFamily,
 		ModelIdentifier: p.Client.ModelIdentifier, Mode: p.Client.Mode, DeviceID: deviceID, Roles: []string{c.role},
 		Scopes: []string(c.scopes), InstanceID: instance, ClientID: p.Client.ID,

@@ -57,13 +57,15 @@ type StatusGet struct{ ReqID }
 
 // PresenceConnect adds or refreshes the row of a tracked connection.
 type PresenceConnect struct {
-	Key   string
-	Entry PresenceEntry
+	Key    string
+	ConnID string
+	Entry  PresenceEntry
 }
 
 // PresenceDisconnect marks a connection's row as disconnected; it expires
-// after the TTL.
-type PresenceDisconnect struct{ Key string }
+// after the TTL. It is ignored when another connection has taken the row
+// over since (a node that reconnected before its old socket's close was seen).
+type PresenceDisconnect struct{ Key, ConnID string }
 
 // PresenceList asks for the roster, newest first.
 type PresenceList struct{ ReqID }

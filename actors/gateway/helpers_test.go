@@ -110,6 +110,7 @@ type wsConn struct {
 	block   chan struct{} // while non-nil and open, OnMessage blocks
 	blockMu sync.Mutex
 	pongs   atomic.Int64
+	noPong  atomic.Bool // play a peer whose WebSocket layer is dead
 }
 
 func dialRaw(t *testing.T, url string) *wsConn {
@@ -152,8 +153,12 @@ func (w *wsConn) OnClose(_ *gws.Conn, err error) {
 		close(w.done)
 	})
 }
-func (w *wsConn) OnPing(c *gws.Conn, p []byte) { _ = c.WritePong(p) }
-func (w *wsConn) OnPong(*gws.Conn, []byte)     { w.pongs.Add(1) }
+func (w *wsConn) OnPing(c *gws.Conn, p []byte) {
+	if !w.noPong.Load() {
+		_ = c.WritePong(p)
+	}
+}
+func (w *wsConn) OnPong(*gws.Conn, []byte) { w.pongs.Add(1) }
 func (w *wsConn) OnMessage(_ *gws.Conn, m *gws.Message) {
 	defer m.Close()
 	w.blockMu.Lock()

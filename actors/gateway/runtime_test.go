@@ -394,3 +394,54 @@ func hasSelfRowTyped(rows []core.PresenceEntry) bool {
 	}
 	return false
 }
+
+// TestPingTimeout: a socket that stops answering pings is dropped; one that
+// answers stays.
+func TestPingTimeout(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) { o.Limits.PingInterval = 100 * time.Millisecond })
+	alive, _ := mustConnect(t, gw.url, admin())
+	dead, _ := mustConnect(t, gw.url, admin())
+	dead.noPong.Store(true)
+	select {
+	case <-dead.done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("a socket that never pongs was not dropped")
+	}
+	if f := alive.call("h", "health", nil); !f.OK {
+		t.Fatalf("live socket dropped: %s", f.raw)
+	}
+}
+
+// TestNodePresenceKey: a node's roster row is keyed by its device id, so a
+// reconnect replaces its row instead of adding one.
+func TestNodePresenceKey(t *testing.T) {
+	gw := startGateway(t, nil)
+	adm, _ := mustConnect(t, gw.url, admin())
+	id := auth.NewIdentity()
+	node := client{id: "node-host", mode: "node", role: "node", token: testToken, identity: &id}
+	first, _ := mustConnect(t, gw.url, node)
+	// Reconnect before the old socket is closed: its late disconnect must
+	// not mark the new connection's row.
+	mustConnect(t, gw.url, node)
+	first.c.NetConn().Close()
+	time.Sleep(100 * time.Millisecond)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		rows := decode[[]core.PresenceEntry](t, adm.call("p"+itoa(int(time.Now().UnixNano()%1e6)), "system-presence", nil).Payload)
+		n, connected := 0, false
+		for _, r := range rows {
+			if r.DeviceID == id.ID {
+				n++
+				connected = r.Reason == "connect" && r.Mode == "node" && r.InstanceID == "inst-node-host-node" &&
+					reflect.DeepEqual(r.Roles, []string{"node"})
+			}
+		}
+		if n == 1 && connected {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node rows = %d (want 1, connected): %+v", n, rows)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -28,6 +28,7 @@ type row struct {
 	self  bool
 	seen  time.Time
 	order int64 // update counter: orders rows updated in the same millisecond
+	conn  string
 }
 
 type registry struct {
@@ -60,11 +61,11 @@ func (r *registry) Receive(ctx actor.Context) {
 		e := m.Entry
 		e.TS = r.now().UnixMilli()
 		e.Reason = "connect"
-		r.rows[m.Key] = &row{entry: e, live: true, seen: r.now(), order: r.next()}
+		r.rows[m.Key] = &row{entry: e, live: true, seen: r.now(), order: r.next(), conn: m.ConnID}
 		r.enforceCap()
 		r.changed(ctx)
 	case *core.PresenceDisconnect:
-		if rw := r.rows[m.Key]; rw != nil && rw.live {
+		if rw := r.rows[m.Key]; rw != nil && rw.live && rw.conn == m.ConnID {
 			rw.live = false
 			rw.seen = r.now()
 			rw.order = r.next()
