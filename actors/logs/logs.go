@@ -79,6 +79,13 @@ func (w *Writer) Close() error {
 	return err
 }
 
+// endsLine reports whether the byte before off is a newline.
+func endsLine(f *os.File, off int64) bool {
+	var b [1]byte
+	_, err := f.ReadAt(b[:], off-1)
+	return err == nil && b[0] == '\n'
+}
+
 // TailParams are logs.tail's params.
 type TailParams struct {
 	Cursor   *int64 `json:"cursor"`
@@ -140,16 +147,26 @@ func Tail(path string, p TailParams) (*TailResult, error) {
 		return nil, err
 	}
 	// Only whole lines: a partial first line (when we started mid-file
-	// without a cursor) and a partial last line are left out.
+	// without a cursor) and a partial last line are left out. The first
+	// line is whole when the byte before it ends a line.
 	if p.Cursor == nil && start > 0 {
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			buf, start = buf[i+1:], start+int64(i+1)
-			res.Truncated = true
+		res.Truncated = true // the file has more before the window
+		if !endsLine(f, start) {
+			if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+				buf, start = buf[i+1:], start+int64(i+1)
+			}
 		}
 	}
 	last := bytes.LastIndexByte(buf, '\n')
 	if last < 0 {
 		res.Cursor = start
+		if p.Cursor != nil && int64(len(buf)) == int64(maxBytes) {
+			// One line longer than maxBytes: return what fits as a cut-off
+			// line and move on, or a follower would poll here forever.
+			res.Lines = append(res.Lines, string(buf))
+			res.Cursor = start + int64(len(buf))
+			res.Truncated = true
+		}
 		return res, nil
 	}
 	buf = buf[:last+1]

@@ -12,7 +12,7 @@ const Version = 4
 type Request struct {
 	ID     string
 	Method string
-	// Params is the decoded params value (numbers as json.Number), or an
+	// Params is the decoded params value (numbers as float64), or an
 	// empty map when the frame had none.
 	Params any
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kaptinlin/jsonschema"
@@ -94,24 +96,80 @@ func (v *Validator) DecodeRequest(raw []byte) (*Request, error) {
 	if !ok {
 		return nil, &FrameError{Reason: "frame must be an object"}
 	}
-	id, _ := obj["id"].(string)
+	// Numbers become float64, as JavaScript clients and the reference see
+	// them. Left as json.Number, a value like 1e-1000000 makes the schema
+	// library's bounds check format a huge rational: minutes of CPU for a
+	// 160-byte frame, before authentication.
+	if path, bad := toFloats(obj, ""); bad {
+		return nil, &FrameError{ID: stringID(obj), RawID: rawID(obj), Reason: "at " + orRoot(path) + ": number out of range"}
+	}
+	id := stringID(obj)
 	if res := v.frame.ValidateMap(obj); !res.IsValid() {
-		fe := &FrameError{ID: id, Reason: describe(res)}
-		switch raw := obj["id"].(type) {
-		case string:
-			if raw != "" {
-				fe.RawID = raw
-			}
-		case json.Number:
-			fe.RawID = raw
-		}
-		return nil, fe
+		return nil, &FrameError{ID: id, RawID: rawID(obj), Reason: describe(res)}
 	}
 	req := &Request{ID: id, Method: obj["method"].(string), Params: obj["params"]}
 	if req.Params == nil {
 		req.Params = map[string]any{}
 	}
 	return req, nil
+}
+
+func stringID(obj map[string]any) string { id, _ := obj["id"].(string); return id }
+
+// rawID is the id to echo in an error: a non-empty string or a number.
+func rawID(obj map[string]any) any {
+	switch raw := obj["id"].(type) {
+	case string:
+		if raw != "" {
+			return raw
+		}
+	case float64:
+		return raw
+	}
+	return nil
+}
+
+func orRoot(p string) string {
+	if p == "" {
+		return "root"
+	}
+	return p
+}
+
+// toFloats replaces every json.Number in v (in place) with its float64 value
+// and reports the pointer of the first number that does not fit one.
+func toFloats(v any, path string) (string, bool) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			if n, ok := e.(json.Number); ok {
+				f, err := strconv.ParseFloat(string(n), 64)
+				if err != nil && math.IsInf(f, 0) {
+					return path + "/" + k, true
+				}
+				t[k] = f
+				continue
+			}
+			if p, bad := toFloats(e, path+"/"+k); bad {
+				return p, true
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if n, ok := e.(json.Number); ok {
+				f, err := strconv.ParseFloat(string(n), 64)
+				if err != nil && math.IsInf(f, 0) {
+					return path + "/" + strconv.Itoa(i), true
+				}
+				t[i] = f
+				continue
+			}
+			if p, bad := toFloats(e, path+"/"+strconv.Itoa(i)); bad {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 // ValidateParams checks params against the method's schema and returns the
@@ -141,7 +199,19 @@ func describe(res *jsonschema.EvaluationResult) string {
 	if len(found) == 0 {
 		return "invalid"
 	}
-	sort.SliceStable(found, func(i, j int) bool { return found[i].rank() < found[j].rank() })
+	// Ties are broken by path and message: the library reports problems in
+	// an order that varies between runs, and the same frame must always get
+	// the same answer.
+	sort.Slice(found, func(i, j int) bool {
+		a, b := found[i], found[j]
+		if a.rank() != b.rank() {
+			return a.rank() < b.rank()
+		}
+		if a.path != b.path {
+			return a.path < b.path
+		}
+		return a.msg < b.msg
+	})
 	p := found[0]
 	if p.path == "" {
 		// As the reference words it: a root-level problem has no location,
