@@ -46,11 +46,14 @@ type connActor struct {
 	method    string // none | token | password | device-token
 
 	seq         int64
+	inflight    int    // requests dispatched and not yet answered
+	draining    bool   // shutdown sent: finish in-flight requests, take no new ones
 	registered  bool   // the hub knows this connection
 	presenceKey string // "" when this socket is not in the roster
 }
 
 type handshakeTimeout struct{}
+type drainDeadline struct{}
 
 // Props builds the actor for sock.
 func Props(env *core.Env, sock *server.Socket) *actor.Props {
@@ -76,7 +79,14 @@ func (c *connActor) Receive(ctx actor.Context) {
 			c.sock.SendBroadcast(m.B, c.seq)
 		}
 	case *core.Shutdown:
-		c.shutdown(m)
+		c.shutdown(ctx, m)
+	case *drainDeadline:
+		c.finishDrain()
+	case *core.SecretRotated:
+		if c.phase == open {
+			c.env.Log.Info("closing socket: gateway auth changed", "conn", c.sock.ID)
+			c.closeWith(4001, "gateway auth changed")
+		}
 	case *handshakeTimeout:
 		if c.phase == awaitingConnect || c.phase == authenticating {
 			c.env.Log.Debug("handshake timeout", "conn", c.sock.ID, "ip", c.sock.IP.String())
@@ -178,7 +188,7 @@ func (c *connActor) connect(ctx actor.Context) {
 		return
 	}
 
-	secret := c.env.Secret
+	secret := c.env.Secret()
 	token, password, deviceToken := p.Auth.Token, p.Auth.Password, p.Auth.DeviceToken
 	secretOK := secret.Mode == auth.ModeNone || secret.Matches(token) || secret.Matches(password)
 
@@ -317,7 +327,7 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 	}
 	c.sock.Authenticated()
 	c.env.Limiter.Succeed(c.sock.IP)
-	ctx.Send(c.env.Hub, &core.Register{ConnID: c.sock.ID, PID: ctx.Self(), Sock: c.sock, Role: c.role, Scopes: scopes, Mode: c.params.Client.Mode})
+	ctx.Send(c.env.Hub, &core.Register{ConnID: c.sock.ID, PID: ctx.Self(), Sock: c.sock, Role: c.role, Scopes: scopes, Mode: c.params.Client.Mode, Auth: c.method})
 	c.registered = true
 	c.sock.Send(protocol.OK(c.connectID, c.hello(scopes, deviceToken, issuedAt)))
 	c.env.Log.Debug("handshake ok", "conn", c.sock.ID, "client", c.params.Client.ID, "mode", c.params.Client.Mode,
@@ -387,7 +397,7 @@ func (c *connActor) hello(scopes core.Scopes, deviceToken string, issuedAt int64
 	if scopes.Has(core.ScopeAdmin) && c.role == core.RoleOperator {
 		snapshot["configPath"] = env.ConfigPath
 		snapshot["stateDir"] = env.StateDir
-		snapshot["authMode"] = string(env.Secret.Mode)
+		snapshot["authMode"] = string(env.Secret().Mode)
 	}
 	authBlock := map[string]any{"role": c.role, "scopes": nonNil(scopes), "method": c.method}
 	if deviceToken != "" {
@@ -438,6 +448,10 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 		}
 		return
 	}
+	if c.draining {
+		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeUnavailable, "gateway is shutting down", nil).WithRetry(1000)))
+		return
+	}
 	if m.Role != "" && m.Role != c.role {
 		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeInvalidRequest, "unauthorized role: "+c.role, nil)))
 		return
@@ -450,6 +464,7 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeInvalidRequest, "invalid "+req.Method+" params: "+problem, nil)))
 		return
 	}
+	c.inflight++
 	m.Handle(&call{ctx: ctx, self: ctx.Self(), c: c, req: req})
 }
 
@@ -463,14 +478,20 @@ func (c *connActor) reply(r *core.Reply) {
 	if c.phase != open {
 		return
 	}
+	c.inflight--
 	if r.Err != nil {
 		c.sock.Send(protocol.Fail(r.ReqID, r.Err))
-		return
+	} else {
+		c.sock.Send(protocol.OK(r.ReqID, r.Payload))
 	}
-	c.sock.Send(protocol.OK(r.ReqID, r.Payload))
+	if c.draining && c.inflight <= 0 {
+		c.finishDrain()
+	}
 }
 
-func (c *connActor) shutdown(m *core.Shutdown) {
+// shutdown tells the client why the gateway is going away, lets the requests
+// it has in flight finish (bounded by DrainTimeout), then closes 1012.
+func (c *connActor) shutdown(ctx actor.Context, m *core.Shutdown) {
 	if c.phase != open {
 		c.sock.Close(1012, "service restart")
 		c.phase = closed
@@ -482,8 +503,19 @@ func (c *connActor) shutdown(m *core.Shutdown) {
 	}
 	c.seq++
 	c.sock.SendBroadcast(protocol.NewBroadcast("shutdown", payload, nil), c.seq)
-	c.sock.Close(1012, "service restart")
-	c.phase = closed
+	c.draining = true
+	if c.inflight <= 0 {
+		c.finishDrain()
+		return
+	}
+	self, sys := ctx.Self(), ctx.ActorSystem()
+	time.AfterFunc(c.env.DrainTimeout, func() { sys.Root.Send(self, &drainDeadline{}) })
+}
+
+func (c *connActor) finishDrain() {
+	if c.phase == open {
+		c.closeWith(1012, "service restart")
+	}
 }
 
 func (c *connActor) failAndClose(id string, e *protocol.ErrorShape, code uint16) {

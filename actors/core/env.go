@@ -26,12 +26,16 @@ type Env struct {
 	Host     HostInfo
 	Limits   server.Limits
 	Validate *protocol.Validator
-	Secret   auth.Secret
-	Limiter  *auth.Limiter
+	// secret is the shared secret; a hot reload may rotate it.
+	secret  atomic.Pointer[auth.Secret]
+	Limiter *auth.Limiter
 	// AutoApproveLocal pairs verified devices on loopback connections.
 	AutoApproveLocal bool
 	PresenceTTL      time.Duration
 	HealthEvery      time.Duration
+	// DrainTimeout bounds how long a stopping gateway waits for requests
+	// in flight before it closes their sockets.
+	DrainTimeout time.Duration
 
 	StateDir   string
 	ConfigPath string
@@ -59,6 +63,13 @@ type Env struct {
 	// handshakes get UNAVAILABLE and close 1013.
 	Draining atomic.Bool
 }
+
+// Secret is the shared secret in force now.
+func (e *Env) Secret() auth.Secret { return *e.secret.Load() }
+
+// SetSecret installs a (new) shared secret. Handshakes from now on check it;
+// sockets that authenticated with the old one are closed by the hub.
+func (e *Env) SetSecret(s auth.Secret) { e.secret.Store(&s) }
 
 // HostInfo describes the machine, for the gateway's own presence row.
 type HostInfo struct {

@@ -29,7 +29,14 @@ type Register struct {
 	Role   string
 	Scopes Scopes
 	Mode   string
+	// Auth is how the socket authenticated: none, token, password or
+	// device-token. A rotated shared secret closes the token and password ones.
+	Auth string
 }
+
+// SecretRotated tells the hub, then each socket that authenticated with the
+// shared secret, that the secret changed: those sockets are closed 4001.
+type SecretRotated struct{}
 
 // Unregister tells the hub a connection is gone.
 type Unregister struct{ ConnID string }

@@ -33,14 +33,18 @@ var bootID = uuid.NewString()
 
 // Options configure one gateway generation.
 type Options struct {
-	Hosts  []string
-	Port   int
-	Limits server.Limits
+	// Listeners, when set, is the bound port to serve on (the Runner keeps
+	// it across restarts); otherwise Start binds Hosts and Port.
+	Listeners *server.Listeners
+	Hosts     []string
+	Port      int
+	Limits    server.Limits
 
 	Secret           auth.Secret
 	RateLimit        auth.RateLimit
 	AutoApproveLocal bool
 	PresenceTTL      time.Duration // default 5 min
+	DrainTimeout     time.Duration // in-flight requests get this long on stop; default 5 s
 	HealthEvery      time.Duration // default 60 s
 
 	StateDir   string
@@ -51,6 +55,10 @@ type Options struct {
 	// ExtraMethods are added to the core method table (tests use this to
 	// install a method that panics).
 	ExtraMethods map[string]*core.Method
+
+	// RequestRestart asks the process for an in-process restart (set by the
+	// Runner; nil when the gateway runs alone).
+	RequestRestart func(reason string)
 }
 
 // Events the core emits.
@@ -105,11 +113,15 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	env := &core.Env{
 		Version: Version, BuildID: buildID(), BootID: bootID, InstanceID: uuid.NewString(), Started: time.Now(), PID: os.Getpid(),
-		Host: hostInfo(), Limits: limits, Validate: v, Secret: g.opts.Secret, Limiter: auth.NewLimiter(g.opts.RateLimit),
+		Host: hostInfo(), Limits: limits, Validate: v, Limiter: auth.NewLimiter(g.opts.RateLimit),
 		AutoApproveLocal: g.opts.AutoApproveLocal, PresenceTTL: g.opts.PresenceTTL, HealthEvery: g.opts.HealthEvery,
 		StateDir: g.opts.StateDir, ConfigPath: g.opts.ConfigPath, LogFile: g.opts.LogFile, Log: g.opts.Log,
-		Methods: methods, Events: coreEvents,
+		Methods: methods, Events: coreEvents, DrainTimeout: g.opts.DrainTimeout,
 	}
+	if env.DrainTimeout <= 0 {
+		env.DrainTimeout = 5 * time.Second
+	}
+	env.SetSecret(g.opts.Secret)
 	g.env = env
 	g.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		// The actor library logs dead letters and restarts at INFO; keep
@@ -127,7 +139,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 
 	g.srv = server.New(server.Options{
-		Hosts: g.opts.Hosts, Port: g.opts.Port, Limits: limits, Log: g.opts.Log,
+		Listeners: g.opts.Listeners, Hosts: g.opts.Hosts, Port: g.opts.Port, Limits: limits, Log: g.opts.Log,
 		Accept: func(s *server.Socket) server.Handler { return conn.Accept(env, s) },
 		Info: func() map[string]any {
 			return map[string]any{"version": env.Version, "uptimeMs": time.Since(env.Started).Milliseconds()}
@@ -143,7 +155,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.stopActors()
 		return err
 	}
-	g.opts.Log.Info("gateway listening", "addr", g.srv.Addr(), "port", g.srv.Port(), "auth", string(env.Secret.Mode),
+	g.opts.Log.Info("gateway listening", "addr", g.srv.Addr(), "port", g.srv.Port(), "auth", string(env.Secret().Mode),
 		"stateDir", env.StateDir, "pid", env.PID)
 	return nil
 }
@@ -173,10 +185,10 @@ func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int
 	return stopErr
 }
 
-// waitDrained gives the close frames queued by Shutdown a moment to reach
-// their sockets before the actors go.
+// waitDrained waits for every socket to close: sockets with requests in
+// flight finish them first (up to DrainTimeout), the others close at once.
 func (g *Gateway) waitDrained(ctx context.Context) {
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(g.env.DrainTimeout + time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		res, err := g.system.Root.RequestFuture(g.env.Hub, &core.StatusGet{}, time.Second).Result()
 		if err != nil {

@@ -445,3 +445,36 @@ func TestNodePresenceKey(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDrainInFlight: on stop, a request already being handled is answered
+// before the socket closes 1012; one sent after the shutdown event is refused
+// with UNAVAILABLE.
+func TestDrainInFlight(t *testing.T) {
+	gw := startGateway(t, func(o *gateway.Options) {
+		o.ExtraMethods = map[string]*core.Method{"test.slow": {Handle: func(c core.Call) {
+			go func() { time.Sleep(300 * time.Millisecond); c.Reply(map[string]any{"done": true}) }()
+		}}}
+	})
+	w, _ := mustConnect(t, gw.url, admin())
+	w.sendJSON(map[string]any{"type": "req", "id": "slow", "method": "test.slow"})
+	time.Sleep(50 * time.Millisecond)
+	go gw.Stop(context.Background(), "gateway stopping", 0)
+	w.event("shutdown")
+	w.sendJSON(map[string]any{"type": "req", "id": "late", "method": "health"})
+	got := map[string]*frame{}
+	for len(got) < 2 {
+		f := w.next()
+		if f.Type == "res" {
+			got[f.ID.(string)] = f
+		}
+	}
+	if f := got["slow"]; !f.OK || !strings.Contains(string(f.Payload), `"done":true`) {
+		t.Fatalf("in-flight request: %s", f.raw)
+	}
+	if f := got["late"]; f.OK || f.Error.Code != "UNAVAILABLE" {
+		t.Fatalf("request after shutdown: %s", f.raw)
+	}
+	if code, reason := w.closed(); code != 1012 || reason != "service restart" {
+		t.Fatalf("closed %d %q", code, reason)
+	}
+}

@@ -29,6 +29,7 @@ type entry struct {
 	role   string
 	scopes core.Scopes
 	mode   string
+	auth   string
 }
 
 type hubActor struct {
@@ -64,7 +65,7 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		h.spawned++
 		ctx.Respond(ctx.Spawn(h.connProps(h.env, m.Sock)))
 	case *core.Register:
-		h.conns[m.ConnID] = &entry{pid: m.PID, sock: m.Sock, role: m.Role, scopes: m.Scopes, mode: m.Mode}
+		h.conns[m.ConnID] = &entry{pid: m.PID, sock: m.Sock, role: m.Role, scopes: m.Scopes, mode: m.Mode, auth: m.Auth}
 	case *core.Unregister:
 		delete(h.conns, m.ConnID)
 	case *actor.Terminated:
@@ -81,6 +82,15 @@ func (h *hubActor) Receive(ctx actor.Context) {
 			e.sock.Ping()
 		}
 		h.after(ctx, h.env.Limits.PingInterval, &pingMsg{})
+	case *core.SecretRotated:
+		n := 0
+		for _, e := range h.conns {
+			if e.auth == "token" || e.auth == "password" {
+				ctx.Send(e.pid, m)
+				n++
+			}
+		}
+		h.env.Log.Info("gateway secret rotated; closing sockets that used the old one", "sockets", n)
 	case *core.StatusGet:
 		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: h.status()})
 	case *core.Shutdown:

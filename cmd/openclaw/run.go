@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -33,46 +34,106 @@ func (r *RunCmd) Run(g *Globals) error {
 	if err != nil {
 		return fail(2, "%v", err)
 	}
-	cfg, err := config.Load(paths.ConfigPath)
-	if err != nil {
-		return fail(2, "%v", err)
-	}
-	if cfg == nil {
-		if !r.AllowUnconfigured && !prof.Dev {
-			return fail(2, "no config at %s: create one (see README) or pass --allow-unconfigured to run on the defaults", paths.ConfigPath)
-		}
-		cfg = &config.Config{}
-	}
-	port, _, err := config.ResolvePort(r.Port, cfg, prof)
-	if err != nil {
-		return fail(2, "%v", err)
-	}
-	hosts, err := bindHosts(r.Bind, cfg)
-	if err != nil {
-		return fail(2, "%v", err)
-	}
-	secret, err := resolveSecret(cfg)
-	if err != nil {
-		return fail(2, "%v", err)
-	}
-	if secret.Mode == auth.ModeNone && !allLoopback(hosts) {
-		return fail(2, "refusing to listen on %v with gateway.auth.mode=none: set a token or bind to loopback", hosts)
+	// Check the config before anything else, so a broken file is one line
+	// and a non-zero exit, not a half-started gateway.
+	if _, err := r.loadConfig(prof, paths); err != nil {
+		return err
 	}
 	log, logw, err := setupLogging(paths.StateDir, r.Verbose)
 	if err != nil {
 		return fail(1, "cannot open the log file under %s: %v", paths.StateDir, err)
 	}
 	defer logw.Close()
-	if secret.Generated {
-		log.Warn("no gateway token configured: generated one for this run (set gateway.auth.token or OPENCLAW_GATEWAY_TOKEN to keep one)",
-			"token", secret.Value)
-		fmt.Fprintf(os.Stderr, "gateway token for this run: %s\n", secret.Value)
-	}
 
+	// A generated token is made once per process: an in-process restart
+	// must not lock out the clients that were given it.
+	var generated string
+	build := func() (gateway.Options, error) {
+		cfg, err := r.loadConfig(prof, paths)
+		if err != nil {
+			return gateway.Options{}, err
+		}
+		opts, err := r.options(cfg, prof, paths)
+		if err != nil {
+			return gateway.Options{}, err
+		}
+		if opts.Secret.Generated {
+			if generated == "" {
+				generated = opts.Secret.Value
+				log.Warn("no gateway token configured: generated one for this run (set gateway.auth.token or OPENCLAW_GATEWAY_TOKEN to keep one)",
+					"token", generated)
+				fmt.Fprintf(os.Stderr, "gateway token for this run: %s\n", generated)
+			}
+			opts.Secret.Value = generated
+		}
+		opts.Log, opts.LogFile = log, logw.Path
+		return opts, nil
+	}
+	runner := gateway.NewRunner(build, log)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	go func() {
+		for sig := range sigs {
+			if sig != syscall.SIGUSR1 {
+				log.Info("signal received; stopping", "signal", sig.String())
+				runner.Stop()
+				continue
+			}
+			cfg, err := r.loadConfig(prof, paths)
+			if err == nil && !restartAllowed(cfg) {
+				log.Warn("SIGUSR1 ignored: commands.restart is false")
+				continue
+			}
+			runner.Restart("SIGUSR1")
+		}
+	}()
+
+	if err := runner.Run(context.Background()); err != nil {
+		log.Error("gateway failed", "err", err)
+		return fail(1, "%v", err)
+	}
+	log.Info("gateway stopped")
+	return nil
+}
+
+// loadConfig reads the config file; a missing one is allowed only with
+// --allow-unconfigured or in the dev profile.
+func (r *RunCmd) loadConfig(prof config.Profile, paths config.Paths) (*config.Config, error) {
+	cfg, err := config.Load(paths.ConfigPath)
+	if err != nil {
+		return nil, fail(2, "%v", err)
+	}
+	if cfg == nil {
+		if !r.AllowUnconfigured && !prof.Dev {
+			return nil, fail(2, "no config at %s: create one (see README) or pass --allow-unconfigured to run on the defaults", paths.ConfigPath)
+		}
+		cfg = &config.Config{}
+	}
+	return cfg, nil
+}
+
+// options turns the config and flags into one generation's options.
+func (r *RunCmd) options(cfg *config.Config, prof config.Profile, paths config.Paths) (gateway.Options, error) {
+	port, _, err := config.ResolvePort(r.Port, cfg, prof)
+	if err != nil {
+		return gateway.Options{}, fail(2, "%v", err)
+	}
+	hosts, err := bindHosts(r.Bind, cfg)
+	if err != nil {
+		return gateway.Options{}, fail(2, "%v", err)
+	}
+	secret, err := resolveSecret(cfg)
+	if err != nil {
+		return gateway.Options{}, fail(2, "%v", err)
+	}
+	if secret.Mode == auth.ModeNone && !allLoopback(hosts) {
+		return gateway.Options{}, fail(2, "refusing to listen on %v with gateway.auth.mode=none: set a token or bind to loopback", hosts)
+	}
 	opts := gateway.Options{
 		Hosts: hosts, Port: port, Limits: limitsFrom(cfg), Secret: secret, RateLimit: rateLimitFrom(cfg),
 		AutoApproveLocal: autoApproveLocal(cfg), StateDir: paths.StateDir, ConfigPath: paths.ConfigPath,
-		LogFile: logw.Path, Log: log,
 	}
 	if ms := envInt("OPENCLAW_PRESENCE_TTL_MS"); ms > 0 {
 		opts.PresenceTTL = time.Duration(ms) * time.Millisecond
@@ -83,27 +144,18 @@ func (r *RunCmd) Run(g *Globals) error {
 	if ms := cfg.Gateway.Limits.HealthBroadcastMs; ms > 0 {
 		opts.HealthEvery = time.Duration(ms) * time.Millisecond
 	}
-	gw, err := gateway.New(opts)
-	if err != nil {
-		return fail(1, "%v", err)
-	}
-	ctx := context.Background()
-	if err := gw.Start(ctx); err != nil {
-		log.Error("gateway failed to start", "err", err)
-		return fail(1, "%v", err)
-	}
+	return opts, nil
+}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	sig := <-sigs
-	log.Info("signal received; stopping", "signal", sig.String())
-	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := gw.Stop(stopCtx, "gateway stopping", 0); err != nil {
-		log.Warn("stop", "err", err)
+// restartAllowed is commands.restart (default true).
+func restartAllowed(cfg *config.Config) bool {
+	var c struct {
+		Restart *bool `json:"restart"`
 	}
-	log.Info("gateway stopped")
-	return nil
+	if len(cfg.Commands) > 0 {
+		_ = json.Unmarshal(cfg.Commands, &c)
+	}
+	return c.Restart == nil || *c.Restart
 }
 
 func bindHosts(flag string, cfg *config.Config) ([]string, error) {

@@ -13,12 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,9 +31,12 @@ type Handler interface {
 
 // Options configure a Server.
 type Options struct {
-	Hosts  []string // addresses to bind, e.g. 127.0.0.1 and ::1
-	Port   int      // 0 picks a free port (tests)
-	Limits Limits
+	// Listeners are the bound port. When nil, Start binds Hosts and Port
+	// itself and Stop releases them.
+	Listeners *Listeners
+	Hosts     []string // addresses to bind, e.g. 127.0.0.1 and ::1
+	Port      int      // 0 picks a free port (tests)
+	Limits    Limits
 	// Accept is called for every upgraded socket before its first frame.
 	Accept func(*Socket) Handler
 	// Failing lists what keeps the gateway from being ready (empty = ready).
@@ -57,15 +57,16 @@ type Server struct {
 	upgrader *gws.Upgrader
 	http     *http.Server
 
-	mu        sync.Mutex
-	listeners []net.Listener
-	preauth   map[netip.Addr]int
-	done      chan struct{}
+	mu      sync.Mutex
+	ls      *Listeners
+	ownsLs  bool // bound by Start, so released by Stop
+	leases  []*lease
+	preauth map[netip.Addr]int
 }
 
 // New builds a server; Start binds it.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, limits: opts.Limits.WithDefaults(), log: opts.Log, preauth: make(map[netip.Addr]int), done: make(chan struct{})}
+	s := &Server{opts: opts, limits: opts.Limits.WithDefaults(), log: opts.Log, preauth: make(map[netip.Addr]int)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -131,73 +132,54 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Start binds every host on the port and serves until Stop. A busy port is
-// an error naming the address, so the caller can say what to do.
+// Start serves on Options.Listeners, or binds Hosts and Port first. A busy
+// port is an error naming it, so the caller can say what to do.
 func (s *Server) Start(ctx context.Context) error {
-	port := s.opts.Port
-	var lc net.ListenConfig
-	for _, host := range s.opts.Hosts {
-		addr := net.JoinHostPort(host, strconv.Itoa(port))
-		ln, err := lc.Listen(ctx, "tcp", addr)
-		if err != nil {
-			// ::1 is missing on hosts with IPv6 disabled; loopback on
-			// 127.0.0.1 alone is still loopback.
-			if host == "::1" && len(s.listeners) > 0 && !isAddrInUse(err) {
-				s.log.Debug("skipping IPv6 loopback", "err", err)
-				continue
-			}
-			s.closeListeners()
-			if isAddrInUse(err) {
-				return fmt.Errorf("port %d is busy on %s: another gateway or program listens there; stop it or pick another --port", port, host)
-			}
-			return fmt.Errorf("listen on %s: %w", addr, err)
+	ls := s.opts.Listeners
+	if ls == nil {
+		var err error
+		if ls, err = Listen(ctx, s.opts.Hosts, s.opts.Port); err != nil {
+			return err
 		}
-		if port == 0 {
-			port = ln.Addr().(*net.TCPAddr).Port
-		}
-		s.mu.Lock()
-		s.listeners = append(s.listeners, ln)
-		s.mu.Unlock()
+		s.ownsLs = true
 	}
-	s.opts.Port = port
-	for _, ln := range s.listeners {
-		go func(ln net.Listener) {
-			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("http serve", "addr", ln.Addr().String(), "err", err)
+	s.mu.Lock()
+	s.ls = ls
+	for _, tl := range ls.ls {
+		s.leases = append(s.leases, newLease(tl))
+	}
+	leases := s.leases
+	s.mu.Unlock()
+	for _, l := range leases {
+		go func(l *lease) {
+			if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http serve", "addr", l.Addr().String(), "err", err)
 			}
-		}(ln)
+		}(l)
 	}
 	return nil
 }
 
 // Port is the bound port (useful when Options.Port was 0).
-func (s *Server) Port() int { return s.opts.Port }
+func (s *Server) Port() int { return s.ls.Port }
 
 // Addr is host:port of the first listener.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.listeners) == 0 {
-		return ""
-	}
-	return s.listeners[0].Addr().String()
-}
+func (s *Server) Addr() string { return s.ls.Addr() }
 
-// Stop closes the listeners and idle HTTP connections. WebSockets are not
-// touched: the gateway closes them itself, after the shutdown event.
+// Stop stops accepting and closes idle HTTP connections; the listeners are
+// released only if Start bound them. WebSockets are not touched: the gateway
+// closes them itself, after the shutdown event.
 func (s *Server) Stop(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
-	s.closeListeners()
-	return err
-}
-
-func (s *Server) closeListeners() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, ln := range s.listeners {
-		_ = ln.Close()
+	for _, l := range s.leases {
+		_ = l.Close()
 	}
-	s.listeners = nil
+	if s.ownsLs {
+		s.ls.Close()
+	}
+	return err
 }
 
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
@@ -353,5 +335,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
-func isAddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }
