@@ -202,9 +202,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	sock.conn = conn
 	conn.Session().Store("", sock)
-	// The handler goroutine becomes the socket's read loop: no extra
-	// goroutine per connection.
-	conn.ReadLoop()
+	// The read loop gets its own goroutine so this handler can return: run
+	// inside it, net/http's per-connection state (buffers, request,
+	// headers, a deep stack) would stay alive for the socket's whole life,
+	// about half of each idle socket's memory.
+	go conn.ReadLoop()
 }
 
 func (s *Server) releasePreAuth(sock *Socket) {

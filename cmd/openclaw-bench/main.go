@@ -1,0 +1,321 @@
+// Command openclaw-bench is the load tool for the OpenClaw gateway. It speaks
+// the gateway protocol directly over github.com/lxzan/gws (no per-frame
+// decoding or allocation) so that the tool is not the bottleneck, and it
+// works against this gateway and the reference Node gateway alike.
+//
+//	openclaw-bench startup --bin PATH [--port P] [--runs N] [-- extra gateway args]
+//	openclaw-bench conns N [--hold SECONDS]
+//	openclaw-bench rpc C SECONDS
+//	openclaw-bench echo-baseline [C] [SECONDS]
+//
+// Common flags: --url, --token, --pid (gateway PID: RSS, fds, CPU from
+// /proc), --json (one JSON line on stdout instead of a table),
+// --concurrency (handshakes in flight, default 25: the gateway refuses more
+// than 32 unauthenticated sockets per IP). Progress goes to stderr.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// Hard bounds: every run stops by itself.
+const (
+	maxConns   = 30000
+	maxSeconds = 300
+	maxRuns    = 50
+)
+
+const usage = `usage: openclaw-bench <scenario> [flags] [args]
+
+scenarios:
+  startup --bin PATH [--port P] [--runs N] [--timeout 60s] [--settle 2s] [-- extra gateway args]
+        exec "PATH gateway --port P --allow-unconfigured" in a fresh state dir; time from exec to
+        the first authenticated hello-ok, idle RSS after --settle, then SIGTERM
+  conns N [--hold SECONDS]
+        open N authenticated idle sockets (N ≤ 30000), hold them (default 5 s), close them
+  rpc C SECONDS
+        C authenticated sockets each calling "health" back to back for SECONDS (≤ 300)
+  echo-baseline [C] [SECONDS]
+        the rpc loop against an in-process bare gws echo server (defaults 100 sockets, 10 s)
+
+common flags (before or after the arguments):
+  --url ws://127.0.0.1:18789 (env OPENCLAW_GATEWAY_URL)   --token T (env OPENCLAW_GATEWAY_TOKEN)
+  --pid PID  gateway process to sample (RSS, fds, CPU)      --json  one JSON line on stdout
+  --concurrency 25  handshakes in flight                    --open-timeout 300s
+`
+
+var (
+	logMu     sync.Mutex
+	logOut    io.Writer = os.Stderr
+	logQuiet  bool
+	startTime = time.Now()
+)
+
+// logf prints a progress line on stderr.
+func logf(format string, args ...any) {
+	if logQuiet {
+		return
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	fmt.Fprintf(logOut, "[%6.2fs] %s\n", time.Since(startTime).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var (
+		res result
+		err error
+		cf  *common
+	)
+	load := loadAvg1()
+	switch args[0] {
+	case "startup":
+		res, cf, err = cmdStartup(ctx, args[1:])
+	case "conns":
+		res, cf, err = cmdConns(ctx, args[1:])
+	case "rpc":
+		res, cf, err = cmdRPC(ctx, args[1:])
+	case "echo-baseline":
+		res, cf, err = cmdEcho(ctx, args[1:])
+	default:
+		fmt.Fprintf(os.Stderr, "openclaw-bench: unknown scenario %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil && res == nil {
+		fmt.Fprintf(os.Stderr, "openclaw-bench %s: %v\n", args[0], err)
+		return 1
+	}
+	// Other work on the machine skews every figure: say how busy it was.
+	res.add("loadavg_1m_at_start", load)
+	asJSON := cf != nil && cf.JSON
+	if werr := res.write(stdout, asJSON); werr != nil {
+		fmt.Fprintf(os.Stderr, "openclaw-bench: %v\n", werr)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openclaw-bench %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// common holds the flags every scenario takes.
+type common struct {
+	URL         string
+	Token       string
+	PID         int
+	JSON        bool
+	Quiet       bool
+	Concurrency int
+	OpenTimeout time.Duration
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	url := os.Getenv("OPENCLAW_GATEWAY_URL")
+	if url == "" {
+		url = "ws://127.0.0.1:18789"
+	}
+	fs.StringVar(&c.URL, "url", url, "gateway WebSocket URL")
+	fs.StringVar(&c.Token, "token", os.Getenv("OPENCLAW_GATEWAY_TOKEN"), "gateway token")
+	fs.IntVar(&c.PID, "pid", 0, "gateway PID to sample from /proc")
+	fs.BoolVar(&c.JSON, "json", false, "print one JSON line on stdout instead of a table")
+	fs.BoolVar(&c.Quiet, "quiet", false, "no progress on stderr")
+	fs.IntVar(&c.Concurrency, "concurrency", 25, "handshakes in flight while opening sockets (the gateway allows 32 pre-auth per IP)")
+	fs.DurationVar(&c.OpenTimeout, "open-timeout", 300*time.Second, "give up opening sockets after this long")
+}
+
+func (c *common) check() error {
+	logQuiet = c.Quiet
+	if c.Concurrency < 1 || c.Concurrency > 1000 {
+		return fmt.Errorf("--concurrency must be 1..1000")
+	}
+	if c.OpenTimeout <= 0 || c.OpenTimeout > maxSeconds*time.Second {
+		c.OpenTimeout = maxSeconds * time.Second
+	}
+	return nil
+}
+
+// parseArgs parses flags that may appear before or after positional
+// arguments; everything after a bare "--" is returned as extra.
+func parseArgs(fs *flag.FlagSet, args []string) (pos, extra []string, err error) {
+	for i, a := range args {
+		if a == "--" {
+			args, extra = args[:i], args[i+1:]
+			break
+		}
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, extra, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(os.Stderr, usage)
+		fmt.Fprintf(os.Stderr, "\nflags of %s:\n", name)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func posInt(pos []string, i int, name string, def, lo, hi int) (int, error) {
+	if i >= len(pos) {
+		if def < 0 {
+			return 0, fmt.Errorf("missing %s", name)
+		}
+		return def, nil
+	}
+	v, err := strconv.Atoi(pos[i])
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a number", name, pos[i])
+	}
+	if v < lo || v > hi {
+		return 0, fmt.Errorf("%s must be %d..%d", name, lo, hi)
+	}
+	return v, nil
+}
+
+// sleepCtx sleeps d or until ctx ends; it reports whether it slept fully.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// watchdog ends the process if a scenario overruns its bound by far (a
+// stuck peer must never keep the tool alive).
+func watchdog(limit time.Duration) *time.Timer {
+	return time.AfterFunc(limit, func() {
+		fmt.Fprintf(os.Stderr, "openclaw-bench: watchdog: still running after %s, exiting\n", limit)
+		os.Exit(3)
+	})
+}
+
+// result is an ordered list of figures, printed as a table or one JSON line.
+type result []kv
+
+type kv struct {
+	K string
+	V any
+}
+
+func (r *result) add(k string, v any) { *r = append(*r, kv{k, v}) }
+
+func (r result) write(w io.Writer, asJSON bool) error {
+	if asJSON {
+		var sb strings.Builder
+		sb.WriteByte('{')
+		for i, e := range r {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			k, _ := json.Marshal(e.K)
+			v, err := json.Marshal(jsonValue(e.V))
+			if err != nil {
+				return err
+			}
+			sb.Write(k)
+			sb.WriteByte(':')
+			sb.Write(v)
+		}
+		sb.WriteString("}\n")
+		_, err := io.WriteString(w, sb.String())
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, e := range r {
+		fmt.Fprintf(tw, "%s\t%s\n", e.K, textValue(e.V))
+	}
+	return tw.Flush()
+}
+
+func jsonValue(v any) any {
+	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return nil
+	}
+	return v
+}
+
+func textValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "-"
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case map[string]int64:
+		if len(x) == 0 {
+			return "none"
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s=%d", k, x[k])
+		}
+		return strings.Join(parts, " ")
+	case []float64:
+		parts := make([]string, len(x))
+		for i, f := range x {
+			parts[i] = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+		return strings.Join(parts, " ")
+	}
+	return fmt.Sprint(v)
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 3) }
