@@ -2,128 +2,607 @@
 // paths, profile and port it runs with (PROTOCOL.md §9).
 //
 // The file is the one people edit by hand; everything the gateway writes by
-// itself goes to the state directory instead.
+// itself goes to the state directory instead. Every key the gateway knows is a
+// typed field below; an unknown key is an error that names the key's full
+// path, the file and the line.
+//
+// Besides loading, the package serves config hot reload and the config RPCs
+// (PROTOCOL.md §5.5): Diff and Classify say which changes apply in place and
+// which need a restart; HashBytes, Redact, RestoreRedacted, MergePatch,
+// FromMap and WriteAtomic implement config.get, config.apply and config.patch.
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/titanous/json5"
 )
 
-// Config is the whole openclaw.json. Sections the gateway core does not use
-// yet are kept as raw JSON so that a reference config loads unchanged.
+// Config is the whole openclaw.json.
 type Config struct {
-	Gateway    Gateway         `json:"gateway"`
-	CanvasHost json.RawMessage `json:"canvasHost,omitempty"`
-	Agents     json.RawMessage `json:"agents,omitempty"`
-	Models     json.RawMessage `json:"models,omitempty"`
-	Channels   json.RawMessage `json:"channels,omitempty"`
-	Commands   json.RawMessage `json:"commands,omitempty"`
-	// Meta and Wizard are written by the reference's own tools; accepted
-	// and ignored so their files load.
-	Meta   json.RawMessage `json:"meta,omitempty"`
+	// Gateway configures the gateway process: where it listens, how clients
+	// authenticate, how it reloads its config, and its transport limits.
+	Gateway Gateway `json:"gateway,omitzero"`
+	// CanvasHost configures the canvas file server (PROTOCOL.md §8).
+	CanvasHost CanvasHost `json:"canvasHost,omitzero"`
+	// Agents configures the agents that answer messages and their defaults.
+	Agents Agents `json:"agents,omitzero"`
+	// Models declares the model providers agents can use.
+	Models Models `json:"models,omitzero"`
+	// Channels configures the messaging channels (Telegram).
+	Channels Channels `json:"channels,omitzero"`
+	// Commands configures operator commands (restart on SIGUSR1).
+	Commands Commands `json:"commands,omitzero"`
+	// Meta is written by the reference's own tools (last version and time
+	// that touched the file). Accepted as any JSON and otherwise ignored.
+	Meta json.RawMessage `json:"meta,omitempty"`
+	// Wizard is written by the reference's onboarding wizard (when it last
+	// ran and how). Accepted as any JSON and otherwise ignored.
 	Wizard json.RawMessage `json:"wizard,omitempty"`
 }
 
-// Gateway is the gateway section.
+// Gateway is gateway.*.
 type Gateway struct {
-	// Mode is "local" or "remote"; the reference will not start without
-	// "local" unless --allow-unconfigured. Accepted so reference configs load.
+	// Mode is "local" or "remote". The reference will not start a gateway
+	// without "local" unless --allow-unconfigured; this gateway accepts the
+	// key so reference configs load and does not otherwise use it.
 	Mode string `json:"mode,omitempty"`
-	// Port is the one TCP port for WebSocket and HTTP (default 18789).
+	// Port is the one TCP port for WebSocket and HTTP. Default 18789 (19001
+	// for the dev profile). --port and OPENCLAW_GATEWAY_PORT win over it.
+	// Changing it needs a restart.
 	Port int `json:"port,omitempty"`
-	// Bind is loopback (default), lan (0.0.0.0) or custom (CustomBindHost).
-	Bind           string `json:"bind,omitempty"`
+	// Bind is where to listen: "loopback" (default: 127.0.0.1 and ::1),
+	// "lan" (0.0.0.0) or "custom" (the address in CustomBindHost).
+	// Changing it needs a restart.
+	Bind string `json:"bind,omitempty"`
+	// CustomBindHost is the address to listen on when Bind is "custom"
+	// (required then, ignored otherwise).
 	CustomBindHost string `json:"customBindHost,omitempty"`
-	Auth           Auth   `json:"auth"`
-	// Reload, HTTP, Tools and Nodes belong to later parts of the gateway;
-	// their keys are accepted now so that configs written for them load.
-	Reload json.RawMessage `json:"reload,omitempty"`
-	HTTP   json.RawMessage `json:"http,omitempty"`
-	Tools  json.RawMessage `json:"tools,omitempty"`
-	Nodes  Nodes           `json:"nodes"`
-	// Limits overrides the transport limits of PROTOCOL.md §1 (an openclaw-go
-	// extension; the reference takes some of them from environment variables).
-	Limits Limits `json:"limits"`
+	// Auth configures how clients authenticate.
+	Auth Auth `json:"auth,omitzero"`
+	// Reload configures what happens when this file changes.
+	Reload Reload `json:"reload,omitzero"`
+	// HTTP turns the OpenAI-compatible HTTP endpoints on and off.
+	HTTP HTTP `json:"http,omitzero"`
+	// Tools restricts which tools POST /tools/invoke may run.
+	Tools Tools `json:"tools,omitzero"`
+	// Nodes configures devices that connect with role "node".
+	Nodes Nodes `json:"nodes,omitzero"`
+	// Limits overrides the transport limits of PROTOCOL.md §1 (an
+	// openclaw-go extension; the reference takes some of them from
+	// environment variables). Changing them needs a restart.
+	Limits Limits `json:"limits,omitzero"`
 }
 
 // Auth is gateway.auth.
 type Auth struct {
-	// Mode is token (default), password or none.
+	// Mode is "token" (default; "password" when only a password is set),
+	// "password" or "none". "none" is refused on a non-loopback bind.
+	// Changing it needs a restart.
 	Mode string `json:"mode,omitempty"`
-	// Token and Password are the shared secrets; when set here they win over
-	// OPENCLAW_GATEWAY_TOKEN / OPENCLAW_GATEWAY_PASSWORD. Set but blank is
-	// an error, not "unset".
-	Token    *string `json:"token,omitempty"`
+	// Token is the shared secret clients send as connect.params.auth.token
+	// or as an HTTP bearer token. When set here it wins over
+	// OPENCLAW_GATEWAY_TOKEN; set but blank is an error, not "unset". With
+	// no token anywhere the gateway generates one per run. Rotating it is
+	// applied in place: sockets that used the old one are closed (4001).
+	Token *string `json:"token,omitempty"`
+	// Password is the shared secret for mode "password"; it wins over
+	// OPENCLAW_GATEWAY_PASSWORD. Set but blank is an error. Rotation works
+	// as for Token.
 	Password *string `json:"password,omitempty"`
-	// RateLimit bounds failed attempts per client IP.
+	// RateLimit bounds failed authentication attempts per client IP.
+	// Unset keys take the defaults below.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 }
 
 // RateLimit is gateway.auth.rateLimit.
 type RateLimit struct {
-	MaxAttempts    *int  `json:"maxAttempts,omitempty"`
-	WindowMs       *int  `json:"windowMs,omitempty"`
-	LockoutMs      *int  `json:"lockoutMs,omitempty"`
+	// MaxAttempts is how many failures an IP may have within WindowMs
+	// before it is locked out. Default 10; 0 turns rate limiting off.
+	MaxAttempts *int `json:"maxAttempts,omitempty"`
+	// WindowMs is the window failures are counted in, in milliseconds.
+	// Default 60000.
+	WindowMs *int `json:"windowMs,omitempty"`
+	// LockoutMs is how long a locked-out IP is refused, in milliseconds.
+	// Default 300000.
+	LockoutMs *int `json:"lockoutMs,omitempty"`
+	// ExemptLoopback exempts connections from 127.0.0.1/::1 from the
+	// limit. Default true.
 	ExemptLoopback *bool `json:"exemptLoopback,omitempty"`
+}
+
+// Reload is gateway.reload.
+type Reload struct {
+	// Mode is "hybrid" (default: apply safe changes in place, restart the
+	// gateway in-process for the rest) or "off" (ignore changes to the file
+	// until the next start).
+	Mode string `json:"mode,omitempty"`
+	// DebounceMs is how long the file must stay unchanged before a change
+	// is read, in milliseconds, so that an editor's several writes make one
+	// reload. Default 300 (an openclaw-go key).
+	DebounceMs *int `json:"debounceMs,omitempty"`
+}
+
+// DefaultReloadDebounceMs is gateway.reload.debounceMs when unset.
+const DefaultReloadDebounceMs = 300
+
+// Reload modes.
+const (
+	ReloadHybrid = "hybrid"
+	ReloadOff    = "off"
+)
+
+// EffectiveMode is Mode with its default applied.
+func (r Reload) EffectiveMode() string {
+	if r.Mode == "" {
+		return ReloadHybrid
+	}
+	return r.Mode
+}
+
+// Debounce is DebounceMs with its default applied.
+func (r Reload) Debounce() time.Duration {
+	ms := DefaultReloadDebounceMs
+	if r.DebounceMs != nil {
+		ms = *r.DebounceMs
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// HTTP is gateway.http.
+type HTTP struct {
+	// Endpoints turns the optional HTTP APIs on.
+	Endpoints HTTPEndpoints `json:"endpoints,omitzero"`
+}
+
+// HTTPEndpoints is gateway.http.endpoints.
+type HTTPEndpoints struct {
+	// ChatCompletions is POST /v1/chat/completions (and GET /v1/models).
+	ChatCompletions HTTPEndpoint `json:"chatCompletions,omitzero"`
+	// Responses is POST /v1/responses.
+	Responses HTTPEndpoint `json:"responses,omitzero"`
+}
+
+// HTTPEndpoint is gateway.http.endpoints.<name>.
+type HTTPEndpoint struct {
+	// Enabled serves the endpoint. Default false: a disabled endpoint
+	// answers 404.
+	Enabled bool `json:"enabled,omitempty"`
+}
+
+// Tools is gateway.tools: the policy of POST /tools/invoke.
+type Tools struct {
+	// Allow lists tool names to take off the gateway's default HTTP deny
+	// list. Default: none.
+	Allow []string `json:"allow,omitempty"`
+	// Deny lists tool names POST /tools/invoke refuses (404 "Tool not
+	// available"), in addition to the default deny list. Deny wins over
+	// Allow. Default: none.
+	Deny []string `json:"deny,omitempty"`
 }
 
 // Nodes is gateway.nodes.
 type Nodes struct {
-	Pairing struct {
-		// AutoApproveLocal pairs a verified device on a loopback connection
-		// without asking (default true).
-		AutoApproveLocal *bool `json:"autoApproveLocal,omitempty"`
-	} `json:"pairing"`
+	// Pairing configures how node devices get paired.
+	Pairing NodePairing `json:"pairing,omitzero"`
 }
 
-// Limits is gateway.limits; zero means the default.
+// NodePairing is gateway.nodes.pairing.
+type NodePairing struct {
+	// AutoApproveLocal pairs a device with a verified identity connecting
+	// over loopback without asking an operator. Default true.
+	AutoApproveLocal *bool `json:"autoApproveLocal,omitempty"`
+}
+
+// Limits is gateway.limits; zero or unset means the default given.
 type Limits struct {
+	// PreAuthMaxFrameBytes is the largest frame accepted before hello-ok;
+	// a larger one closes the socket with 1009. Default 65536.
 	PreAuthMaxFrameBytes int `json:"preAuthMaxFrameBytes,omitempty"`
-	MaxPayloadBytes      int `json:"maxPayloadBytes,omitempty"`
-	MaxBufferedBytes     int `json:"maxBufferedBytes,omitempty"`
-	TickIntervalMs       int `json:"tickIntervalMs,omitempty"`
-	HandshakeTimeoutMs   int `json:"handshakeTimeoutMs,omitempty"`
-	MaxPreAuthPerIP      int `json:"maxPreAuthPerIP,omitempty"`
-	MaxPendingFrames     int `json:"maxPendingFrames,omitempty"`
-	PingIntervalMs       int `json:"pingIntervalMs,omitempty"`
-	PresenceTTLMs        int `json:"presenceTtlMs,omitempty"`
-	HealthBroadcastMs    int `json:"healthBroadcastMs,omitempty"`
+	// MaxPayloadBytes is the largest inbound frame after authentication.
+	// Default 26214400 (25 MiB).
+	MaxPayloadBytes int `json:"maxPayloadBytes,omitempty"`
+	// MaxBufferedBytes is the outbound backlog a socket may have before it
+	// is closed as a slow consumer. Default 52428800 (50 MiB).
+	MaxBufferedBytes int `json:"maxBufferedBytes,omitempty"`
+	// TickIntervalMs is the period of the tick event. Default 30000.
+	TickIntervalMs int `json:"tickIntervalMs,omitempty"`
+	// HandshakeTimeoutMs is how long a new socket has to send connect.
+	// Default 15000 (OPENCLAW_HANDSHAKE_TIMEOUT_MS overrides it).
+	HandshakeTimeoutMs int `json:"handshakeTimeoutMs,omitempty"`
+	// MaxPreAuthPerIP is how many unauthenticated sockets one IP may hold.
+	// Default 32 (OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP overrides it).
+	MaxPreAuthPerIP int `json:"maxPreAuthPerIP,omitempty"`
+	// MaxPendingFrames is how many frames a socket may send before
+	// hello-ok; one more closes it. Default 15.
+	MaxPendingFrames int `json:"maxPendingFrames,omitempty"`
+	// PingIntervalMs is the WebSocket ping period after authentication; no
+	// pong by the next ping drops the socket. Default 25000.
+	PingIntervalMs int `json:"pingIntervalMs,omitempty"`
+	// PresenceTTLMs is how long a presence entry lives without being
+	// refreshed. Default 300000.
+	PresenceTTLMs int `json:"presenceTtlMs,omitempty"`
+	// HealthBroadcastMs is the period of the health event. Default 60000.
+	HealthBroadcastMs int `json:"healthBroadcastMs,omitempty"`
 }
 
-// Parse decodes JSON5 text. Unknown keys are an error that names the key and
-// the file.
+// CanvasHost is canvasHost.*. Changes need a restart (it binds a port).
+type CanvasHost struct {
+	// Enabled runs the canvas file server. Default true;
+	// OPENCLAW_SKIP_CANVAS_HOST=1 also turns it off.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Port is the canvas server's own port. Default: the gateway port + 4
+	// (18793 for the default gateway port).
+	Port int `json:"port,omitempty"`
+	// Root is the directory served at /__openclaw__/canvas/. Default
+	// <agents.defaults.workspace>/canvas.
+	Root string `json:"root,omitempty"`
+}
+
+// IsEnabled is Enabled with its default (true) applied.
+func (c CanvasHost) IsEnabled() bool { return c.Enabled == nil || *c.Enabled }
+
+// PortFor is Port with its default (gatewayPort + 4) applied.
+func (c CanvasHost) PortFor(gatewayPort int) int {
+	if c.Port != 0 {
+		return c.Port
+	}
+	return gatewayPort + 4
+}
+
+// Agents is agents.*. Changes apply in place.
+type Agents struct {
+	// Defaults apply to every agent that does not set its own.
+	Defaults AgentDefaults `json:"defaults,omitzero"`
+	// List declares the agents. With no list there is one agent, "main".
+	// Ids must be unique; at most one agent may be the default (else the
+	// first one is).
+	List []Agent `json:"list,omitempty"`
+}
+
+// AgentDefaults is agents.defaults.
+type AgentDefaults struct {
+	// Workspace is the agent's working directory ("~" is the home
+	// directory). Default ~/.openclaw/workspace.
+	Workspace string `json:"workspace,omitempty"`
+	// Model picks the LLM agents use.
+	Model AgentModel `json:"model,omitzero"`
+	// TimeoutSeconds bounds one agent run; past it the run ends with
+	// AGENT_TIMEOUT. Default 600; a request's own timeout wins.
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+}
+
+// AgentModel is agents.defaults.model and agents.list[].model.
+type AgentModel struct {
+	// Primary is the model as "<provider>/<model id>", for example
+	// "local/qwen2.5-7b-instruct" for the model with id qwen2.5-7b-instruct
+	// of models.providers.local.
+	Primary string `json:"primary,omitempty"`
+}
+
+// Agent is one entry of agents.list.
+type Agent struct {
+	// ID names the agent in session keys (agent:<id>:...) and in the HTTP
+	// API's model field (openclaw/<id>). Required; no spaces, ':' or '/'.
+	ID string `json:"id"`
+	// Name is shown to people. Default: the id.
+	Name string `json:"name,omitempty"`
+	// Workspace overrides agents.defaults.workspace for this agent.
+	Workspace string `json:"workspace,omitempty"`
+	// Model overrides agents.defaults.model for this agent.
+	Model *AgentModel `json:"model,omitempty"`
+	// Default makes this the agent used when a request names none.
+	// Default: the first agent in the list.
+	Default bool `json:"default,omitempty"`
+}
+
+// Models is models.*. Changes apply in place.
+type Models struct {
+	// Providers declares model providers by id; the id is the part before
+	// "/" in a model reference.
+	Providers map[string]Provider `json:"providers,omitempty"`
+}
+
+// Provider is models.providers.<id>.
+type Provider struct {
+	// BaseURL is the API's base URL, for example http://127.0.0.1:8080/v1.
+	BaseURL string `json:"baseUrl,omitempty"`
+	// APIKey is sent as a bearer token. Secret: config.get shows it
+	// redacted. Default: none.
+	APIKey string `json:"apiKey,omitempty"`
+	// API is the wire protocol: "openai-completions" (the default and the
+	// only one supported).
+	API string `json:"api,omitempty"`
+	// Models lists the provider's models.
+	Models []ProviderModel `json:"models,omitempty"`
+}
+
+// ProviderModel is one entry of models.providers.<id>.models.
+type ProviderModel struct {
+	// ID is the model's id as the provider's API knows it. Required.
+	ID string `json:"id"`
+	// Name is shown to people. Required (the reference requires it).
+	Name string `json:"name"`
+	// ContextWindow is the model's context size in tokens. Default:
+	// unknown.
+	ContextWindow int `json:"contextWindow,omitempty"`
+	// MaxTokens bounds the tokens one reply may use. Default: the
+	// provider's.
+	MaxTokens int `json:"maxTokens,omitempty"`
+}
+
+// Channels is channels.*. Changes apply in place; only the affected
+// channel restarts.
+type Channels struct {
+	// Telegram configures the Telegram bot channel; nil when the file has
+	// no channels.telegram.
+	Telegram *Telegram `json:"telegram,omitempty"`
+}
+
+// Telegram is channels.telegram: the default account's settings (the
+// TelegramAccount keys) plus more accounts.
+type Telegram struct {
+	TelegramAccount
+	// Accounts declares more bots by account id. An account inherits the
+	// top-level policy keys (enabled, dmPolicy, allowFrom, groupPolicy,
+	// groupAllowFrom, streaming, textChunkLimit, apiRoot) it does not set;
+	// its token and webhook keys are its own.
+	Accounts map[string]TelegramAccount `json:"accounts,omitempty"`
+}
+
+// TelegramAccount is the settings of one Telegram bot: channels.telegram
+// itself or channels.telegram.accounts.<id>.
+type TelegramAccount struct {
+	// Enabled runs the account. Default true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// BotToken is the bot's token from @BotFather. Secret: config.get shows
+	// it redacted. Give this or TokenFile.
+	BotToken string `json:"botToken,omitempty"`
+	// TokenFile is a file holding the bot token, instead of BotToken.
+	TokenFile string `json:"tokenFile,omitempty"`
+	// DmPolicy decides who may talk to the bot in direct messages:
+	// "pairing" (default: unknown senders get a pairing code to approve),
+	// "allowlist" (only AllowFrom), "open" (anyone; AllowFrom must then
+	// contain "*") or "disabled".
+	DmPolicy string `json:"dmPolicy,omitempty"`
+	// AllowFrom lists the Telegram user ids (or "*") allowed in direct
+	// messages. Numbers are accepted and kept as strings.
+	AllowFrom IDList `json:"allowFrom,omitempty"`
+	// GroupPolicy decides which groups the bot answers in: "allowlist"
+	// (default: only senders in GroupAllowFrom), "open" or "disabled".
+	GroupPolicy string `json:"groupPolicy,omitempty"`
+	// GroupAllowFrom lists the user ids allowed to talk to the bot in
+	// groups. Default: AllowFrom.
+	GroupAllowFrom IDList `json:"groupAllowFrom,omitempty"`
+	// Streaming is "partial" (default: replies are edited in place as they
+	// stream) or "off" (one message when done).
+	Streaming string `json:"streaming,omitempty"`
+	// TextChunkLimit is the longest message sent; longer replies are split.
+	// Default 4000 (Telegram's limit is 4096).
+	TextChunkLimit int `json:"textChunkLimit,omitempty"`
+	// WebhookURL switches from long polling to a webhook at this public
+	// URL. WebhookSecret is then required. Default: long polling.
+	WebhookURL string `json:"webhookUrl,omitempty"`
+	// WebhookSecret is the secret Telegram sends with each webhook call.
+	// Secret: config.get shows it redacted.
+	WebhookSecret string `json:"webhookSecret,omitempty"`
+	// WebhookPath is the local path the webhook listens on. Default
+	// /telegram-webhook.
+	WebhookPath string `json:"webhookPath,omitempty"`
+	// WebhookHost is the local address the webhook listens on. Default
+	// 127.0.0.1.
+	WebhookHost string `json:"webhookHost,omitempty"`
+	// WebhookPort is the local port the webhook listens on. Default 8787.
+	WebhookPort int `json:"webhookPort,omitempty"`
+	// APIRoot is the Bot API's base URL. Default https://api.telegram.org.
+	APIRoot string `json:"apiRoot,omitempty"`
+}
+
+// IDList is a list of ids. In the file each entry may be a string or an
+// integer (Telegram ids are often written as numbers); either way it is kept
+// as a string.
+type IDList []string
+
+// UnmarshalJSON accepts strings and integers.
+func (l *IDList) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		*l = nil
+		return nil
+	}
+	out := make(IDList, 0, len(raw))
+	for _, r := range raw {
+		var s string
+		if err := json.Unmarshal(r, &s); err == nil {
+			out = append(out, s)
+			continue
+		}
+		var n json.Number
+		if err := json.Unmarshal(r, &n); err != nil {
+			return fmt.Errorf("expected a string or a number, got %s", r)
+		}
+		out = append(out, n.String())
+	}
+	*l = out
+	return nil
+}
+
+// IsEnabled is Enabled with its default (true) applied.
+func (a TelegramAccount) IsEnabled() bool { return a.Enabled == nil || *a.Enabled }
+
+// DefaultAccountID is the id of the account whose settings are the top level
+// of channels.telegram.
+const DefaultAccountID = "default"
+
+// Account returns the effective settings of an account: accounts.<id> over
+// the top-level policy keys it inherits. id "" or DefaultAccountID is the top
+// level itself, unless the file declares accounts.default. ok is false when
+// there is no such account.
+func (t *Telegram) Account(id string) (a TelegramAccount, ok bool) {
+	if t == nil {
+		return TelegramAccount{}, false
+	}
+	if id == "" || id == DefaultAccountID {
+		if acc, has := t.Accounts[DefaultAccountID]; has {
+			return inheritAccount(t.TelegramAccount, acc), true
+		}
+		return t.TelegramAccount, true
+	}
+	acc, has := t.Accounts[id]
+	if !has {
+		return TelegramAccount{}, false
+	}
+	return inheritAccount(t.TelegramAccount, acc), true
+}
+
+func inheritAccount(top, acc TelegramAccount) TelegramAccount {
+	if acc.Enabled == nil {
+		acc.Enabled = top.Enabled
+	}
+	if acc.DmPolicy == "" {
+		acc.DmPolicy = top.DmPolicy
+	}
+	if acc.AllowFrom == nil {
+		acc.AllowFrom = top.AllowFrom
+	}
+	if acc.GroupPolicy == "" {
+		acc.GroupPolicy = top.GroupPolicy
+	}
+	if acc.GroupAllowFrom == nil {
+		acc.GroupAllowFrom = top.GroupAllowFrom
+	}
+	if acc.Streaming == "" {
+		acc.Streaming = top.Streaming
+	}
+	if acc.TextChunkLimit == 0 {
+		acc.TextChunkLimit = top.TextChunkLimit
+	}
+	if acc.APIRoot == "" {
+		acc.APIRoot = top.APIRoot
+	}
+	return acc
+}
+
+// Commands is commands.*. Changes
+// need a restart.
+type Commands struct {
+	// Restart lets SIGUSR1 restart the gateway in-process. Default true;
+	// when false the signal is logged and ignored.
+	Restart *bool `json:"restart,omitempty"`
+}
+
+// RestartEnabled is Restart with its default (true) applied.
+func (c Commands) RestartEnabled() bool { return c.Restart == nil || *c.Restart }
+
+// CommandsSection decodes Config.Commands. A Config from Parse, Load or
+// FromMap always decodes; anything else gives the zero Commands.
+func (c *Config) CommandsSection() Commands {
+	if c == nil {
+		return Commands{}
+	}
+	return c.Commands
+}
+
+// RestartEnabled is commands.restart (default true).
+func (c *Config) RestartEnabled() bool { return c.CommandsSection().RestartEnabled() }
+
+// Error is a problem with a config: its file and line when known, the key
+// path it concerns, and a one-line message that names the path.
+type Error struct {
+	File string // the file name given to Parse or FromMap; may be empty
+	Line int    // 1-based; 0 when unknown
+	Path string // the key path, e.g. "gateway.auth.token" or "agents.list[1].id"
+	Msg  string // e.g. "unknown config key gateway.auth.tokn"
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	case e.File != "":
+		return e.File + ": " + e.Msg
+	}
+	return e.Msg
+}
+
+// Parse decodes and validates JSON5 text. name is the file name used in
+// errors. Unknown keys, wrong types and invalid values are errors that name
+// the key path and, where it can be found, the line.
 func Parse(name string, data []byte) (*Config, error) {
 	var generic any
 	if err := json5.Unmarshal(data, &generic); err != nil {
-		return nil, fmt.Errorf("%s: invalid JSON5: %v", name, err)
+		e := &Error{File: name, Msg: "invalid JSON5: " + oneLine(err.Error())}
+		if se, ok := errors.AsType[*json5.SyntaxError](err); ok {
+			e.Line = lineAt(data, se.Offset)
+		}
+		return nil, e
+	}
+	return decode(name, generic, keyLines(data))
+}
+
+// FromMap validates a JSON object as a config, by the same rules as Parse
+// (config.apply and config.patch use it). name is used in errors; there are
+// no line numbers.
+func FromMap(name string, m map[string]any) (*Config, error) {
+	if m == nil {
+		return &Config{}, nil
+	}
+	// Normalize whatever the map holds (json.Number, ints, typed slices) to
+	// what json.Unmarshal gives.
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return nil, &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	var generic any
+	if err := json.Unmarshal(plain, &generic); err != nil {
+		return nil, &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	return decode(name, generic, nil)
+}
+
+// decode checks the generic value against the Config types, decodes it and
+// validates the result. lines maps key paths to lines (nil: unknown).
+func decode(name string, generic any, lines map[string]int) (*Config, error) {
+	at := func(e *Error) error {
+		e.File = name
+		if lines != nil {
+			e.Line = lineFor(lines, e.Path)
+		}
+		return e
 	}
 	if generic == nil {
 		return &Config{}, nil
 	}
 	if _, ok := generic.(map[string]any); !ok {
-		return nil, fmt.Errorf("%s: the top level must be an object", name)
+		return nil, &Error{File: name, Msg: "the top level must be an object"}
+	}
+	if e := checkValue(configType, generic, ""); e != nil {
+		return nil, at(e)
 	}
 	plain, err := json.Marshal(generic)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return nil, &Error{File: name, Msg: oneLine(strings.TrimPrefix(err.Error(), "json: "))}
 	}
-	dec := json.NewDecoder(bytes.NewReader(plain))
-	dec.DisallowUnknownFields()
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		msg := err.Error()
-		if k, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-			return nil, fmt.Errorf("%s: unknown config key %s", name, k)
+	if err := json.Unmarshal(plain, &c); err != nil {
+		// checkValue should have caught everything json can object to.
+		return nil, &Error{File: name, Msg: oneLine(strings.TrimPrefix(err.Error(), "json: "))}
+	}
+	if err := c.Validate(); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, at(e)
 		}
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(msg, "json: "))
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &c, nil
 }
@@ -139,4 +618,8 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	return Parse(path, data)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -78,68 +78,55 @@ func TestParseReferenceConfig(t *testing.T) {
 		t.Errorf("nodes.pairing.autoApproveLocal = %v, want true", p)
 	}
 
-	// The raw sections keep their content, converted to plain JSON, so the
-	// parts of the gateway that own them can decode them later.
-	var agents struct {
-		Defaults struct {
-			Workspace string `json:"workspace"`
-			Model     struct {
-				Primary string `json:"primary"`
-			} `json:"model"`
-			TimeoutSeconds int `json:"timeoutSeconds"`
-		} `json:"defaults"`
-		List []struct {
-			ID string `json:"id"`
-		} `json:"list"`
-	}
-	mustUnmarshal(t, "agents", c.Agents, &agents)
-	if agents.Defaults.Model.Primary != "local/qwen2.5-7b-instruct" || agents.Defaults.TimeoutSeconds != 600 ||
-		len(agents.List) != 2 || agents.List[1].ID != "ops" {
-		t.Errorf("agents = %+v", agents)
+	// The sections the gateway core does not own are typed too, with the
+	// content they were written with.
+	a := c.Agents
+	if a.Defaults.Workspace != "~/.openclaw/workspace" || a.Defaults.Model.Primary != "local/qwen2.5-7b-instruct" ||
+		a.Defaults.TimeoutSeconds != 600 || len(a.List) != 2 || a.List[0].ID != "main" || !a.List[0].Default ||
+		a.List[1].ID != "ops" || a.List[1].Name != "Ops" || a.List[1].Workspace != "~/.openclaw/workspace-ops" {
+		t.Errorf("agents = %+v", a)
 	}
 
-	var models struct {
-		Providers map[string]struct {
-			BaseURL string `json:"baseUrl"`
-			API     string `json:"api"`
-			Models  []struct {
-				ID, Name      string
-				ContextWindow int `json:"contextWindow"`
-			} `json:"models"`
-		} `json:"providers"`
-	}
-	mustUnmarshal(t, "models", c.Models, &models)
-	local, ok := models.Providers["local"]
-	if !ok || local.BaseURL != "http://127.0.0.1:8080/v1" || local.API != "openai-completions" ||
-		len(local.Models) != 1 || local.Models[0].Name != "Qwen 2.5 7B" || local.Models[0].ContextWindow != 32768 {
-		t.Errorf("models = %+v", models)
+	local, ok := c.Models.Providers["local"]
+	if !ok || local.BaseURL != "http://127.0.0.1:8080/v1" || local.API != "openai-completions" || local.APIKey != "sk-local" ||
+		len(local.Models) != 1 || local.Models[0].ID != "qwen2.5-7b-instruct" || local.Models[0].Name != "Qwen 2.5 7B" ||
+		local.Models[0].ContextWindow != 32768 || local.Models[0].MaxTokens != 4096 {
+		t.Errorf("models = %+v", c.Models)
 	}
 
-	var channels struct {
-		Telegram struct {
-			Enabled        bool     `json:"enabled"`
-			BotToken       string   `json:"botToken"`
-			AllowFrom      []string `json:"allowFrom"`
-			TextChunkLimit int      `json:"textChunkLimit"`
-			Accounts       map[string]struct {
-				BotToken string `json:"botToken"`
-			} `json:"accounts"`
-		} `json:"telegram"`
+	tg := c.Channels.Telegram
+	if tg == nil {
+		t.Fatal("channels.telegram missing")
 	}
-	mustUnmarshal(t, "channels", c.Channels, &channels)
-	tg := channels.Telegram
-	if !tg.Enabled || tg.BotToken != "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11" || len(tg.AllowFrom) != 1 ||
-		tg.TextChunkLimit != 4000 || tg.Accounts["alerts"].BotToken != "654321:XYZ" {
-		t.Errorf("channels = %+v", channels)
+	if tg.Enabled == nil || !*tg.Enabled || tg.BotToken != "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11" ||
+		len(tg.AllowFrom) != 1 || tg.AllowFrom[0] != "123456789" || tg.TextChunkLimit != 4000 ||
+		tg.DmPolicy != "pairing" || tg.GroupPolicy != "allowlist" || tg.Streaming != "partial" ||
+		len(tg.Accounts) != 1 || tg.Accounts["alerts"].BotToken != "654321:XYZ" || tg.Accounts["alerts"].DmPolicy != "allowlist" {
+		t.Errorf("channels.telegram = %+v", tg)
 	}
 
-	for name, raw := range map[string]json.RawMessage{
-		"meta": c.Meta, "wizard": c.Wizard, "canvasHost": c.CanvasHost, "commands": c.Commands,
-		"gateway.reload": g.Reload, "gateway.http": g.HTTP, "gateway.tools": g.Tools,
-	} {
-		if !json.Valid(raw) || len(raw) < 2 {
-			t.Errorf("%s = %q, want the section as JSON", name, raw)
-		}
+	if !c.CanvasHost.IsEnabled() || c.CanvasHost.Port != 18793 || c.CanvasHost.Root != "~/.openclaw/canvas" {
+		t.Errorf("canvasHost = %+v", c.CanvasHost)
+	}
+	if cmd := c.CommandsSection(); cmd.Restart == nil || !*cmd.Restart {
+		t.Errorf("commands = %+v, want restart true", c.Commands)
+	}
+	if g.Reload.Mode != "hybrid" || !g.HTTP.Endpoints.ChatCompletions.Enabled || g.HTTP.Endpoints.Responses.Enabled ||
+		len(g.Tools.Allow) != 2 || g.Tools.Allow[1] != "write" || len(g.Tools.Deny) != 0 {
+		t.Errorf("gateway reload/http/tools = %+v / %+v / %+v", g.Reload, g.HTTP, g.Tools)
+	}
+
+	// meta and wizard are kept as plain JSON with their content.
+	var meta struct {
+		LastTouchedVersion string `json:"lastTouchedVersion"`
+	}
+	mustUnmarshal(t, "meta", c.Meta, &meta)
+	var wizard struct {
+		LastRunCommand string `json:"lastRunCommand"`
+	}
+	mustUnmarshal(t, "wizard", c.Wizard, &wizard)
+	if meta.LastTouchedVersion != "2026.9.6" || wizard.LastRunCommand != "onboard" {
+		t.Errorf("meta = %s, wizard = %s", c.Meta, c.Wizard)
 	}
 }
 
@@ -153,22 +140,32 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:    "unknown top-level key",
 			file:    "unknown-top.json5",
-			wantErr: []string{"unknown-top.json5", "unknown config key", `"chanels"`},
+			wantErr: []string{"unknown-top.json5:4: unknown config key chanels"},
 		},
 		{
 			name:    "unknown nested key",
 			file:    "unknown-nested.json5",
-			wantErr: []string{"unknown-nested.json5", "unknown config key", `"tokn"`},
+			wantErr: []string{"unknown-nested.json5:5: unknown config key gateway.auth.tokn"},
 		},
 		{
 			name:    "unknown key in gateway",
 			src:     `{gateway:{prot:1}}`,
-			wantErr: []string{"/etc/openclaw.json:", "unknown config key", `"prot"`},
+			wantErr: []string{"/etc/openclaw.json:1: unknown config key gateway.prot"},
 		},
 		{
 			name:    "not JSON5",
 			file:    "not-json5.json5",
-			wantErr: []string{"not-json5.json5", "invalid JSON5"},
+			wantErr: []string{"not-json5.json5:3: invalid JSON5: invalid character 'a' after object key:value pair"},
+		},
+		{
+			name:    "JSON5 error on a later line",
+			src:     "{\n  gateway: {\n    port: 1,,\n  },\n}",
+			wantErr: []string{"/etc/openclaw.json:3: invalid JSON5"},
+		},
+		{
+			name:    "truncated",
+			src:     "{\n  gateway: {\n",
+			wantErr: []string{"/etc/openclaw.json:3: invalid JSON5: unexpected end of JSON input"},
 		},
 		{
 			name:    "top level array",
@@ -185,17 +182,17 @@ func TestParseErrors(t *testing.T) {
 			// error: people fix these by hand.
 			name:    "port as string",
 			src:     `{gateway:{port:"18789"}}`,
-			wantErr: []string{"/etc/openclaw.json:", "port"},
+			wantErr: []string{"/etc/openclaw.json:1: gateway.port: expected a number, got a string"},
 		},
 		{
 			name:    "fractional port",
 			src:     `{gateway:{port:1.5}}`,
-			wantErr: []string{"/etc/openclaw.json:", "port"},
+			wantErr: []string{"/etc/openclaw.json:1: gateway.port: expected a whole number"},
 		},
 		{
 			name:    "token not a string",
 			src:     `{gateway:{auth:{token:123}}}`,
-			wantErr: []string{"/etc/openclaw.json:", "token"},
+			wantErr: []string{"/etc/openclaw.json:1: gateway.auth.token: expected a string, got a number"},
 		},
 	}
 	for _, tt := range tests {
@@ -275,8 +272,9 @@ func TestLoad(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{gatway:{}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `"gatway"`) {
-		t.Fatalf("Load(unknown key) = %v, want an error naming %s and \"gatway\"", err, path)
+	want := path + ":1: unknown config key gatway (did you mean gateway?)"
+	if _, err := Load(path); err == nil || err.Error() != want {
+		t.Fatalf("Load(unknown key) = %v, want %q", err, want)
 	}
 
 	// A path that exists but is not a readable file is an error, not

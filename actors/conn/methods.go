@@ -3,6 +3,7 @@ package conn
 import (
 	"openclaw/actors/core"
 	"openclaw/actors/logs"
+	"openclaw/actors/reload"
 	"openclaw/transport/protocol"
 )
 
@@ -30,6 +31,25 @@ func Methods() map[string]*core.Method {
 				return
 			}
 			c.Ask(c.Env().Presence, &core.SystemEvent{Params: p})
+		}},
+		"config.get": {Scope: core.ScopeAdmin, Role: core.RoleOperator, Handle: func(c core.Call) {
+			c.Ask(c.Env().Reload, &reload.Get{})
+		}},
+		"config.apply": {Scope: core.ScopeAdmin, Role: core.RoleOperator, Handle: func(c core.Call) {
+			var p struct {
+				Config   map[string]any `json:"config"`
+				BaseHash string         `json:"baseHash"`
+			}
+			_ = c.Request().Bind(&p)
+			c.Ask(c.Env().Reload, &reload.Apply{Config: p.Config, BaseHash: p.BaseHash})
+		}},
+		"config.patch": {Scope: core.ScopeAdmin, Role: core.RoleOperator, Handle: func(c core.Call) {
+			var p struct {
+				Patch    map[string]any `json:"patch"`
+				BaseHash string         `json:"baseHash"`
+			}
+			_ = c.Request().Bind(&p)
+			c.Ask(c.Env().Reload, &reload.Patch{Patch: p.Patch, BaseHash: p.BaseHash})
 		}},
 		"logs.tail": {Scope: core.ScopeRead, Role: core.RoleOperator, Handle: func(c core.Call) {
 			var p logs.TailParams

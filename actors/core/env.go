@@ -59,6 +59,11 @@ type Env struct {
 	// summary, immutable once stored.
 	PresenceSnap atomic.Pointer[[]PresenceEntry]
 	HealthSnap   atomic.Pointer[map[string]any]
+	// ReloadStatus is "active" while the config file is watched, else
+	// "disabled" (health.configReload.hotReloadStatus).
+	ReloadStatus atomic.Value
+	// Reload is the config actor.
+	Reload *actor.PID
 	// Draining is set when the gateway is shutting down or restarting: new
 	// handshakes get UNAVAILABLE and close 1013.
 	Draining atomic.Bool

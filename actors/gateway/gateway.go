@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -20,7 +21,10 @@ import (
 	"openclaw/actors/conn"
 	"openclaw/actors/core"
 	"openclaw/actors/health"
+	"openclaw/actors/reload"
+	"openclaw/config"
 	"openclaw/transport/auth"
+	"openclaw/transport/canvas"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
@@ -59,6 +63,22 @@ type Options struct {
 	// RequestRestart asks the process for an in-process restart (set by the
 	// Runner; nil when the gateway runs alone).
 	RequestRestart func(reason string)
+
+	// Canvas serves <workspace>/canvas at /__openclaw__/canvas/ on the
+	// gateway port and on its own port; nil disables it.
+	Canvas *CanvasOptions
+
+	// Config is the configuration this generation runs (nil: defaults) and
+	// ConfigHash the hash of the file it came from ("" when there is none).
+	Config     *config.Config
+	ConfigHash string
+}
+
+// CanvasOptions configure the canvas host (the runbook's canvas file server).
+type CanvasOptions struct {
+	Root  string
+	Port  int      // its own port (gateway port + 4 by default)
+	Hosts []string // loopback unless gateway auth is configured
 }
 
 // Events the core emits.
@@ -71,6 +91,7 @@ type Gateway struct {
 	system *actor.ActorSystem
 	root   *actor.PID
 	srv    *server.Server
+	canvas *canvas.Server
 
 	stopOnce sync.Once
 	stopErr  error
@@ -130,7 +151,12 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}), actor.WithDeadLetterRequestLogging(false))
 	env.System = g.system
 
-	g.root, err = g.system.Root.SpawnNamed(rootProps(env), "gateway")
+	ro := reload.Options{Path: g.opts.ConfigPath, Config: g.opts.Config, Hash: g.opts.ConfigHash,
+		Restart: g.opts.RequestRestart}
+	if g.opts.Config != nil {
+		ro.Mode = g.opts.Config.Gateway.Reload.Mode
+	}
+	g.root, err = g.system.Root.SpawnNamed(rootProps(env, ro), "gateway")
 	if err != nil {
 		return err
 	}
@@ -138,8 +164,12 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("actor tree did not start: %w", err)
 	}
 
+	routes := map[string]http.Handler{}
+	if c := g.opts.Canvas; c != nil {
+		routes[canvas.Prefix] = canvas.Handler(c.Root)
+	}
 	g.srv = server.New(server.Options{
-		Listeners: g.opts.Listeners, Hosts: g.opts.Hosts, Port: g.opts.Port, Limits: limits, Log: g.opts.Log,
+		Listeners: g.opts.Listeners, Hosts: g.opts.Hosts, Port: g.opts.Port, Limits: limits, Log: g.opts.Log, Routes: routes,
 		Accept: func(s *server.Socket) server.Handler { return conn.Accept(env, s) },
 		Info: func() map[string]any {
 			return map[string]any{"version": env.Version, "uptimeMs": time.Since(env.Started).Milliseconds()}
@@ -154,6 +184,17 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.srv.Start(ctx); err != nil {
 		g.stopActors()
 		return err
+	}
+	if c := g.opts.Canvas; c != nil {
+		// The canvas has its own port too (the runbook's); losing it is not
+		// worth losing the gateway over: the gateway port serves the same.
+		g.canvas = canvas.New(canvas.Options{Hosts: c.Hosts, Port: c.Port, Root: c.Root, Log: g.opts.Log})
+		if err := g.canvas.Start(ctx); err != nil {
+			g.opts.Log.Warn("canvas host not started on its own port; it is still served on the gateway port", "err", err)
+			g.canvas = nil
+		} else {
+			g.opts.Log.Info("canvas host listening", "port", g.canvas.Port(), "root", c.Root)
+		}
 	}
 	g.opts.Log.Info("gateway listening", "addr", g.srv.Addr(), "port", g.srv.Port(), "auth", string(env.Secret().Mode),
 		"stateDir", env.StateDir, "pid", env.PID)
@@ -180,6 +221,9 @@ func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int
 		g.opts.Log.Info("gateway stopping", "reason", reason, "clients", res)
 	}
 	stopErr := g.srv.Stop(ctx)
+	if g.canvas != nil {
+		_ = g.canvas.Stop(ctx)
+	}
 	g.waitDrained(ctx)
 	g.stopActors()
 	return stopErr

@@ -227,7 +227,7 @@ func TestHelloOK(t *testing.T) {
 		t.Errorf("server = %v", server)
 	}
 	features := hello["features"].(map[string]any)
-	wantMethods := []any{"health", "logs.tail", "status", "system-event", "system-presence"}
+	wantMethods := []any{"config.apply", "config.get", "config.patch", "health", "logs.tail", "status", "system-event", "system-presence"}
 	if !reflect.DeepEqual(features["methods"], wantMethods) {
 		t.Errorf("features.methods = %v, want %v", features["methods"], wantMethods)
 	}

@@ -11,6 +11,7 @@ import (
 	"openclaw/actors/health"
 	"openclaw/actors/hub"
 	"openclaw/actors/presence"
+	"openclaw/actors/reload"
 )
 
 type ready struct{}
@@ -18,14 +19,17 @@ type ready struct{}
 // supervisor is the root actor. Its children hold the gateway's state; one
 // that panics is restarted (with its state rebuilt from scratch or from
 // disk) up to 10 times in 10 s, without touching the others.
-type supervisor struct{ env *core.Env }
+type supervisor struct {
+	env    *core.Env
+	reload reload.Options
+}
 
-func rootProps(env *core.Env) *actor.Props {
+func rootProps(env *core.Env, ro reload.Options) *actor.Props {
 	restart := actor.NewOneForOneStrategy(10, 10*time.Second, func(reason any) actor.Directive {
 		env.Log.Error("gateway actor crashed; restarting it", "panic", reason)
 		return actor.RestartDirective
 	})
-	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{env: env} }, actor.WithSupervisor(restart))
+	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{env: env, reload: ro} }, actor.WithSupervisor(restart))
 }
 
 func (s *supervisor) Receive(ctx actor.Context) {
@@ -37,6 +41,7 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		env.Devices = s.spawn(ctx, devices.Props(env), "devices")
 		env.Health = s.spawn(ctx, health.Props(env), "health")
 		env.Presence = s.spawn(ctx, presence.Props(env), "presence")
+		env.Reload = s.spawn(ctx, reload.Props(env, s.reload), "config")
 	case *ready:
 		ctx.Respond(true)
 	}

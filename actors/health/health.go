@@ -96,8 +96,15 @@ func Summary(env *core.Env) map[string]any {
 			"agentId": "main", "isDefault": true, "sessions": sessions,
 		}},
 		"sessions":     sessions,
-		"configReload": map[string]any{"hotReloadStatus": "disabled"},
+		"configReload": map[string]any{"hotReloadStatus": reloadStatus(env)},
 	}
+}
+
+func reloadStatus(env *core.Env) string {
+	if s, ok := env.ReloadStatus.Load().(string); ok {
+		return s
+	}
+	return "disabled"
 }
 
 func stripTiming(m map[string]any) map[string]any {

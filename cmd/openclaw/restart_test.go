@@ -78,23 +78,43 @@ func TestSIGUSR1Restart(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			deadline := time.After(10 * time.Second)
+			// onEvent reports a bad shutdown payload; other events are ignored.
+			onEvent := func(ev *client.Event) error {
+				if ev.Event != "shutdown" {
+					return nil
+				}
+				var p struct {
+					Reason            string `json:"reason"`
+					RestartExpectedMs int64  `json:"restartExpectedMs"`
+				}
+				_ = json.Unmarshal(ev.Payload, &p)
+				if p.Reason != "gateway restarting" || p.RestartExpectedMs <= 0 {
+					return errors.New("shutdown payload: " + string(ev.Payload))
+				}
+				expectMs.Store(i, p.RestartExpectedMs)
+				return nil
+			}
 			for {
 				select {
 				case ev := <-c.Events():
-					if ev.Event != "shutdown" {
-						continue
-					}
-					var p struct {
-						Reason            string `json:"reason"`
-						RestartExpectedMs int64  `json:"restartExpectedMs"`
-					}
-					_ = json.Unmarshal(ev.Payload, &p)
-					if p.Reason != "gateway restarting" || p.RestartExpectedMs <= 0 {
-						errs <- errors.New("shutdown payload: " + string(ev.Payload))
+					if err := onEvent(ev); err != nil {
+						errs <- err
 						return
 					}
-					expectMs.Store(i, p.RestartExpectedMs)
 				case <-c.Done():
+					// Events received before the close may still be queued:
+					// select picks at random among ready cases.
+					for drained := false; !drained; {
+						select {
+						case ev := <-c.Events():
+							if err := onEvent(ev); err != nil {
+								errs <- err
+								return
+							}
+						default:
+							drained = true
+						}
+					}
 					var ce *client.CloseError
 					if !errors.As(c.Err(), &ce) || ce.Code != 1012 {
 						errs <- errors.New("closed with " + c.Err().Error())

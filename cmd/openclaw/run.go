@@ -2,19 +2,24 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"openclaw/actors/gateway"
+	"openclaw/actors/reload"
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/server"
+	"openclaw/transport/takeover"
 )
 
 // RunCmd runs the gateway in the foreground until SIGTERM or SIGINT.
@@ -23,6 +28,7 @@ type RunCmd struct {
 	Bind              string `help:"loopback (default), lan (0.0.0.0), custom (gateway.customBindHost), or an IP address."`
 	Verbose           bool   `help:"Debug logging (handshakes, requests, events) to stdout and the log file."`
 	AllowUnconfigured bool   `help:"Start without a config file, on the embedded defaults."`
+	Force             bool   `help:"Stop whatever listens on the port (SIGTERM, logging each process) before starting."`
 }
 
 func (r *RunCmd) Run(g *Globals) error {
@@ -49,7 +55,7 @@ func (r *RunCmd) Run(g *Globals) error {
 	// must not lock out the clients that were given it.
 	var generated string
 	build := func() (gateway.Options, error) {
-		cfg, err := r.loadConfig(prof, paths)
+		cfg, hash, err := r.loadConfigHash(prof, paths)
 		if err != nil {
 			return gateway.Options{}, err
 		}
@@ -57,6 +63,7 @@ func (r *RunCmd) Run(g *Globals) error {
 		if err != nil {
 			return gateway.Options{}, err
 		}
+		opts.ConfigHash = hash
 		if opts.Secret.Generated {
 			if generated == "" {
 				generated = opts.Secret.Value
@@ -70,6 +77,21 @@ func (r *RunCmd) Run(g *Globals) error {
 		return opts, nil
 	}
 	runner := gateway.NewRunner(build, log)
+	if r.Force {
+		opts, err := build()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		killed, err := takeover.Free(ctx, opts.Port, func(msg string, args ...any) { log.Warn(msg, args...) })
+		cancel()
+		if err != nil {
+			return fail(1, "--force: %v", err)
+		}
+		if len(killed) == 0 {
+			log.Info("--force: nothing was listening on the port", "port", opts.Port)
+		}
+	}
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
@@ -99,19 +121,29 @@ func (r *RunCmd) Run(g *Globals) error {
 }
 
 // loadConfig reads the config file; a missing one is allowed only with
-// --allow-unconfigured or in the dev profile.
+// --allow-unconfigured or in the dev profile. The hash is of the bytes the
+// config was parsed from ("" without a file), the baseline for config.apply.
 func (r *RunCmd) loadConfig(prof config.Profile, paths config.Paths) (*config.Config, error) {
-	cfg, err := config.Load(paths.ConfigPath)
-	if err != nil {
-		return nil, fail(2, "%v", err)
-	}
-	if cfg == nil {
+	cfg, _, err := r.loadConfigHash(prof, paths)
+	return cfg, err
+}
+
+func (r *RunCmd) loadConfigHash(prof config.Profile, paths config.Paths) (*config.Config, string, error) {
+	data, err := os.ReadFile(paths.ConfigPath)
+	if errors.Is(err, fs.ErrNotExist) {
 		if !r.AllowUnconfigured && !prof.Dev {
-			return nil, fail(2, "no config at %s: create one (see README) or pass --allow-unconfigured to run on the defaults", paths.ConfigPath)
+			return nil, "", fail(2, "no config at %s: create one (see README) or pass --allow-unconfigured to run on the defaults", paths.ConfigPath)
 		}
-		cfg = &config.Config{}
+		return &config.Config{}, "", nil
 	}
-	return cfg, nil
+	if err != nil {
+		return nil, "", fail(2, "%v", err)
+	}
+	cfg, err := config.Parse(paths.ConfigPath, data)
+	if err != nil {
+		return nil, "", fail(2, "%v", err)
+	}
+	return cfg, config.HashBytes(data), nil
 }
 
 // options turns the config and flags into one generation's options.
@@ -134,6 +166,7 @@ func (r *RunCmd) options(cfg *config.Config, prof config.Profile, paths config.P
 	opts := gateway.Options{
 		Hosts: hosts, Port: port, Limits: limitsFrom(cfg), Secret: secret, RateLimit: rateLimitFrom(cfg),
 		AutoApproveLocal: autoApproveLocal(cfg), StateDir: paths.StateDir, ConfigPath: paths.ConfigPath,
+		Config: cfg, Canvas: canvasOptions(cfg, paths, port, hosts, secret),
 	}
 	if ms := envInt("OPENCLAW_PRESENCE_TTL_MS"); ms > 0 {
 		opts.PresenceTTL = time.Duration(ms) * time.Millisecond
@@ -147,16 +180,44 @@ func (r *RunCmd) options(cfg *config.Config, prof config.Profile, paths config.P
 	return opts, nil
 }
 
-// restartAllowed is commands.restart (default true).
-func restartAllowed(cfg *config.Config) bool {
-	var c struct {
-		Restart *bool `json:"restart"`
+// canvasOptions applies canvasHost.* and the environment: the canvas root
+// defaults to <workspace>/canvas, its port to the gateway port + 4
+// (OPENCLAW_CANVAS_HOST_PORT overrides), and it stays on loopback unless the
+// gateway has auth configured.
+func canvasOptions(cfg *config.Config, paths config.Paths, port int, hosts []string, secret auth.Secret) *gateway.CanvasOptions {
+	if !cfg.CanvasHost.IsEnabled() || os.Getenv("OPENCLAW_SKIP_CANVAS_HOST") == "1" {
+		return nil
 	}
-	if len(cfg.Commands) > 0 {
-		_ = json.Unmarshal(cfg.Commands, &c)
+	root := cfg.CanvasHost.Root
+	if root == "" {
+		ws := cfg.Agents.Defaults.Workspace
+		if ws == "" {
+			ws = filepath.Join(paths.StateDir, "workspace")
+		}
+		root = filepath.Join(expandHome(ws), "canvas")
 	}
-	return c.Restart == nil || *c.Restart
+	cport := cfg.CanvasHost.PortFor(port)
+	if v := envInt("OPENCLAW_CANVAS_HOST_PORT"); v > 0 {
+		cport = v
+	}
+	chosts := []string{"127.0.0.1", "::1"}
+	if secret.Mode != auth.ModeNone {
+		chosts = hosts
+	}
+	return &gateway.CanvasOptions{Root: expandHome(root), Port: cport, Hosts: chosts}
 }
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, strings.TrimPrefix(p, "~"))
+		}
+	}
+	return p
+}
+
+// restartAllowed is commands.restart (default true).
+func restartAllowed(cfg *config.Config) bool { return cfg.RestartEnabled() }
 
 func bindHosts(flag string, cfg *config.Config) ([]string, error) {
 	switch flag {
@@ -183,50 +244,9 @@ func allLoopback(hosts []string) bool {
 	return true
 }
 
-// resolveSecret applies PROTOCOL.md §3.3: config first, then environment; a
-// token mode with no token gets a generated one for this run.
-func resolveSecret(cfg *config.Config) (auth.Secret, error) {
-	a := cfg.Gateway.Auth
-	mode := auth.Mode(a.Mode)
-	if mode == "" {
-		mode = auth.ModeToken
-		if a.Token == nil && a.Password != nil {
-			mode = auth.ModePassword
-		}
-	}
-	switch mode {
-	case auth.ModeNone:
-		return auth.Secret{Mode: mode}, nil
-	case auth.ModeToken, auth.ModePassword:
-	default:
-		return auth.Secret{}, fmt.Errorf("gateway.auth.mode=%q: use token, password or none", a.Mode)
-	}
-	kind, fromCfg, envName := "token", a.Token, "OPENCLAW_GATEWAY_TOKEN"
-	if mode == auth.ModePassword {
-		kind, fromCfg, envName = "password", a.Password, "OPENCLAW_GATEWAY_PASSWORD"
-	}
-	var val string
-	if fromCfg != nil {
-		if err := auth.ValidateConfigured(kind, *fromCfg); err != nil {
-			return auth.Secret{}, err
-		}
-		val = *fromCfg
-	} else if env := os.Getenv(envName); env != "" {
-		// An empty variable counts as unset: the runbook's systemd unit
-		// ships `Environment=OPENCLAW_GATEWAY_TOKEN=`.
-		if err := auth.ValidateConfigured(kind, env); err != nil {
-			return auth.Secret{}, fmt.Errorf("%s: %v", envName, err)
-		}
-		val = env
-	}
-	if val == "" {
-		if mode == auth.ModePassword {
-			return auth.Secret{}, fmt.Errorf("gateway.auth.mode=password but no password is set (gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD)")
-		}
-		return auth.Secret{Mode: mode, Value: auth.GenerateToken(), Generated: true}, nil
-	}
-	return auth.Secret{Mode: mode, Value: val}, nil
-}
+// resolveSecret applies PROTOCOL.md §3.3 (config, then environment, else a
+// generated token for this run).
+func resolveSecret(cfg *config.Config) (auth.Secret, error) { return reload.SecretFrom(cfg) }
 
 func limitsFrom(cfg *config.Config) server.Limits {
 	l := cfg.Gateway.Limits
