@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -168,19 +170,22 @@ func TestPreAuthSocketsPerIP(t *testing.T) {
 }
 
 func TestTooManyPendingHandshakeFrames(t *testing.T) {
-	gw := startGateway(t, nil)
-	c := reader(t) // a device connect waits for the device store
+	// Frames are held only while the handshake waits on the device store.
+	// A store of many devices makes a new pairing's save take far longer
+	// than reading the frames below, so they all arrive while it waits.
+	dir := t.TempDir()
+	prefillDevices(t, dir, 10000)
+	gw := startGateway(t, func(o *gateway.Options) { o.StateDir = dir })
+	c := reader(t)
 	w := dialRaw(t, gw.url)
 	var batch strings.Builder
-	frames := []string{mustJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.params(w.nonce)})}
+	batch.WriteString(mustJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.params(w.nonce)}))
 	for i := 0; i < 40; i++ {
-		frames = append(frames, `{"type":"req","id":"p`+itoa(i)+`","method":"health"}`)
+		batch.WriteString(`{"type":"req","id":"p` + itoa(i) + `","method":"health"}`)
 	}
-	// One TCP write: the frames are all read before the handshake finishes.
-	for _, f := range frames {
-		batch.WriteString(f)
-	}
-	for _, f := range frames {
+	// Not one frame: each request is its own WebSocket message, written
+	// back to back.
+	for _, f := range splitFrames(batch.String()) {
 		if err := w.c.WriteString(f); err != nil {
 			break
 		}
@@ -188,6 +193,40 @@ func TestTooManyPendingHandshakeFrames(t *testing.T) {
 	code, reason := w.closed()
 	if code != 1008 || reason != "too many pending handshake frames" {
 		t.Fatalf("closed %d %q, want 1008 too many pending handshake frames", code, reason)
+	}
+}
+
+// prefillDevices writes a paired-device store with n unrelated devices.
+func prefillDevices(t *testing.T, stateDir string, n int) {
+	t.Helper()
+	devs := make(map[string]any, n)
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("%064d", i)
+		devs[id] = map[string]any{"deviceId": id, "publicKey": strings.Repeat("k", 43), "roles": []string{"operator"},
+			"scopes": []string{"operator.read"}, "token": strings.Repeat("t", 43), "tokenIssuedAtMs": 1, "createdAtMs": 1, "approvedAtMs": 1}
+	}
+	b, err := json.Marshal(map[string]any{"version": 1, "devices": devs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(stateDir, "devices"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stateDir, "devices", "paired.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// splitFrames splits concatenated JSON objects.
+func splitFrames(s string) []string {
+	var out []string
+	dec := json.NewDecoder(strings.NewReader(s))
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return out
+		}
+		out = append(out, string(raw))
 	}
 }
 
