@@ -212,7 +212,7 @@ func (c *connActor) connect(ctx actor.Context) {
 		}
 		// Ask the device store; frames that arrive meanwhile are held.
 		c.phase = authenticating
-		c.method = authMethod(secret, secretOK)
+		c.method = authMethod(secret)
 		if !secretOK {
 			c.method = "device-token"
 		}
@@ -237,7 +237,7 @@ func (c *connActor) connect(ctx actor.Context) {
 		c.deviceRequired()
 		return
 	}
-	c.method = authMethod(secret, true)
+	c.method = authMethod(secret)
 	c.complete(ctx, sharedSecretScopes(p, c.sock.Local), "", 0)
 }
 
@@ -538,7 +538,8 @@ func negotiate(min, max int, mode, role string) bool {
 	return legacy && max >= 3 && min <= protocol.Version
 }
 
-func authMethod(s auth.Secret, ok bool) string {
+// authMethod names how a shared-secret connection authenticated.
+func authMethod(s auth.Secret) string {
 	switch {
 	case s.Mode == auth.ModeNone:
 		return "none"

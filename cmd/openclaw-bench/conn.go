@@ -58,14 +58,24 @@ type bench struct {
 	wg        sync.WaitGroup // one per running ReadLoop
 
 	errs errCounter
+
+	// hooks, when set, take every frame after hello-ok instead of the rpc
+	// loop (fanout, slow, restart).
+	hooks *hooks
+}
+
+// hooks let a scenario see the frames and the end of its sockets. They run
+// on the socket's read goroutine; raw is valid only during the call.
+type hooks struct {
+	frame  func(c *bconn, f *frame, raw []byte)
+	// closed reports whether it accounted for the close itself (otherwise
+	// a close after hello-ok counts as lost, with an error).
+	closed func(c *bconn, err error, wasReady bool) (handled bool)
 }
 
 func newBench(url, token string, echo bool) *bench {
 	b := &bench{url: url, echo: echo, hsTimeout: 10 * time.Second, base: time.Now()}
-	tok, _ := json.Marshal(token)
-	b.connectFrame = []byte(`{"type":"req","id":"c1","method":"connect","params":{"minProtocol":4,"maxProtocol":4,` +
-		`"client":{"id":"cli","version":"bench","platform":"linux","mode":"cli"},"role":"operator",` +
-		`"scopes":["operator.read"],"caps":[],"auth":{"token":` + string(tok) + `}}}`)
+	b.connectFrame = connectFrame(token, "operator.read")
 	b.opt = gws.ClientOption{
 		Addr:                url,
 		ReadMaxPayloadSize:  64 << 20, // the reference hello-ok is ~100 KB
@@ -85,6 +95,17 @@ func newBench(url, token string, echo bool) *bench {
 	return b
 }
 
+// connectFrame is the connect request of a CLI-mode operator socket with
+// these scopes (client id "cli" + mode "cli" keeps its scopes on loopback
+// and is not tracked in presence).
+func connectFrame(token string, scopes ...string) []byte {
+	tok, _ := json.Marshal(token)
+	sc, _ := json.Marshal(scopes)
+	return []byte(`{"type":"req","id":"c1","method":"connect","params":{"minProtocol":4,"maxProtocol":4,` +
+		`"client":{"id":"cli","version":"bench","platform":"linux","mode":"cli"},"role":"operator",` +
+		`"scopes":` + string(sc) + `,"caps":[],"auth":{"token":` + string(tok) + `}}}`)
+}
+
 func (b *bench) now() int64 {
 	d := int64(time.Since(b.base))
 	if d <= 0 {
@@ -96,6 +117,7 @@ func (b *bench) now() int64 {
 // bconn is one load socket; it is its own gws event handler.
 type bconn struct {
 	b      *bench
+	idx    int // position in the set it was opened with
 	ws     *gws.Conn
 	state  atomic.Uint32
 	hsSent atomic.Bool
@@ -142,6 +164,9 @@ func (c *bconn) OnPong(*gws.Conn, []byte) {}
 
 func (c *bconn) OnClose(_ *gws.Conn, err error) {
 	prev := c.state.Swap(stClosed)
+	if h := c.b.hooks; h != nil && h.closed != nil && h.closed(c, err, prev == stReady) {
+		prev = stClosed // the scenario accounted for it
+	}
 	switch prev {
 	case stWaitChallenge, stWaitHello:
 		k, msg := closeKind(err)
@@ -169,6 +194,15 @@ func (c *bconn) OnMessage(s *gws.Conn, m *gws.Message) {
 	}
 	switch c.state.Load() {
 	case stReady:
+		if h := c.b.hooks; h != nil {
+			if string(f.typ) == "event" {
+				c.b.events.Add(1)
+			}
+			if h.frame != nil {
+				h.frame(c, &f, data)
+			}
+			return
+		}
 		c.onReady(&f)
 	case stWaitChallenge:
 		if string(f.typ) == "event" && string(f.event) == "connect.challenge" {
@@ -227,7 +261,12 @@ func (c *bconn) onReady(f *frame) {
 // dial opens one socket and, unless the peer is an echo server, completes
 // the handshake. upgraded reports whether the WebSocket upgrade succeeded.
 func (b *bench) dial(ctx context.Context, hsTimeout time.Duration) (c *bconn, upgraded bool, err error) {
-	c = &bconn{b: b, hs: make(chan error, 1)}
+	return b.dialIdx(ctx, hsTimeout, 0)
+}
+
+// dialIdx is dial for the socket at position idx of a set.
+func (b *bench) dialIdx(ctx context.Context, hsTimeout time.Duration, idx int) (c *bconn, upgraded bool, err error) {
+	c = &bconn{b: b, idx: idx, hs: make(chan error, 1)}
 	start := time.Now()
 	opt := b.opt // NewClient fills defaults into its option: give it a copy
 	ws, resp, err := gws.NewClient(c, &opt)
@@ -305,7 +344,7 @@ func (b *bench) open(ctx context.Context, n, conc int, deadline time.Time, progr
 				if i >= int64(n) {
 					return
 				}
-				c, _, err := b.dial(ctx, b.hsTimeout)
+				c, _, err := b.dialIdx(ctx, b.hsTimeout, int(i))
 				if err != nil {
 					if ctx.Err() != nil {
 						return

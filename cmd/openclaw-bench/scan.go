@@ -13,6 +13,7 @@ type frame struct {
 	event []byte // unquoted
 	ok    int8   // 0 absent, 1 true, -1 false
 	err   []byte // raw error object
+	seq   int64  // -1 when absent or not a number
 }
 
 // objIter walks the members of one JSON object without decoding them.
@@ -62,7 +63,7 @@ func (it *objIter) next() (key, val []byte, ok bool) {
 // parseFrame fills f from the top-level members of b. It reports false when b
 // is not a JSON object.
 func parseFrame(b []byte, f *frame) bool {
-	*f = frame{}
+	*f = frame{seq: -1}
 	it, ok := newObjIter(b)
 	if !ok {
 		return false
@@ -87,6 +88,8 @@ func parseFrame(b []byte, f *frame) bool {
 			}
 		case string(k) == "error":
 			f.err = v
+		case string(k) == "seq":
+			f.seq = atoi(v)
 		}
 	}
 }
@@ -182,4 +185,19 @@ func valueEnd(b []byte, i int) int {
 		}
 		return j
 	}
+}
+
+// atoi parses a non-negative JSON integer; anything else is -1.
+func atoi(v []byte) int64 {
+	if len(v) == 0 || len(v) > 18 {
+		return -1
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
 }
