@@ -327,12 +327,20 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 	}
 	c.sock.Authenticated()
 	c.env.Limiter.Succeed(c.sock.IP)
-	ctx.Send(c.env.Hub, &core.Register{ConnID: c.sock.ID, PID: ctx.Self(), Sock: c.sock, Role: c.role, Scopes: scopes, Mode: c.params.Client.Mode, Auth: c.method})
+	ctx.Send(c.env.Hub, &core.Register{ConnID: c.sock.ID, PID: ctx.Self(), Sock: c.sock, Role: c.role, Scopes: scopes, Mode: c.params.Client.Mode, Auth: c.method,
+		Client: c.params.Client, DeviceID: c.deviceID()})
 	c.registered = true
 	c.sock.Send(protocol.OK(c.connectID, c.hello(scopes, deviceToken, issuedAt)))
 	c.env.Log.Debug("handshake ok", "conn", c.sock.ID, "client", c.params.Client.ID, "mode", c.params.Client.Mode,
 		"role", c.role, "auth", c.method, "scopes", []string(scopes))
 	c.track(ctx)
+}
+
+func (c *connActor) deviceID() string {
+	if c.params.Device == nil {
+		return ""
+	}
+	return strings.ToLower(c.params.Device.ID)
 }
 
 // track adds the socket to the presence roster unless its mode is one that
@@ -478,8 +486,13 @@ func (c *connActor) reply(r *core.Reply) {
 	if c.phase != open {
 		return
 	}
-	c.inflight--
-	if r.Err != nil {
+	if !r.Interim {
+		c.inflight--
+	}
+	if r.Err != nil && r.Payload != nil {
+		// A failed final may carry a payload too (agent's error final).
+		c.sock.Send(protocol.FailWithPayload(r.ReqID, r.Payload, r.Err))
+	} else if r.Err != nil {
 		c.sock.Send(protocol.Fail(r.ReqID, r.Err))
 	} else {
 		c.sock.Send(protocol.OK(r.ReqID, r.Payload))

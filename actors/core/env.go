@@ -7,6 +7,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"openclaw/actors/store"
+	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
@@ -59,6 +61,12 @@ type Env struct {
 	// summary, immutable once stored.
 	PresenceSnap atomic.Pointer[[]PresenceEntry]
 	HealthSnap   atomic.Pointer[map[string]any]
+	// Store is the durable state database.
+	Store *store.Store
+	// Runs is the agent-runs actor.
+	Runs *actor.PID
+	// config is the active configuration; a hot reload swaps it.
+	config atomic.Pointer[config.Config]
 	// ReloadStatus is "active" while the config file is watched, else
 	// "disabled" (health.configReload.hotReloadStatus).
 	ReloadStatus atomic.Value
@@ -68,6 +76,17 @@ type Env struct {
 	// handshakes get UNAVAILABLE and close 1013.
 	Draining atomic.Bool
 }
+
+// Config is the configuration in force now (never nil).
+func (e *Env) Config() *config.Config {
+	if c := e.config.Load(); c != nil {
+		return c
+	}
+	return &config.Config{}
+}
+
+// SetConfig installs a configuration applied in place by a hot reload.
+func (e *Env) SetConfig(c *config.Config) { e.config.Store(c) }
 
 // Secret is the shared secret in force now.
 func (e *Env) Secret() auth.Secret { return *e.secret.Load() }

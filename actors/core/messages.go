@@ -12,6 +12,10 @@ type Reply struct {
 	ReqID   string
 	Payload any
 	Err     *protocol.ErrorShape
+	// Interim marks a first response of a two-stage method (agent's
+	// "accepted"): it is written, and the request stays in flight until the
+	// final reply with the same id.
+	Interim bool
 }
 
 // ---- hub ----
@@ -32,6 +36,9 @@ type Register struct {
 	// Auth is how the socket authenticated: none, token, password or
 	// device-token. A rotated shared secret closes the token and password ones.
 	Auth string
+	// Client and DeviceID describe the socket (nodes_list, status).
+	Client   ClientInfo
+	DeviceID string
 }
 
 // SecretRotated tells the hub, then each socket that authenticated with the
@@ -56,6 +63,9 @@ type Shutdown struct {
 	Reason            string
 	RestartExpectedMs int64
 }
+
+// NodesGet asks the hub for the connected node sockets.
+type NodesGet struct{ ReqID }
 
 // StatusGet asks the hub for the status summary.
 type StatusGet struct{ ReqID }

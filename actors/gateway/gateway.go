@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 	"openclaw/actors/core"
 	"openclaw/actors/health"
 	"openclaw/actors/reload"
+	"openclaw/actors/runs"
+	"openclaw/actors/store"
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/canvas"
@@ -59,6 +62,8 @@ type Options struct {
 	// ExtraMethods are added to the core method table (tests use this to
 	// install a method that panics).
 	ExtraMethods map[string]*core.Method
+	// ExtraTools are added to the agent tool registry (tests).
+	ExtraTools map[string]*runs.Tool
 
 	// RequestRestart asks the process for an in-process restart (set by the
 	// Runner; nil when the gateway runs alone).
@@ -129,16 +134,25 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	limits := g.opts.Limits.WithDefaults()
 	methods := conn.Methods()
+	for name, m := range runs.Methods() {
+		methods[name] = m
+	}
 	for name, m := range g.opts.ExtraMethods {
 		methods[name] = m
+	}
+	st, err := store.Open(filepath.Join(g.opts.StateDir, "state", "openclaw.sqlite"))
+	if err != nil {
+		return fmt.Errorf("state database: %w", err)
 	}
 	env := &core.Env{
 		Version: Version, BuildID: buildID(), BootID: bootID, InstanceID: uuid.NewString(), Started: time.Now(), PID: os.Getpid(),
 		Host: hostInfo(), Limits: limits, Validate: v, Limiter: auth.NewLimiter(g.opts.RateLimit),
 		AutoApproveLocal: g.opts.AutoApproveLocal, PresenceTTL: g.opts.PresenceTTL, HealthEvery: g.opts.HealthEvery,
 		StateDir: g.opts.StateDir, ConfigPath: g.opts.ConfigPath, LogFile: g.opts.LogFile, Log: g.opts.Log,
-		Methods: methods, Events: coreEvents, DrainTimeout: g.opts.DrainTimeout,
+		Methods: methods, Events: append(append([]string{}, coreEvents...), runs.Events...), DrainTimeout: g.opts.DrainTimeout,
+		Store: st,
 	}
+	env.SetConfig(g.opts.Config)
 	if env.DrainTimeout <= 0 {
 		env.DrainTimeout = 5 * time.Second
 	}
@@ -156,7 +170,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if g.opts.Config != nil {
 		ro.Mode = g.opts.Config.Gateway.Reload.Mode
 	}
-	g.root, err = g.system.Root.SpawnNamed(rootProps(env, ro), "gateway")
+	g.root, err = g.system.Root.SpawnNamed(rootProps(env, ro, g.opts.ExtraTools), "gateway")
 	if err != nil {
 		return err
 	}
@@ -249,4 +263,8 @@ func (g *Gateway) waitDrained(ctx context.Context) {
 func (g *Gateway) stopActors() {
 	_ = g.system.Root.PoisonFuture(g.root).Wait()
 	g.system.Shutdown()
+	// After the actors: a run that was cut short still commits what it had.
+	if err := g.env.Store.Close(); err != nil {
+		g.opts.Log.Warn("closing the state database", "err", err)
+	}
 }

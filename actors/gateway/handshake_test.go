@@ -266,12 +266,12 @@ func TestHelloOK(t *testing.T) {
 		t.Errorf("server = %v", server)
 	}
 	features := hello["features"].(map[string]any)
-	wantMethods := []any{"config.apply", "config.get", "config.patch", "health", "logs.tail", "status", "system-event", "system-presence"}
+	wantMethods := []any{"agent", "agent.wait", "chat.abort", "chat.history", "chat.send", "config.apply", "config.get", "config.patch", "health", "logs.tail", "status", "system-event", "system-presence"}
 	if !reflect.DeepEqual(features["methods"], wantMethods) {
 		t.Errorf("features.methods = %v, want %v", features["methods"], wantMethods)
 	}
 	events := features["events"].([]any)
-	for _, e := range []string{"connect.challenge", "tick", "presence", "health", "shutdown"} {
+	for _, e := range []string{"connect.challenge", "tick", "presence", "health", "shutdown", "agent", "chat"} {
 		if !contains(events, e) {
 			t.Errorf("features.events lacks %s", e)
 		}

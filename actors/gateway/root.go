@@ -12,6 +12,7 @@ import (
 	"openclaw/actors/hub"
 	"openclaw/actors/presence"
 	"openclaw/actors/reload"
+	"openclaw/actors/runs"
 )
 
 type ready struct{}
@@ -22,14 +23,15 @@ type ready struct{}
 type supervisor struct {
 	env    *core.Env
 	reload reload.Options
+	tools  map[string]*runs.Tool
 }
 
-func rootProps(env *core.Env, ro reload.Options) *actor.Props {
+func rootProps(env *core.Env, ro reload.Options, tools map[string]*runs.Tool) *actor.Props {
 	restart := actor.NewOneForOneStrategy(10, 10*time.Second, func(reason any) actor.Directive {
 		env.Log.Error("gateway actor crashed; restarting it", "panic", reason)
 		return actor.RestartDirective
 	})
-	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{env: env, reload: ro} }, actor.WithSupervisor(restart))
+	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{env: env, reload: ro, tools: tools} }, actor.WithSupervisor(restart))
 }
 
 func (s *supervisor) Receive(ctx actor.Context) {
@@ -42,6 +44,7 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		env.Health = s.spawn(ctx, health.Props(env), "health")
 		env.Presence = s.spawn(ctx, presence.Props(env), "presence")
 		env.Reload = s.spawn(ctx, reload.Props(env, s.reload), "config")
+		env.Runs = s.spawn(ctx, runs.Props(env, s.tools), "runs")
 	case *ready:
 		ctx.Respond(true)
 	}

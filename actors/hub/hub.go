@@ -30,6 +30,9 @@ type entry struct {
 	scopes core.Scopes
 	mode   string
 	auth   string
+	client core.ClientInfo
+	device string
+	since  time.Time
 }
 
 type hubActor struct {
@@ -65,7 +68,8 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		h.spawned++
 		ctx.Respond(ctx.Spawn(h.connProps(h.env, m.Sock)))
 	case *core.Register:
-		h.conns[m.ConnID] = &entry{pid: m.PID, sock: m.Sock, role: m.Role, scopes: m.Scopes, mode: m.Mode, auth: m.Auth}
+		h.conns[m.ConnID] = &entry{pid: m.PID, sock: m.Sock, role: m.Role, scopes: m.Scopes, mode: m.Mode, auth: m.Auth,
+			client: m.Client, device: m.DeviceID, since: time.Now()}
 	case *core.Unregister:
 		delete(h.conns, m.ConnID)
 	case *actor.Terminated:
@@ -91,6 +95,16 @@ func (h *hubActor) Receive(ctx actor.Context) {
 			}
 		}
 		h.env.Log.Info("gateway secret rotated; closing sockets that used the old one", "sockets", n)
+	case *core.NodesGet:
+		nodes := []map[string]any{}
+		for _, e := range h.conns {
+			if e.role == core.RoleNode {
+				nodes = append(nodes, map[string]any{"nodeId": e.device, "displayName": e.client.DisplayName,
+					"platform": e.client.Platform, "version": e.client.Version, "clientId": e.client.ID,
+					"connected": true, "connectedAtMs": e.since.UnixMilli()})
+			}
+		}
+		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: nodes})
 	case *core.StatusGet:
 		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: h.status()})
 	case *core.Shutdown:

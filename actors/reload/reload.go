@@ -191,6 +191,7 @@ func (r *reloader) adopt(next *config.Config, hash string) config.ReloadPlan {
 		return plan
 	}
 	r.env.Log.Info("config change applied in place", "keys", strings.Join(plan.Hot, ","))
+	r.env.SetConfig(next)
 	r.rotateSecret(prev, next)
 	return plan
 }

@@ -77,6 +77,12 @@ func OK(id string, payload any) []byte {
 	return mustMarshal(Response{Type: "res", ID: id, OK: true, Payload: payload})
 }
 
+// FailWithPayload encodes a failed response that carries a payload too (the
+// agent method's error final does).
+func FailWithPayload(id string, payload any, e *ErrorShape) []byte {
+	return mustMarshal(Response{Type: "res", ID: id, OK: false, Payload: payload, Error: e})
+}
+
 // Fail encodes a failed response frame.
 func Fail(id string, e *ErrorShape) []byte {
 	return mustMarshal(Response{Type: "res", ID: id, OK: false, Error: e})

@@ -1,0 +1,283 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"openclaw/actors/core"
+	"openclaw/actors/gateway"
+	"openclaw/actors/runs"
+	"openclaw/config"
+	"openclaw/transport/provider/fakeprovider"
+)
+
+// agentGateway is a gateway whose default agent talks to a fake provider
+// speaking the OpenAI wire format over HTTP.
+func agentGateway(t *testing.T, fp *fakeprovider.Server, mutate func(*gateway.Options)) *testGateway {
+	t.Helper()
+	cfg, err := config.Parse("test.json5", []byte(fmt.Sprintf(`{
+		models: {providers: {fake: {baseUrl: %q, apiKey: "sk-test", api: "openai-completions", models: [{id: "mock-1", name: "Mock"}]}}},
+		agents: {defaults: {model: {primary: "fake/mock-1"}}},
+	}`, fp.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startGateway(t, func(o *gateway.Options) {
+		o.Config = cfg
+		if mutate != nil {
+			mutate(o)
+		}
+	})
+}
+
+type agentEvent struct {
+	RunID      string         `json:"runId"`
+	Seq        int64          `json:"seq"`
+	Stream     string         `json:"stream"`
+	SessionKey string         `json:"sessionKey"`
+	Data       map[string]any `json:"data"`
+}
+
+// collectRun reads agent events for runID until its lifecycle end.
+func collectRun(t *testing.T, w *wsConn, runID string) []agentEvent {
+	t.Helper()
+	var out []agentEvent
+	for {
+		f := w.event("agent")
+		ev := decode[agentEvent](t, f.Payload)
+		if ev.RunID != runID {
+			continue
+		}
+		out = append(out, ev)
+		if ev.Stream == "lifecycle" && ev.Data["phase"] == "end" {
+			return out
+		}
+	}
+}
+
+func TestAgentRun(t *testing.T) {
+	fp := fakeprovider.New(t, fakeprovider.Text("Hello from the mock model.", 5))
+	gw := agentGateway(t, fp, nil)
+	watcher, _ := mustConnect(t, gw.url, reader(t))
+	adm, _ := mustConnect(t, gw.url, admin())
+
+	adm.sendJSON(map[string]any{"type": "req", "id": "a1", "method": "agent", "params": map[string]any{"message": "hi", "idempotencyKey": "k1"}})
+	accepted := adm.res("a1")
+	acc := decode[map[string]any](t, accepted.Payload)
+	if !accepted.OK || acc["status"] != "accepted" || acc["runId"] != "k1" || acc["sessionKey"] != "agent:main:main" || acc["agentId"] != "main" {
+		t.Fatalf("first response: %s", accepted.raw)
+	}
+	final := adm.res("a1")
+	var fin struct {
+		RunID, Status, Summary string
+		Result                 struct {
+			Payloads []struct{ Text string }
+			Meta     struct {
+				DurationMs int64
+				AgentMeta  struct {
+					SessionID, Provider, Model string
+					Usage                      struct{ Input, Output, Total int }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(final.Payload, &fin); err != nil || !final.OK {
+		t.Fatalf("final: %s", final.raw)
+	}
+	if fin.Status != "ok" || fin.Summary != "completed" || len(fin.Result.Payloads) != 1 || fin.Result.Payloads[0].Text != "Hello from the mock model." ||
+		fin.Result.Meta.AgentMeta.Provider != "fake" || fin.Result.Meta.AgentMeta.Model != "mock-1" || fin.Result.Meta.AgentMeta.SessionID == "" ||
+		fin.Result.Meta.AgentMeta.Usage.Total == 0 {
+		t.Fatalf("final: %s", final.raw)
+	}
+
+	// The watcher saw the whole run, in order.
+	evs := collectRun(t, watcher, "k1")
+	var text strings.Builder
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, ev.Seq)
+		}
+		if ev.Stream == "assistant" {
+			text.WriteString(ev.Data["delta"].(string))
+			if ev.Data["text"] != text.String() {
+				t.Fatalf("cumulative text %q, deltas so far %q", ev.Data["text"], text.String())
+			}
+		}
+	}
+	if evs[0].Stream != "lifecycle" || evs[0].Data["phase"] != "start" || text.String() != "Hello from the mock model." ||
+		evs[len(evs)-1].Data["aborted"] != false {
+		t.Fatalf("events: %+v", evs)
+	}
+
+	// What the provider was sent.
+	reqs := fp.Requests()
+	if len(reqs) != 1 || reqs[0].Model != "mock-1" || reqs[0].Messages[len(reqs[0].Messages)-1].Content != "hi" {
+		t.Fatalf("provider requests: %+v", reqs)
+	}
+
+	// Same key again: the cached final in one response, no new provider call.
+	again := adm.call("a2", "agent", map[string]any{"message": "hi", "idempotencyKey": "k1"})
+	if !again.OK || decode[map[string]any](t, again.Payload)["status"] != "ok" || len(fp.Requests()) != 1 {
+		t.Fatalf("repeat: %s", again.raw)
+	}
+	if w := decode[map[string]any](t, adm.call("w1", "agent.wait", map[string]any{"runId": "k1"}).Payload); w["status"] != "ok" {
+		t.Fatalf("agent.wait: %v", w)
+	}
+	if w := decode[map[string]any](t, adm.call("w2", "agent.wait", map[string]any{"runId": "nope", "timeoutMs": 10}).Payload); w["status"] != "timeout" {
+		t.Fatalf("agent.wait unknown: %v", w)
+	}
+
+	// The transcript, as the reference returns it.
+	h := decode[map[string]any](t, adm.call("h", "chat.history", map[string]any{"sessionKey": "agent:main:main"}).Payload)
+	msgs := h["messages"].([]any)
+	if len(msgs) != 2 || h["totalMessages"] != 2.0 || h["hasMore"] != false {
+		t.Fatalf("history: %v", h)
+	}
+	user, asst := msgs[0].(map[string]any), msgs[1].(map[string]any)
+	parts, _ := asst["content"].([]any)
+	if user["role"] != "user" || user["content"] != "hi" || asst["role"] != "assistant" || len(parts) != 1 ||
+		parts[0].(map[string]any)["text"] != "Hello from the mock model." || asst["provider"] != "fake" || asst["model"] != "mock-1" {
+		t.Fatalf("history messages: %v", msgs)
+	}
+
+	// The second turn sends the first as context.
+	fp.Script(fakeprovider.Text("Second answer.", 2))
+	adm.call("a3", "agent", map[string]any{"message": "again", "idempotencyKey": "k2"})
+	adm.res("a3")
+	if r := fp.Requests()[1]; len(r.Messages) != 3 || r.Messages[0].Content != "hi" || r.Messages[1].Content != "Hello from the mock model." {
+		t.Fatalf("context of the second turn: %+v", r.Messages)
+	}
+}
+
+func TestAgentFailures(t *testing.T) {
+	t.Run("no provider", func(t *testing.T) {
+		t.Setenv("OPENAI_API_KEY", "")
+		gw := startGateway(t, nil)
+		adm, _ := mustConnect(t, gw.url, admin())
+		f := adm.call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k"})
+		if f.OK || f.Error.Code != "UNAVAILABLE" || !strings.Contains(f.Error.Message, "models.providers") {
+			t.Fatalf("%s", f.raw)
+		}
+	})
+	t.Run("429", func(t *testing.T) {
+		fp := fakeprovider.New(t, fakeprovider.Reply{Status: 429, ErrorMessage: "slow down", Header: fakeprovider.RetryAfter(7 * time.Second)})
+		gw := agentGateway(t, fp, nil)
+		adm, _ := mustConnect(t, gw.url, admin())
+		adm.call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k"})
+		f := adm.res("a")
+		p := decode[map[string]any](t, f.Payload)
+		if f.OK || f.Error.Code != "UNAVAILABLE" || f.Error.Retryable == nil || !*f.Error.Retryable || f.Error.RetryAfterMs == nil ||
+			*f.Error.RetryAfterMs != 7000 || p["status"] != "error" || p["runId"] != "k" {
+			t.Fatalf("%s", f.raw)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		fp := fakeprovider.New(t, fakeprovider.Reply{Text: "never finished", Fault: fakeprovider.Stall, FaultAfter: 2})
+		gw := agentGateway(t, fp, nil)
+		adm, _ := mustConnect(t, gw.url, admin())
+		adm.call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k", "timeout": 0.5})
+		f := adm.res("a")
+		if f.OK || f.Error.Code != "AGENT_TIMEOUT" || decode[map[string]any](t, f.Payload)["status"] != "timeout" {
+			t.Fatalf("%s", f.raw)
+		}
+		// The provider request was cancelled, not left hanging.
+		deadline := time.Now().Add(3 * time.Second)
+		for fp.Disconnects() == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if fp.Disconnects() == 0 {
+			t.Fatal("the stalled provider request was never cancelled")
+		}
+	})
+}
+
+func TestChatAbort(t *testing.T) {
+	fp := fakeprovider.New(t, fakeprovider.Reply{Text: "a long answer that stalls", Fault: fakeprovider.Stall, FaultAfter: 2})
+	gw := agentGateway(t, fp, nil)
+	watcher, _ := mustConnect(t, gw.url, reader(t))
+	adm, _ := mustConnect(t, gw.url, admin())
+	ack := adm.call("s", "chat.send", map[string]any{"sessionKey": "agent:main:chat1", "message": "hi", "idempotencyKey": "c1"})
+	if p := decode[map[string]any](t, ack.Payload); !ack.OK || p["runId"] != "c1" || p["status"] != "started" {
+		t.Fatalf("chat.send: %s", ack.raw)
+	}
+	watcher.event("chat") // the first delta: the run is streaming
+	res := decode[map[string]any](t, adm.call("x", "chat.abort", map[string]any{"sessionKey": "agent:main:chat1"}).Payload)
+	if res["aborted"] != true || fmt.Sprint(res["runIds"]) != "[c1]" {
+		t.Fatalf("chat.abort: %v", res)
+	}
+	for {
+		f := watcher.event("chat")
+		if decode[map[string]any](t, f.Payload)["state"] == "aborted" {
+			break
+		}
+	}
+	evs := collectRun(t, watcher, "c1")
+	if end := evs[len(evs)-1]; end.Data["aborted"] != true {
+		t.Fatalf("lifecycle end: %+v", end)
+	}
+	// The user message was kept.
+	h := decode[map[string]any](t, adm.call("h", "chat.history", map[string]any{"sessionKey": "agent:main:chat1"}).Payload)
+	if msgs := h["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["content"] != "hi" {
+		t.Fatalf("history after abort: %v", h)
+	}
+}
+
+// TestAgentTools: the model calls a gateway tool, sees its result, answers.
+func TestAgentTools(t *testing.T) {
+	fp := fakeprovider.New(t,
+		fakeprovider.ToolCalls(fakeprovider.ToolCall{ID: "call_1", Name: "sessions_list", Arguments: `{"limit":5}`}),
+		fakeprovider.Text("You have sessions.", 2))
+	gw := agentGateway(t, fp, nil)
+	watcher, _ := mustConnect(t, gw.url, reader(t))
+	adm, _ := mustConnect(t, gw.url, admin())
+	adm.call("a", "agent", map[string]any{"message": "list my sessions", "idempotencyKey": "t1"})
+	if f := adm.res("a"); !f.OK || !strings.Contains(string(f.Payload), "You have sessions.") {
+		t.Fatalf("final: %s", f.raw)
+	}
+	var phases []string
+	for _, ev := range collectRun(t, watcher, "t1") {
+		if ev.Stream == "tool" {
+			phases = append(phases, ev.Data["phase"].(string)+":"+ev.Data["name"].(string))
+		}
+	}
+	if fmt.Sprint(phases) != "[start:sessions_list result:sessions_list]" {
+		t.Fatalf("tool events: %v", phases)
+	}
+	reqs := fp.Requests()
+	if len(reqs) != 2 || len(reqs[0].Tools) < 4 {
+		t.Fatalf("provider saw %d requests, tools %d", len(reqs), len(reqs[0].Tools))
+	}
+	last := reqs[1].Messages[len(reqs[1].Messages)-1]
+	if last.Role != "tool" || last.ToolCallID != "call_1" || !strings.Contains(last.Content, `"sessions"`) {
+		t.Fatalf("tool result sent back: %+v", last)
+	}
+}
+
+// TestRunPanicIsolation: a tool that panics ends its run with an error; the
+// gateway, other runs and other sockets carry on.
+func TestRunPanicIsolation(t *testing.T) {
+	fp := fakeprovider.New(t, fakeprovider.ToolCalls(fakeprovider.ToolCall{Name: "boom", Arguments: `{}`}))
+	fp.SetDefault(fakeprovider.Text("fine", 1))
+	gw := agentGateway(t, fp, func(o *gateway.Options) {
+		o.ExtraTools = map[string]*runs.Tool{"boom": {Name: "boom", Description: "panics",
+			Invoke: func(context.Context, *core.Env, json.RawMessage) (string, error) { panic("tool exploded") }}}
+	})
+	adm, _ := mustConnect(t, gw.url, admin())
+	adm.call("a", "agent", map[string]any{"message": "x", "idempotencyKey": "p1"})
+	if f := adm.res("a"); f.OK || f.Error.Code != "UNAVAILABLE" || !strings.Contains(f.Error.Message, "tool exploded") {
+		t.Fatalf("panicking run: %s", f.raw)
+	}
+	adm.call("b", "agent", map[string]any{"message": "y", "idempotencyKey": "p2"})
+	if f := adm.res("b"); !f.OK {
+		t.Fatalf("next run: %s", f.raw)
+	}
+	if f := adm.call("h", "health", nil); !f.OK {
+		t.Fatal("gateway unhealthy after a run panicked")
+	}
+	_ = http.StatusOK
+}

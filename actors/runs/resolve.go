@@ -1,0 +1,115 @@
+package runs
+
+import (
+	"os"
+	"strings"
+	"time"
+
+	"openclaw/config"
+	"openclaw/transport/protocol"
+	"openclaw/transport/provider"
+)
+
+// DefaultAgentID is the agent when the config names none.
+const DefaultAgentID = "main"
+
+// DefaultTimeout bounds a run when neither the request nor
+// agents.defaults.timeoutSeconds says.
+const DefaultTimeout = 600 * time.Second
+
+// target is what a run talks to: the agent, the provider and the model.
+type target struct {
+	AgentID    string
+	ProviderID string
+	Model      string
+	Provider   provider.Provider
+	Timeout    time.Duration
+}
+
+// DefaultAgent is the agent marked default in agents.list, else the first,
+// else "main".
+func DefaultAgent(c *config.Config) string {
+	if c == nil || len(c.Agents.List) == 0 {
+		return DefaultAgentID
+	}
+	for _, a := range c.Agents.List {
+		if a.Default {
+			return a.ID
+		}
+	}
+	return c.Agents.List[0].ID
+}
+
+// KnownAgent reports whether id names an agent of this config.
+func KnownAgent(c *config.Config, id string) bool {
+	if c == nil || len(c.Agents.List) == 0 {
+		return id == DefaultAgentID
+	}
+	for _, a := range c.Agents.List {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve finds the provider and model for an agent (PROTOCOL.md §9):
+// agents.list[].model.primary, else agents.defaults.model.primary, as
+// "<provider>/<model>" naming models.providers.<provider>. With no provider
+// configured, OPENAI_API_KEY (and OPENAI_BASE_URL) give a provider "openai".
+// modelOverride (the request's model param) wins when set.
+func resolve(c *config.Config, agentID, modelOverride string, timeout time.Duration) (*target, *protocol.ErrorShape) {
+	if c == nil {
+		c = &config.Config{}
+	}
+	if agentID == "" {
+		agentID = DefaultAgent(c)
+	}
+	if !KnownAgent(c, agentID) {
+		return nil, protocol.NewError(protocol.CodeInvalidRequest, "unknown agent: "+agentID, nil)
+	}
+	primary := c.Agents.Defaults.Model.Primary
+	for _, a := range c.Agents.List {
+		if a.ID == agentID && a.Model != nil && a.Model.Primary != "" {
+			primary = a.Model.Primary
+		}
+	}
+	if modelOverride != "" {
+		primary = modelOverride
+	}
+	t := &target{AgentID: agentID, Timeout: DefaultTimeout}
+	if s := c.Agents.Defaults.TimeoutSeconds; s > 0 {
+		t.Timeout = time.Duration(s) * time.Second
+	}
+	if timeout > 0 {
+		t.Timeout = timeout
+	}
+	providerID, model, _ := strings.Cut(primary, "/")
+	if p, ok := c.Models.Providers[providerID]; ok && primary != "" {
+		t.ProviderID, t.Model = providerID, model
+		t.Provider = provider.NewOpenAICompatible(provider.Config{ID: providerID, BaseURL: p.BaseURL, APIKey: p.APIKey})
+		return t, nil
+	}
+	if len(c.Models.Providers) == 0 {
+		if key := os.Getenv("OPENAI_API_KEY"); key != "" {
+			base := os.Getenv("OPENAI_BASE_URL")
+			if base == "" {
+				base = "https://api.openai.com/v1"
+			}
+			if providerID != "openai" || model == "" {
+				model = primary
+				if model == "" {
+					model = "gpt-4o-mini"
+				}
+			}
+			t.ProviderID, t.Model = "openai", model
+			t.Provider = provider.NewOpenAICompatible(provider.Config{ID: "openai", BaseURL: base, APIKey: key})
+			return t, nil
+		}
+	}
+	msg := "no model provider configured: set models.providers.<id> and agents.defaults.model.primary (\"<id>/<model>\"), or OPENAI_API_KEY"
+	if primary != "" {
+		msg = "agents.defaults.model.primary is " + primary + " but models.providers." + providerID + " is not configured"
+	}
+	return nil, protocol.NewError(protocol.CodeUnavailable, msg, map[string]any{"code": "NO_PROVIDER"})
+}

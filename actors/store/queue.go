@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// DefaultRetention is how long acknowledged queue items are kept, without
+// their payload, so that a redelivered id is still recognised.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// QueueItem is one pending item of a durable queue.
+type QueueItem struct {
+	Queue      string
+	Partition  string
+	ID         string // the producer's id, unique per queue
+	Payload    []byte
+	EnqueuedAt int64 // ms
+	Seq        int64 // position in the queue: increasing in enqueue order
+}
+
+// Enqueue appends an item to (queue, partition); it is durable when Enqueue
+// returns. An id already seen in this queue (pending, or acknowledged and not
+// yet pruned) is not added again: inserted is false.
+func (s *Store) Enqueue(ctx context.Context, queue, partition, id string, payload []byte) (inserted bool, err error) {
+	if queue == "" || id == "" {
+		return false, fmt.Errorf("%w: empty queue or id", ErrInvalid)
+	}
+	if payload == nil {
+		payload = []byte{}
+	}
+	o := getOp(opEnqueue)
+	o.a, o.b, o.c, o.val = queue, partition, id, payload
+	if err := s.do(ctx, o); err != nil {
+		return false, err
+	}
+	inserted, err = o.inserted, o.err
+	putOp(o)
+	return inserted, err
+}
+
+// Pending returns up to limit unacknowledged items of queue, oldest first
+// (so each partition's items are in FIFO order). limit <= 0 means all.
+func (s *Store) Pending(ctx context.Context, queue string, limit int) ([]QueueItem, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	rows, err := s.reads.pending.QueryContext(ctx, queue, sqlLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	return scanItems(queue, rows)
+}
+
+// PendingPartition is Pending restricted to one partition.
+func (s *Store) PendingPartition(ctx context.Context, queue, partition string, limit int) ([]QueueItem, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	rows, err := s.reads.pendingPart.QueryContext(ctx, queue, partition, sqlLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	return scanItems(queue, rows)
+}
+
+type rowScanner interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}
+
+func scanItems(queue string, rows rowScanner) ([]QueueItem, error) {
+	defer rows.Close()
+	var out []QueueItem
+	for rows.Next() {
+		it := QueueItem{Queue: queue}
+		if err := rows.Scan(&it.Seq, &it.Partition, &it.ID, &it.Payload, &it.EnqueuedAt); err != nil {
+			return nil, err
+		}
+		if it.Payload == nil {
+			it.Payload = []byte{}
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// Ack marks an item done: it leaves Pending and its payload is dropped, but
+// its id is kept (for dedupe) until Prune removes it. Acknowledging an
+// unknown or already acknowledged id is not an error.
+func (s *Store) Ack(ctx context.Context, queue, id string) error {
+	o := getOp(opAck)
+	o.a, o.c = queue, id
+	if err := s.do(ctx, o); err != nil {
+		return err
+	}
+	err := o.err
+	putOp(o)
+	return err
+}
+
+// Prune deletes items acknowledged more than olderThan ago (use
+// DefaultRetention) and returns how many it deleted.
+func (s *Store) Prune(ctx context.Context, olderThan time.Duration) (int64, error) {
+	o := getOp(opPrune)
+	o.n = time.Now().Add(-olderThan).UnixMilli()
+	if err := s.do(ctx, o); err != nil {
+		return 0, err
+	}
+	n, err := o.n, o.err
+	putOp(o)
+	return n, err
+}
