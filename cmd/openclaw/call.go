@@ -31,9 +31,10 @@ type Target struct {
 // CallCmd calls one method.
 type CallCmd struct {
 	Target
-	Method string `arg:"" help:"Method name, e.g. health."`
-	Params string `help:"Params as a JSON object." default:"{}"`
-	JSON   bool   `name:"json" help:"Print the result as JSON (the default output is JSON too)."`
+	Method      string `arg:"" help:"Method name, e.g. health."`
+	Params      string `help:"Params as a JSON object." default:"{}"`
+	JSON        bool   `name:"json" help:"Print the result as JSON (the default output is JSON too)."`
+	ExpectFinal bool   `help:"For two-stage methods (agent): wait for the final response, not the \"accepted\" one."`
 }
 
 func (c *CallCmd) Run(g *Globals) error {
@@ -44,7 +45,27 @@ func (c *CallCmd) Run(g *Globals) error {
 	if _, ok := params.(map[string]any); !ok {
 		return fail(2, "--params must be a JSON object")
 	}
+	if c.ExpectFinal {
+		return callFinalAndPrint(g, c.Target, c.Method, params, c.JSON)
+	}
 	return callAndPrint(g, c.Target, c.Method, params, c.JSON)
+}
+
+func callFinalAndPrint(g *Globals, t Target, method string, params any, asJSON bool) error {
+	cl, err := dial(g, t)
+	if err != nil {
+		return reportError(err, asJSON)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(t.Timeout)*time.Second)
+	defer cancel()
+	res, err := cl.CallFinal(ctx, method, params)
+	if err != nil {
+		ce := &callError{stage: method, err: err}
+		errors.As(err, &ce.shape)
+		return reportError(ce, asJSON)
+	}
+	return printJSON(res)
 }
 
 // HealthCmd fetches health.

@@ -27,6 +27,7 @@ type CLI struct {
 	Gateway GatewayCmd `cmd:"" help:"Run the gateway, or talk to a running one."`
 	Health  HealthCmd  `cmd:"" help:"Fetch the gateway's health over its WebSocket."`
 	Status  StatusCmd  `cmd:"" help:"Fetch the gateway's status over its WebSocket."`
+	Agent   AgentCmd   `cmd:"" help:"Run one agent turn through the gateway and print the reply as it streams."`
 	Setup   SetupCmd   `cmd:"" help:"Create the profile's config (with a generated token) and workspace."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }

@@ -211,9 +211,33 @@ func (c *Client) Call(ctx context.Context, method string, params any) (json.RawM
 	return res.Payload, nil
 }
 
+// CallFinal is Call for two-stage methods (agent): a first response whose
+// payload says status "accepted" is skipped, and the call returns the final
+// one with the same id.
+func (c *Client) CallFinal(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	res, err := c.roundTripUntil(ctx, method, params, func(r *Response) bool {
+		var p struct {
+			Status string `json:"status"`
+		}
+		_ = json.Unmarshal(r.Payload, &p)
+		return !(r.OK && p.Status == "accepted")
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !res.OK {
+		return res.Payload, res.Error
+	}
+	return res.Payload, nil
+}
+
 func (c *Client) roundTrip(ctx context.Context, method string, params any) (*Response, error) {
+	return c.roundTripUntil(ctx, method, params, func(*Response) bool { return true })
+}
+
+func (c *Client) roundTripUntil(ctx context.Context, method string, params any, final func(*Response) bool) (*Response, error) {
 	id := strconv.FormatInt(c.nextID.Add(1), 10)
-	ch := make(chan *Response, 1)
+	ch := make(chan *Response, 2)
 	c.mu.Lock()
 	c.pending[id] = ch
 	c.mu.Unlock()
@@ -233,19 +257,25 @@ func (c *Client) roundTrip(ctx context.Context, method string, params any) (*Res
 	if err := c.conn.WriteMessage(gws.OpcodeText, b); err != nil {
 		return nil, c.closeErr(err)
 	}
-	select {
-	case r := <-ch:
-		return r, nil
-	case <-c.closed:
-		// A response and the close can arrive together.
+	for {
 		select {
 		case r := <-ch:
-			return r, nil
-		default:
+			if final(r) {
+				return r, nil
+			}
+		case <-c.closed:
+			// A response and the close can arrive together.
+			select {
+			case r := <-ch:
+				if final(r) {
+					return r, nil
+				}
+			default:
+			}
+			return nil, c.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: no response: %w", method, ctx.Err())
 		}
-		return nil, c.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: no response: %w", method, ctx.Err())
 	}
 }
 
