@@ -18,7 +18,7 @@ import (
 
 // agentGateway is a gateway whose default agent talks to a fake provider
 // speaking the OpenAI wire format over HTTP.
-func agentGateway(t *testing.T, fp *fakeprovider.Server, mutate func(*gateway.Options)) *testGateway {
+func agentGateway(t testing.TB, fp *fakeprovider.Server, mutate func(*gateway.Options)) *testGateway {
 	t.Helper()
 	cfg, err := config.Parse("test.json5", []byte(fmt.Sprintf(`{
 		models: {providers: {fake: {baseUrl: %q, apiKey: "sk-test", api: "openai-completions", models: [{id: "mock-1", name: "Mock"}]}}},
@@ -280,4 +280,94 @@ func TestRunPanicIsolation(t *testing.T) {
 		t.Fatal("gateway unhealthy after a run panicked")
 	}
 	_ = http.StatusOK
+}
+
+// TestAgentFanout200: 200 watching sockets each see the whole run, in order:
+// agent events with seq 1..n, deltas concatenating to the final text.
+func TestAgentFanout200(t *testing.T) {
+	const watchers = 200
+	text := strings.Repeat("word ", 40)
+	fp := fakeprovider.New(t, fakeprovider.Text(text, 0))
+	gw := agentGateway(t, fp, nil)
+	ws := make([]*wsConn, watchers)
+	for i := range ws {
+		ws[i], _ = mustConnect(t, gw.url, client{id: "cli", mode: "cli", token: testToken, scopes: []string{"operator.read"}})
+	}
+	adm, _ := mustConnect(t, gw.url, admin())
+	adm.call("a", "agent", map[string]any{"message": "go", "idempotencyKey": "fan"})
+	final := decode[map[string]any](t, adm.res("a").Payload)
+	want := final["result"].(map[string]any)["payloads"].([]any)[0].(map[string]any)["text"].(string)
+	if want != text {
+		t.Fatalf("final text %q", want)
+	}
+	errs := make(chan error, watchers)
+	for _, w := range ws {
+		go func(w *wsConn) {
+			var got strings.Builder
+			var n int64
+			for {
+				select {
+				case f := <-w.frames:
+					if f.Event != "agent" {
+						continue
+					}
+					var ev agentEvent
+					_ = json.Unmarshal(f.Payload, &ev)
+					if ev.RunID != "fan" {
+						continue
+					}
+					if n++; ev.Seq != n {
+						errs <- fmt.Errorf("seq %d after %d", ev.Seq, n-1)
+						return
+					}
+					if ev.Stream == "assistant" {
+						got.WriteString(ev.Data["delta"].(string))
+					}
+					if ev.Stream == "lifecycle" && ev.Data["phase"] == "end" {
+						if got.String() != want {
+							errs <- fmt.Errorf("deltas %q != final %q", got.String(), want)
+						} else {
+							errs <- nil
+						}
+						return
+					}
+				case <-time.After(10 * time.Second):
+					errs <- fmt.Errorf("run incomplete after %d events", n)
+					return
+				}
+			}
+		}(w)
+	}
+	for range ws {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAgentTurn is one agent turn end to end over a WebSocket against a
+// provider that answers at once: what the gateway adds to a turn (the
+// provider's own HTTP round trip included). Reported: ns/op and the
+// gateway's own durationMs from the final.
+func BenchmarkAgentTurn(b *testing.B) {
+	fp := fakeprovider.New(b)
+	fp.SetDefault(fakeprovider.Text("ok", 1))
+	gw := agentGateway(b, fp, nil)
+	adm, _ := mustConnect(b, gw.url, admin())
+	var dur int64
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("b%d", i)
+		adm.sendJSON(map[string]any{"type": "req", "id": id, "method": "agent", "params": map[string]any{"message": "x", "idempotencyKey": id}})
+		adm.res(id)
+		f := adm.res(id)
+		var fin struct {
+			Result struct {
+				Meta struct{ DurationMs int64 }
+			}
+		}
+		_ = json.Unmarshal(f.Payload, &fin)
+		dur += fin.Result.Meta.DurationMs
+	}
+	b.ReportMetric(float64(dur)/float64(b.N), "durationMs/turn")
 }

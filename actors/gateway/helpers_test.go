@@ -31,7 +31,7 @@ type testGateway struct {
 	dir  string
 }
 
-func startGateway(t *testing.T, mutate func(*gateway.Options)) *testGateway {
+func startGateway(t testing.TB, mutate func(*gateway.Options)) *testGateway {
 	t.Helper()
 	dir := t.TempDir()
 	opts := gateway.Options{
@@ -61,7 +61,7 @@ func startGateway(t *testing.T, mutate func(*gateway.Options)) *testGateway {
 	return &testGateway{Gateway: gw, url: "ws://127.0.0.1:" + strconv.Itoa(gw.Port()), port: gw.Port(), dir: dir}
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("OPENCLAW_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -95,7 +95,7 @@ type errShape struct {
 // wsConn is a raw test client: it records every frame and how the socket
 // closed, and can stop reading (to play a stuck consumer).
 type wsConn struct {
-	t      *testing.T
+	t      testing.TB
 	c      *gws.Conn
 	frames chan *frame
 	done   chan struct{}
@@ -113,7 +113,7 @@ type wsConn struct {
 	noPong  atomic.Bool // play a peer whose WebSocket layer is dead
 }
 
-func dialRaw(t *testing.T, url string) *wsConn {
+func dialRaw(t testing.TB, url string) *wsConn {
 	t.Helper()
 	w := &wsConn{t: t, frames: make(chan *frame, 4096), done: make(chan struct{})}
 	c, resp, err := gws.NewClient(w, &gws.ClientOption{Addr: url, PermessageDeflate: gws.PermessageDeflate{Enabled: false}, ReadMaxPayloadSize: 64 << 20})
@@ -348,7 +348,7 @@ func (c client) params(nonce string) map[string]any {
 
 // connect dials and sends connect; it returns the socket and the connect
 // response (which may be a failure).
-func connect(t *testing.T, url string, c client) (*wsConn, *frame) {
+func connect(t testing.TB, url string, c client) (*wsConn, *frame) {
 	t.Helper()
 	w := dialRaw(t, url)
 	w.sendJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.params(w.nonce)})
@@ -356,7 +356,7 @@ func connect(t *testing.T, url string, c client) (*wsConn, *frame) {
 }
 
 // mustConnect is connect that fails the test unless hello-ok came back.
-func mustConnect(t *testing.T, url string, c client) (*wsConn, map[string]any) {
+func mustConnect(t testing.TB, url string, c client) (*wsConn, map[string]any) {
 	t.Helper()
 	w, res := connect(t, url, c)
 	if !res.OK {
@@ -376,12 +376,12 @@ func admin() client {
 
 // reader is a UI client with a device identity and read scope; it is
 // tracked in presence.
-func reader(t *testing.T) client {
+func reader(t testing.TB) client {
 	id := auth.NewIdentity()
 	return client{id: "openclaw-control-ui", mode: "ui", token: testToken, identity: &id, scopes: []string{"operator.read"}}
 }
 
-func httpGet(t *testing.T, url string) *http.Response {
+func httpGet(t testing.TB, url string) *http.Response {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -391,7 +391,7 @@ func httpGet(t *testing.T, url string) *http.Response {
 	return resp
 }
 
-func decode[T any](t *testing.T, raw json.RawMessage) T {
+func decode[T any](t testing.TB, raw json.RawMessage) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(raw, &v); err != nil {
