@@ -2,12 +2,14 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -16,10 +18,15 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 )
 
-// defaultHTTPClient is used when Config.HTTPClient is nil. It has its own
-// transport so tests and callers that close idle connections on
-// http.DefaultTransport do not disturb it, and no overall Timeout.
-var defaultHTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+// defaultHTTPClient is used when Config.HTTPClient is nil: no overall
+// Timeout, and its own copy of http.DefaultTransport (when that is still an
+// *http.Transport; a wrapped one, e.g. for tracing, is used as is).
+var defaultHTTPClient = sync.OnceValue(func() *http.Client {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return &http.Client{Transport: t.Clone()}
+	}
+	return &http.Client{Transport: http.DefaultTransport}
+})
 
 type openAICompatible struct {
 	cfg            Config
@@ -42,7 +49,7 @@ func NewOpenAICompatible(cfg Config) Provider {
 		p.cfg.StallTimeout = DefaultStallTimeout
 	}
 	if p.cfg.HTTPClient == nil {
-		p.cfg.HTTPClient = defaultHTTPClient
+		p.cfg.HTTPClient = defaultHTTPClient()
 	}
 	u, err := url.Parse(p.cfg.BaseURL)
 	switch {
@@ -161,7 +168,10 @@ func (p *openAICompatible) streamError(err error, reqCtx context.Context, body *
 	}
 	if body == nil {
 		// No response: connection refused, DNS, TLS, reset before headers.
-		return &Error{Provider: p.cfg.ID, Retryable: true, Message: "provider request failed: " + unwrapURLError(err).Error()}
+		// A certificate the client rejects will be rejected again.
+		var certErr *tls.CertificateVerificationError
+		return &Error{Provider: p.cfg.ID, Retryable: !errors.As(err, &certErr),
+			Message: "provider request failed: " + unwrapURLError(err).Error()}
 	}
 	if rerr := body.readErr(); rerr != nil {
 		// The body read failed: the connection broke mid-stream.

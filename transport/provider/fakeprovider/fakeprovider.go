@@ -184,13 +184,16 @@ type Server struct {
 	served   chan struct{}
 	done     chan struct{}
 	closeOne sync.Once
+	handlers sync.WaitGroup
 
 	mu          sync.Mutex
+	closed      bool
 	replies     []Reply
 	respond     func(Request) Reply
 	def         *Reply
 	apiKey      string
 	requests    []Request
+	keep        int // most requests kept; < 0: all
 	disconnects int
 	seq         int
 }
@@ -224,6 +227,7 @@ func Start(addr string, replies ...Reply) (*Server, error) {
 		served:  make(chan struct{}),
 		done:    make(chan struct{}),
 		replies: append([]Reply(nil), replies...),
+		keep:    -1,
 	}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -233,16 +237,18 @@ func Start(addr string, replies ...Reply) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the server: streams in progress (stalled ones included) end,
-// and Close waits for their handlers to return.
+// Close stops the server: it closes every connection, ends the responses in
+// progress (stalled ones included) and waits for their handlers to return.
 func (s *Server) Close() {
 	s.closeOne.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
 		close(s.done)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.srv.Shutdown(ctx); err != nil {
-			_ = s.srv.Close()
-		}
+		// Not Shutdown: it waits up to 5 s for connections a client opened
+		// but never used.
+		_ = s.srv.Close()
+		s.handlers.Wait()
 		<-s.served
 	})
 }
@@ -278,10 +284,35 @@ func (s *Server) RequireAPIKey(key string) {
 	s.mu.Unlock()
 }
 
-// Requests returns the requests received so far, in arrival order.
+// KeepRequests bounds the record Requests returns to the last n requests
+// (0 keeps none; negative, the default, keeps all). A long-running server,
+// like the load tool's, should set it.
+func (s *Server) KeepRequests(n int) {
+	s.mu.Lock()
+	s.keep = n
+	s.trim()
+	s.mu.Unlock()
+}
+
+func (s *Server) trim() {
+	if s.keep >= 0 && len(s.requests) > s.keep {
+		s.requests = append([]Request(nil), s.requests[len(s.requests)-s.keep:]...)
+	}
+}
+
+// Served counts the chat-completions requests received, recorded or not.
+func (s *Server) Served() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
+}
+
+// Requests returns the requests received so far (see KeepRequests), in
+// arrival order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.trim()
 	return append([]Request(nil), s.requests...)
 }
 
@@ -301,6 +332,14 @@ func (s *Server) noteDisconnect() {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.handlers.Add(1) // under mu, so never concurrent with Close's Wait
+	s.mu.Unlock()
+	defer s.handlers.Done()
 	if r.URL.Path != "/v1/chat/completions" || r.Method != http.MethodPost {
 		writeError(w, Reply{Status: http.StatusNotFound,
 			ErrorMessage: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path)})
@@ -315,7 +354,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.Body = json.RawMessage(body)
 
 	s.mu.Lock()
-	s.requests = append(s.requests, req)
+	if s.keep != 0 {
+		s.requests = append(s.requests, req)
+		if s.keep > 0 && len(s.requests) > 2*s.keep {
+			s.trim() // amortized: copy once per keep appends
+		}
+	}
 	s.seq++
 	seq := s.seq
 	apiKey := s.apiKey
