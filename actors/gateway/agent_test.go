@@ -220,6 +220,14 @@ func TestChatAbort(t *testing.T) {
 	if end := evs[len(evs)-1]; end.Data["aborted"] != true {
 		t.Fatalf("lifecycle end: %+v", end)
 	}
+	// The provider stream was cancelled, not left to run out.
+	deadline := time.Now().Add(2 * time.Second)
+	for fp.Disconnects() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if fp.Disconnects() == 0 {
+		t.Fatal("chat.abort did not cancel the provider request")
+	}
 	// The user message was kept.
 	h := decode[map[string]any](t, adm.call("h", "chat.history", map[string]any{"sessionKey": "agent:main:chat1"}).Payload)
 	if msgs := h["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["content"] != "hi" {
