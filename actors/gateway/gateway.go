@@ -28,6 +28,7 @@ import (
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/canvas"
+	"openclaw/transport/httpapi"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
@@ -179,6 +180,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 
 	routes := map[string]http.Handler{}
+	for pattern, h := range httpapi.Routes(env) {
+		routes[pattern] = h
+	}
 	if c := g.opts.Canvas; c != nil {
 		routes[canvas.Prefix] = canvas.Handler(c.Root)
 	}

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"openclaw/transport/provider/fakeprovider"
 )
@@ -15,7 +20,7 @@ func agentGatewayProc(t *testing.T, fp *fakeprovider.Server) *gatewayProc {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`{
-		gateway: {auth: {token: "agent-cli-token-123456"}},
+		gateway: {auth: {token: "agent-cli-token-123456"}, http: {endpoints: {chatCompletions: {enabled: true}}}},
 		models: {providers: {mock: {baseUrl: %q, apiKey: "sk-mock", api: "openai-completions", models: [{id: "m", name: "M"}]}}},
 		agents: {defaults: {model: {primary: "mock/m"}}},
 	}`, fp.URL)
@@ -52,5 +57,32 @@ func TestAgentCLI(t *testing.T) {
 	r = runCmd(t, 30*time.Second, env, "", testBinary, append([]string{"agent", "--message", "fail"}, target...)...)
 	if r.Code != 1 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 || !strings.Contains(r.Stderr, "model exploded") {
 		t.Fatalf("failing turn: want exit 1 and one line naming the error:\n%s", r)
+	}
+}
+
+// TestOpenAIEndpointOnGatewayPort: the official OpenAI SDK talks to the real
+// binary's port: /v1/chat/completions runs a turn of the default agent.
+func TestOpenAIEndpointOnGatewayPort(t *testing.T) {
+	fp := fakeprovider.New(t, fakeprovider.Text("Hello over HTTP.", 3))
+	g := agentGatewayProc(t, fp)
+	cl := openai.NewClient(option.WithBaseURL(g.HTTP+"/v1"), option.WithAPIKey(g.Token), option.WithMaxRetries(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := cl.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    "openclaw",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Choices) != 1 || res.Choices[0].Message.Content != "Hello over HTTP." || res.Model != "openclaw" {
+		t.Fatalf("completion: %+v", res)
+	}
+	bad := openai.NewClient(option.WithBaseURL(g.HTTP+"/v1"), option.WithAPIKey("wrong"), option.WithMaxRetries(0))
+	_, err = bad.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "openclaw",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
+		t.Fatalf("wrong key: %v", err)
 	}
 }

@@ -1,0 +1,255 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"openclaw/actors/core"
+	"openclaw/actors/runs"
+	"openclaw/config"
+	"openclaw/transport/protocol"
+)
+
+// ---- agent and session routing ----
+
+// agentModel is "openclaw/<id>", "openclaw:<id>" or "agent:<id>".
+var agentModel = regexp.MustCompile(`(?i)^(?:openclaw[:/]|agent:)([a-z0-9][a-z0-9_-]{0,63})$`)
+
+const invalidModel = "Invalid `model`. Use `openclaw` or `openclaw/<agentId>`."
+
+// resolveAgent maps the request's model (an agent target, not an LLM) and
+// the x-openclaw-agent-id header to a configured agent.
+func resolveAgent(cfg *config.Config, r *http.Request, model string) (string, *httpError) {
+	model = strings.TrimSpace(model)
+	isDefault := strings.EqualFold(model, "openclaw") || strings.EqualFold(model, "openclaw/default")
+	m := agentModel.FindStringSubmatch(model)
+	if model != "" && !isDefault && m == nil {
+		return "", invalid(invalidModel)
+	}
+	if h := strings.TrimSpace(firstHeader(r, "x-openclaw-agent-id", "x-openclaw-agent")); h != "" {
+		return knownAgent(cfg, h)
+	}
+	if model == "" || isDefault {
+		return runs.DefaultAgent(cfg), nil
+	}
+	return knownAgent(cfg, m[1])
+}
+
+// knownAgent finds id among the configured agents (case-insensitively, as
+// the reference normalizes agent ids to lower case).
+func knownAgent(cfg *config.Config, id string) (string, *httpError) {
+	if runs.KnownAgent(cfg, id) {
+		return id, nil
+	}
+	for _, a := range cfg.Agents.List {
+		if strings.EqualFold(a.ID, id) {
+			return a.ID, nil
+		}
+	}
+	if len(cfg.Agents.List) == 0 && strings.EqualFold(id, runs.DefaultAgentID) {
+		return runs.DefaultAgentID, nil
+	}
+	return "", invalid("Unknown agent '" + id + "'.")
+}
+
+// resolveSession picks the run's session: the x-openclaw-session-key
+// header, else a stable key for the request's user, else a fresh one.
+func resolveSession(r *http.Request, agentID, user, prefix string) (string, *httpError) {
+	if k := strings.TrimSpace(r.Header.Get("x-openclaw-session-key")); k != "" {
+		lk := strings.ToLower(k)
+		for _, reserved := range []string{"subagent:", "cron:", "acp:"} {
+			if strings.HasPrefix(lk, reserved) {
+				return "", invalid("`x-openclaw-session-key` cannot use reserved internal session namespaces.")
+			}
+		}
+		return k, nil
+	}
+	if u := strings.TrimSpace(user); u != "" {
+		return "agent:" + agentID + ":" + prefix + "-user:" + u, nil
+	}
+	return "agent:" + agentID + ":" + prefix + ":" + uuid.NewString(), nil
+}
+
+func firstHeader(r *http.Request, names ...string) string {
+	for _, n := range names {
+		if v := r.Header.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// ---- runs ----
+
+// outcome is a finished run.
+type outcome struct {
+	final *runs.Final
+	err   *protocol.ErrorShape
+}
+
+// agentRun is one run started for an HTTP request. The run's worker appends
+// deltas (Sink, in order) and the runs actor hands over the outcome (Done);
+// neither ever blocks on the HTTP client.
+type agentRun struct {
+	env               *core.Env
+	runID, sessionKey string
+
+	mu    sync.Mutex
+	queue []string
+	wake  chan struct{}
+	done  chan outcome
+}
+
+// startTimeout bounds how long the runs actor may take to accept a run.
+const startTimeout = 10 * time.Second
+
+// startRun asks the runs actor for a run and waits until it is accepted. A
+// run refused up front (unknown agent, no provider) returns its error, so
+// the caller can still answer with an HTTP error status.
+func startRun(env *core.Env, p runs.Params) (*agentRun, *protocol.ErrorShape) {
+	ar := &agentRun{env: env, runID: p.IdempotencyKey, sessionKey: p.SessionKey,
+		wake: make(chan struct{}, 1), done: make(chan outcome, 1)}
+	start := &runs.Start{Params: p,
+		Sink: func(u runs.Update) {
+			ar.mu.Lock()
+			ar.queue = append(ar.queue, u.Delta)
+			ar.mu.Unlock()
+			select {
+			case ar.wake <- struct{}{}:
+			default:
+			}
+		},
+		Done: func(f *runs.Final, e *protocol.ErrorShape) {
+			select {
+			case ar.done <- outcome{final: f, err: e}:
+			default:
+			}
+		},
+	}
+	res, err := env.System.Root.RequestFuture(env.Runs, start, startTimeout).Result()
+	if err != nil {
+		return nil, protocol.NewError(protocol.CodeUnavailable, "the gateway did not accept the run: "+err.Error(), nil)
+	}
+	if rep, ok := res.(*core.Reply); ok && rep.Err != nil {
+		return nil, rep.Err
+	}
+	return ar, nil
+}
+
+// take returns the deltas queued so far.
+func (ar *agentRun) take() []string {
+	ar.mu.Lock()
+	q := ar.queue
+	ar.queue = nil
+	ar.mu.Unlock()
+	return q
+}
+
+// follow hands every delta to emit, in order, until the run ends; it returns
+// the outcome. When ctx ends (the client went away) or emit fails (it cannot
+// be written to), it aborts the run and returns nil.
+func (ar *agentRun) follow(ctx context.Context, emit func(delta string) error) *outcome {
+	flush := func() bool {
+		for _, d := range ar.take() {
+			if emit == nil {
+				continue
+			}
+			if err := emit(d); err != nil {
+				return false
+			}
+		}
+		return true
+	}
+	// A gateway that stops while the run is in flight stops its actors
+	// without a Done: the check lets the request end instead of hanging.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if ar.env.System.IsStopped() {
+				flush()
+				return &outcome{err: protocol.NewError(protocol.CodeUnavailable, "gateway stopping", nil)}
+			}
+		case <-ar.wake:
+			if !flush() {
+				ar.abort()
+				return nil
+			}
+		case o := <-ar.done:
+			// Every Sink call happened before Done: the queue is complete.
+			if !flush() {
+				return nil
+			}
+			return &o
+		case <-ctx.Done():
+			ar.abort()
+			return nil
+		}
+	}
+}
+
+// abort cancels the run (chat.abort); the answer is not needed.
+func (ar *agentRun) abort() {
+	ar.env.System.Root.RequestFuture(ar.env.Runs, &runs.Abort{SessionKey: ar.sessionKey, RunID: ar.runID}, 5*time.Second)
+}
+
+// failure maps a run's error to an HTTP status and an OpenAI error type.
+func failure(e *protocol.ErrorShape) *httpError {
+	h := &httpError{status: http.StatusInternalServerError, typ: "api_error", msg: e.Message}
+	details, _ := e.Details.(map[string]any)
+	switch e.Code {
+	case protocol.CodeInvalidRequest:
+		h.status, h.typ = http.StatusBadRequest, "invalid_request_error"
+	case protocol.CodeAgentTimeout:
+		h.status = http.StatusGatewayTimeout
+	case protocol.CodeUnavailable:
+		h.status = http.StatusServiceUnavailable
+		if details["code"] == "PROVIDER_ERROR" {
+			h.status = http.StatusBadGateway
+			if st, _ := details["status"].(int); st == http.StatusTooManyRequests {
+				h.status, h.typ = http.StatusTooManyRequests, "rate_limit_error"
+			}
+		}
+		if e.RetryAfterMs != nil {
+			h.retryAfter = time.Duration(*e.RetryAfterMs) * time.Millisecond
+		}
+	}
+	return h
+}
+
+// finalText is the answer as streamed: the deltas, plus what the final text
+// adds after them (a provider that did not stream). When the final differs
+// from what was streamed (text before a tool call), the stream stands.
+func finalText(streamed string, f *runs.Final) (text, rest string) {
+	switch {
+	case f == nil:
+		return streamed, ""
+	case strings.HasPrefix(f.Text, streamed):
+		rest = f.Text[len(streamed):]
+		text = f.Text
+	default:
+		text = streamed
+	}
+	if text == "" {
+		return noResponse, noResponse
+	}
+	return text, rest
+}
+
+// noResponse stands in for an empty answer (as the reference does).
+const noResponse = "No response from OpenClaw."
+
+func totalTokens(f *runs.Final) (in, out, total int) {
+	if f == nil {
+		return 0, 0, 0
+	}
+	in, out = max(f.Usage.Input, 0), max(f.Usage.Output, 0)
+	return in, out, max(in+out, f.Usage.Total)
+}
