@@ -276,6 +276,10 @@ type AgentDefaults struct {
 	// TimeoutSeconds bounds one agent run; past it the run ends with
 	// AGENT_TIMEOUT. Default 600; a request's own timeout wins.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// ContextMaxChars bounds the conversation sent to the model as context:
+	// the newest messages that fit in this many characters (the new message
+	// always goes). Default 200000. An openclaw-go key.
+	ContextMaxChars int `json:"contextMaxChars,omitempty"`
 }
 
 // AgentModel is agents.defaults.model and agents.list[].model.

@@ -379,3 +379,27 @@ func BenchmarkAgentTurn(b *testing.B) {
 	}
 	b.ReportMetric(float64(dur)/float64(b.N), "durationMs/turn")
 }
+
+// TestContextBudget: only the newest messages that fit the configured budget
+// are sent as context.
+func TestContextBudget(t *testing.T) {
+	fp := fakeprovider.New(t)
+	fp.SetDefault(fakeprovider.Text(strings.Repeat("a", 100), 1))
+	gw := agentGateway(t, fp, func(o *gateway.Options) { o.Config.Agents.Defaults.ContextMaxChars = 150 })
+	adm, _ := mustConnect(t, gw.url, admin())
+	for i := 0; i < 3; i++ {
+		id := fmt.Sprintf("c%d", i)
+		adm.call(id, "agent", map[string]any{"message": fmt.Sprintf("m%d", i), "idempotencyKey": id})
+		adm.res(id)
+	}
+	// Third turn: the budget 150 - 2 (the new message) holds the newest two
+	// stored messages, "m1" and its 100-character answer, not three.
+	last := fp.Requests()[2].Messages
+	if len(last) != 3 || last[0].Content != "m1" || last[2].Content != "m2" {
+		var got []string
+		for _, m := range last {
+			got = append(got, m.Role+":"+m.Content[:min(len(m.Content), 5)])
+		}
+		t.Fatalf("context of the third turn: %v", got)
+	}
+}

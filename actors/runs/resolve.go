@@ -24,6 +24,8 @@ type target struct {
 	Model      string
 	Provider   provider.Provider
 	Timeout    time.Duration
+	// ContextChars is the context budget (agents.defaults.contextMaxChars).
+	ContextChars int
 }
 
 // DefaultAgent is the agent marked default in agents.list, else the first,
@@ -77,7 +79,10 @@ func resolve(c *config.Config, agentID, modelOverride string, timeout time.Durat
 	if modelOverride != "" {
 		primary = modelOverride
 	}
-	t := &target{AgentID: agentID, Timeout: DefaultTimeout}
+	t := &target{AgentID: agentID, Timeout: DefaultTimeout, ContextChars: MaxContextChars}
+	if n := c.Agents.Defaults.ContextMaxChars; n > 0 {
+		t.ContextChars = n
+	}
 	if s := c.Agents.Defaults.TimeoutSeconds; s > 0 {
 		t.Timeout = time.Duration(s) * time.Second
 	}

@@ -16,8 +16,8 @@ import (
 	"openclaw/transport/provider"
 )
 
-// MaxContextChars bounds the conversation sent to the provider as context:
-// the newest messages that fit (the new user message always goes).
+// MaxContextChars is the default context budget: the newest messages that
+// fit go to the provider (the new user message always goes).
 const MaxContextChars = 200_000
 
 // HistoryWindow is how many stored messages are read to build the context.
@@ -162,7 +162,7 @@ func (r *run) work(ctx context.Context, post func(any)) (final *Final, err error
 	if _, err := st.Append(ctx, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID}); err != nil {
 		return nil, err
 	}
-	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message)
+	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message, j.Target.ContextChars)
 	tools := providerTools(j.Tools)
 	var usage provider.Usage
 	var res *provider.Result
@@ -229,11 +229,11 @@ func (r *run) invoke(ctx context.Context, call provider.ToolCall) (string, bool)
 	return out, false
 }
 
-// contextMessages turns the stored conversation into the provider's, newest
-// messages first within MaxContextChars, plus the new user message.
-func contextMessages(history []store.Message, system, user string) []provider.Message {
+// contextMessages turns the stored conversation into the provider's: the
+// newest messages that fit in maxChars, in order, plus the new user message.
+func contextMessages(history []store.Message, system, user string, maxChars int) []provider.Message {
 	var kept []provider.Message
-	budget := MaxContextChars - len(user) - len(system)
+	budget := maxChars - len(user) - len(system)
 	for i := len(history) - 1; i >= 0 && budget > 0; i-- {
 		m := history[i]
 		text := messageText(m.Content)
