@@ -29,6 +29,7 @@ type RunCmd struct {
 	Verbose           bool   `help:"Debug logging (handshakes, requests, events) to stdout and the log file."`
 	AllowUnconfigured bool   `help:"Start without a config file, on the embedded defaults."`
 	Force             bool   `help:"Stop whatever listens on the port (SIGTERM, logging each process) before starting."`
+	Pprof             string `help:"Serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060)." placeholder:"ADDR"`
 }
 
 func (r *RunCmd) Run(g *Globals) error {
@@ -77,6 +78,11 @@ func (r *RunCmd) Run(g *Globals) error {
 		return opts, nil
 	}
 	runner := gateway.NewRunner(build, log)
+	if r.Pprof != "" {
+		if err := servePprof(r.Pprof, log); err != nil {
+			return fail(2, "--pprof: %v", err)
+		}
+	}
 	if r.Force {
 		opts, err := build()
 		if err != nil {
