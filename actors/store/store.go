@@ -38,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 	"sync"
 	"sync/atomic"
 
@@ -170,10 +171,13 @@ func open(path string, o options) (*Store, error) {
 		"_query_only=1",
 	))
 	if err == nil {
+		// Up to GOMAXPROCS concurrent readers under load, but only one kept
+		// when idle, and not for ever: every SQLite connection carries its
+		// own page cache and heap, which an idle gateway should not hold.
 		n := max(4, runtime.GOMAXPROCS(0))
 		s.rdb.SetMaxOpenConns(n)
-		s.rdb.SetMaxIdleConns(n)
-		s.rdb.SetConnMaxIdleTime(0)
+		s.rdb.SetMaxIdleConns(1)
+		s.rdb.SetConnMaxIdleTime(time.Minute)
 		err = s.reads.prepare(ctx, s.rdb)
 	}
 	if err != nil {
