@@ -4,74 +4,41 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net"
-	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/lxzan/gws"
 )
 
-// fakeGateway is an in-process gws server that speaks just enough of the
-// gateway protocol for the tool: challenge, connect → hello-ok (or a refusal
-// for a wrong token), any other request → ok response. It pings and sends a
-// tick after hello-ok so that those paths run too.
-type fakeGateway struct {
-	gws.BuiltinEventHandler
-	token string
-}
-
-func (g *fakeGateway) OnOpen(s *gws.Conn) {
-	_ = s.WriteString(`{"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":1}}`)
-}
-
-func (g *fakeGateway) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }
-
-func (g *fakeGateway) OnMessage(s *gws.Conn, m *gws.Message) {
-	defer m.Close()
-	var req struct {
-		Type   string `json:"type"`
-		ID     string `json:"id"`
-		Method string `json:"method"`
-		Params struct {
-			Auth struct {
-				Token string `json:"token"`
-			} `json:"auth"`
-		} `json:"params"`
-	}
-	if err := json.Unmarshal(m.Bytes(), &req); err != nil || req.Type != "req" {
-		_ = s.WriteClose(1008, []byte("invalid request frame"))
-		return
-	}
-	id, _ := json.Marshal(req.ID)
-	switch req.Method {
-	case "connect":
-		if req.Params.Auth.Token != g.token {
-			_ = s.WriteString(`{"type":"res","id":` + string(id) + `,"ok":false,"error":{"code":"INVALID_REQUEST","message":"unauthorized: gateway token mismatch"}}`)
-			_ = s.WriteClose(1008, []byte("unauthorized"))
-			return
-		}
-		// Nested "id" and "type" members must not confuse the scanner.
-		_ = s.WriteString(`{"payload":{"type":"hello-ok","protocol":4,"server":{"id":"x","connId":"c"},"features":{"methods":["health"]}},"type":"res","id":` + string(id) + `,"ok":true}`)
-		_ = s.WritePing([]byte("p"))
-		_ = s.WriteString(`{"type":"event","event":"tick","payload":{"ts":2},"seq":1}`)
-	default:
-		_ = s.WriteString(`{"type":"res","id":` + string(id) + `,"ok":true,"payload":{"ok":true,"ts":3,"nested":{"id":"nope","list":[{"a":"}"}]}}}`)
-	}
-}
-
-// TestMain doubles as a fake gateway binary for the startup scenario: with
-// BENCH_FAKE_GATEWAY=1 the test binary serves the fake protocol on
-// 127.0.0.1:<--port> until SIGTERM.
+// TestMain doubles as a fake gateway binary for the startup, restart and
+// compare scenarios: with BENCH_FAKE_GATEWAY=1 the test binary serves the
+// baseline gateway on 127.0.0.1:<--port> until SIGTERM (SIGUSR1 restarts it);
+// with OPENCLAW_BENCH_AS_TOOL=1 it is the tool itself (compare runs every
+// scenario as a child process of its own binary).
 func TestMain(m *testing.M) {
+	// The tool first: the gateways it starts do not inherit OPENCLAW_*.
+	if os.Getenv("OPENCLAW_BENCH_AS_TOOL") == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], os.Stdout)
+		stop()
+		os.Exit(code)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "baseline-gateway" {
+		os.Exit(baselineMain(os.Args[2:])) // compare starts it from its own binary
+	}
 	if os.Getenv("BENCH_FAKE_GATEWAY") == "1" {
 		os.Exit(fakeGatewayMain(os.Args[1:]))
+	}
+	// Child processes of a -race test binary would each sleep a second on
+	// exit (the race runtime's default): compare starts dozens.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
 	os.Exit(m.Run())
 }
@@ -80,52 +47,27 @@ func fakeGatewayMain(args []string) int {
 	if len(args) == 0 || args[0] != "gateway" {
 		return 2
 	}
-	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	port := fs.Int("port", 0, "")
-	fs.Bool("allow-unconfigured", false, "")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	args = args[1:]
+	if len(args) > 0 && args[0] == "run" {
+		args = args[1:]
 	}
 	if os.Getenv("OPENCLAW_STATE_DIR") == "" || os.Getenv("HOME") == "" {
 		return 3
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(*port))
-	if err != nil {
-		return 1
-	}
-	up := gws.NewUpgrader(&fakeGateway{token: os.Getenv("OPENCLAW_GATEWAY_TOKEN")}, &gws.ServerOption{})
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s, err := up.Upgrade(w, r); err == nil {
-			go s.ReadLoop()
-		}
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM)
-	select {
-	case <-sig:
-	case <-time.After(time.Minute): // never outlive the test
-	}
-	_ = srv.Close()
-	return 0
+	return baselineMain(append(args, "--max-life", "2m")) // never outlive the test
 }
 
+// startFakeGateway serves the baseline gateway in this process.
 func startFakeGateway(t *testing.T, token string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := gws.NewUpgrader(&fakeGateway{token: token}, &gws.ServerOption{})
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := up.Upgrade(w, r)
-		if err != nil {
-			return
-		}
-		go s.ReadLoop()
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { serveBaseline(ctx, ln, newBaselineGateway(token)); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 	return "ws://" + ln.Addr().String()
 }
 
@@ -221,6 +163,131 @@ func TestStartupWithFakeGateway(t *testing.T) {
 	}
 }
 
+func TestFanoutAgainstFakeGateway(t *testing.T) {
+	url := startFakeGateway(t, "secret")
+	m, code := runJSON(t, "fanout", "12", "3", "--url", url, "--token", "secret", "--gap", "70ms")
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	if num(t, m, "readers") != 12 || num(t, m, "delivered") != 36 || num(t, m, "expected") != 36 {
+		t.Errorf("fanout: %v", m)
+	}
+	if num(t, m, "errors") != 0 || num(t, m, "seq_gaps") != 0 || num(t, m, "p99_ms") <= 0 {
+		t.Errorf("fanout: %v", m)
+	}
+}
+
+func TestSlowAgainstFakeGateway(t *testing.T) {
+	url := startFakeGateway(t, "secret")
+	m, code := runJSON(t, "slow", "5", "--rounds", "2", "--stuck-hold", "100ms", "--url", url, "--token", "secret",
+		"--gap", "70ms", "--pad", "1000")
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	if num(t, m, "delivered_without_stuck") != 8 || num(t, m, "delivered_with_stuck") != 8 {
+		t.Errorf("slow: %v", m)
+	}
+	// The fake queues everything: the stuck reader catches up, no gap.
+	if m["stuck_blocked"] != true || m["stuck_closed"] != false || num(t, m, "stuck_last_round_seen") != 4 ||
+		num(t, m, "stuck_seq_gaps") != 0 || m["stuck_caught_up"] != true || m["stuck_got_next_round"] != true {
+		t.Errorf("stuck reader: %v", m)
+	}
+}
+
+// fakeGatewayProcess runs the test binary as a fake gateway on a free port.
+func fakeGatewayProcess(t *testing.T, token string) (url string, pid int) {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "gateway", "--port", strconv.Itoa(port))
+	cmd.Env = append(os.Environ(), "BENCH_FAKE_GATEWAY=1", "OPENCLAW_STATE_DIR="+dir, "HOME="+dir, "OPENCLAW_GATEWAY_TOKEN="+token)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	url = "ws://127.0.0.1:" + strconv.Itoa(port)
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			c.Close()
+			return url, cmd.Process.Pid
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("fake gateway did not listen")
+	return "", 0
+}
+
+func TestRestartAgainstFakeGateway(t *testing.T) {
+	url, pid := fakeGatewayProcess(t, "secret")
+	m, code := runJSON(t, "restart", "6", "--runs", "2", "--settle", "100ms", "--url", url, "--token", "secret",
+		"--pid", strconv.Itoa(pid))
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	if num(t, m, "runs") != 2 || num(t, m, "restart_total_ms_p50") <= 0 || num(t, m, "errors") != 0 {
+		t.Errorf("restart: %v", m)
+	}
+	codes, _ := m["close_codes"].(map[string]any)
+	if codes["closed_1012"] != float64(12) {
+		t.Errorf("close codes: %v", codes)
+	}
+	if num(t, m, "restart_expected_ms") != 1500 || num(t, m, "gw_goroutines_after") <= 0 {
+		t.Errorf("restart: %v", m)
+	}
+}
+
+func TestCompareQuickWithFakeGateways(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a dozen fake gateways")
+	}
+	t.Setenv("BENCH_FAKE_GATEWAY", "1")
+	dir := t.TempDir()
+	out, raw := filepath.Join(dir, "BENCHMARKS.md"), filepath.Join(dir, "bench")
+	m, code := runJSON(t, "compare", "--quick", "--ours", os.Args[0], "--ref", os.Args[0], "--out", out, "--raw", raw,
+		"--command", "go tool task bench:compare")
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	if num(t, m, "failed") != 0 || num(t, m, "skipped") != 0 || num(t, m, "steps") != 22 {
+		t.Errorf("compare: %v", m)
+	}
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| metric | reference | ours | ratio |", "## Scale (ours)", "## In-process restart (ours only)", "## The floor",
+		"go tool task bench:compare", "closed_1012"} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+	for _, f := range []string{"machine.json", "ours.json", "reference.json", "baseline.json"} {
+		data, err := os.ReadFile(filepath.Join(raw, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var v map[string]any
+			if err := json.Unmarshal([]byte(line), &v); err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+	}
+}
+
 func TestConnsRefusedTokenIsCounted(t *testing.T) {
 	url := startFakeGateway(t, "secret")
 	m, code := runJSON(t, "conns", "3", "--hold", "0", "--url", url, "--token", "wrong")
@@ -241,6 +308,11 @@ func TestBounds(t *testing.T) {
 		{"rpc", "10"},
 		{"echo-baseline", "4", "0"},
 		{"startup"},
+		{"fanout", "0"},
+		{"fanout", "10", "--gap", "50ms"},
+		{"slow", "1"},
+		{"restart", "10"},
+		{"compare"},
 		{"nope"},
 	} {
 		if _, code := runJSON(t, args...); code == 0 {

@@ -67,7 +67,7 @@ type bench struct {
 // hooks let a scenario see the frames and the end of its sockets. They run
 // on the socket's read goroutine; raw is valid only during the call.
 type hooks struct {
-	frame  func(c *bconn, f *frame, raw []byte)
+	frame func(c *bconn, f *frame, raw []byte)
 	// closed reports whether it accounted for the close itself (otherwise
 	// a close after hello-ok counts as lost, with an error).
 	closed func(c *bconn, err error, wasReady bool) (handled bool)

@@ -15,6 +15,8 @@ type gwSample struct {
 	fds     int
 	threads int64
 	cpu     time.Duration
+	treeKB  int64 // the gateway and every process below it
+	procs   int
 }
 
 func sampleGW(pid int) gwSample {
@@ -27,7 +29,9 @@ func sampleGW(pid int) gwSample {
 		return gwSample{}
 	}
 	hwm, _ := statusKB(pid, "VmHWM")
-	return gwSample{ok: true, rssKB: rss, hwmKB: hwm, fds: fdCount(pid), threads: threadCount(pid), cpu: cpuTime(pid)}
+	tree, procs := treeRSSKB(pid)
+	return gwSample{ok: true, rssKB: rss, hwmKB: hwm, fds: fdCount(pid), threads: threadCount(pid), cpu: cpuTime(pid),
+		treeKB: tree, procs: procs}
 }
 
 // checkLimits warns when n sockets will not fit the fd limits.
@@ -139,6 +143,13 @@ func cmdConns(ctx context.Context, args []string) (result, *common, error) {
 		r.add("gw_fds_after", afterHold.fds)
 		r.add("gw_threads_after", afterHold.threads)
 		r.add("gw_cpu_s", round((afterHold.cpu-before.cpu).Seconds(), 2))
+		if afterHold.procs > 1 {
+			// The reference runs helper processes (a spawn broker, a sqlite
+			// worker): their memory is part of what the gateway costs.
+			r.add("gw_tree_procs", afterHold.procs)
+			r.add("gw_tree_rss_before_mb", mb(before.treeKB))
+			r.add("gw_tree_rss_after_mb", mb(afterHold.treeKB))
+		}
 		if afterClose.ok {
 			r.add("gw_rss_after_close_mb", mb(afterClose.rssKB))
 			r.add("gw_fds_after_close", afterClose.fds)

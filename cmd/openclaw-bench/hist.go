@@ -97,3 +97,19 @@ func (h *histogram) mean() time.Duration {
 }
 
 func (h *histogram) maxDur() time.Duration { return time.Duration(h.max.Load()) }
+
+// qms is the q-quantile in ms, or nil (JSON null) when nothing was recorded.
+func (h *histogram) qms(q float64) any {
+	if h.count() == 0 {
+		return nil
+	}
+	return ms(h.quantile(q))
+}
+
+// maxms is the maximum in ms, or nil when nothing was recorded.
+func (h *histogram) maxms() any {
+	if h.count() == 0 {
+		return nil
+	}
+	return ms(h.maxDur())
+}

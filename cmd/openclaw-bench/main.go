@@ -7,6 +7,11 @@
 //	openclaw-bench conns N [--hold SECONDS]
 //	openclaw-bench rpc C SECONDS
 //	openclaw-bench echo-baseline [C] [SECONDS]
+//	openclaw-bench fanout R [ROUNDS]
+//	openclaw-bench slow R [--rounds K] [--pad BYTES]
+//	openclaw-bench restart N --pid P [--runs K]
+//	openclaw-bench compare --ours BIN --ref CLI [--out docs/BENCHMARKS.md] [--raw docs/bench]
+//	openclaw-bench baseline-gateway --port P
 //
 // Common flags: --url, --token, --pid (gateway PID: RSS, fds, CPU from
 // /proc), --json (one JSON line on stdout instead of a table),
@@ -52,6 +57,22 @@ scenarios:
         C authenticated sockets each calling "health" back to back for SECONDS (≤ 300)
   echo-baseline [C] [SECONDS]
         the rpc loop against an in-process bare gws echo server (defaults 100 sockets, 10 s)
+  fanout R [ROUNDS] [--gap 100ms] [--round-timeout 10s] [--pad BYTES]
+        R reader sockets (operator.read) and one admin socket that posts system-event
+        {text:"bench-<round>",host:"bench"} per round (default 20); per reader, the time from
+        the request to the presence event carrying that text: p50, p99, max, delivered/expected
+  slow R [--rounds 10] [--stuck-hold 2s] [--pad BYTES]
+        fanout rounds with every reader reading, then reader 0 stops reading for as many more:
+        the others' p99 without and with it, then whether the stuck one was closed or saw a gap
+  restart N --pid P [--runs 5] [--timeout 60s]
+        N sockets, SIGUSR1 to P (in-process restart): time from the signal to each socket's
+        shutdown event and close (1012), and until all N have a fresh hello-ok
+  compare --ours BIN --ref CLI [--out docs/BENCHMARKS.md] [--raw docs/bench] [--budget 15m]
+        run the same scenarios against the reference gateway and ours, one after the other,
+        each on a fresh gateway; write the table and the raw JSON lines
+  baseline-gateway --port P
+        a bare gws server with the least of the protocol the scenarios need (token from
+        OPENCLAW_GATEWAY_TOKEN): what this machine and this client allow at best
 
 common flags (before or after the arguments):
   --url ws://127.0.0.1:18789 (env OPENCLAW_GATEWAY_URL)   --token T (env OPENCLAW_GATEWAY_TOKEN)
@@ -91,6 +112,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "baseline-gateway" {
+		return baselineMain(args[1:])
+	}
 	var (
 		res result
 		err error
@@ -106,6 +130,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 		res, cf, err = cmdRPC(ctx, args[1:])
 	case "echo-baseline":
 		res, cf, err = cmdEcho(ctx, args[1:])
+	case "fanout":
+		res, cf, err = cmdFanout(ctx, args[1:])
+	case "slow":
+		res, cf, err = cmdSlow(ctx, args[1:])
+	case "restart":
+		res, cf, err = cmdRestart(ctx, args[1:])
+	case "compare":
+		res, cf, err = cmdCompare(ctx, args[1:])
 	default:
 		fmt.Fprintf(os.Stderr, "openclaw-bench: unknown scenario %q\n\n%s", args[0], usage)
 		return 2

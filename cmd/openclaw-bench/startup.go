@@ -36,7 +36,8 @@ func cmdStartup(ctx context.Context, args []string) (result, *common, error) {
 	fs := newFlagSet("startup")
 	var cf common
 	cf.register(fs)
-	bin := fs.String("bin", "", "gateway binary (run as: BIN gateway --port P --allow-unconfigured [extra])")
+	bin := fs.String("bin", "", "gateway binary (run as: BIN <--cmd> --port P --allow-unconfigured [extra])")
+	sub := fs.String("cmd", "gateway", `the subcommand words before --port (the reference: "gateway run")`)
 	port := fs.Int("port", 0, "port for the gateway (default: a free 127.0.0.1 port per run)")
 	runs := fs.Int("runs", 1, "number of runs (the median is reported)")
 	timeout := fs.Duration("timeout", 60*time.Second, "per run: give up waiting for hello-ok after this long")
@@ -87,8 +88,8 @@ func cmdStartup(ctx context.Context, args []string) (result, *common, error) {
 				return nil, &cf, err
 			}
 		}
-		logf("startup run %d/%d: %s gateway --port %d --allow-unconfigured %s", i+1, *runs, binPath, p, strings.Join(extra, " "))
-		sr, err := startupOnce(ctx, binPath, p, token, extra, *timeout, *settle, *keep)
+		logf("startup run %d/%d: %s %s --port %d --allow-unconfigured %s", i+1, *runs, binPath, *sub, p, strings.Join(extra, " "))
+		sr, err := startupOnce(ctx, binPath, strings.Fields(*sub), p, token, extra, *timeout, *settle, *keep)
 		if err != nil {
 			runErr = fmt.Errorf("run %d: %w", i+1, err)
 			break
@@ -141,7 +142,7 @@ func cmdStartup(ctx context.Context, args []string) (result, *common, error) {
 	return r, &cf, runErr
 }
 
-func startupOnce(ctx context.Context, bin string, port int, token string, extra []string,
+func startupOnce(ctx context.Context, bin string, sub []string, port int, token string, extra []string,
 	timeout, settle time.Duration, keep bool) (sr startupRun, err error) {
 	dir, err := os.MkdirTemp("", "openclaw-bench-startup-")
 	if err != nil {
@@ -170,7 +171,7 @@ func startupOnce(ctx context.Context, bin string, port int, token string, extra 
 		}
 	}()
 
-	args := append([]string{"gateway", "--port", strconv.Itoa(port), "--allow-unconfigured"}, extra...)
+	args := append(append(append([]string(nil), sub...), "--port", strconv.Itoa(port), "--allow-unconfigured"), extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -188,8 +189,10 @@ func startupOnce(ctx context.Context, bin string, port int, token string, extra 
 	stopped := false
 	defer func() {
 		if !stopped {
+			kids := snapshotTree(pid)
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 			<-exited
+			kids.kill()
 		}
 	}()
 
@@ -239,6 +242,8 @@ func startupOnce(ctx context.Context, bin string, port int, token string, extra 
 	sr.fds = fdCount(pid)
 	sr.threads = threadCount(pid)
 
+	kids := snapshotTree(pid) // helpers in their own group (the reference's spawn broker)
+	defer kids.kill()
 	ts := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	t := time.NewTimer(15 * time.Second)
