@@ -25,6 +25,9 @@ type healthActor struct {
 	// lastSent is the summary last broadcast, without its timing fields, to
 	// tell whether anything changed.
 	lastSent map[string]any
+	// encoded is cached, encoded once: every health reply sends these bytes.
+	encoded json.RawMessage
+	timers  core.Timers
 }
 
 type tick struct{}
@@ -41,11 +44,13 @@ func (h *healthActor) Receive(ctx actor.Context) {
 		h.lastSent = stripTiming(h.cached)
 		h.env.HealthVersion.Add(1)
 		h.schedule(ctx)
+	case *actor.Stopping:
+		h.timers.Stop()
 	case *core.HealthGet:
 		if m.Probe || time.Since(h.cachedAt) > CacheFor {
 			h.refresh()
 		}
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: h.cached})
+		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: h.encoded})
 	case *tick:
 		h.refresh()
 		if now := stripTiming(h.cached); !reflect.DeepEqual(now, h.lastSent) {
@@ -65,8 +70,7 @@ func (h *healthActor) schedule(ctx actor.Context) {
 	if every <= 0 {
 		every = CacheFor
 	}
-	self, sys := ctx.Self(), ctx.ActorSystem()
-	time.AfterFunc(every, func() { sys.Root.Send(self, &tick{}) })
+	h.timers.After(ctx, every, &tick{})
 }
 
 func (h *healthActor) refresh() {
@@ -74,6 +78,7 @@ func (h *healthActor) refresh() {
 	s := Summary(h.env)
 	s["durationMs"] = time.Since(start).Milliseconds()
 	h.cached, h.cachedAt = s, time.Now()
+	h.encoded, _ = json.Marshal(s)
 	snap := s
 	h.env.HealthSnap.Store(&snap)
 }

@@ -41,6 +41,7 @@ type hubActor struct {
 	conns     map[string]*entry // authenticated connections by id
 	spawned   int               // live connection actors, authenticated or not
 	stopping  bool
+	timers    core.Timers
 }
 
 type tickMsg struct{}
@@ -64,6 +65,8 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		h.after(ctx, h.env.Limits.TickInterval, &tickMsg{})
 		h.after(ctx, h.env.Limits.PingInterval, &pingMsg{})
+	case *actor.Stopping:
+		h.timers.Stop()
 	case *core.SpawnConn:
 		h.spawned++
 		ctx.Respond(ctx.Spawn(h.connProps(h.env, m.Sock)))
@@ -118,10 +121,7 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	}
 }
 
-func (h *hubActor) after(ctx actor.Context, d time.Duration, msg any) {
-	self, sys := ctx.Self(), ctx.ActorSystem()
-	time.AfterFunc(d, func() { sys.Root.Send(self, msg) })
-}
+func (h *hubActor) after(ctx actor.Context, d time.Duration, msg any) { h.timers.After(ctx, d, msg) }
 
 // publish hands b to every connection it is meant for. The payload was
 // encoded once by the publisher; each connection adds only its seq.

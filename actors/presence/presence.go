@@ -39,6 +39,7 @@ type registry struct {
 	lastBroadcast time.Time
 	pending       bool // a trailing broadcast is scheduled
 	now           func() time.Time
+	timers        core.Timers
 }
 
 type sweep struct{}
@@ -57,6 +58,8 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.addSelf()
 		r.changed(ctx)
 		r.every(ctx, r.env.PresenceTTL/5, &sweep{})
+	case *actor.Stopping:
+		r.timers.Stop()
 	case *core.PresenceConnect:
 		e := m.Entry
 		e.TS = r.now().UnixMilli()
@@ -94,8 +97,7 @@ func (r *registry) every(ctx actor.Context, d time.Duration, msg any) {
 	if d <= 0 || d > 30*time.Second {
 		d = 30 * time.Second
 	}
-	self, sys := ctx.Self(), ctx.ActorSystem()
-	time.AfterFunc(d, func() { sys.Root.Send(self, msg) })
+	r.timers.After(ctx, d, msg)
 }
 
 func (r *registry) addSelf() {
@@ -124,7 +126,11 @@ func (r *registry) systemEvent(p core.SystemEventParams) {
 		Reason: p.Reason, Tags: p.Tags, Text: p.Text, TS: r.now().UnixMilli(), DeviceID: p.DeviceID,
 		Roles: p.Roles, Scopes: p.Scopes, InstanceID: p.InstanceID,
 	}}
-	r.env.Log.Info("system event", "text", p.Text, "sessionKey", p.SessionKey)
+	text := p.Text
+	if len(text) > 200 {
+		text = text[:200] + "…" // a note can be megabytes; the log needs the gist
+	}
+	r.env.Log.Info("system event", "text", text, "bytes", len(p.Text), "sessionKey", p.SessionKey)
 	r.enforceCap()
 }
 
@@ -196,8 +202,7 @@ func (r *registry) changed(ctx actor.Context) {
 		return
 	}
 	r.pending = true
-	self, sys := ctx.Self(), ctx.ActorSystem()
-	time.AfterFunc(wait, func() { sys.Root.Send(self, &flush{}) })
+	r.timers.After(ctx, wait, &flush{})
 }
 
 func (r *registry) broadcast(ctx actor.Context) {

@@ -108,6 +108,7 @@ type runsActor struct {
 	tools   map[string]*Tool
 	entries map[string]*entry // by runId (= idempotency key)
 	byPID   map[string]*entry // running, by actor id
+	timers  core.Timers
 }
 
 // Props builds the runs actor. Extra tools join the registry (tests install
@@ -131,6 +132,8 @@ func (a *runsActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.later(ctx, time.Minute, &sweep{})
+	case *actor.Stopping:
+		a.timers.Stop()
 	case *Start:
 		a.start(ctx, m)
 	case *runDone:
@@ -170,8 +173,7 @@ func (a *runsActor) Receive(ctx actor.Context) {
 }
 
 func (a *runsActor) later(ctx actor.Context, d time.Duration, msg any) {
-	self, sys := ctx.Self(), ctx.ActorSystem()
-	time.AfterFunc(d, func() { sys.Root.Send(self, msg) })
+	a.timers.After(ctx, d, msg)
 }
 
 func (a *runsActor) start(ctx actor.Context, m *Start) {

@@ -38,9 +38,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"time"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
