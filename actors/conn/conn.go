@@ -7,6 +7,8 @@
 package conn
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -437,7 +439,11 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 		return
 	}
 	req := in.req
-	c.env.Log.Debug("req", "conn", c.sock.ID, "id", req.ID, "method", req.Method)
+	if c.env.Log.Enabled(context.Background(), slog.LevelDebug) {
+		// Checked first: the arguments would be allocated per frame even
+		// with debug off.
+		c.env.Log.Debug("req", "conn", c.sock.ID, "id", req.ID, "method", req.Method)
+	}
 	if req.Method == "connect" {
 		// Scope-checked like an admin method first, as the reference does.
 		if !c.scopes.Has(core.ScopeAdmin) || c.role != core.RoleOperator {
