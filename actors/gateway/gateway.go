@@ -210,8 +210,6 @@ func (g *Gateway) Start(ctx context.Context) error {
 		if err := g.canvas.Start(ctx); err != nil {
 			g.opts.Log.Warn("canvas host not started on its own port; it is still served on the gateway port", "err", err)
 			g.canvas = nil
-		} else {
-			g.opts.Log.Info("canvas host listening", "port", g.canvas.Port(), "root", c.Root)
 		}
 	}
 	g.opts.Log.Info("gateway listening", "addr", g.srv.Addr(), "port", g.srv.Port(), "auth", string(env.Secret().Mode),
