@@ -361,3 +361,33 @@ func TestHistogram(t *testing.T) {
 		t.Errorf("max = %v", h.maxDur())
 	}
 }
+
+// TestAgentFanoutWithRealGateway builds the gateway and runs agent-fanout
+// against it with the in-process fake provider.
+func TestAgentFanoutWithRealGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the gateway")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "openclaw")
+	build := exec.Command(goBin, "build", "-o", bin, "openclaw/cmd/openclaw")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	m, code := runJSON(t, "agent-fanout", "20", "--deltas", "10", "--runs", "1", "--bin", bin)
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	if d, e := num(t, m, "delivered"), num(t, m, "expected"); d != e || e != 20*10 {
+		t.Errorf("delivered %v, expected %v: %v", d, e, m)
+	}
+	if num(t, m, "errors") != 0 {
+		t.Errorf("errors: %v", m["errors_by_kind"])
+	}
+	if num(t, m, "readers_missing_deltas") != 0 || num(t, m, "no_send_time") != 0 {
+		t.Errorf("missing: %v", m)
+	}
+}

@@ -34,6 +34,13 @@ type gwProc struct {
 // authenticated connect with hello-ok. The reference refuses with "gateway
 // starting" until it is ready: every refusal is retried.
 func startGateway(ctx context.Context, bin string, sub, extra []string, token string, timeout time.Duration) (*gwProc, error) {
+	return startGatewayConfig(ctx, bin, sub, extra, token, timeout, nil)
+}
+
+// startGatewayConfig is startGateway; with a non-nil config it writes it to
+// <state>/openclaw.json, runs without --allow-unconfigured and sets
+// OPENCLAW_SKIP_CANVAS_HOST=1.
+func startGatewayConfig(ctx context.Context, bin string, sub, extra []string, token string, timeout time.Duration, config []byte) (*gwProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -50,14 +57,23 @@ func startGateway(ctx context.Context, bin string, sub, extra []string, token st
 			return nil, err
 		}
 	}
+	args := append(append([]string(nil), sub...), "--port", strconv.Itoa(port))
+	if config == nil {
+		args = append(args, "--allow-unconfigured")
+	} else if err := os.WriteFile(filepath.Join(state, "openclaw.json"), config, 0o600); err != nil {
+		return nil, err
+	}
+	args = append(args, extra...)
 	if g.logFile, err = os.Create(g.logPath); err != nil {
 		return nil, err
 	}
-	args := append(append(append([]string(nil), sub...), "--port", strconv.Itoa(port), "--allow-unconfigured"), extra...)
 	g.cmd = exec.Command(bin, args...)
 	g.cmd.Dir = dir
 	g.cmd.Stdout, g.cmd.Stderr = g.logFile, g.logFile
 	g.cmd.Env = gatewayEnv(token, state, home)
+	if config != nil {
+		g.cmd.Env = append(g.cmd.Env, "OPENCLAW_SKIP_CANVAS_HOST=1")
+	}
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	t0 := time.Now()
 	if err := g.cmd.Start(); err != nil {

@@ -8,6 +8,7 @@
 //	openclaw-bench rpc C SECONDS
 //	openclaw-bench echo-baseline [C] [SECONDS]
 //	openclaw-bench fanout R [ROUNDS]
+//	openclaw-bench agent-fanout R --bin PATH [--deltas 50] [--chunk-delay 20ms] [--runs 3]
 //	openclaw-bench slow R [--rounds K] [--pad BYTES]
 //	openclaw-bench restart N --pid P [--runs K]
 //	openclaw-bench compare --ours BIN --ref CLI [--out docs/BENCHMARKS.md] [--raw docs/bench]
@@ -61,6 +62,11 @@ scenarios:
         R reader sockets (operator.read) and one admin socket that posts system-event
         {text:"bench-<round>",host:"bench"} per round (default 20); per reader, the time from
         the request to the presence event carrying that text: p50, p99, max, delivered/expected
+  agent-fanout R --bin PATH [--deltas 50] [--chunk-delay 20ms] [--runs 3] [--warmup 1] [--run-timeout 60s]
+        start an in-process fake model provider and "PATH gateway --port P" configured to use it;
+        R reader sockets (operator.read) and one admin socket that starts an agent run per turn;
+        per reader and delta, the time from the provider flushing the text chunk to the reader
+        reading the matching "agent" assistant event: p50, p99, max, delivered/expected, RSS
   slow R [--rounds 10] [--stuck-hold 2s] [--pad BYTES]
         fanout rounds with every reader reading, then reader 0 stops reading for as many more:
         the others' p99 without and with it, then whether the stuck one was closed or saw a gap
@@ -132,6 +138,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 		res, cf, err = cmdEcho(ctx, args[1:])
 	case "fanout":
 		res, cf, err = cmdFanout(ctx, args[1:])
+	case "agent-fanout":
+		res, cf, err = cmdAgentFanout(ctx, args[1:])
 	case "slow":
 		res, cf, err = cmdSlow(ctx, args[1:])
 	case "restart":

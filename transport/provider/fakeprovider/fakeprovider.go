@@ -196,6 +196,7 @@ type Server struct {
 	keep        int // most requests kept; < 0: all
 	disconnects int
 	seq         int
+	onChunk     func(seq, index int, at time.Time)
 }
 
 // New starts a server on a loopback port and closes it when the test ends.
@@ -298,6 +299,19 @@ func (s *Server) trim() {
 	if s.keep >= 0 && len(s.requests) > s.keep {
 		s.requests = append([]Request(nil), s.requests[len(s.requests)-s.keep:]...)
 	}
+}
+
+// OnChunk sets f (nil removes it) to be called right after each content
+// (text delta) chunk of a streamed, non-Raw reply has been written and
+// flushed: seq is the request's number (1-based, as Served counts), index
+// the chunk's position among the reply's content chunks (0-based) and at
+// the time its write began (taken before the write, so a peer reading the
+// chunk never sees it before at, even when the call itself comes late). f runs on the request's goroutine and may be
+// called concurrently for different requests.
+func (s *Server) OnChunk(f func(seq, index int, at time.Time)) {
+	s.mu.Lock()
+	s.onChunk = f
+	s.mu.Unlock()
 }
 
 // Served counts the chat-completions requests received, recorded or not.
@@ -454,9 +468,14 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, reply Reply, seq int) {
 	events := reply.Raw
+	contentEnd := 0 // events[1:contentEnd] are the content chunks
 	if events == nil {
 		events = buildEvents(req, reply, seq)
+		contentEnd = 1 + len(Split(reply.Text, reply.Deltas))
 	}
+	s.mu.Lock()
+	onChunk := s.onChunk
+	s.mu.Unlock()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
@@ -472,6 +491,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, rep
 		if i > 0 && !s.wait(r.Context(), reply.ChunkDelay) {
 			return
 		}
+		var at time.Time
+		if onChunk != nil {
+			at = time.Now()
+		}
 		if _, err := io.WriteString(w, ev); err != nil {
 			s.noteDisconnect()
 			return
@@ -479,6 +502,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, rep
 		if err := rc.Flush(); err != nil {
 			s.noteDisconnect()
 			return
+		}
+		if onChunk != nil && i >= 1 && i < contentEnd {
+			onChunk(seq, i-1, at)
 		}
 	}
 	if fault == NoFault || reply.FaultAfter >= len(events) {

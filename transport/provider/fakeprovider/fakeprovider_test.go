@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,5 +231,41 @@ func TestKeepRequests(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, []string{"d", "e"}) || s.Served() != 5 {
 		t.Errorf("kept %q, served %d", got, s.Served())
+	}
+}
+
+func TestOnChunk(t *testing.T) {
+	s := fakeprovider.New(t,
+		fakeprovider.Reply{Text: "abcd", Deltas: 4, ToolCalls: []fakeprovider.ToolCall{{Name: "f", Arguments: `{}`}}},
+		fakeprovider.Reply{Text: "xy", Deltas: 2, ChunkDelay: time.Millisecond},
+		fakeprovider.Reply{Text: "no hook"},
+	)
+	type call struct{ seq, index int }
+	var (
+		mu    sync.Mutex
+		calls []call
+		last  time.Time
+	)
+	s.OnChunk(func(seq, index int, at time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		if at.Before(last) {
+			t.Errorf("chunk %d/%d at %v before the previous one", seq, index, at)
+		}
+		last = at
+		calls = append(calls, call{seq, index})
+	})
+	// The body ends after the handler returned, so every hook has run.
+	if n := len(events(t, post(t, s.URL, streamReq, nil).Body)); n != 1+4+2+1+1+1+1 {
+		t.Fatalf("%d events", n)
+	}
+	_ = events(t, post(t, s.URL, streamReq, nil).Body)
+	s.OnChunk(nil)
+	_ = events(t, post(t, s.URL, streamReq, nil).Body)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []call{{1, 0}, {1, 1}, {1, 2}, {1, 3}, {2, 0}, {2, 1}}
+	if !reflect.DeepEqual(calls, want) {
+		t.Errorf("calls %v, want %v", calls, want)
 	}
 }
