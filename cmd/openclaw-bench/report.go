@@ -293,15 +293,7 @@ func writeFloor(b *strings.Builder, ix recIndex, withRef bool) {
 	if withRef {
 		gws = append(gws, "reference")
 	}
-	w("| metric |")
-	for _, g := range gws {
-		w(" %s |", g)
-	}
-	w("\n|---|")
-	for range gws {
-		w("---:|")
-	}
-	w("\n")
+	tableHeader(w, "metric", gws)
 	for _, f := range []struct{ key, name, label string }{
 		{"conns10", "gw_rss_after_mb", ix.label("conns10") + ": server RSS (MB)"},
 		{"conns10", "gw_kib_per_socket", ix.label("conns10") + ": RSS per socket (KiB)"},
@@ -510,15 +502,7 @@ func writeSlowTable(b *strings.Builder, ix recIndex, withRef bool, key string) {
 	if withRef {
 		gws = []string{"reference", "ours"}
 	}
-	w("| |")
-	for _, g := range gws {
-		w(" %s |", g)
-	}
-	w("\n|---|")
-	for range gws {
-		w("---:|")
-	}
-	w("\n")
+	tableHeader(w, "", gws)
 	for _, f := range []struct{ label, name string }{
 		{"others' p50 / p99, no stuck reader (ms)", "others_p50_ms_without_stuck|others_p99_ms_without_stuck"},
 		{"others' p50 / p99, one reader stuck (ms)", "others_p50_ms_with_stuck|others_p99_ms_with_stuck"},
@@ -584,6 +568,24 @@ func writeSteps(b *strings.Builder, recs []*stepRecord) {
 			load = fmtAny(r.m["loadavg_1m_at_start"])
 		}
 		w("| %s | %s | `%s` | %s | %s | %s | %s |\n", r.Gateway, r.Step, r.Command, ready, fmtNum(r.Seconds), load, strings.ReplaceAll(out, "|", "\\|"))
+	}
+	w("\n")
+}
+
+// tableHeader writes a Markdown table header: a label column, then one
+// right-aligned column per name.
+func tableHeader(w func(format string, args ...any), first string, cols []string) {
+	if first == "" {
+		w("| |")
+	} else {
+		w("| %s |", first)
+	}
+	for _, c := range cols {
+		w(" %s |", c)
+	}
+	w("\n|---|")
+	for range cols {
+		w("---:|")
 	}
 	w("\n")
 }
