@@ -28,6 +28,8 @@ type CLI struct {
 	Health  HealthCmd  `cmd:"" help:"Fetch the gateway's health over its WebSocket."`
 	Status  StatusCmd  `cmd:"" help:"Fetch the gateway's status over its WebSocket."`
 	Agent   AgentCmd   `cmd:"" help:"Run one agent turn through the gateway and print the reply as it streams."`
+	Message MessageCmd `cmd:"" help:"Send messages through the gateway's channels."`
+	Pairing PairingCmd `cmd:"" help:"Secure DM pairing: list and approve inbound requests."`
 	Setup   SetupCmd   `cmd:"" help:"Create the profile's config (with a generated token) and workspace."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
