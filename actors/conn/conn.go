@@ -32,20 +32,16 @@ const (
 	closed
 )
 
+// connActor is kept small: tens of thousands of them sit idle, so what only
+// the handshake needs lives in *handshake and is dropped at hello-ok.
 type connActor struct {
 	env  *core.Env
 	sock *server.Socket
+	hs   *handshake // nil once hello-ok is sent
 
-	phase   phase
-	nonce   string
-	held    []*inbound // frames that arrived while authenticating
-	timeout *time.Timer
-
-	connectID string
-	params    connectParams
-	role      string
-	scopes    core.Scopes
-	method    string // none | token | password | device-token
+	phase  phase
+	role   string
+	scopes core.Scopes
 
 	seq         int64
 	inflight    int    // requests dispatched and not yet answered
@@ -54,21 +50,32 @@ type connActor struct {
 	presenceKey string // "" when this socket is not in the roster
 }
 
+// handshake is the connection's state until hello-ok.
+type handshake struct {
+	nonce   string
+	held    []*inbound // frames that arrived while authenticating
+	timeout *time.Timer
+
+	connectID string
+	params    connectParams
+	method    string // none | token | password | device-token
+}
+
 type handshakeTimeout struct{}
 type drainDeadline struct{}
 
 // Props builds the actor for sock.
 func Props(env *core.Env, sock *server.Socket) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &connActor{env: env, sock: sock} })
+	return actor.PropsFromProducer(func() actor.Actor { return &connActor{env: env, sock: sock, hs: &handshake{}} })
 }
 
 func (c *connActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		c.nonce = uuid.NewString()
-		c.sock.Send(protocol.EncodeEvent("connect.challenge", map[string]any{"nonce": c.nonce, "ts": time.Now().UnixMilli()}))
+		c.hs.nonce = uuid.NewString()
+		c.sock.Send(protocol.EncodeEvent("connect.challenge", map[string]any{"nonce": c.hs.nonce, "ts": time.Now().UnixMilli()}))
 		self, sys := ctx.Self(), ctx.ActorSystem()
-		c.timeout = time.AfterFunc(c.env.Limits.HandshakeTimeout, func() { sys.Root.Send(self, &handshakeTimeout{}) })
+		c.hs.timeout = time.AfterFunc(c.env.Limits.HandshakeTimeout, func() { sys.Root.Send(self, &handshakeTimeout{}) })
 	case *inbound:
 		c.inbound(ctx, m)
 	case *core.PairResult:
@@ -106,8 +113,8 @@ func (c *connActor) Receive(ctx actor.Context) {
 // cleanup runs however the actor stops: socket closed, gateway stopping, or a
 // panic in a handler (then the socket is still open and is closed 1011).
 func (c *connActor) cleanup(ctx actor.Context) {
-	if c.timeout != nil {
-		c.timeout.Stop()
+	if c.hs != nil && c.hs.timeout != nil {
+		c.hs.timeout.Stop()
 	}
 	if c.phase != closed {
 		// Stopped without the socket closing or a shutdown: a panic.
@@ -127,11 +134,11 @@ func (c *connActor) inbound(ctx actor.Context, in *inbound) {
 	case awaitingConnect:
 		c.firstFrame(ctx, in)
 	case authenticating:
-		if len(c.held) >= c.env.Limits.MaxPendingFrames {
+		if len(c.hs.held) >= c.env.Limits.MaxPendingFrames {
 			c.closeWith(1008, "too many pending handshake frames")
 			return
 		}
-		c.held = append(c.held, in)
+		c.hs.held = append(c.hs.held, in)
 	case open:
 		c.request(ctx, in)
 	}
@@ -152,7 +159,7 @@ func (c *connActor) firstFrame(ctx actor.Context, in *inbound) {
 		c.failAndClose(req.ID, protocol.NewError(protocol.CodeInvalidRequest, "invalid handshake: first request must be connect", nil), 1008)
 		return
 	}
-	c.connectID = req.ID
+	c.hs.connectID = req.ID
 	if c.env.Draining.Load() {
 		c.failAndClose(req.ID, protocol.NewError(protocol.CodeUnavailable, "gateway is shutting down", nil).WithRetry(1000), 1013)
 		return
@@ -161,7 +168,7 @@ func (c *connActor) firstFrame(ctx actor.Context, in *inbound) {
 		c.failAndClose(req.ID, protocol.NewError(protocol.CodeInvalidRequest, "invalid connect params: "+problem, nil), 1008)
 		return
 	}
-	if err := req.Bind(&c.params); err != nil {
+	if err := req.Bind(&c.hs.params); err != nil {
 		c.failAndClose(req.ID, protocol.NewError(protocol.CodeInvalidRequest, "invalid connect params: "+err.Error(), nil), 1008)
 		return
 	}
@@ -169,24 +176,24 @@ func (c *connActor) firstFrame(ctx actor.Context, in *inbound) {
 }
 
 func (c *connActor) connect(ctx actor.Context) {
-	p := &c.params
+	p := &c.hs.params
 	c.role = p.Role
 	if c.role == "" {
 		c.role = core.RoleOperator
 	}
 	if c.role != core.RoleOperator && c.role != core.RoleNode {
-		c.failAndClose(c.connectID, protocol.NewError(protocol.CodeInvalidRequest, "invalid role", nil), 1008)
+		c.failAndClose(c.hs.connectID, protocol.NewError(protocol.CodeInvalidRequest, "invalid role", nil), 1008)
 		return
 	}
 	if !negotiate(p.MinProtocol, p.MaxProtocol, p.Client.Mode, c.role) {
-		c.failAndClose(c.connectID, protocol.NewError(protocol.CodeInvalidRequest, "protocol mismatch", map[string]any{
+		c.failAndClose(c.hs.connectID, protocol.NewError(protocol.CodeInvalidRequest, "protocol mismatch", map[string]any{
 			"code": "PROTOCOL_MISMATCH", "clientMinProtocol": p.MinProtocol, "clientMaxProtocol": p.MaxProtocol,
 			"expectedProtocol": protocol.Version, "minimumProbeProtocol": 3,
 		}), 1002)
 		return
 	}
 	if locked, left := c.env.Limiter.Locked(c.sock.IP); locked {
-		c.failAndClose(c.connectID, rateLimited(left), 1008)
+		c.failAndClose(c.hs.connectID, rateLimited(left), 1008)
 		return
 	}
 
@@ -198,8 +205,8 @@ func (c *connActor) connect(ctx actor.Context) {
 		signedToken := firstNonEmpty(p.Auth.Token, p.Auth.DeviceToken, p.Auth.BootstrapToken)
 		fields := auth.SignedFields{ClientID: p.Client.ID, ClientMode: p.Client.Mode, Role: c.role,
 			Scopes: p.Scopes, Token: signedToken, Platform: p.Client.Platform, DeviceFamily: p.Client.DeviceFamily}
-		if f := auth.VerifyDevice(*p.Device, fields, c.nonce, time.Now()); f != nil {
-			c.failAndClose(c.connectID, protocol.NewError(protocol.CodeInvalidRequest, f.Message, map[string]any{
+		if f := auth.VerifyDevice(*p.Device, fields, c.hs.nonce, time.Now()); f != nil {
+			c.failAndClose(c.hs.connectID, protocol.NewError(protocol.CodeInvalidRequest, f.Message, map[string]any{
 				"code": f.Code, "authReason": strings.ToLower(strings.TrimPrefix(f.Code, "DEVICE_AUTH_")),
 			}), 1008)
 			return
@@ -214,9 +221,9 @@ func (c *connActor) connect(ctx actor.Context) {
 		}
 		// Ask the device store; frames that arrive meanwhile are held.
 		c.phase = authenticating
-		c.method = authMethod(secret)
+		c.hs.method = authMethod(secret)
 		if !secretOK {
-			c.method = "device-token"
+			c.hs.method = "device-token"
 		}
 		ctx.Request(c.env.Devices, &core.PairCheck{
 			DeviceID: strings.ToLower(p.Device.ID), PublicKey: p.Device.PublicKey, Role: c.role, Scopes: p.Scopes,
@@ -239,7 +246,7 @@ func (c *connActor) connect(ctx actor.Context) {
 		c.deviceRequired()
 		return
 	}
-	c.method = authMethod(secret)
+	c.hs.method = authMethod(secret)
 	c.complete(ctx, sharedSecretScopes(p, c.sock.Local), "", 0)
 }
 
@@ -262,16 +269,15 @@ func (c *connActor) paired(ctx actor.Context, r *core.PairResult) {
 		if r.Err.Code == protocol.CodeInvalidRequest {
 			c.env.Limiter.Fail(c.sock.IP)
 		}
-		c.failAndClose(c.connectID, r.Err, 1008)
+		c.failAndClose(c.hs.connectID, r.Err, 1008)
 		return
 	}
 	scopes := core.Scopes(r.Scopes)
 	if c.role == core.RoleNode {
 		scopes = core.Scopes{}
 	}
+	held := c.hs.held
 	c.complete(ctx, scopes, r.DeviceToken, r.IssuedAtMs)
-	held := c.held
-	c.held = nil
 	for _, in := range held {
 		if c.phase != open {
 			return
@@ -281,7 +287,7 @@ func (c *connActor) paired(ctx actor.Context, r *core.PairResult) {
 }
 
 func (c *connActor) deviceRequired() {
-	c.failAndClose(c.connectID, protocol.NewError(protocol.CodeNotPaired, "device identity required",
+	c.failAndClose(c.hs.connectID, protocol.NewError(protocol.CodeNotPaired, "device identity required",
 		map[string]any{"code": "DEVICE_IDENTITY_REQUIRED", "authReason": "device_identity_required",
 			"recommendedNextStep": "provide_device_identity"}), 1008)
 }
@@ -291,7 +297,7 @@ func (c *connActor) authFailed(f *auth.Failure) {
 		f = &auth.Failure{Code: "AUTH_TOKEN_MISMATCH", Message: "unauthorized"}
 	}
 	if locked, left := c.env.Limiter.Fail(c.sock.IP); locked {
-		c.failAndClose(c.connectID, rateLimited(left), 1008)
+		c.failAndClose(c.hs.connectID, rateLimited(left), 1008)
 		return
 	}
 	reason := strings.ToLower(strings.TrimPrefix(f.Code, "AUTH_"))
@@ -300,7 +306,7 @@ func (c *connActor) authFailed(f *auth.Failure) {
 		next = "update_auth_credentials"
 		// The reference words the hint for a local CLI differently: it can
 		// also pair itself.
-		if c.params.Client.Mode == "cli" && c.sock.Local {
+		if c.hs.params.Client.Mode == "cli" && c.sock.Local {
 			kind := "token"
 			if strings.Contains(f.Code, "PASSWORD") {
 				kind = "password"
@@ -309,7 +315,7 @@ func (c *connActor) authFailed(f *auth.Failure) {
 		}
 	}
 	c.env.Log.Info("auth failed", "conn", c.sock.ID, "ip", c.sock.IP.String(), "code", f.Code)
-	c.failAndClose(c.connectID, protocol.NewError(protocol.CodeInvalidRequest, msg, map[string]any{
+	c.failAndClose(c.hs.connectID, protocol.NewError(protocol.CodeInvalidRequest, msg, map[string]any{
 		"code": f.Code, "authReason": reason, "canRetryWithDeviceToken": false, "recommendedNextStep": next,
 	}), 1008)
 }
@@ -324,31 +330,32 @@ func rateLimited(left time.Duration) *protocol.ErrorShape {
 func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken string, issuedAt int64) {
 	c.scopes = scopes
 	c.phase = open
-	if c.timeout != nil {
-		c.timeout.Stop()
+	if c.hs.timeout != nil {
+		c.hs.timeout.Stop()
 	}
 	c.sock.Authenticated()
 	c.env.Limiter.Succeed(c.sock.IP)
-	ctx.Send(c.env.Hub, &core.Register{ConnID: c.sock.ID, PID: ctx.Self(), Sock: c.sock, Role: c.role, Scopes: scopes, Mode: c.params.Client.Mode, Auth: c.method,
-		Client: c.params.Client, DeviceID: c.deviceID()})
+	ctx.Send(c.env.Hub, &core.Register{ConnID: c.sock.ID, PID: ctx.Self(), Sock: c.sock, Role: c.role, Scopes: scopes, Mode: c.hs.params.Client.Mode, Auth: c.hs.method,
+		Client: c.hs.params.Client, DeviceID: c.deviceID()})
 	c.registered = true
-	c.sock.Send(protocol.OK(c.connectID, c.hello(scopes, deviceToken, issuedAt)))
-	c.env.Log.Debug("handshake ok", "conn", c.sock.ID, "client", c.params.Client.ID, "mode", c.params.Client.Mode,
-		"role", c.role, "auth", c.method, "scopes", []string(scopes))
+	c.sock.Send(protocol.OK(c.hs.connectID, c.hello(scopes, deviceToken, issuedAt)))
+	c.env.Log.Debug("handshake ok", "conn", c.sock.ID, "client", c.hs.params.Client.ID, "mode", c.hs.params.Client.Mode,
+		"role", c.role, "auth", c.hs.method, "scopes", []string(scopes))
 	c.track(ctx)
+	c.hs = nil // the handshake state is not needed again
 }
 
 func (c *connActor) deviceID() string {
-	if c.params.Device == nil {
+	if c.hs.params.Device == nil {
 		return ""
 	}
-	return strings.ToLower(c.params.Device.ID)
+	return strings.ToLower(c.hs.params.Device.ID)
 }
 
 // track adds the socket to the presence roster unless its mode is one that
 // is not tracked (PROTOCOL.md §7).
 func (c *connActor) track(ctx actor.Context) {
-	p := &c.params
+	p := &c.hs.params
 	switch p.Client.Mode {
 	case "cli", "backend", "probe":
 		return
@@ -409,7 +416,7 @@ func (c *connActor) hello(scopes core.Scopes, deviceToken string, issuedAt int64
 		snapshot["stateDir"] = env.StateDir
 		snapshot["authMode"] = string(env.Secret().Mode)
 	}
-	authBlock := map[string]any{"role": c.role, "scopes": nonNil(scopes), "method": c.method}
+	authBlock := map[string]any{"role": c.role, "scopes": nonNil(scopes), "method": c.hs.method}
 	if deviceToken != "" {
 		authBlock["deviceToken"] = deviceToken
 		authBlock["issuedAtMs"] = issuedAt

@@ -23,13 +23,17 @@ import (
 // package's constructor, which keeps hub and conn independent.
 type ConnProps func(env *core.Env, sock *server.Socket) *actor.Props
 
+// entry is one authenticated connection. Kept small (tens of thousands of
+// idle sockets each have one): what only nodes_list needs is on node.
 type entry struct {
-	pid    *actor.PID
-	sock   *server.Socket
-	role   string
-	scopes core.Scopes
-	mode   string
-	auth   string
+	pid          *actor.PID
+	sock         *server.Socket
+	scopes       core.Scopes
+	node         *nodeInfo // role node; nil for operators
+	sharedSecret bool      // authenticated with the gateway token or password
+}
+
+type nodeInfo struct {
 	client core.ClientInfo
 	device string
 	since  time.Time
@@ -71,8 +75,11 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		h.spawned++
 		ctx.Respond(ctx.Spawn(h.connProps(h.env, m.Sock)))
 	case *core.Register:
-		h.conns[m.ConnID] = &entry{pid: m.PID, sock: m.Sock, role: m.Role, scopes: m.Scopes, mode: m.Mode, auth: m.Auth,
-			client: m.Client, device: m.DeviceID, since: time.Now()}
+		e := &entry{pid: m.PID, sock: m.Sock, scopes: m.Scopes, sharedSecret: m.Auth == "token" || m.Auth == "password"}
+		if m.Role == core.RoleNode {
+			e.node = &nodeInfo{client: m.Client, device: m.DeviceID, since: time.Now()}
+		}
+		h.conns[m.ConnID] = e
 	case *core.Unregister:
 		delete(h.conns, m.ConnID)
 	case *actor.Terminated:
@@ -92,7 +99,7 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	case *core.SecretRotated:
 		n := 0
 		for _, e := range h.conns {
-			if e.auth == "token" || e.auth == "password" {
+			if e.sharedSecret {
 				ctx.Send(e.pid, m)
 				n++
 			}
@@ -101,10 +108,10 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	case *core.NodesGet:
 		nodes := []map[string]any{}
 		for _, e := range h.conns {
-			if e.role == core.RoleNode {
-				nodes = append(nodes, map[string]any{"nodeId": e.device, "displayName": e.client.DisplayName,
-					"platform": e.client.Platform, "version": e.client.Version, "clientId": e.client.ID,
-					"connected": true, "connectedAtMs": e.since.UnixMilli()})
+			if n := e.node; n != nil {
+				nodes = append(nodes, map[string]any{"nodeId": n.device, "displayName": n.client.DisplayName,
+					"platform": n.client.Platform, "version": n.client.Version, "clientId": n.client.ID,
+					"connected": true, "connectedAtMs": n.since.UnixMilli()})
 			}
 		}
 		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: nodes})
@@ -131,7 +138,7 @@ func (h *hubActor) publish(ctx actor.Context, b *protocol.Broadcast) {
 	}
 	d := &core.Deliver{B: b}
 	for _, e := range h.conns {
-		if e.role == core.RoleNode {
+		if e.node != nil {
 			if !b.NodesToo {
 				continue
 			}
@@ -145,7 +152,11 @@ func (h *hubActor) publish(ctx actor.Context, b *protocol.Broadcast) {
 func (h *hubActor) status() map[string]any {
 	byRole := map[string]int{core.RoleOperator: 0, core.RoleNode: 0}
 	for _, e := range h.conns {
-		byRole[e.role]++
+		if e.node != nil {
+			byRole[core.RoleNode]++
+		} else {
+			byRole[core.RoleOperator]++
+		}
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
