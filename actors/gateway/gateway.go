@@ -22,6 +22,7 @@ import (
 	"openclaw/actors/conn"
 	"openclaw/actors/core"
 	"openclaw/actors/health"
+	"openclaw/actors/hub"
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
 	"openclaw/actors/store"
@@ -164,6 +165,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		// what matters (warnings and errors) in our log.
 		return slog.New(levelFilter{h: g.opts.Log.Handler(), min: slog.LevelWarn}).With("lib", "actor")
 	}), actor.WithDeadLetterRequestLogging(false))
+	hub.CompactRegistry(g.system)
 	env.System = g.system
 
 	ro := reload.Options{Path: g.opts.ConfigPath, Config: g.opts.Config, Hash: g.opts.ConfigHash,
