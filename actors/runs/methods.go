@@ -21,11 +21,22 @@ func Methods() map[string]*core.Method {
 				Timeout           float64 `json:"timeout"`
 				Model             string  `json:"model"`
 				ExtraSystemPrompt string  `json:"extraSystemPrompt"`
+				Deliver           bool    `json:"deliver"`
+				Channel           string  `json:"channel"`
+				To                string  `json:"to"`
 			}
 			_ = c.Request().Bind(&p)
+			var d *Delivery
+			if p.Deliver {
+				if p.To == "" {
+					c.Fail(protocol.NewError(protocol.CodeInvalidRequest, "deliver needs a target: set to (and channel)", nil))
+					return
+				}
+				d = &Delivery{Channel: p.Channel, To: p.To}
+			}
 			c.Ask(c.Env().Runs, &Start{TwoStage: true, Params: Params{Message: p.Message, IdempotencyKey: p.IdempotencyKey,
 				AgentID: p.AgentID, SessionKey: p.SessionKey, Timeout: seconds(p.Timeout), Model: p.Model,
-				ExtraSystemPrompt: p.ExtraSystemPrompt}})
+				ExtraSystemPrompt: p.ExtraSystemPrompt, Deliver: d}})
 		}},
 		"agent.wait": {Scope: core.ScopeWrite, Role: core.RoleOperator, Handle: func(c core.Call) {
 			var p struct {

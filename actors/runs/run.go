@@ -41,6 +41,8 @@ type job struct {
 	RunID, SessionKey, AgentID string
 	Message                    string
 	ExtraSystemPrompt          string
+	Resume                     bool
+	Deliver                    *Delivery
 	Target                     *target
 	Tools                      map[string]*Tool
 	Sink                       func(Update)
@@ -158,9 +160,21 @@ func (r *run) work(ctx context.Context, post func(any)) (final *Final, err error
 	if err != nil {
 		return nil, err
 	}
-	userContent, _ := json.Marshal(j.Message)
-	if _, err := st.Append(ctx, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID}); err != nil {
-		return nil, err
+	recorded := false
+	if j.Resume {
+		if done := resumed(history, j); done != nil {
+			done.SessionID = sessionID
+			return done, nil
+		}
+		if n := len(history); n > 0 && history[n-1].Role == "user" && history[n-1].RunID == j.RunID {
+			history, recorded = history[:n-1], true
+		}
+	}
+	if !recorded {
+		userContent, _ := json.Marshal(j.Message)
+		if _, err := st.Append(ctx, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID}); err != nil {
+			return nil, err
+		}
 	}
 	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message, j.Target.ContextChars)
 	tools := providerTools(j.Tools)
@@ -212,9 +226,62 @@ func (r *run) work(ctx context.Context, post func(any)) (final *Final, err error
 		Provider: j.Target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usageJSON}); err != nil {
 		return nil, err
 	}
-	return &Final{RunID: j.RunID, SessionKey: j.SessionKey, SessionID: sessionID, AgentID: j.AgentID, Text: res.Text,
-		Provider: j.Target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usage,
-		DurationMs: time.Since(j.Started).Milliseconds()}, nil
+	f := &Final{RunID: j.RunID, SessionKey: j.SessionKey, SessionID: sessionID, AgentID: j.AgentID, Text: res.Text,
+		Provider: j.Target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usage}
+	if j.Deliver != nil {
+		f.Delivery = deliver(ctx, r.env, j.RunID, j.Deliver, res.Text)
+	}
+	f.DurationMs = time.Since(j.Started).Milliseconds()
+	return f, nil
+}
+
+// deliver sends a run's final text to its channel target (agent's
+// deliver:true), keyed by the run so that a repeat sends nothing twice.
+func deliver(ctx context.Context, env *core.Env, runID string, d *Delivery, text string) map[string]any {
+	if strings.TrimSpace(text) == "" {
+		return map[string]any{"error": "nothing to deliver: the reply is empty"}
+	}
+	if env.Channels == nil {
+		return map[string]any{"error": "no channel configured: set channels.telegram.botToken in the config"}
+	}
+	res, err := env.System.Root.RequestFuture(env.Channels, &core.ChannelSend{Params: core.SendParams{
+		To: d.To, Channel: d.Channel, AccountID: d.AccountID, Message: text, IdempotencyKey: "deliver:" + runID}},
+		deliverTimeout).Result()
+	if err != nil {
+		return map[string]any{"error": "delivery: " + err.Error()}
+	}
+	rep, _ := res.(*core.Reply)
+	switch {
+	case rep == nil:
+		return map[string]any{"error": "delivery: no answer"}
+	case rep.Err != nil:
+		return map[string]any{"error": rep.Err.Message, "code": rep.Err.Code}
+	}
+	out := map[string]any{"ok": true}
+	if m, ok := rep.Payload.(map[string]any); ok {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// deliverTimeout bounds a delivery (a channel waiting out flood control).
+const deliverTimeout = 2 * time.Minute
+
+// resumed is the answer of a repeated turn that was already recorded (the
+// last message is this run's assistant message), or nil.
+func resumed(history []store.Message, j *job) *Final {
+	n := len(history)
+	if n == 0 || history[n-1].Role != "assistant" || history[n-1].RunID != j.RunID {
+		return nil
+	}
+	m := history[n-1]
+	var u provider.Usage
+	_ = json.Unmarshal(m.Usage, &u)
+	return &Final{RunID: j.RunID, SessionKey: j.SessionKey, AgentID: j.AgentID, Text: messageText(m.Content),
+		Provider: m.Provider, Model: m.Model, StopReason: m.StopReason, Usage: u,
+		DurationMs: time.Since(j.Started).Milliseconds()}
 }
 
 func (r *run) invoke(ctx context.Context, call provider.ToolCall) (string, bool) {

@@ -31,7 +31,18 @@ type Params struct {
 	Timeout           time.Duration
 	Model             string
 	ExtraSystemPrompt string
+	// Resume makes the run safe to repeat after a crash (a channel that
+	// processes an update again): a user message already recorded under this
+	// runId is not recorded twice, and a turn whose answer was recorded
+	// returns that answer without calling the provider.
+	Resume bool
+	// Deliver, when set, sends the final text to a channel target (agent's
+	// deliver:true) before the run reports done.
+	Deliver *Delivery
 }
+
+// Delivery is where a run's final text goes (agent's channel and to).
+type Delivery struct{ Channel, To, AccountID string }
 
 // Update is one piece of a run's output for an in-process subscriber (the
 // HTTP APIs): a text delta.
@@ -43,6 +54,9 @@ type Final struct {
 	Text, Provider, Model, StopReason     string
 	Usage                                 provider.Usage
 	DurationMs                            int64
+	// Delivery is the outcome of Params.Deliver: the send result, or
+	// {"error": ...}.
+	Delivery map[string]any
 }
 
 // Start asks the runs actor for a run. ReplyTo (a connection) gets the
@@ -216,7 +230,7 @@ func (a *runsActor) start(ctx actor.Context, m *Start) {
 		runID = uuid.NewString()
 	}
 	j := &job{RunID: runID, SessionKey: sessionKey, AgentID: t.AgentID, Message: p.Message,
-		ExtraSystemPrompt: p.ExtraSystemPrompt, Target: t, Tools: a.tools, Sink: m.Sink, Started: now}
+		ExtraSystemPrompt: p.ExtraSystemPrompt, Resume: p.Resume, Deliver: p.Deliver, Target: t, Tools: a.tools, Sink: m.Sink, Started: now}
 	pid := ctx.Spawn(runProps(a.env, j))
 	e := &entry{runID: runID, sessionKey: sessionKey, agentID: t.AgentID, pid: pid, startedAt: now, status: "running",
 		replyTo: ctx.Sender(), reqID: m.ID, twoStage: m.TwoStage, done: m.Done}
@@ -298,18 +312,22 @@ func finalPayload(e *entry) map[string]any {
 		return map[string]any{"runId": e.runID, "status": status, "summary": e.err.Message}
 	}
 	f := e.final
+	meta := map[string]any{
+		"durationMs": f.DurationMs,
+		"agentMeta": map[string]any{
+			"sessionId": f.SessionID, "sessionFile": f.SessionKey, "provider": f.Provider, "model": f.Model,
+			"usage": map[string]any{"input": f.Usage.Input, "output": f.Usage.Output, "total": f.Usage.Total},
+		},
+		"aborted": false, "stopReason": f.StopReason,
+	}
+	if f.Delivery != nil {
+		meta["delivery"] = f.Delivery
+	}
 	return map[string]any{
 		"runId": f.RunID, "status": "ok", "summary": "completed",
 		"result": map[string]any{
 			"payloads": []map[string]any{{"text": f.Text, "mediaUrl": nil}},
-			"meta": map[string]any{
-				"durationMs": f.DurationMs,
-				"agentMeta": map[string]any{
-					"sessionId": f.SessionID, "sessionFile": f.SessionKey, "provider": f.Provider, "model": f.Model,
-					"usage": map[string]any{"input": f.Usage.Input, "output": f.Usage.Output, "total": f.Usage.Total},
-				},
-				"aborted": false, "stopReason": f.StopReason,
-			},
+			"meta":     meta,
 		},
 	}
 }

@@ -3,9 +3,12 @@ package runs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/google/uuid"
 
 	"openclaw/actors/core"
 	"openclaw/transport/provider"
@@ -83,9 +86,17 @@ func Tools() map[string]*Tool {
 			Name: "message_send", Description: "Send a message through a messaging channel (for example Telegram).",
 			Parameters: obj(`"to":{"type":"string"},"message":{"type":"string"},"channel":{"type":"string"}`, "to", "message"),
 			Invoke: func(ctx context.Context, env *core.Env, args json.RawMessage) (string, error) {
-				// Sends fail fast when no channel is linked (the runbook:
-				// no silent queueing); channels are not part of this build.
-				return "", fmt.Errorf("no messaging channel is configured")
+				var p struct{ To, Message, Channel string }
+				if err := json.Unmarshal(args, &p); err != nil {
+					return "", fmt.Errorf("invalid arguments: %w", err)
+				}
+				// Sends fail fast when no channel is linked (the runbook: no
+				// silent queueing).
+				d := deliver(ctx, env, "tool:"+uuid.NewString(), &Delivery{Channel: p.Channel, To: p.To}, p.Message)
+				if e, ok := d["error"].(string); ok {
+					return "", errors.New(e)
+				}
+				return jsonText(d)
 			},
 		},
 		"nodes_list": {

@@ -114,3 +114,64 @@ func (s *Store) Prune(ctx context.Context, olderThan time.Duration) (int64, erro
 	putOp(o)
 	return n, err
 }
+
+// Item is one item for EnqueueBatch.
+type Item struct {
+	Partition, ID string
+	Payload       []byte
+}
+
+// EnqueueBatch appends items to queue in order, then (when mark is not nil)
+// stores mark's value, as one submission to the writer: a producer that
+// acknowledges its source after EnqueueBatch returns (a Telegram polling
+// offset) never acknowledges an item that is not durable, and the marker is
+// never committed ahead of the items it covers. inserted[i] reports whether
+// items[i] was new.
+func (s *Store) EnqueueBatch(ctx context.Context, queue string, items []Item, mark *KV) (inserted []bool, err error) {
+	if queue == "" {
+		return nil, fmt.Errorf("%w: empty queue", ErrInvalid)
+	}
+	ops := make([]*op, 0, len(items)+1)
+	for _, it := range items {
+		if it.ID == "" {
+			return nil, fmt.Errorf("%w: empty id", ErrInvalid)
+		}
+		o := getOp(opEnqueue)
+		o.a, o.b, o.c, o.val = queue, it.Partition, it.ID, it.Payload
+		if o.val == nil {
+			o.val = []byte{}
+		}
+		ops = append(ops, o)
+	}
+	if mark != nil {
+		if mark.NS == "" || mark.Key == "" {
+			return nil, fmt.Errorf("%w: empty namespace or key", ErrInvalid)
+		}
+		o := getOp(opPut)
+		o.a, o.b, o.val = mark.NS, mark.Key, mark.Value
+		if o.val == nil {
+			o.val = []byte{}
+		}
+		ops = append(ops, o)
+	}
+	if err := s.doAll(ctx, ops); err != nil {
+		return nil, err
+	}
+	inserted = make([]bool, len(items))
+	for i, o := range ops {
+		if o.err != nil && err == nil {
+			err = o.err
+		}
+		if i < len(items) {
+			inserted[i] = o.inserted
+		}
+		putOp(o)
+	}
+	return inserted, err
+}
+
+// KV is a key and value for EnqueueBatch's marker.
+type KV struct {
+	NS, Key string
+	Value   []byte
+}

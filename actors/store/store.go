@@ -317,6 +317,35 @@ func (s *Store) submit(o *op) error {
 	return nil
 }
 
+// doAll submits ops as one contiguous run (no other producer's op lands
+// between them, so the writer applies them in this order) and waits for all
+// of them. On a ctx error the writer may still own some ops; none is
+// recycled then.
+func (s *Store) doAll(ctx context.Context, ops []*op) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	for _, o := range ops {
+		o.ctx = ctx
+	}
+	s.pending = append(s.pending, ops...)
+	s.mu.Unlock()
+	s.signal()
+	for _, o := range ops {
+		select {
+		case <-o.ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 // takeAll blocks until there is queued work and returns all of it, handing
 // spare (emptied) back as the next queue. It returns nil once the store is
 // closed and the queue is drained.

@@ -799,3 +799,50 @@ func (s *Store) queued() int {
 	defer s.mu.Unlock()
 	return len(s.pending)
 }
+
+// EnqueueBatch keeps its items in order among concurrent producers, skips
+// ids already seen, and commits the marker with (never ahead of) the items.
+func TestEnqueueBatch(t *testing.T) {
+	path := tempPath(t)
+	s := openAt(t, path)
+	var wg sync.WaitGroup
+	for p := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range 10 {
+				items := make([]Item, 5)
+				for i := range items {
+					items[i] = Item{Partition: fmt.Sprint("p", p), ID: fmt.Sprintf("%d-%02d-%d", p, b, i), Payload: []byte("x")}
+				}
+				mark := &KV{NS: "offset", Key: fmt.Sprint(p), Value: []byte(fmt.Sprint(b))}
+				ins, err := s.EnqueueBatch(bg, "q", items, mark)
+				if err != nil || len(ins) != 5 || !ins[0] || !ins[4] {
+					t.Errorf("EnqueueBatch: %v %v", ins, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for p := range 4 {
+		got, err := s.PendingPartition(bg, "q", fmt.Sprint("p", p), 0)
+		if err != nil || len(got) != 50 {
+			t.Fatalf("partition %d: %d items, %v", p, len(got), err)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i-1].ID >= got[i].ID {
+				t.Fatalf("partition %d out of order: %s before %s", p, got[i-1].ID, got[i].ID)
+			}
+		}
+		if v, ok, _ := s.Get(bg, "offset", fmt.Sprint(p)); !ok || string(v) != "9" {
+			t.Fatalf("marker %d = %q", p, v)
+		}
+	}
+	ins, err := s.EnqueueBatch(bg, "q", []Item{{Partition: "p0", ID: "0-00-0"}, {Partition: "p0", ID: "new"}}, nil)
+	if err != nil || ins[0] || !ins[1] {
+		t.Fatalf("dedupe: %v %v", ins, err)
+	}
+	if _, err := s.EnqueueBatch(bg, "q", []Item{{ID: ""}}, nil); err == nil {
+		t.Fatal("an empty id was accepted")
+	}
+}

@@ -102,7 +102,7 @@ func (a *api) chatCompletions(w http.ResponseWriter, r *http.Request, cfg *confi
 	}
 	id := "chatcmpl_" + uuid.NewString()
 	created := time.Now().Unix()
-	run, errShape := startRun(a.env, runs.Params{Message: message, IdempotencyKey: id, AgentID: agentID,
+	run, errShape := runs.Begin(a.env, runs.Params{Message: message, IdempotencyKey: id, AgentID: agentID,
 		SessionKey: sessionKey, ExtraSystemPrompt: system})
 	if errShape != nil {
 		failure(errShape).write(w)
@@ -110,19 +110,19 @@ func (a *api) chatCompletions(w http.ResponseWriter, r *http.Request, cfg *confi
 	}
 
 	if !req.Stream {
-		o := run.follow(r.Context(), nil)
+		o := run.Follow(r.Context(), nil)
 		if o == nil {
 			return // the client went away; the run was aborted
 		}
-		if o.err != nil {
-			failure(o.err).write(w)
+		if o.Err != nil {
+			failure(o.Err).write(w)
 			return
 		}
-		text, _ := finalText("", o.final)
-		in, out, total := totalTokens(o.final)
+		text, _ := finalText("", o.Final)
+		in, out, total := totalTokens(o.Final)
 		writeJSON(w, http.StatusOK, chatCompletion{ID: id, Object: "chat.completion", Created: created, Model: model,
 			Choices: []chatChoice{{Index: 0, Message: chatOutMessage{Role: "assistant", Content: text},
-				FinishReason: finishReason(o.final)}},
+				FinishReason: finishReason(o.Final)}},
 			Usage: chatUsage{PromptTokens: in, CompletionTokens: out, TotalTokens: total}})
 		return
 	}
@@ -136,34 +136,34 @@ func (a *api) chatCompletions(w http.ResponseWriter, r *http.Request, cfg *confi
 		return chunk([]chunkChoice{{Delta: chunkDelta{Content: &text}}}, nil)
 	}
 	if s.event("", chunk([]chunkChoice{{Delta: chunkDelta{Role: "assistant"}}}, nil)) != nil {
-		run.abort()
+		run.Abort()
 		return
 	}
 	var streamed strings.Builder
-	o := run.follow(r.Context(), func(d string) error {
+	o := run.Follow(r.Context(), func(d string) error {
 		streamed.WriteString(d)
 		return s.event("", content(d))
 	})
 	if o == nil {
 		return
 	}
-	if o.err != nil {
-		f := failure(o.err)
+	if o.Err != nil {
+		f := failure(o.Err)
 		_ = s.event("", marshal(errorBody{Error: errorDetail{Message: f.msg, Type: "api_error"}}))
 		_ = s.done()
 		return
 	}
-	if _, rest := finalText(streamed.String(), o.final); rest != "" {
+	if _, rest := finalText(streamed.String(), o.Final); rest != "" {
 		if s.event("", content(rest)) != nil {
 			return
 		}
 	}
-	fr := finishReason(o.final)
+	fr := finishReason(o.Final)
 	if s.event("", chunk([]chunkChoice{{Delta: chunkDelta{}, FinishReason: &fr}}, nil)) != nil {
 		return
 	}
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		in, out, total := totalTokens(o.final)
+		in, out, total := totalTokens(o.Final)
 		if s.event("", chunk([]chunkChoice{}, &chatUsage{PromptTokens: in, CompletionTokens: out, TotalTokens: total})) != nil {
 			return
 		}

@@ -176,7 +176,7 @@ func (a *api) responses(w http.ResponseWriter, r *http.Request, cfg *config.Conf
 	id := "resp_" + uuid.NewString()
 	itemID := "msg_" + uuid.NewString()
 	created := time.Now().Unix()
-	run, errShape := startRun(a.env, runs.Params{Message: message, IdempotencyKey: id, AgentID: agentID,
+	run, errShape := runs.Begin(a.env, runs.Params{Message: message, IdempotencyKey: id, AgentID: agentID,
 		SessionKey: sessionKey, ExtraSystemPrompt: extra})
 	if errShape != nil {
 		failure(errShape).write(w)
@@ -190,9 +190,9 @@ func (a *api) responses(w http.ResponseWriter, r *http.Request, cfg *config.Conf
 		}
 		return res
 	}
-	failed := func(o *outcome) (*response, *httpError) {
-		h := failure(o.err)
-		res := resource("failed", []outputItem{}, o.final)
+	failed := func(o *runs.Outcome) (*response, *httpError) {
+		h := failure(o.Err)
+		res := resource("failed", []outputItem{}, o.Final)
 		res.Error = &responseError{Code: h.typ, Message: h.msg}
 		return res, h
 	}
@@ -204,21 +204,21 @@ func (a *api) responses(w http.ResponseWriter, r *http.Request, cfg *config.Conf
 	}
 
 	if !req.Stream {
-		o := run.follow(r.Context(), nil)
+		o := run.Follow(r.Context(), nil)
 		if o == nil {
 			return
 		}
 		a.rememberResponse(id, storedSession{SessionKey: sessionKey, AgentID: agentID, RequestedSessionKey: requested})
-		if o.err != nil {
+		if o.Err != nil {
 			res, h := failed(o)
 			writeJSON(w, h.status, res)
 			return
 		}
-		text, _ := finalText("", o.final)
-		st := status(o.final)
+		text, _ := finalText("", o.Final)
+		st := status(o.Final)
 		item := outputItem{Type: "message", ID: itemID, Role: "assistant",
 			Content: []outputText{{Type: "output_text", Text: text}}, Phase: "final_answer", Status: st}
-		writeJSON(w, http.StatusOK, resource(st, []outputItem{item}, o.final))
+		writeJSON(w, http.StatusOK, resource(st, []outputItem{item}, o.Final))
 		return
 	}
 
@@ -238,14 +238,14 @@ func (a *api) responses(w http.ResponseWriter, r *http.Request, cfg *config.Conf
 			Part: outputText{Type: "output_text", Text: ""}})
 	}
 	if err != nil {
-		run.abort()
+		run.Abort()
 		return
 	}
 	delta := func(d string) error {
 		return send("response.output_text.delta", deltaEvent{Type: "response.output_text.delta", ItemID: itemID, Delta: d})
 	}
 	var streamed strings.Builder
-	o := run.follow(r.Context(), func(d string) error {
+	o := run.Follow(r.Context(), func(d string) error {
 		streamed.WriteString(d)
 		return delta(d)
 	})
@@ -253,19 +253,19 @@ func (a *api) responses(w http.ResponseWriter, r *http.Request, cfg *config.Conf
 		return
 	}
 	a.rememberResponse(id, storedSession{SessionKey: sessionKey, AgentID: agentID, RequestedSessionKey: requested})
-	if o.err != nil {
+	if o.Err != nil {
 		res, _ := failed(o)
 		_ = send("response.failed", responseEvent{Type: "response.failed", Response: res})
 		_ = s.done()
 		return
 	}
-	text, rest := finalText(streamed.String(), o.final)
+	text, rest := finalText(streamed.String(), o.Final)
 	if rest != "" {
 		if delta(rest) != nil {
 			return
 		}
 	}
-	st := status(o.final)
+	st := status(o.Final)
 	part := outputText{Type: "output_text", Text: text}
 	item := outputItem{Type: "message", ID: itemID, Role: "assistant", Content: []outputText{part}, Phase: "final_answer", Status: st}
 	err = send("response.output_text.done", textDoneEvent{Type: "response.output_text.done", ItemID: itemID, Text: text})
@@ -277,7 +277,7 @@ func (a *api) responses(w http.ResponseWriter, r *http.Request, cfg *config.Conf
 	}
 	if err == nil {
 		typ := "response." + st
-		err = send(typ, responseEvent{Type: typ, Response: resource(st, []outputItem{item}, o.final)})
+		err = send(typ, responseEvent{Type: typ, Response: resource(st, []outputItem{item}, o.Final)})
 	}
 	if err == nil {
 		_ = s.done()

@@ -1,16 +1,13 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
-	"openclaw/actors/core"
 	"openclaw/actors/runs"
 	"openclaw/config"
 	"openclaw/transport/protocol"
@@ -83,121 +80,6 @@ func firstHeader(r *http.Request, names ...string) string {
 		}
 	}
 	return ""
-}
-
-// ---- runs ----
-
-// outcome is a finished run.
-type outcome struct {
-	final *runs.Final
-	err   *protocol.ErrorShape
-}
-
-// agentRun is one run started for an HTTP request. The run's worker appends
-// deltas (Sink, in order) and the runs actor hands over the outcome (Done);
-// neither ever blocks on the HTTP client.
-type agentRun struct {
-	env               *core.Env
-	runID, sessionKey string
-
-	mu    sync.Mutex
-	queue []string
-	wake  chan struct{}
-	done  chan outcome
-}
-
-// startTimeout bounds how long the runs actor may take to accept a run.
-const startTimeout = 10 * time.Second
-
-// startRun asks the runs actor for a run and waits until it is accepted. A
-// run refused up front (unknown agent, no provider) returns its error, so
-// the caller can still answer with an HTTP error status.
-func startRun(env *core.Env, p runs.Params) (*agentRun, *protocol.ErrorShape) {
-	ar := &agentRun{env: env, runID: p.IdempotencyKey, sessionKey: p.SessionKey,
-		wake: make(chan struct{}, 1), done: make(chan outcome, 1)}
-	start := &runs.Start{Params: p,
-		Sink: func(u runs.Update) {
-			ar.mu.Lock()
-			ar.queue = append(ar.queue, u.Delta)
-			ar.mu.Unlock()
-			select {
-			case ar.wake <- struct{}{}:
-			default:
-			}
-		},
-		Done: func(f *runs.Final, e *protocol.ErrorShape) {
-			select {
-			case ar.done <- outcome{final: f, err: e}:
-			default:
-			}
-		},
-	}
-	res, err := env.System.Root.RequestFuture(env.Runs, start, startTimeout).Result()
-	if err != nil {
-		return nil, protocol.NewError(protocol.CodeUnavailable, "the gateway did not accept the run: "+err.Error(), nil)
-	}
-	if rep, ok := res.(*core.Reply); ok && rep.Err != nil {
-		return nil, rep.Err
-	}
-	return ar, nil
-}
-
-// take returns the deltas queued so far.
-func (ar *agentRun) take() []string {
-	ar.mu.Lock()
-	q := ar.queue
-	ar.queue = nil
-	ar.mu.Unlock()
-	return q
-}
-
-// follow hands every delta to emit, in order, until the run ends; it returns
-// the outcome. When ctx ends (the client went away) or emit fails (it cannot
-// be written to), it aborts the run and returns nil.
-func (ar *agentRun) follow(ctx context.Context, emit func(delta string) error) *outcome {
-	flush := func() bool {
-		for _, d := range ar.take() {
-			if emit == nil {
-				continue
-			}
-			if err := emit(d); err != nil {
-				return false
-			}
-		}
-		return true
-	}
-	// A gateway that stops while the run is in flight stops its actors
-	// without a Done: the check lets the request end instead of hanging.
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			if ar.env.System.IsStopped() {
-				flush()
-				return &outcome{err: protocol.NewError(protocol.CodeUnavailable, "gateway stopping", nil)}
-			}
-		case <-ar.wake:
-			if !flush() {
-				ar.abort()
-				return nil
-			}
-		case o := <-ar.done:
-			// Every Sink call happened before Done: the queue is complete.
-			if !flush() {
-				return nil
-			}
-			return &o
-		case <-ctx.Done():
-			ar.abort()
-			return nil
-		}
-	}
-}
-
-// abort cancels the run (chat.abort); the answer is not needed.
-func (ar *agentRun) abort() {
-	ar.env.System.Root.RequestFuture(ar.env.Runs, &runs.Abort{SessionKey: ar.sessionKey, RunID: ar.runID}, 5*time.Second)
 }
 
 // failure maps a run's error to an HTTP status and an OpenAI error type.

@@ -59,7 +59,7 @@ func TestToolsInvoke(t *testing.T) {
 		// gateway.tools.deny
 		{map[string]any{"tool": "session_status", "args": map[string]any{"sessionKey": "x"}}, 404, `{"ok":false,"error":{"type":"not_found","message":"Tool not available: session_status"}}`},
 		// A tool that fails.
-		{map[string]any{"tool": "message_send", "args": map[string]any{"to": "x", "message": "y"}}, 500, `{"ok":false,"error":{"type":"tool_error","message":"no messaging channel is configured"}}`},
+		{map[string]any{"tool": "message_send", "args": map[string]any{"to": "x", "message": "y"}}, 500, `{"ok":false,"error":{"type":"tool_error","message":"no channel configured: set channels.telegram.botToken in the config"}}`},
 		{map[string]any{"tool": "sessions_list", "agentId": "ghost"}, 400, `{"ok":false,"error":{"type":"invalid_request","message":"Unknown agent 'ghost'."}}`},
 	}
 	for _, c := range cases {
