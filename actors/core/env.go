@@ -72,6 +72,11 @@ type Env struct {
 	ReloadStatus atomic.Value
 	// Reload is the config actor.
 	Reload *actor.PID
+	// Channels is the channels actor (one child per channel account).
+	Channels *actor.PID
+	// ChannelsSnap is the channels' part of the health summary (channels,
+	// channelOrder, channelLabels, linkChannel), immutable once stored.
+	ChannelsSnap atomic.Pointer[map[string]any]
 	// Draining is set when the gateway is shutting down or restarting: new
 	// handshakes get UNAVAILABLE and close 1013.
 	Draining atomic.Bool

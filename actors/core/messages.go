@@ -1,8 +1,11 @@
 package core
 
 import (
+	"encoding/json"
+
 	"github.com/asynkron/protoactor-go/actor"
 
+	"openclaw/config"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
@@ -120,6 +123,39 @@ type SystemEventParams struct {
 type HealthGet struct {
 	ReqID
 	Probe bool
+}
+
+// HealthChanged tells the health actor that something it reports changed
+// (a channel linked or failed): it rebuilds the summary and broadcasts it.
+type HealthChanged struct{}
+
+// ---- config ----
+
+// ConfigChanged tells the channels actor that a hot reload installed Next in
+// place of Prev; it restarts the channel accounts whose settings changed.
+type ConfigChanged struct{ Prev, Next *config.Config }
+
+// ---- channels ----
+
+// ChannelSend asks the channels actor to send a message (the send method,
+// the message_send tool, agent's deliver); it answers with *Reply.
+type ChannelSend struct {
+	ReqID
+	Params SendParams
+}
+
+// SendParams are the send method's params (PROTOCOL.md §5.2).
+type SendParams struct {
+	To             string          `json:"to"`
+	Message        string          `json:"message"`
+	MediaURL       string          `json:"mediaUrl"`
+	Channel        string          `json:"channel"`
+	AccountID      string          `json:"accountId"`
+	ReplyToID      json.RawMessage `json:"replyToId"`
+	ThreadID       json.RawMessage `json:"threadId"`
+	Silent         bool            `json:"silent"`
+	ParseMode      string          `json:"parseMode"`
+	IdempotencyKey string          `json:"idempotencyKey"`
 }
 
 // ---- devices ----

@@ -26,6 +26,7 @@ import (
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
 	"openclaw/actors/store"
+	"openclaw/channels"
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/canvas"
@@ -66,6 +67,8 @@ type Options struct {
 	ExtraMethods map[string]*core.Method
 	// ExtraTools are added to the agent tool registry (tests).
 	ExtraTools map[string]*runs.Tool
+	// Channels tunes the channel accounts (tests shorten timings).
+	Channels channels.Options
 
 	// RequestRestart asks the process for an in-process restart (set by the
 	// Runner; nil when the gateway runs alone).
@@ -139,6 +142,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 	for name, m := range runs.Methods() {
 		methods[name] = m
 	}
+	for name, m := range channels.Methods() {
+		methods[name] = m
+	}
 	for name, m := range g.opts.ExtraMethods {
 		methods[name] = m
 	}
@@ -173,7 +179,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if g.opts.Config != nil {
 		ro.Mode = g.opts.Config.Gateway.Reload.Mode
 	}
-	g.root, err = g.system.Root.SpawnNamed(rootProps(env, ro, g.opts.ExtraTools), "gateway")
+	g.root, err = g.system.Root.SpawnNamed(rootProps(env, ro, g.opts.ExtraTools, g.opts.Channels), "gateway")
 	if err != nil {
 		return err
 	}

@@ -266,7 +266,8 @@ func TestHelloOK(t *testing.T) {
 		t.Errorf("server = %v", server)
 	}
 	features := hello["features"].(map[string]any)
-	wantMethods := []any{"agent", "agent.wait", "chat.abort", "chat.history", "chat.send", "config.apply", "config.get", "config.patch", "health", "logs.tail", "status", "system-event", "system-presence"}
+	wantMethods := []any{"agent", "agent.wait", "channels.pairing.approve", "channels.pairing.list", "chat.abort", "chat.history", "chat.send",
+		"config.apply", "config.get", "config.patch", "health", "logs.tail", "send", "status", "system-event", "system-presence"}
 	if !reflect.DeepEqual(features["methods"], wantMethods) {
 		t.Errorf("features.methods = %v, want %v", features["methods"], wantMethods)
 	}

@@ -13,6 +13,7 @@ import (
 	"openclaw/actors/presence"
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
+	"openclaw/channels"
 )
 
 type ready struct{}
@@ -21,17 +22,18 @@ type ready struct{}
 // that panics is restarted (with its state rebuilt from scratch or from
 // disk) up to 10 times in 10 s, without touching the others.
 type supervisor struct {
-	env    *core.Env
-	reload reload.Options
-	tools  map[string]*runs.Tool
+	env      *core.Env
+	reload   reload.Options
+	tools    map[string]*runs.Tool
+	channels channels.Options
 }
 
-func rootProps(env *core.Env, ro reload.Options, tools map[string]*runs.Tool) *actor.Props {
+func rootProps(env *core.Env, ro reload.Options, tools map[string]*runs.Tool, co channels.Options) *actor.Props {
 	restart := actor.NewOneForOneStrategy(10, 10*time.Second, func(reason any) actor.Directive {
 		env.Log.Error("gateway actor crashed; restarting it", "panic", reason)
 		return actor.RestartDirective
 	})
-	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{env: env, reload: ro, tools: tools} }, actor.WithSupervisor(restart))
+	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{env: env, reload: ro, tools: tools, channels: co} }, actor.WithSupervisor(restart))
 }
 
 func (s *supervisor) Receive(ctx actor.Context) {
@@ -45,6 +47,8 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		env.Presence = s.spawn(ctx, presence.Props(env), "presence")
 		env.Reload = s.spawn(ctx, reload.Props(env, s.reload), "config")
 		env.Runs = s.spawn(ctx, runs.Props(env, s.tools), "runs")
+		// Last: channel accounts start agent runs from their first update.
+		env.Channels = s.spawn(ctx, channels.Props(env, s.channels), "channels")
 	case *ready:
 		ctx.Respond(true)
 	}

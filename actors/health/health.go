@@ -52,16 +52,24 @@ func (h *healthActor) Receive(ctx actor.Context) {
 		}
 		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: h.encoded})
 	case *tick:
-		h.refresh()
-		if now := stripTiming(h.cached); !reflect.DeepEqual(now, h.lastSent) {
-			h.lastSent = now
-			h.env.HealthVersion.Add(1)
-			b := protocol.NewBroadcast("health", h.cached, h.env.StateVersion())
-			b.Droppable = true
-			b.NodesToo = true
-			ctx.Send(h.env.Hub, &core.Publish{B: b})
-		}
+		h.publishIfChanged(ctx)
 		h.schedule(ctx)
+	case *core.HealthChanged:
+		h.publishIfChanged(ctx)
+	}
+}
+
+// publishIfChanged rebuilds the summary and broadcasts it when it differs
+// from the last one sent.
+func (h *healthActor) publishIfChanged(ctx actor.Context) {
+	h.refresh()
+	if now := stripTiming(h.cached); !reflect.DeepEqual(now, h.lastSent) {
+		h.lastSent = now
+		h.env.HealthVersion.Add(1)
+		b := protocol.NewBroadcast("health", h.cached, h.env.StateVersion())
+		b.Droppable = true
+		b.NodesToo = true
+		ctx.Send(h.env.Hub, &core.Publish{B: b})
 	}
 }
 
@@ -89,7 +97,7 @@ func Summary(env *core.Env) map[string]any {
 	// Where session transcripts will live (DESIGN.md, "Durable state").
 	store := filepath.Join(env.StateDir, "state", "openclaw.sqlite")
 	sessions := map[string]any{"path": store, "count": 0, "recent": []any{}}
-	return map[string]any{
+	out := map[string]any{
 		"ok":             true,
 		"ts":             time.Now().UnixMilli(),
 		"durationMs":     0,
@@ -103,6 +111,12 @@ func Summary(env *core.Env) map[string]any {
 		"sessions":     sessions,
 		"configReload": map[string]any{"hotReloadStatus": reloadStatus(env)},
 	}
+	if ch := env.ChannelsSnap.Load(); ch != nil {
+		for k, v := range *ch {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func reloadStatus(env *core.Env) string {

@@ -193,6 +193,13 @@ func (r *reloader) adopt(next *config.Config, hash string) config.ReloadPlan {
 	r.env.Log.Info("config change applied in place", "keys", strings.Join(plan.Hot, ","))
 	r.env.SetConfig(next)
 	r.rotateSecret(prev, next)
+	for _, k := range plan.Hot {
+		if strings.HasPrefix(k, "channels.") && r.env.Channels != nil {
+			// Only the channel accounts whose settings changed restart.
+			r.env.System.Root.Send(r.env.Channels, &core.ConfigChanged{Prev: prev, Next: next})
+			break
+		}
+	}
 	return plan
 }
 

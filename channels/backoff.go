@@ -1,0 +1,36 @@
+package channels
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"openclaw/actors/core"
+)
+
+// backoff restarts a failed child after a delay that doubles with each
+// failure (first, 2×first, … up to max) and starts over once the child has
+// run for max without failing. protoactor's own backoff strategy grows
+// without bound; a channel should keep trying, at a bounded pace.
+type backoff struct {
+	env        *core.Env
+	first, max time.Duration
+}
+
+func newBackoff(env *core.Env, first, max time.Duration) actor.SupervisorStrategy {
+	return &backoff{env: env, first: first, max: max}
+}
+
+func (b *backoff) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason any, _ any) {
+	if rs.NumberOfFailures(b.max) == 0 {
+		rs.Reset()
+	}
+	rs.Fail()
+	delay := b.first
+	for i := 1; i < rs.FailureCount() && delay < b.max; i++ {
+		delay *= 2
+	}
+	delay = min(delay, b.max)
+	b.env.Log.Error("channel account failed; restarting it", "actor", child.Id, "reason", reason, "in", delay.String())
+	time.AfterFunc(delay, func() { sup.RestartChildren(child) })
+}

@@ -1,0 +1,412 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/mymmrac/telego"
+
+	"openclaw/actors/runs"
+	"openclaw/actors/store"
+)
+
+const (
+	progressNS = "telegram.progress"
+	attemptsNS = "telegram.attempts"
+	// maxAttempts is how often an update whose handling panics is tried
+	// before it is set aside (acknowledged, logged, the sender told).
+	maxAttempts = 3
+	drainBatch  = 8
+)
+
+// resumeDrain starts a worker for every chat with updates still pending
+// (accepted before a crash or a restart and not yet handled).
+func (a *account) resumeDrain() {
+	a.spawn("resume", func(ctx context.Context) {
+		items, err := a.env.Store.Pending(ctx, a.queue(), 0)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.post(&transportState{err: fmt.Errorf("state database: %w", err)})
+			}
+			return
+		}
+		if len(items) > 0 {
+			chats := make([]store.Item, 0, len(items))
+			for _, it := range items {
+				chats = append(chats, store.Item{Partition: it.Partition, ID: it.ID})
+			}
+			a.post(&ingested{chats: partitions(chats)})
+		}
+	})
+}
+
+// schedule makes sure chat has a worker; a worker already running is told
+// to read the queue once more before it ends.
+func (a *account) schedule(chat string) {
+	if a.me == nil {
+		return // not linked yet: resumeDrain runs once it is
+	}
+	if a.working[chat] {
+		a.dirty[chat] = true
+		return
+	}
+	a.working[chat] = true
+	me := *a.me
+	a.spawn("drain "+chat, func(ctx context.Context) { a.drain(ctx, chat, &me) })
+}
+
+// drain handles chat's pending updates in order, acknowledging each once
+// it is done, until none is left.
+func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
+	st := a.env.Store
+	for ctx.Err() == nil {
+		items, err := st.PendingPartition(ctx, a.queue(), chat, drainBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.post(&transportState{err: fmt.Errorf("state database: %w", err)})
+				sleep(ctx, a.opts.RetryMin)
+			}
+			continue
+		}
+		if len(items) == 0 {
+			a.post(&workerDone{chat: chat})
+			return
+		}
+		for _, it := range items {
+			select {
+			case a.sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			done := a.handle(ctx, it, me)
+			<-a.sem
+			if !done {
+				return // stopping: the update stays queued for the next start
+			}
+			actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = st.Ack(actx, a.queue(), it.ID)
+			_ = st.Delete(actx, progressNS, a.id+":"+it.ID)
+			cancel()
+		}
+	}
+}
+
+// handle processes one update; false means it was interrupted (the account
+// is stopping) and must be processed again. A panic is recorded against the
+// update and fails the account; after maxAttempts the update is set aside.
+func (a *account) handle(ctx context.Context, it store.QueueItem, me *telego.User) (done bool) {
+	var u telego.Update
+	if err := json.Unmarshal(it.Payload, &u); err != nil {
+		a.env.Log.Warn("telegram update unreadable; dropped", "account", a.id, "update", it.ID, "err", err)
+		return true
+	}
+	key := a.id + ":" + it.ID
+	if n := a.attempts(ctx, key); n >= maxAttempts {
+		a.env.Log.Error("telegram update set aside after repeated failures", "account", a.id, "update", it.ID, "attempts", n)
+		if m := u.Message; m != nil {
+			_, _ = a.bot.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: m.Chat.ID},
+				Text: "Sorry, this message could not be processed."})
+		}
+		_ = a.env.Store.Delete(context.Background(), attemptsNS, key)
+		return true
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			// Counted durably, so a crash loop ends; then the account fails
+			// and its supervisor restarts it with backoff.
+			n := a.attempts(context.Background(), key) + 1
+			_ = a.env.Store.Put(context.Background(), attemptsNS, key, []byte(strconv.Itoa(n)))
+			panic(p)
+		}
+	}()
+	if a.opts.BeforeProcess != nil {
+		a.opts.BeforeProcess(a.id, &u)
+	}
+	m := u.Message
+	if m == nil || m.From == nil || m.From.IsBot {
+		return true
+	}
+	text := m.Text
+	if text == "" {
+		text = m.Caption
+	}
+	if strings.TrimSpace(text) == "" {
+		return true
+	}
+	d, err := a.askAccess(ctx, m, me)
+	if err != nil {
+		return ctx.Err() == nil
+	}
+	switch {
+	case d.code != "":
+		_, _ = a.bot.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: m.Chat.ID},
+			Text: pairingReply(strconv.FormatInt(m.From.ID, 10), d.code)})
+		return ctx.Err() == nil
+	case !d.allow:
+		return true
+	}
+	return a.turn(ctx, it, m, stripMention(text, me.Username))
+}
+
+func (a *account) attempts(ctx context.Context, key string) int {
+	v, ok, err := a.env.Store.Get(ctx, attemptsNS, key)
+	if err != nil || !ok {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(v))
+	return n
+}
+
+// progress is what a reply has shown so far, saved so that a restart in the
+// middle of a reply edits the same messages instead of sending it twice.
+type progress struct {
+	Msgs  []shownMessage `json:"msgs,omitempty"`
+	Final *string        `json:"final,omitempty"`
+}
+
+// turn runs the agent on a message and streams the reply into the chat.
+func (a *account) turn(ctx context.Context, it store.QueueItem, m *telego.Message, text string) bool {
+	st, key := a.env.Store, a.id+":"+it.ID
+	var prog progress
+	if v, ok, err := st.Get(ctx, progressNS, key); err == nil && ok {
+		_ = json.Unmarshal(v, &prog)
+	}
+	var mu sync.Mutex
+	save := func() {
+		mu.Lock()
+		b, _ := json.Marshal(prog)
+		mu.Unlock()
+		_ = st.Put(context.Background(), progressNS, key, b)
+	}
+	w := &replyWriter{bot: a.bot, chat: telego.ChatID{ID: m.Chat.ID}, limit: a.chunkLimit(),
+		streaming: a.cfg.Streaming != "off", editEvery: a.opts.EditEvery, msgs: prog.Msgs}
+	if m.Chat.Type != "private" {
+		w.replyTo = m.MessageID
+	}
+	w.persist = func(msgs []shownMessage) {
+		mu.Lock()
+		prog.Msgs = append([]shownMessage(nil), msgs...)
+		mu.Unlock()
+		save()
+	}
+	if prog.Final == nil {
+		final, ok := a.run(ctx, it, m, text, w)
+		if !ok {
+			return false
+		}
+		mu.Lock()
+		prog.Final = &final
+		mu.Unlock()
+		save()
+	}
+	if err := w.finish(ctx, *prog.Final); err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		a.env.Log.Warn("telegram reply not delivered", "account", a.id, "chat", m.Chat.ID, "err", err)
+	}
+	return true
+}
+
+// run is the agent turn of one message: its text streams into w. ok is false
+// when the account is stopping.
+func (a *account) run(ctx context.Context, it store.QueueItem, m *telego.Message, text string, w *replyWriter) (final string, ok bool) {
+	cfg := a.env.Config()
+	agentID := runs.DefaultAgent(cfg)
+	kind := "dm"
+	if m.Chat.Type != "private" {
+		kind = "group"
+	}
+	p := runs.Params{Message: text, IdempotencyKey: "telegram:" + a.id + ":" + it.ID, AgentID: agentID,
+		SessionKey: "agent:" + agentID + ":telegram:" + kind + ":" + strconv.FormatInt(m.Chat.ID, 10), Resume: true}
+	h, errShape := runs.Begin(a.env, p)
+	if errShape != nil {
+		return "⚠️ " + errShape.Message, true
+	}
+	tctx, stopTyping := context.WithCancel(ctx)
+	defer stopTyping()
+	go a.typing(tctx, m.Chat.ID)
+	o := h.Follow(ctx, func(d string) error {
+		w.delta(ctx, d)
+		return nil
+	})
+	if o == nil || ctx.Err() != nil {
+		return "", false
+	}
+	if o.Err != nil {
+		return "⚠️ " + o.Err.Message, true
+	}
+	if o.Final != nil && o.Final.Text != "" {
+		return o.Final.Text, true
+	}
+	return w.text, true
+}
+
+// typing shows "typing…" in the chat until ctx ends (Telegram clears it
+// after 5 s, so it is refreshed).
+func (a *account) typing(ctx context.Context, chatID int64) {
+	for {
+		_ = a.bot.SendChatAction(ctx, &telego.SendChatActionParams{ChatID: telego.ChatID{ID: chatID}, Action: "typing"})
+		if !sleep(ctx, a.opts.TypingEvery) {
+			return
+		}
+	}
+}
+
+func (a *account) chunkLimit() int {
+	if a.cfg.TextChunkLimit > 0 {
+		return min(a.cfg.TextChunkLimit, 4096)
+	}
+	return 4096
+}
+
+// stripMention removes the bot's @username from a group message.
+func stripMention(text, username string) string {
+	if username == "" {
+		return text
+	}
+	out := strings.ReplaceAll(text, "@"+username, "")
+	if strings.TrimSpace(out) == "" {
+		return text
+	}
+	return strings.TrimSpace(out)
+}
+
+// ---- access ----
+
+// checkAccess asks the account actor (which owns the pairing state) whether
+// a message may reach the agent.
+type checkAccess struct {
+	private   bool
+	chatID    int64
+	senderID  string
+	meta      map[string]string
+	addressed bool // a group message that mentions or answers the bot
+}
+
+type accessDecision struct {
+	allow bool
+	code  string // pairing: tell the sender this code
+}
+
+func (a *account) askAccess(ctx context.Context, m *telego.Message, me *telego.User) (accessDecision, error) {
+	q := &checkAccess{private: m.Chat.Type == "private", chatID: m.Chat.ID, senderID: strconv.FormatInt(m.From.ID, 10),
+		meta: map[string]string{"username": m.From.Username, "firstName": m.From.FirstName,
+			"chatId": strconv.FormatInt(m.Chat.ID, 10)},
+		addressed: addressed(m, me)}
+	res, err := a.env.System.Root.RequestFuture(a.self, q, 10*time.Second).Result()
+	if err != nil {
+		return accessDecision{}, err
+	}
+	d, _ := res.(*accessDecision)
+	if d == nil {
+		return accessDecision{}, fmt.Errorf("no access decision")
+	}
+	return *d, nil
+}
+
+// addressed reports whether a group message is meant for the bot: it
+// mentions @bot or replies to one of the bot's messages.
+func addressed(m *telego.Message, me *telego.User) bool {
+	if m.ReplyToMessage != nil && m.ReplyToMessage.From != nil && m.ReplyToMessage.From.ID == me.ID {
+		return true
+	}
+	text, ents := m.Text, m.Entities
+	if text == "" {
+		text, ents = m.Caption, m.CaptionEntities
+	}
+	for _, e := range ents {
+		switch e.Type {
+		case "mention":
+			if s := utf16Slice(text, e.Offset, e.Length); strings.EqualFold(s, "@"+me.Username) {
+				return true
+			}
+		case "text_mention":
+			if e.User != nil && e.User.ID == me.ID {
+				return true
+			}
+		}
+	}
+	return me.Username != "" && strings.Contains(strings.ToLower(text), "@"+strings.ToLower(me.Username))
+}
+
+// utf16Slice cuts s by UTF-16 offsets (Telegram's entity offsets).
+func utf16Slice(s string, off, n int) string {
+	var b strings.Builder
+	pos := 0
+	for _, r := range s {
+		w := 1
+		if r >= 0x10000 {
+			w = 2
+		}
+		if pos >= off && pos < off+n {
+			b.WriteRune(r)
+		}
+		pos += w
+	}
+	return b.String()
+}
+
+// checkAccess decides, in the actor, under the account's policies.
+func (a *account) checkAccess(ctx actor.Context, q *checkAccess) {
+	allowed := func(list []string) bool {
+		for _, id := range list {
+			if id == "*" || id == q.senderID {
+				return true
+			}
+		}
+		return false
+	}
+	if !q.private {
+		groupAllow := a.cfg.GroupAllowFrom
+		if len(groupAllow) == 0 {
+			groupAllow = a.cfg.AllowFrom
+		}
+		ok := false
+		switch a.cfg.GroupPolicy {
+		case "open":
+			ok = true
+		case "disabled":
+		default: // allowlist
+			ok = allowed(groupAllow)
+		}
+		ctx.Respond(&accessDecision{allow: ok && q.addressed})
+		return
+	}
+	switch a.cfg.DmPolicy {
+	case "disabled":
+		ctx.Respond(&accessDecision{})
+	case "open":
+		ctx.Respond(&accessDecision{allow: allowed(a.cfg.AllowFrom)})
+	case "allowlist":
+		ctx.Respond(&accessDecision{allow: allowed(a.cfg.AllowFrom) || a.pairing.allowed(q.senderID)})
+	default: // pairing
+		if allowed(a.cfg.AllowFrom) || a.pairing.allowed(q.senderID) {
+			ctx.Respond(&accessDecision{allow: true})
+			return
+		}
+		code, changed := a.pairing.request(q.senderID, q.meta, time.Now())
+		if code == "" {
+			a.env.Log.Info("telegram pairing: too many pending requests; sender ignored", "account", a.id, "sender", q.senderID)
+		}
+		if !changed {
+			ctx.Respond(&accessDecision{code: code})
+			return
+		}
+		// The code is durable before the sender is told it.
+		sender, sys := ctx.Sender(), a.env.System
+		a.saver.save(a.pairing, func(err error) {
+			if err != nil {
+				sys.Root.Send(sender, &accessDecision{})
+				return
+			}
+			sys.Root.Send(sender, &accessDecision{code: code})
+		})
+	}
+}
