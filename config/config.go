@@ -388,7 +388,7 @@ type TelegramAccount struct {
 	// stream) or "off" (one message when done).
 	Streaming string `json:"streaming,omitempty"`
 	// TextChunkLimit is the longest message sent; longer replies are split.
-	// Default 4000 (Telegram's limit is 4096).
+	// Default 4096 (Telegram's limit).
 	TextChunkLimit int `json:"textChunkLimit,omitempty"`
 	// WebhookURL switches from long polling to a webhook at this public
 	// URL. WebhookSecret is then required. Default: long polling.
