@@ -5,6 +5,7 @@
 package devices
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"time"
@@ -34,12 +35,13 @@ type Pending struct {
 
 type deviceActor struct {
 	env     *core.Env
-	path    string
+	path    string // the legacy file, moved into the state database
 	devices map[string]*Record
 	pending map[string]*Pending // by device id
 }
 
-// Path is where the paired devices live under a state dir.
+// Path is where older versions kept the paired devices under a state dir
+// (now they live in the state database; the file is migrated at start).
 func Path(stateDir string) string { return filepath.Join(stateDir, "devices", "paired.json") }
 
 // Props builds the device actor. A store that cannot be read fails the actor's
@@ -53,25 +55,42 @@ func Props(env *core.Env) *actor.Props {
 func (d *deviceActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		devs, err := load(d.path)
+		devs, err := loadStore(d.env.Store, d.path)
 		if err != nil {
-			d.env.Log.Error("paired devices unreadable; starting with none in memory", "err", err)
+			d.env.Log.Error("paired devices: not all could be read", "err", err)
+		}
+		if devs == nil {
 			devs = map[string]*Record{}
 		}
 		d.devices = devs
 	case *core.PairCheck:
-		ctx.Respond(d.check(ctx, m))
+		res, changed := d.check(ctx, m)
+		if changed == nil {
+			ctx.Respond(res)
+			return
+		}
+		// A device token goes out only once its record is durable; the
+		// write happens off this actor.
+		sender, sys := ctx.Sender(), ctx.ActorSystem()
+		d.persist(changed, func(err error) {
+			if err != nil {
+				res = &core.PairResult{Err: protocol.NewError(protocol.CodeUnavailable, "pairing not saved: "+err.Error(), nil)}
+			}
+			sys.Root.Send(sender, res)
+		})
 	}
 }
 
-func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) *core.PairResult {
+// check decides on a connecting device; changed is the record to save
+// before the answer goes out (nil when nothing changed).
+func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) (res *core.PairResult, changed *Record) {
 	now := time.Now().UnixMilli()
 	rec := d.devices[m.DeviceID]
 	if rec != nil && rec.PublicKey != m.PublicKey {
 		// Same id, other key: impossible unless the id was forged, which the
 		// signature check already rules out; refuse rather than re-pair.
 		return &core.PairResult{Err: protocol.NewError(protocol.CodeInvalidRequest, "device identity mismatch",
-			map[string]any{"code": "DEVICE_AUTH_DEVICE_ID_MISMATCH"})}
+			map[string]any{"code": "DEVICE_AUTH_DEVICE_ID_MISMATCH"})}, nil
 	}
 	if !m.SecretOK {
 		// Device-token authentication: the device must be paired and the
@@ -80,7 +99,7 @@ func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) *core.PairResu
 			return &core.PairResult{Err: protocol.NewError(protocol.CodeInvalidRequest,
 				"unauthorized: device token mismatch (rotate/reissue device token)",
 				map[string]any{"code": "AUTH_DEVICE_TOKEN_MISMATCH", "authReason": "device_token_mismatch",
-					"recommendedNextStep": "reauthenticate with the gateway token"})}
+					"recommendedNextStep": "reauthenticate with the gateway token"})}, nil
 		}
 	}
 	if rec != nil && slices.Contains(rec.Roles, m.Role) {
@@ -90,12 +109,12 @@ func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) *core.PairResu
 			// approved again, as a first pairing would be.
 			rec.Scopes = union(rec.Scopes, m.Scopes)
 			scopes = m.Scopes
-			d.persist()
+			changed = rec
 		}
 		// LastConnectedMs is kept in memory only: an fsync per reconnect
 		// would put the disk on every handshake's path.
 		rec.LastConnectedMs = now
-		return &core.PairResult{Scopes: scopes, DeviceToken: rec.Token, IssuedAtMs: rec.TokenIssuedAtMs}
+		return &core.PairResult{Scopes: scopes, DeviceToken: rec.Token, IssuedAtMs: rec.TokenIssuedAtMs}, changed
 	}
 	if m.Local && d.env.AutoApproveLocal && m.SecretOK {
 		if rec == nil {
@@ -108,9 +127,8 @@ func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) *core.PairResu
 		rec.ClientID, rec.ClientMode = m.Client.ID, m.Client.Mode
 		rec.DisplayName, rec.Platform, rec.DeviceFamily = m.Client.DisplayName, m.Client.Platform, m.Client.DeviceFamily
 		rec.ApprovedAtMs, rec.LastConnectedMs = now, now
-		d.persist()
 		d.env.Log.Info("device paired (local auto-approve)", "deviceId", m.DeviceID, "role", m.Role, "client", m.Client.ID)
-		return &core.PairResult{Scopes: m.Scopes, DeviceToken: rec.Token, IssuedAtMs: rec.TokenIssuedAtMs}
+		return &core.PairResult{Scopes: m.Scopes, DeviceToken: rec.Token, IssuedAtMs: rec.TokenIssuedAtMs}, rec
 	}
 	p := d.pending[m.DeviceID]
 	if p == nil {
@@ -126,13 +144,25 @@ func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) *core.PairResu
 		d.env.Log.Info("pairing requested", "deviceId", m.DeviceID, "role", m.Role, "requestId", p.RequestID)
 	}
 	return &core.PairResult{Err: protocol.NewError(protocol.CodeNotPaired, "pairing required: not-paired",
-		map[string]any{"code": "PAIRING_REQUIRED", "reason": "not-paired", "requestId": p.RequestID})}
+		map[string]any{"code": "PAIRING_REQUIRED", "reason": "not-paired", "requestId": p.RequestID})}, nil
 }
 
-func (d *deviceActor) persist() {
-	if err := save(d.path, d.devices); err != nil {
-		d.env.Log.Error("saving paired devices failed", "path", d.path, "err", err)
+// persist writes one device's record (a snapshot taken now) to the state
+// database, in order with the actor's other writes, and calls done once it
+// is durable.
+func (d *deviceActor) persist(rec *Record, done func(error)) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		done(err)
+		return
 	}
+	log := d.env.Log
+	d.env.Store.PutAsync(ns, rec.DeviceID, b, func(err error) {
+		if err != nil {
+			log.Error("saving a paired device failed", "deviceId", rec.DeviceID, "err", err)
+		}
+		done(err)
+	})
 }
 
 // capScopes keeps the requested scopes the pairing grants.

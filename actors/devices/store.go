@@ -1,12 +1,15 @@
 package devices
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"time"
+
+	"openclaw/actors/store"
 )
 
 // Record is one paired device.
@@ -27,13 +30,64 @@ type Record struct {
 	LastConnectedMs int64    `json:"lastConnectedAtMs,omitempty"`
 }
 
+// file is the legacy devices/paired.json.
 type file struct {
 	Version int                `json:"version"`
 	Devices map[string]*Record `json:"devices"`
 }
 
-// load reads the paired-device file; a missing file is an empty store.
-func load(path string) (map[string]*Record, error) {
+// ns is the state-database namespace of the paired devices: one row per
+// device, keyed by its id.
+const ns = "devices"
+
+// loadStore reads the paired devices from the state database. Devices an
+// older version kept in devices/paired.json are moved into the database the
+// first time (the file is then renamed paired.json.migrated).
+func loadStore(st *store.Store, legacyPath string) (map[string]*Record, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := st.Scan(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	devs := make(map[string]*Record, len(rows))
+	var bad error
+	for id, raw := range rows {
+		var r Record
+		if err := json.Unmarshal(raw, &r); err != nil {
+			bad = fmt.Errorf("device %s: %v (it must pair again)", id, err)
+			continue
+		}
+		devs[id] = &r
+	}
+	legacy, err := loadFile(legacyPath)
+	if err != nil || len(legacy) == 0 {
+		return devs, errors.Join(bad, err)
+	}
+	items := make([]store.KV, 0, len(legacy))
+	for id, r := range legacy {
+		if _, have := devs[id]; have {
+			continue // the database is newer
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return devs, err
+		}
+		items = append(items, store.KV{NS: ns, Key: id, Value: b})
+		devs[id] = r
+	}
+	if err := st.PutMany(ctx, items); err != nil {
+		// Still in memory and still in the file: the next start tries again.
+		return devs, fmt.Errorf("moving %s into the state database: %w", legacyPath, err)
+	}
+	if err := os.Rename(legacyPath, legacyPath+".migrated"); err != nil {
+		return devs, err
+	}
+	return devs, bad
+}
+
+// loadFile reads the legacy paired-device file; a missing file is empty.
+func loadFile(path string) (map[string]*Record, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]*Record{}, nil
@@ -49,46 +103,4 @@ func load(path string) (map[string]*Record, error) {
 		f.Devices = map[string]*Record{}
 	}
 	return f.Devices, nil
-}
-
-// save writes the file atomically: a temp file in the same directory, fsync,
-// rename, fsync of the directory. A crash leaves the old or the new file,
-// never half of one. Tokens are secrets: 0600.
-func save(path string, devices map[string]*Record) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(file{Version: 1, Devices: devices}, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".paired-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -170,12 +171,11 @@ func TestPreAuthSocketsPerIP(t *testing.T) {
 }
 
 func TestTooManyPendingHandshakeFrames(t *testing.T) {
-	// Frames are held only while the handshake waits on the device store.
-	// A store of many devices makes a new pairing's save take far longer
-	// than reading the frames below, so they all arrive while it waits.
-	dir := t.TempDir()
-	prefillDevices(t, dir, 10000)
-	gw := startGateway(t, func(o *gateway.Options) { o.StateDir = dir })
+	// Frames are held only while the handshake waits on the device store:
+	// a new pairing is committed (an fsync) before hello-ok, and the frames
+	// after connect are read meanwhile. A limit of 2 keeps the test far from
+	// the race between the two.
+	gw := startGateway(t, func(o *gateway.Options) { o.Limits.MaxPendingFrames = 2 })
 	c := reader(t)
 	w := dialRaw(t, gw.url)
 	var batch strings.Builder
@@ -196,7 +196,32 @@ func TestTooManyPendingHandshakeFrames(t *testing.T) {
 	}
 }
 
-// prefillDevices writes a paired-device store with n unrelated devices.
+// Devices an older version kept in devices/paired.json move into the state
+// database at start, once.
+func TestPairedDevicesMigrate(t *testing.T) {
+	dir := t.TempDir()
+	prefillDevices(t, dir, 3)
+	gw := startGateway(t, func(o *gateway.Options) { o.StateDir = dir })
+	// The device actor migrates as it starts, alongside the listener.
+	var recs map[string][]byte
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if recs, err = gw.Env().Store.Scan(context.Background(), "devices"); err != nil || len(recs) == 3 {
+			break
+		}
+	}
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("migrated %d devices, %v", len(recs), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "devices", "paired.json")); !os.IsNotExist(err) {
+		t.Fatalf("paired.json still in place: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "devices", "paired.json.migrated")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// prefillDevices writes a legacy paired-device file with n unrelated devices.
 func prefillDevices(t *testing.T, stateDir string, n int) {
 	t.Helper()
 	devs := make(map[string]any, n)
@@ -419,9 +444,9 @@ func TestDeviceIdentity(t *testing.T) {
 		if len(tok) != 43 || a["issuedAtMs"] == nil || a["method"] != "token" {
 			t.Fatalf("auth = %v", a)
 		}
-		st, err := os.Stat(gw.dir + "/devices/paired.json")
-		if err != nil || st.Mode().Perm() != 0o600 {
-			t.Fatalf("paired devices not persisted 0600: %v %v", st, err)
+		recs, err := gw.Env().Store.Scan(context.Background(), "devices")
+		if err != nil || len(recs) != 1 || !strings.Contains(string(recs[id.ID]), tok) {
+			t.Fatalf("paired device not in the state database: %q %v", recs, err)
 		}
 		// The device token alone now authenticates this device.
 		dt := good

@@ -9,8 +9,8 @@ import (
 // readStmts are prepared on the query-only pool (database/sql prepares each
 // lazily on every connection that runs it).
 type readStmts struct {
-	history, sessions, session, sessionID, get, pending, pendingPart *sql.Stmt
-	all                                                              []*sql.Stmt
+	history, sessions, session, sessionID, get, scan, pending, pendingPart *sql.Stmt
+	all                                                                    []*sql.Stmt
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -27,6 +27,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.session, `SELECT key, session_id, message_count, created_at, updated_at FROM sessions WHERE key = ?`},
 		{&r.sessionID, `SELECT session_id FROM sessions WHERE key = ?`},
 		{&r.get, `SELECT value FROM kv WHERE ns = ? AND key = ?`},
+		{&r.scan, `SELECT key, value FROM kv WHERE ns = ? ORDER BY key`},
 		{&r.pending, `SELECT id, part, item_id, payload, enqueued_at FROM queue_items
 			WHERE queue = ? AND acked_at IS NULL ORDER BY id LIMIT ?`},
 		{&r.pendingPart, `SELECT id, part, item_id, payload, enqueued_at FROM queue_items

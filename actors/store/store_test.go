@@ -846,3 +846,32 @@ func TestEnqueueBatch(t *testing.T) {
 		t.Fatal("an empty id was accepted")
 	}
 }
+
+// PutAsync applies writes in submission order and reports durability; Scan
+// and PutMany see and write a whole namespace.
+func TestPutAsyncScanPutMany(t *testing.T) {
+	s := openT(t)
+	done := make(chan error, 100)
+	for i := range 100 {
+		s.PutAsync("ns", "k", []byte(fmt.Sprint(i)), func(err error) { done <- err })
+	}
+	for range 100 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, ok, _ := s.Get(bg, "ns", "k"); !ok || string(v) != "99" {
+		t.Fatalf("last write lost its place: %q", v)
+	}
+	if err := s.PutMany(bg, []KV{{NS: "ns", Key: "a", Value: []byte("1")}, {NS: "ns", Key: "b"}, {NS: "other", Key: "c", Value: []byte("3")}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Scan(bg, "ns")
+	if err != nil || len(got) != 3 || string(got["a"]) != "1" || got["b"] == nil || string(got["k"]) != "99" {
+		t.Fatalf("Scan = %q, %v", got, err)
+	}
+	s.PutAsync("", "x", nil, func(err error) { done <- err })
+	if err := <-done; err == nil {
+		t.Fatal("an empty namespace was accepted")
+	}
+}

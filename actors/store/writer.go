@@ -44,8 +44,9 @@ type op struct {
 	inserted bool
 	err      error
 
-	done func(Message, error) // async append: called by the writer after commit
-	ch   chan struct{}        // blocking op: signalled after commit
+	done    func(Message, error) // async append: called by the writer after commit
+	doneErr func(error)          // other async ops: called by the writer after commit
+	ch      chan struct{}        // blocking op: signalled after commit
 }
 
 var opPool = sync.Pool{New: func() any { return &op{ch: make(chan struct{}, 1)} }}
@@ -272,6 +273,12 @@ func (w *writer) finish(o *op) {
 		cb, m, err := o.done, o.msg, o.err
 		putOp(o)
 		cb(m, err)
+		return
+	}
+	if o.doneErr != nil {
+		cb, err := o.doneErr, o.err
+		putOp(o)
+		cb(err)
 		return
 	}
 	if o.ctx == nil { // async op without callback
