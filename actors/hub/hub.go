@@ -46,6 +46,7 @@ type hubActor struct {
 	spawned   int               // live connection actors, authenticated or not
 	stopping  bool
 	timers    core.Timers
+	gc        burstGC
 }
 
 type tickMsg struct{}
@@ -74,6 +75,13 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	case *core.SpawnConn:
 		h.spawned++
 		ctx.Respond(ctx.Spawn(h.connProps(h.env, m.Sock)))
+		if h.gc.handshake() {
+			h.after(ctx, burstQuiet, &burstCheck{})
+		}
+	case *burstCheck:
+		if wait := h.gc.settled(); wait > 0 {
+			h.after(ctx, wait, &burstCheck{})
+		}
 	case *core.Register:
 		e := &entry{pid: m.PID, sock: m.Sock, scopes: m.Scopes, sharedSecret: m.Auth == "token" || m.Auth == "password"}
 		if m.Role == core.RoleNode {
