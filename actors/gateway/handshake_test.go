@@ -183,12 +183,10 @@ func TestTooManyPendingHandshakeFrames(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		batch.WriteString(`{"type":"req","id":"p` + itoa(i) + `","method":"health"}`)
 	}
-	// Not one frame: each request is its own WebSocket message, written
-	// back to back.
-	for _, f := range splitFrames(batch.String()) {
-		if err := w.c.WriteString(f); err != nil {
-			break
-		}
+	// Each request is its own WebSocket message; all of them go out in one
+	// TCP write, so they are all read while the pairing commits.
+	if _, err := w.c.NetConn().Write(maskedFrames(splitFrames(batch.String()))); err != nil {
+		t.Fatal(err)
 	}
 	code, reason := w.closed()
 	if code != 1008 || reason != "too many pending handshake frames" {
@@ -240,6 +238,23 @@ func prefillDevices(t *testing.T, stateDir string, n int) {
 	if err := os.WriteFile(filepath.Join(stateDir, "devices", "paired.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// maskedFrames encodes client text frames (masked, with a zero key) back to
+// back.
+func maskedFrames(msgs []string) []byte {
+	var b []byte
+	for _, m := range msgs {
+		b = append(b, 0x81)
+		if n := len(m); n < 126 {
+			b = append(b, 0x80|byte(n))
+		} else {
+			b = append(b, 0x80|126, byte(n>>8), byte(n))
+		}
+		b = append(b, 0, 0, 0, 0)
+		b = append(b, m...)
+	}
+	return b
 }
 
 // splitFrames splits concatenated JSON objects.

@@ -26,17 +26,23 @@ func Methods() map[string]*core.Method {
 				To                string  `json:"to"`
 			}
 			_ = c.Request().Bind(&p)
-			var d *Delivery
+			var peer, d *Delivery
+			if p.To != "" {
+				if p.Channel == "" {
+					p.Channel = "telegram"
+				}
+				peer = &Delivery{Channel: p.Channel, To: p.To}
+			}
 			if p.Deliver {
-				if p.To == "" {
+				if peer == nil {
 					c.Fail(protocol.NewError(protocol.CodeInvalidRequest, "deliver needs a target: set to (and channel)", nil))
 					return
 				}
-				d = &Delivery{Channel: p.Channel, To: p.To}
+				d = peer
 			}
 			c.Ask(c.Env().Runs, &Start{TwoStage: true, Params: Params{Message: p.Message, IdempotencyKey: p.IdempotencyKey,
 				AgentID: p.AgentID, SessionKey: p.SessionKey, Timeout: seconds(p.Timeout), Model: p.Model,
-				ExtraSystemPrompt: p.ExtraSystemPrompt, Deliver: d}})
+				ExtraSystemPrompt: p.ExtraSystemPrompt, Peer: peer, Deliver: d}})
 		}},
 		"agent.wait": {Scope: core.ScopeWrite, Role: core.RoleOperator, Handle: func(c core.Call) {
 			var p struct {

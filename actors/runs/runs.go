@@ -36,6 +36,10 @@ type Params struct {
 	// runId is not recorded twice, and a turn whose answer was recorded
 	// returns that answer without calling the provider.
 	Resume bool
+	// Peer is the channel chat the turn is about (agent's to and channel):
+	// without a sessionKey the turn continues that chat's session,
+	// agent:<agent>:<channel>:dm:<to>.
+	Peer *Delivery
 	// Deliver, when set, sends the final text to a channel target (agent's
 	// deliver:true) before the run reports done.
 	Deliver *Delivery
@@ -221,7 +225,11 @@ func (a *runsActor) start(ctx actor.Context, m *Start) {
 		return
 	}
 	sessionKey := p.SessionKey
-	if sessionKey == "" {
+	switch {
+	case sessionKey != "":
+	case p.Peer != nil:
+		sessionKey = "agent:" + t.AgentID + ":" + p.Peer.Channel + ":dm:" + p.Peer.To
+	default:
 		sessionKey = "agent:" + t.AgentID + ":main"
 	}
 	now := time.Now()

@@ -442,7 +442,7 @@ func TestAgentDeliver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(raw), `"delivery":{`) {
+	if !strings.Contains(string(raw), `"delivery":{`) || !strings.Contains(string(raw), `"sessionFile":"agent:main:telegram:dm:77"`) {
 		t.Fatalf("final = %s", raw)
 	}
 	if got := r.texts(tokenA, 77); len(got) != 1 || got[0] != "delivered text" {

@@ -19,6 +19,9 @@ type AgentCmd struct {
 	Message    string  `required:"" short:"m" help:"What to say to the agent."`
 	Agent      string  `help:"Agent id (default: the gateway's default agent)."`
 	SessionKey string  `help:"Session to continue (default agent:<agent>:main)."`
+	To         string  `help:"A channel chat (a Telegram chat id): the turn continues that chat's session (agent:<agent>:<channel>:dm:<to>)."`
+	Channel    string  `help:"The channel of --to (default telegram)."`
+	Deliver    bool    `help:"Also send the reply to --to through its channel."`
 	RunTimeout float64 `name:"run-timeout" help:"Seconds the turn may take (default: agents.defaults.timeoutSeconds)."`
 	JSON       bool    `name:"json" help:"Print the final response as JSON instead of streaming the text."`
 }
@@ -41,6 +44,18 @@ func (c *AgentCmd) Run(g *Globals) error {
 	}
 	if c.SessionKey != "" {
 		params["sessionKey"] = c.SessionKey
+	}
+	if c.Deliver && c.To == "" {
+		return fail(2, "--deliver needs --to <chat id>")
+	}
+	if c.To != "" {
+		params["to"] = c.To
+		if c.Channel != "" {
+			params["channel"] = c.Channel
+		}
+		if c.Deliver {
+			params["deliver"] = true
+		}
 	}
 	if c.RunTimeout > 0 {
 		params["timeout"] = c.RunTimeout

@@ -115,13 +115,17 @@ func TestWriteApproved(t *testing.T) {
 	}
 }
 
-// TestPairingWithoutChannel: against a gateway with no channel, list and
-// approve fail cleanly: exit 1, one stderr line naming the method, the
-// error object with --json. (The exact error is the gateway's to choose.)
+// TestPairingWithoutChannel: against a gateway with no channel, list shows
+// nothing pending (as the reference answers), and naming an account or
+// approving a code fails cleanly: exit 1, one stderr line naming the method,
+// the error object with --json.
 func TestPairingWithoutChannel(t *testing.T) {
 	g := configuredGateway(t, "")
+	r := clientCLI(t, g, "pairing", "list")
+	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "No pending pairing requests." {
+		t.Fatalf("pairing list with no channel: %s", r)
+	}
 	for _, args := range [][]string{
-		{"pairing", "list"},
 		{"pairing", "list", "telegram", "--account", "default"},
 		{"pairing", "approve", "abcd2345"},
 		{"pairing", "approve", "--channel", "telegram", "ABCD2345", "--notify"},

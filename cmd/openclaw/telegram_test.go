@@ -219,6 +219,18 @@ func TestTelegramCLI(t *testing.T) {
 	}) {
 		t.Fatalf("the approved sender got no answer: %+v", api.Messages(tgToken, 777))
 	}
+
+	// openclaw agent --to --deliver: the chat's session, the reply sent there.
+	r = clientCLI(t, g, "agent", "--message", "from the operator", "--to", "777", "--deliver", "--json")
+	if r.Code != 0 || !strings.Contains(r.Stdout, `"sessionFile": "agent:main:telegram:dm:777"`) {
+		t.Fatalf("agent --to --deliver: %s", r)
+	}
+	if ms := api.Messages(tgToken, 777); len(ms) != 3 || ms[2].Text != "paired and answered" {
+		t.Fatalf("chat 777 after --deliver: %+v", ms)
+	}
+	if r := clientCLI(t, g, "agent", "--message", "x", "--deliver"); r.Code != 2 {
+		t.Fatalf("--deliver without --to: %s", r)
+	}
 }
 
 // TestConformanceTelegramSend: the reference CLI's send reaches the Bot API
