@@ -251,6 +251,12 @@ func (a *account) run(ctx context.Context, it store.QueueItem, m *telego.Message
 // typing shows "typing…" in the chat until ctx ends (Telegram clears it
 // after 5 s, so it is refreshed).
 func (a *account) typing(ctx context.Context, chatID int64) {
+	defer func() {
+		// Cosmetic: a failure here must not take anything else down.
+		if p := recover(); p != nil {
+			a.env.Log.Error("telegram typing action panicked", "account", a.id, "panic", p)
+		}
+	}()
 	for {
 		_ = a.bot.SendChatAction(ctx, &telego.SendChatActionParams{ChatID: telego.ChatID{ID: chatID}, Action: "typing"})
 		if !sleep(ctx, a.opts.TypingEvery) {

@@ -46,6 +46,17 @@ func FuzzFrame(f *testing.F) {
 		req, err := v.DecodeRequest(raw)
 		checkDecode(t, raw, req, err)
 
+		// The direct check of the frame's shape never accepts what the
+		// frame schema refuses.
+		var doc any
+		if json.Unmarshal(raw, &doc) == nil {
+			if obj, ok := doc.(map[string]any); ok && plainFrame(obj) {
+				if res := v.frame.ValidateMap(obj); !res.IsValid() {
+					t.Fatalf("plainFrame accepted a frame the schema refuses (%s): %s", describe(res), raw)
+				}
+			}
+		}
+
 		// The result must not depend on anything but the input: the same
 		// bytes decoded again give the same answer, so error messages (and
 		// the close reasons built from them) are stable.
