@@ -148,19 +148,30 @@ func markupOf(p params) (any, string) {
 	return v, canonicalJSON(v)
 }
 
-func (b *bot) sendMessage(p params) reply {
+// textTarget checks what sendMessage and editMessageText share, in
+// Telegram's order: the chat, then the text and its markup, then whether
+// the chat blocked the bot. Called with b.mu held.
+func (b *bot) textTarget(p params) (int64, formatted, *reply) {
 	f, rep := render(p)
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	chatID, crep := b.resolveChat(p)
 	if crep != nil {
-		return *crep
+		return 0, f, crep
 	}
 	if rep != nil {
-		return *rep
+		return 0, f, rep
 	}
 	if r := b.blockedReply(chatID); r != nil {
-		return *r
+		return 0, f, r
+	}
+	return chatID, f, nil
+}
+
+func (b *bot) sendMessage(p params) reply {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	chatID, f, rep := b.textTarget(p)
+	if rep != nil {
+		return *rep
 	}
 	c := b.chats[chatID]
 	if c == nil {
@@ -187,18 +198,11 @@ func (b *bot) sendMessage(p params) reply {
 }
 
 func (b *bot) editMessageText(p params) reply {
-	f, rep := render(p)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	chatID, crep := b.resolveChat(p)
-	if crep != nil {
-		return *crep
-	}
+	chatID, f, rep := b.textTarget(p)
 	if rep != nil {
 		return *rep
-	}
-	if r := b.blockedReply(chatID); r != nil {
-		return *r
 	}
 	id, _ := p.int("message_id")
 	c := b.chats[chatID]
