@@ -1,12 +1,18 @@
 package conn
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"openclaw/actors/core"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
+
+// spawnTimeout bounds how long a new socket waits for the hub to spawn its
+// actor (the hub is never busy for long; this only catches a stopped one).
+const spawnTimeout = 5 * time.Second
 
 // inbound is one frame, already parsed and checked against the frame schema
 // on the socket's read goroutine (so parsing runs on every core, not in the
@@ -21,32 +27,33 @@ type socketClosed struct{}
 // bridge is the transport's Handler for one socket: it turns read-loop
 // callbacks into messages for the socket's actor.
 type bridge struct {
-	env *core.Env
-	pid *actor.PID
+	root     *actor.RootContext
+	validate *protocol.Validator
+	pid      *actor.PID
 }
 
 // Accept spawns the actor for a new socket (as a child of the hub, which
 // supervises it) and returns the handler the transport feeds its frames to.
-func Accept(env *core.Env, sock *server.Socket) server.Handler {
-	res, err := env.System.Root.RequestFuture(env.Hub, &core.SpawnConn{Sock: sock}, spawnTimeout).Result()
+func Accept(root *actor.RootContext, d *Deps, sock *server.Socket) server.Handler {
+	res, err := root.RequestFuture(d.Hub, &core.SpawnConn{Props: Props(d, sock)}, spawnTimeout).Result()
 	if err != nil {
-		env.Log.Error("could not spawn connection actor", "err", err)
+		d.Log.Error("could not spawn connection actor", "err", err)
 		sock.Close(1011, "internal error")
 		return nopHandler{}
 	}
-	return &bridge{env: env, pid: res.(*actor.PID)}
+	return &bridge{root: root, validate: d.Validate, pid: res.(*actor.PID)}
 }
 
 func (b *bridge) Frame(data []byte) {
-	req, err := b.env.Validate.DecodeRequest(data)
+	req, err := b.validate.DecodeRequest(data)
 	in := &inbound{req: req}
 	if err != nil {
 		in.err = err.(*protocol.FrameError)
 	}
-	b.env.System.Root.Send(b.pid, in)
+	b.root.Send(b.pid, in)
 }
 
-func (b *bridge) Closed() { b.env.System.Root.Send(b.pid, &socketClosed{}) }
+func (b *bridge) Closed() { b.root.Send(b.pid, &socketClosed{}) }
 
 type nopHandler struct{}
 

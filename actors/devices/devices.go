@@ -1,11 +1,12 @@
 // Package devices is the device actor: it owns the paired-device records and
-// their device tokens (PROTOCOL.md §3.4), decides whether a verified device
-// may connect, auto-approves local devices, and keeps pending pairing
-// requests for the others.
+// their device tokens (docs/PROTOCOL.md, Device identity), decides whether a
+// verified device may connect, auto-approves local devices, and keeps
+// pending pairing requests for the others (they expire after PendingTTL).
 package devices
 
 import (
 	"encoding/json"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"time"
@@ -14,31 +15,43 @@ import (
 	"github.com/google/uuid"
 
 	"openclaw/actors/core"
+	"openclaw/actors/methods"
+	"openclaw/actors/store"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 )
 
-// Pending is a pairing request waiting for an operator.
-type Pending struct {
-	RequestID   string   `json:"requestId"`
-	NodeID      string   `json:"nodeId"`
-	PublicKey   string   `json:"-"`
-	Role        string   `json:"role"`
-	Scopes      []string `json:"scopes,omitempty"`
-	ClientID    string   `json:"clientId"`
-	ClientMode  string   `json:"clientMode"`
-	DisplayName string   `json:"displayName,omitempty"`
-	Platform    string   `json:"platform"`
-	Version     string   `json:"version"`
-	TS          int64    `json:"ts"`
+// PendingTTL is how long a pairing request waits for an operator (the
+// reference's); the device's next connect after that asks again.
+const PendingTTL = 5 * time.Minute
+
+// Deps is what the device actor is built with.
+type Deps struct {
+	Hub   *actor.PID // node.pair.requested goes out through it
+	Store *store.Store
+	// StateDir is where an older version kept devices/paired.json.
+	StateDir string
+	// AutoApproveLocal pairs verified devices on loopback connections.
+	AutoApproveLocal bool
+	Log              *slog.Logger
+}
+
+// pending is a pairing request waiting for an operator.
+type pending struct {
+	protocol.NodePairRequested
+	publicKey string
+	expires   time.Time
 }
 
 type deviceActor struct {
-	env     *core.Env
+	d       Deps
 	path    string // the legacy file, moved into the state database
 	devices map[string]*Record
-	pending map[string]*Pending // by device id
+	pending map[string]*pending // by device id
+	timers  core.Timers
 }
+
+type sweep struct{}
 
 // Path is where older versions kept the paired devices under a state dir
 // (now they live in the state database; the file is migrated at start).
@@ -46,23 +59,29 @@ func Path(stateDir string) string { return filepath.Join(stateDir, "devices", "p
 
 // Props builds the device actor. A store that cannot be read fails the actor's
 // start, which the supervisor reports.
-func Props(env *core.Env) *actor.Props {
+func Props(d Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &deviceActor{env: env, path: Path(env.StateDir), pending: map[string]*Pending{}}
+		return &deviceActor{d: d, path: Path(d.StateDir), pending: map[string]*pending{}}
 	})
 }
 
 func (d *deviceActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		devs, err := loadStore(d.env.Store, d.path)
+		devs, err := loadStore(d.d.Store, d.path)
 		if err != nil {
-			d.env.Log.Error("paired devices: not all could be read", "err", err)
+			d.d.Log.Error("paired devices: not all could be read", "err", err)
 		}
 		if devs == nil {
 			devs = map[string]*Record{}
 		}
 		d.devices = devs
+		d.timers.After(ctx, PendingTTL, &sweep{})
+	case *actor.Stopping:
+		d.timers.Stop()
+	case *sweep:
+		d.expire(time.Now())
+		d.timers.After(ctx, PendingTTL, &sweep{})
 	case *core.PairCheck:
 		res, changed := d.check(ctx, m)
 		if changed == nil {
@@ -102,9 +121,10 @@ func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) (res *core.Pai
 					"recommendedNextStep": "reauthenticate with the gateway token"})}, nil
 		}
 	}
-	if rec != nil && slices.Contains(rec.Roles, m.Role) {
+	role := string(m.Role)
+	if rec != nil && slices.Contains(rec.Roles, role) {
 		scopes := capScopes(m.Scopes, rec.Scopes)
-		if m.Local && d.env.AutoApproveLocal && m.SecretOK && len(scopes) < len(m.Scopes) {
+		if m.Local && d.d.AutoApproveLocal && m.SecretOK && len(scopes) < len(m.Scopes) {
 			// A local device asking for more than it was paired with is
 			// approved again, as a first pairing would be.
 			rec.Scopes = union(rec.Scopes, m.Scopes)
@@ -116,32 +136,32 @@ func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) (res *core.Pai
 		rec.LastConnectedMs = now
 		return &core.PairResult{Scopes: scopes, DeviceToken: rec.Token, IssuedAtMs: rec.TokenIssuedAtMs}, changed
 	}
-	if m.Local && d.env.AutoApproveLocal && m.SecretOK {
+	if m.Local && d.d.AutoApproveLocal && m.SecretOK {
 		if rec == nil {
 			rec = &Record{DeviceID: m.DeviceID, PublicKey: m.PublicKey, Token: auth.NewDeviceToken(),
 				TokenIssuedAtMs: now, CreatedAtMs: now}
 			d.devices[m.DeviceID] = rec
 		}
-		rec.Roles = union(rec.Roles, []string{m.Role})
+		rec.Roles = union(rec.Roles, []string{role})
 		rec.Scopes = union(rec.Scopes, m.Scopes)
 		rec.ClientID, rec.ClientMode = m.Client.ID, m.Client.Mode
 		rec.DisplayName, rec.Platform, rec.DeviceFamily = m.Client.DisplayName, m.Client.Platform, m.Client.DeviceFamily
 		rec.ApprovedAtMs, rec.LastConnectedMs = now, now
-		d.env.Log.Info("device paired (local auto-approve)", "deviceId", m.DeviceID, "role", m.Role, "client", m.Client.ID)
+		d.d.Log.Info("device paired (local auto-approve)", "deviceId", m.DeviceID, "role", m.Role, "client", m.Client.ID)
 		return &core.PairResult{Scopes: m.Scopes, DeviceToken: rec.Token, IssuedAtMs: rec.TokenIssuedAtMs}, rec
 	}
+	d.expire(time.Now())
 	p := d.pending[m.DeviceID]
 	if p == nil {
-		p = &Pending{RequestID: uuid.NewString(), NodeID: m.DeviceID, PublicKey: m.PublicKey, Role: m.Role,
+		p = &pending{publicKey: m.PublicKey, expires: time.Now().Add(PendingTTL), NodePairRequested: protocol.NodePairRequested{
+			RequestID: uuid.NewString(), NodeID: m.DeviceID, Role: role,
 			Scopes: m.Scopes, ClientID: m.Client.ID, ClientMode: m.Client.Mode, DisplayName: m.Client.DisplayName,
-			Platform: m.Client.Platform, Version: m.Client.Version, TS: now}
+			Platform: m.Client.Platform, Version: m.Client.Version, TS: now}}
 		d.pending[m.DeviceID] = p
 		if m.Role == core.RoleNode {
-			b := protocol.NewBroadcast("node.pair.requested", p, nil)
-			b.Scope = core.ScopePairing
-			ctx.Send(d.env.Hub, &core.Publish{B: b})
+			ctx.Send(d.d.Hub, &core.Publish{B: methods.NodePairRequested.Broadcast(p.NodePairRequested, nil)})
 		}
-		d.env.Log.Info("pairing requested", "deviceId", m.DeviceID, "role", m.Role, "requestId", p.RequestID)
+		d.d.Log.Info("pairing requested", "deviceId", m.DeviceID, "role", role, "requestId", p.RequestID)
 	}
 	return &core.PairResult{Err: protocol.NewError(protocol.CodeNotPaired, "pairing required: not-paired",
 		map[string]any{"code": "PAIRING_REQUIRED", "reason": "not-paired", "requestId": p.RequestID})}, nil
@@ -156,13 +176,22 @@ func (d *deviceActor) persist(rec *Record, done func(error)) {
 		done(err)
 		return
 	}
-	log := d.env.Log
-	d.env.Store.PutAsync(ns, rec.DeviceID, b, func(err error) {
+	log := d.d.Log
+	d.d.Store.PutAsync(ns, rec.DeviceID, b, func(err error) {
 		if err != nil {
 			log.Error("saving a paired device failed", "deviceId", rec.DeviceID, "err", err)
 		}
 		done(err)
 	})
+}
+
+// expire drops the pairing requests nobody answered in time.
+func (d *deviceActor) expire(now time.Time) {
+	for id, p := range d.pending {
+		if now.After(p.expires) {
+			delete(d.pending, id)
+		}
+	}
 }
 
 // capScopes keeps the requested scopes the pairing grants.

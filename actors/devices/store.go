@@ -40,11 +40,14 @@ type file struct {
 // device, keyed by its id.
 const ns = "devices"
 
+// loadTimeout bounds reading (and migrating) the paired devices at start.
+const loadTimeout = 30 * time.Second
+
 // loadStore reads the paired devices from the state database. Devices an
 // older version kept in devices/paired.json are moved into the database the
 // first time (the file is then renamed paired.json.migrated).
 func loadStore(st *store.Store, legacyPath string) (map[string]*Record, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	rows, err := st.Scan(ctx, ns)
 	if err != nil {

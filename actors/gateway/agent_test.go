@@ -5,20 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"openclaw/actors/gateway/gatewaytest"
+	"openclaw/actors/tools"
 	"strings"
 	"testing"
 	"time"
 
-	"openclaw/actors/core"
 	"openclaw/actors/gateway"
-	"openclaw/actors/runs"
 	"openclaw/config"
 	"openclaw/transport/provider/fakeprovider"
 )
 
 // agentGateway is a gateway whose default agent talks to a fake provider
 // speaking the OpenAI wire format over HTTP.
-func agentGateway(t testing.TB, fp *fakeprovider.Server, mutate func(*gateway.Options)) *testGateway {
+func agentGateway(t testing.TB, fp *fakeprovider.Server, mutate func(*gateway.Options)) *gatewaytest.Gateway {
 	t.Helper()
 	cfg, err := config.Parse("test.json5", []byte(fmt.Sprintf(`{
 		models: {providers: {fake: {baseUrl: %q, apiKey: "sk-test", api: "openai-completions", models: [{id: "mock-1", name: "Mock"}]}}},
@@ -27,7 +27,7 @@ func agentGateway(t testing.TB, fp *fakeprovider.Server, mutate func(*gateway.Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startGateway(t, func(o *gateway.Options) {
+	return gatewaytest.Start(t, func(o *gateway.Options) {
 		o.Config = cfg
 		if mutate != nil {
 			mutate(o)
@@ -44,12 +44,12 @@ type agentEvent struct {
 }
 
 // collectRun reads agent events for runID until its lifecycle end.
-func collectRun(t *testing.T, w *wsConn, runID string) []agentEvent {
+func collectRun(t *testing.T, w *gatewaytest.Conn, runID string) []agentEvent {
 	t.Helper()
 	var out []agentEvent
 	for {
-		f := w.event("agent")
-		ev := decode[agentEvent](t, f.Payload)
+		f := w.Event("agent")
+		ev := gatewaytest.Decode[agentEvent](t, f.Payload)
 		if ev.RunID != runID {
 			continue
 		}
@@ -63,16 +63,16 @@ func collectRun(t *testing.T, w *wsConn, runID string) []agentEvent {
 func TestAgentRun(t *testing.T) {
 	fp := fakeprovider.New(t, fakeprovider.Text("Hello from the mock model.", 5))
 	gw := agentGateway(t, fp, nil)
-	watcher, _ := mustConnect(t, gw.url, reader(t))
-	adm, _ := mustConnect(t, gw.url, admin())
+	watcher, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 
-	adm.sendJSON(map[string]any{"type": "req", "id": "a1", "method": "agent", "params": map[string]any{"message": "hi", "idempotencyKey": "k1"}})
-	accepted := adm.res("a1")
-	acc := decode[map[string]any](t, accepted.Payload)
+	adm.SendJSON(map[string]any{"type": "req", "id": "a1", "method": "agent", "params": map[string]any{"message": "hi", "idempotencyKey": "k1"}})
+	accepted := adm.Res("a1")
+	acc := gatewaytest.Decode[map[string]any](t, accepted.Payload)
 	if !accepted.OK || acc["status"] != "accepted" || acc["runId"] != "k1" || acc["sessionKey"] != "agent:main:main" || acc["agentId"] != "main" {
-		t.Fatalf("first response: %s", accepted.raw)
+		t.Fatalf("first response: %s", accepted.Raw)
 	}
-	final := adm.res("a1")
+	final := adm.Res("a1")
 	var fin struct {
 		RunID, Status, Summary string
 		Result                 struct {
@@ -87,12 +87,12 @@ func TestAgentRun(t *testing.T) {
 		}
 	}
 	if err := json.Unmarshal(final.Payload, &fin); err != nil || !final.OK {
-		t.Fatalf("final: %s", final.raw)
+		t.Fatalf("final: %s", final.Raw)
 	}
 	if fin.Status != "ok" || fin.Summary != "completed" || len(fin.Result.Payloads) != 1 || fin.Result.Payloads[0].Text != "Hello from the mock model." ||
 		fin.Result.Meta.AgentMeta.Provider != "fake" || fin.Result.Meta.AgentMeta.Model != "mock-1" || fin.Result.Meta.AgentMeta.SessionID == "" ||
 		fin.Result.Meta.AgentMeta.Usage.Total == 0 {
-		t.Fatalf("final: %s", final.raw)
+		t.Fatalf("final: %s", final.Raw)
 	}
 
 	// The watcher saw the whole run, in order.
@@ -121,19 +121,19 @@ func TestAgentRun(t *testing.T) {
 	}
 
 	// Same key again: the cached final in one response, no new provider call.
-	again := adm.call("a2", "agent", map[string]any{"message": "hi", "idempotencyKey": "k1"})
-	if !again.OK || decode[map[string]any](t, again.Payload)["status"] != "ok" || len(fp.Requests()) != 1 {
-		t.Fatalf("repeat: %s", again.raw)
+	again := adm.Call("a2", "agent", map[string]any{"message": "hi", "idempotencyKey": "k1"})
+	if !again.OK || gatewaytest.Decode[map[string]any](t, again.Payload)["status"] != "ok" || len(fp.Requests()) != 1 {
+		t.Fatalf("repeat: %s", again.Raw)
 	}
-	if w := decode[map[string]any](t, adm.call("w1", "agent.wait", map[string]any{"runId": "k1"}).Payload); w["status"] != "ok" {
+	if w := gatewaytest.Decode[map[string]any](t, adm.Call("w1", "agent.wait", map[string]any{"runId": "k1"}).Payload); w["status"] != "ok" {
 		t.Fatalf("agent.wait: %v", w)
 	}
-	if w := decode[map[string]any](t, adm.call("w2", "agent.wait", map[string]any{"runId": "nope", "timeoutMs": 10}).Payload); w["status"] != "timeout" {
+	if w := gatewaytest.Decode[map[string]any](t, adm.Call("w2", "agent.wait", map[string]any{"runId": "nope", "timeoutMs": 10}).Payload); w["status"] != "timeout" {
 		t.Fatalf("agent.wait unknown: %v", w)
 	}
 
 	// The transcript, as the reference returns it.
-	h := decode[map[string]any](t, adm.call("h", "chat.history", map[string]any{"sessionKey": "agent:main:main"}).Payload)
+	h := gatewaytest.Decode[map[string]any](t, adm.Call("h", "chat.history", map[string]any{"sessionKey": "agent:main:main"}).Payload)
 	msgs := h["messages"].([]any)
 	if len(msgs) != 2 || h["totalMessages"] != 2.0 || h["hasMore"] != false {
 		t.Fatalf("history: %v", h)
@@ -147,8 +147,8 @@ func TestAgentRun(t *testing.T) {
 
 	// The second turn sends the first as context.
 	fp.Script(fakeprovider.Text("Second answer.", 2))
-	adm.call("a3", "agent", map[string]any{"message": "again", "idempotencyKey": "k2"})
-	adm.res("a3")
+	adm.Call("a3", "agent", map[string]any{"message": "again", "idempotencyKey": "k2"})
+	adm.Res("a3")
 	if r := fp.Requests()[1]; len(r.Messages) != 3 || r.Messages[0].Content != "hi" || r.Messages[1].Content != "Hello from the mock model." {
 		t.Fatalf("context of the second turn: %+v", r.Messages)
 	}
@@ -157,33 +157,33 @@ func TestAgentRun(t *testing.T) {
 func TestAgentFailures(t *testing.T) {
 	t.Run("no provider", func(t *testing.T) {
 		t.Setenv("OPENAI_API_KEY", "")
-		gw := startGateway(t, nil)
-		adm, _ := mustConnect(t, gw.url, admin())
-		f := adm.call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k"})
+		gw := gatewaytest.Start(t, nil)
+		adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+		f := adm.Call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k"})
 		if f.OK || f.Error.Code != "UNAVAILABLE" || !strings.Contains(f.Error.Message, "models.providers") {
-			t.Fatalf("%s", f.raw)
+			t.Fatalf("%s", f.Raw)
 		}
 	})
 	t.Run("429", func(t *testing.T) {
 		fp := fakeprovider.New(t, fakeprovider.Reply{Status: 429, ErrorMessage: "slow down", Header: fakeprovider.RetryAfter(7 * time.Second)})
 		gw := agentGateway(t, fp, nil)
-		adm, _ := mustConnect(t, gw.url, admin())
-		adm.call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k"})
-		f := adm.res("a")
-		p := decode[map[string]any](t, f.Payload)
+		adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+		adm.Call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k"})
+		f := adm.Res("a")
+		p := gatewaytest.Decode[map[string]any](t, f.Payload)
 		if f.OK || f.Error.Code != "UNAVAILABLE" || f.Error.Retryable == nil || !*f.Error.Retryable || f.Error.RetryAfterMs == nil ||
 			*f.Error.RetryAfterMs != 7000 || p["status"] != "error" || p["runId"] != "k" {
-			t.Fatalf("%s", f.raw)
+			t.Fatalf("%s", f.Raw)
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
 		fp := fakeprovider.New(t, fakeprovider.Reply{Text: "never finished", Fault: fakeprovider.Stall, FaultAfter: 2})
 		gw := agentGateway(t, fp, nil)
-		adm, _ := mustConnect(t, gw.url, admin())
-		adm.call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k", "timeout": 0.5})
-		f := adm.res("a")
-		if f.OK || f.Error.Code != "AGENT_TIMEOUT" || decode[map[string]any](t, f.Payload)["status"] != "timeout" {
-			t.Fatalf("%s", f.raw)
+		adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+		adm.Call("a", "agent", map[string]any{"message": "hi", "idempotencyKey": "k", "timeout": 0.5})
+		f := adm.Res("a")
+		if f.OK || f.Error.Code != "AGENT_TIMEOUT" || gatewaytest.Decode[map[string]any](t, f.Payload)["status"] != "timeout" {
+			t.Fatalf("%s", f.Raw)
 		}
 		// The provider request was cancelled, not left hanging.
 		deadline := time.Now().Add(3 * time.Second)
@@ -199,20 +199,20 @@ func TestAgentFailures(t *testing.T) {
 func TestChatAbort(t *testing.T) {
 	fp := fakeprovider.New(t, fakeprovider.Reply{Text: "a long answer that stalls", Fault: fakeprovider.Stall, FaultAfter: 2})
 	gw := agentGateway(t, fp, nil)
-	watcher, _ := mustConnect(t, gw.url, reader(t))
-	adm, _ := mustConnect(t, gw.url, admin())
-	ack := adm.call("s", "chat.send", map[string]any{"sessionKey": "agent:main:chat1", "message": "hi", "idempotencyKey": "c1"})
-	if p := decode[map[string]any](t, ack.Payload); !ack.OK || p["runId"] != "c1" || p["status"] != "started" {
-		t.Fatalf("chat.send: %s", ack.raw)
+	watcher, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	ack := adm.Call("s", "chat.send", map[string]any{"sessionKey": "agent:main:chat1", "message": "hi", "idempotencyKey": "c1"})
+	if p := gatewaytest.Decode[map[string]any](t, ack.Payload); !ack.OK || p["runId"] != "c1" || p["status"] != "started" {
+		t.Fatalf("chat.send: %s", ack.Raw)
 	}
-	watcher.event("chat") // the first delta: the run is streaming
-	res := decode[map[string]any](t, adm.call("x", "chat.abort", map[string]any{"sessionKey": "agent:main:chat1"}).Payload)
+	watcher.Event("chat") // the first delta: the run is streaming
+	res := gatewaytest.Decode[map[string]any](t, adm.Call("x", "chat.abort", map[string]any{"sessionKey": "agent:main:chat1"}).Payload)
 	if res["aborted"] != true || fmt.Sprint(res["runIds"]) != "[c1]" {
 		t.Fatalf("chat.abort: %v", res)
 	}
 	for {
-		f := watcher.event("chat")
-		if decode[map[string]any](t, f.Payload)["state"] == "aborted" {
+		f := watcher.Event("chat")
+		if gatewaytest.Decode[map[string]any](t, f.Payload)["state"] == "aborted" {
 			break
 		}
 	}
@@ -229,7 +229,7 @@ func TestChatAbort(t *testing.T) {
 		t.Fatal("chat.abort did not cancel the provider request")
 	}
 	// The user message was kept.
-	h := decode[map[string]any](t, adm.call("h", "chat.history", map[string]any{"sessionKey": "agent:main:chat1"}).Payload)
+	h := gatewaytest.Decode[map[string]any](t, adm.Call("h", "chat.history", map[string]any{"sessionKey": "agent:main:chat1"}).Payload)
 	if msgs := h["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["content"] != "hi" {
 		t.Fatalf("history after abort: %v", h)
 	}
@@ -241,11 +241,11 @@ func TestAgentTools(t *testing.T) {
 		fakeprovider.ToolCalls(fakeprovider.ToolCall{ID: "call_1", Name: "sessions_list", Arguments: `{"limit":5}`}),
 		fakeprovider.Text("You have sessions.", 2))
 	gw := agentGateway(t, fp, nil)
-	watcher, _ := mustConnect(t, gw.url, reader(t))
-	adm, _ := mustConnect(t, gw.url, admin())
-	adm.call("a", "agent", map[string]any{"message": "list my sessions", "idempotencyKey": "t1"})
-	if f := adm.res("a"); !f.OK || !strings.Contains(string(f.Payload), "You have sessions.") {
-		t.Fatalf("final: %s", f.raw)
+	watcher, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	adm.Call("a", "agent", map[string]any{"message": "list my sessions", "idempotencyKey": "t1"})
+	if f := adm.Res("a"); !f.OK || !strings.Contains(string(f.Payload), "You have sessions.") {
+		t.Fatalf("final: %s", f.Raw)
 	}
 	var phases []string
 	for _, ev := range collectRun(t, watcher, "t1") {
@@ -272,19 +272,19 @@ func TestRunPanicIsolation(t *testing.T) {
 	fp := fakeprovider.New(t, fakeprovider.ToolCalls(fakeprovider.ToolCall{Name: "boom", Arguments: `{}`}))
 	fp.SetDefault(fakeprovider.Text("fine", 1))
 	gw := agentGateway(t, fp, func(o *gateway.Options) {
-		o.ExtraTools = map[string]*runs.Tool{"boom": {Name: "boom", Description: "panics",
-			Invoke: func(context.Context, *core.Env, json.RawMessage) (string, error) { panic("tool exploded") }}}
+		o.Extra.Tools = tools.Set{"boom": {Name: "boom", Description: "panics",
+			Invoke: func(context.Context, json.RawMessage) (string, error) { panic("tool exploded") }}}
 	})
-	adm, _ := mustConnect(t, gw.url, admin())
-	adm.call("a", "agent", map[string]any{"message": "x", "idempotencyKey": "p1"})
-	if f := adm.res("a"); f.OK || f.Error.Code != "UNAVAILABLE" || !strings.Contains(f.Error.Message, "tool exploded") {
-		t.Fatalf("panicking run: %s", f.raw)
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	adm.Call("a", "agent", map[string]any{"message": "x", "idempotencyKey": "p1"})
+	if f := adm.Res("a"); f.OK || f.Error.Code != "UNAVAILABLE" || !strings.Contains(f.Error.Message, "tool exploded") {
+		t.Fatalf("panicking run: %s", f.Raw)
 	}
-	adm.call("b", "agent", map[string]any{"message": "y", "idempotencyKey": "p2"})
-	if f := adm.res("b"); !f.OK {
-		t.Fatalf("next run: %s", f.raw)
+	adm.Call("b", "agent", map[string]any{"message": "y", "idempotencyKey": "p2"})
+	if f := adm.Res("b"); !f.OK {
+		t.Fatalf("next run: %s", f.Raw)
 	}
-	if f := adm.call("h", "health", nil); !f.OK {
+	if f := adm.Call("h", "health", nil); !f.OK {
 		t.Fatal("gateway unhealthy after a run panicked")
 	}
 	_ = http.StatusOK
@@ -297,25 +297,25 @@ func TestAgentFanout200(t *testing.T) {
 	text := strings.Repeat("word ", 40)
 	fp := fakeprovider.New(t, fakeprovider.Text(text, 0))
 	gw := agentGateway(t, fp, nil)
-	ws := make([]*wsConn, watchers)
+	ws := make([]*gatewaytest.Conn, watchers)
 	for i := range ws {
-		ws[i], _ = mustConnect(t, gw.url, client{id: "cli", mode: "cli", token: testToken, scopes: []string{"operator.read"}})
+		ws[i], _ = gatewaytest.MustConnect(t, gw.URL, gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Scopes: []string{"operator.read"}})
 	}
-	adm, _ := mustConnect(t, gw.url, admin())
-	adm.call("a", "agent", map[string]any{"message": "go", "idempotencyKey": "fan"})
-	final := decode[map[string]any](t, adm.res("a").Payload)
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	adm.Call("a", "agent", map[string]any{"message": "go", "idempotencyKey": "fan"})
+	final := gatewaytest.Decode[map[string]any](t, adm.Res("a").Payload)
 	want := final["result"].(map[string]any)["payloads"].([]any)[0].(map[string]any)["text"].(string)
 	if want != text {
 		t.Fatalf("final text %q", want)
 	}
 	errs := make(chan error, watchers)
 	for _, w := range ws {
-		go func(w *wsConn) {
+		go func(w *gatewaytest.Conn) {
 			var got strings.Builder
 			var n int64
 			for {
 				select {
-				case f := <-w.frames:
+				case f := <-w.Frames():
 					if f.Event != "agent" {
 						continue
 					}
@@ -361,14 +361,14 @@ func BenchmarkAgentTurn(b *testing.B) {
 	fp := fakeprovider.New(b)
 	fp.SetDefault(fakeprovider.Text("ok", 1))
 	gw := agentGateway(b, fp, nil)
-	adm, _ := mustConnect(b, gw.url, admin())
+	adm, _ := gatewaytest.MustConnect(b, gw.URL, gatewaytest.Admin())
 	var dur int64
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		id := fmt.Sprintf("b%d", i)
-		adm.sendJSON(map[string]any{"type": "req", "id": id, "method": "agent", "params": map[string]any{"message": "x", "idempotencyKey": id}})
-		adm.res(id)
-		f := adm.res(id)
+		adm.SendJSON(map[string]any{"type": "req", "id": id, "method": "agent", "params": map[string]any{"message": "x", "idempotencyKey": id}})
+		adm.Res(id)
+		f := adm.Res(id)
 		var fin struct {
 			Result struct {
 				Meta struct{ DurationMs int64 }
@@ -386,11 +386,11 @@ func TestContextBudget(t *testing.T) {
 	fp := fakeprovider.New(t)
 	fp.SetDefault(fakeprovider.Text(strings.Repeat("a", 100), 1))
 	gw := agentGateway(t, fp, func(o *gateway.Options) { o.Config.Agents.Defaults.ContextMaxChars = 150 })
-	adm, _ := mustConnect(t, gw.url, admin())
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 	for i := 0; i < 3; i++ {
 		id := fmt.Sprintf("c%d", i)
-		adm.call(id, "agent", map[string]any{"message": fmt.Sprintf("m%d", i), "idempotencyKey": id})
-		adm.res(id)
+		adm.Call(id, "agent", map[string]any{"message": fmt.Sprintf("m%d", i), "idempotencyKey": id})
+		adm.Res(id)
 	}
 	// Third turn: the budget 150 - 2 (the new message) holds the newest two
 	// stored messages, "m1" and its 100-character answer, not three.

@@ -1,36 +1,38 @@
-// Package gateway is the root of the actor tree (DESIGN.md): it builds the
-// environment, spawns the supervisor and its children (presence, health,
-// devices, hub), and starts the transport whose sockets become connection
-// actors under the hub. Start and Stop bound its whole life.
+// Package gateway is the composition root: it builds one gateway generation
+// from its Options, the shared state (the active config, the secret, the
+// published snapshots), every actor with exactly the dependencies it talks
+// to (root.go), and the transport whose sockets become connection actors
+// under the hub. Start and Stop bound its whole life; Runner keeps it running
+// across in-process restarts.
 package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
 
+	"openclaw/actors/channels"
 	"openclaw/actors/conn"
 	"openclaw/actors/core"
 	"openclaw/actors/health"
+	"openclaw/actors/httpapi"
 	"openclaw/actors/hub"
-	"openclaw/actors/reload"
-	"openclaw/actors/runs"
+	"openclaw/actors/methods"
 	"openclaw/actors/store"
-	"openclaw/channels"
+	"openclaw/actors/tools"
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/canvas"
-	"openclaw/transport/httpapi"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
@@ -40,6 +42,18 @@ var Version = "2026.9.6-go"
 
 // bootID identifies this process across in-process restarts.
 var bootID = uuid.NewString()
+
+// Defaults of the Options a caller leaves zero.
+const (
+	// DefaultDrainTimeout is how long requests in flight get on stop.
+	DefaultDrainTimeout = 5 * time.Second
+	// startTimeout bounds how long the actor tree may take to come up.
+	startTimeout = 5 * time.Second
+	// shutdownTimeout bounds telling every socket the gateway is going.
+	shutdownTimeout = 5 * time.Second
+	// drainPoll is how often a stopping gateway checks for open sockets.
+	drainPoll = 20 * time.Millisecond
+)
 
 // Options configure one gateway generation.
 type Options struct {
@@ -53,22 +67,22 @@ type Options struct {
 	Secret           auth.Secret
 	RateLimit        auth.RateLimit
 	AutoApproveLocal bool
-	PresenceTTL      time.Duration // default 5 min
-	DrainTimeout     time.Duration // in-flight requests get this long on stop; default 5 s
-	HealthEvery      time.Duration // default 60 s
+	PresenceTTL      time.Duration // default presence.DefaultTTL
+	DrainTimeout     time.Duration // in-flight requests get this long on stop; default DefaultDrainTimeout
+	HealthEvery      time.Duration // default health.CacheFor
 
 	StateDir   string
 	ConfigPath string
 	LogFile    func() string
 	Log        *slog.Logger
 
-	// ExtraMethods are added to the core method table (tests use this to
-	// install a method that panics).
-	ExtraMethods map[string]*core.Method
-	// ExtraTools are added to the agent tool registry (tests).
-	ExtraTools map[string]*runs.Tool
-	// Channels tunes the channel accounts (tests shorten timings).
-	Channels channels.Options
+	// Channels are the kinds of channel this gateway runs (cmd/openclaw
+	// passes Telegram's driver); their accounts come from the config.
+	Channels []channels.Driver
+
+	// Extra adds methods served by extra actors, and tools (tests install a
+	// method that panics, a slow one, a tool that panics).
+	Extra Extra
 
 	// RequestRestart asks the process for an in-process restart (set by the
 	// Runner; nil when the gateway runs alone).
@@ -84,6 +98,13 @@ type Options struct {
 	ConfigHash string
 }
 
+// Extra is what tests add to a gateway.
+type Extra struct {
+	Methods []core.Method
+	Owners  map[core.Owner]*actor.Props
+	Tools   tools.Set
+}
+
 // CanvasOptions configure the canvas host (the runbook's canvas file server).
 type CanvasOptions struct {
 	Root  string
@@ -91,17 +112,16 @@ type CanvasOptions struct {
 	Hosts []string // loopback unless gateway auth is configured
 }
 
-// Events the core emits.
-var coreEvents = []string{"connect.challenge", "tick", "presence", "health", "shutdown", "node.pair.requested"}
-
 // Gateway is a running gateway.
 type Gateway struct {
-	opts   Options
-	env    *core.Env
-	system *actor.ActorSystem
-	root   *actor.PID
-	srv    *server.Server
-	canvas *canvas.Server
+	opts     Options
+	system   *actor.ActorSystem
+	root     *actor.PID
+	hub      *actor.PID
+	store    *store.Store
+	draining atomic.Bool
+	srv      *server.Server
+	canvas   *canvas.Server
 
 	stopOnce sync.Once
 	stopErr  error
@@ -112,14 +132,14 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if opts.PresenceTTL <= 0 {
-		opts.PresenceTTL = 5 * time.Minute
-	}
-	if opts.HealthEvery <= 0 {
-		opts.HealthEvery = health.CacheFor
-	}
 	if opts.LogFile == nil {
 		opts.LogFile = func() string { return "" }
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = DefaultDrainTimeout
+	}
+	if opts.Config == nil {
+		opts.Config = &config.Config{}
 	}
 	if opts.StateDir == "" {
 		return nil, errors.New("gateway: no state directory")
@@ -130,78 +150,53 @@ func New(opts Options) (*Gateway, error) {
 // Start builds the actor tree and binds the port. When it returns nil the
 // gateway accepts authenticated connections.
 func (g *Gateway) Start(ctx context.Context) error {
-	if err := os.MkdirAll(g.opts.StateDir, 0o700); err != nil {
-		return fmt.Errorf("state directory %s: %w", g.opts.StateDir, err)
+	o := g.opts
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory %s: %w", o.StateDir, err)
 	}
-	v, err := protocol.NewValidator()
+	validate, err := protocol.NewValidator()
 	if err != nil {
 		return err
 	}
-	limits := g.opts.Limits.WithDefaults()
-	methods := conn.Methods()
-	for name, m := range runs.Methods() {
-		methods[name] = m
-	}
-	for name, m := range channels.Methods() {
-		methods[name] = m
-	}
-	for name, m := range g.opts.ExtraMethods {
-		methods[name] = m
-	}
-	st, err := store.Open(filepath.Join(g.opts.StateDir, "state", "openclaw.sqlite"))
+	st, err := store.Open(store.DefaultPath(o.StateDir))
 	if err != nil {
 		return fmt.Errorf("state database: %w", err)
 	}
-	env := &core.Env{
-		Version: Version, BuildID: buildID(), BootID: bootID, InstanceID: uuid.NewString(), Started: time.Now(), PID: os.Getpid(),
-		Host: hostInfo(), Limits: limits, Validate: v, Limiter: auth.NewLimiter(g.opts.RateLimit),
-		AutoApproveLocal: g.opts.AutoApproveLocal, PresenceTTL: g.opts.PresenceTTL, HealthEvery: g.opts.HealthEvery,
-		StateDir: g.opts.StateDir, ConfigPath: g.opts.ConfigPath, LogFile: g.opts.LogFile, Log: g.opts.Log,
-		Methods: methods, Events: append(append([]string{}, coreEvents...), runs.Events...), DrainTimeout: g.opts.DrainTimeout,
-		Store: st,
-	}
-	env.SetConfig(g.opts.Config)
-	if env.DrainTimeout <= 0 {
-		env.DrainTimeout = 5 * time.Second
-	}
-	env.SetSecret(g.opts.Secret)
-	g.env = env
+	g.store = st
 	g.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		// The actor library logs dead letters and restarts at INFO; keep
 		// what matters (warnings and errors) in our log.
-		return slog.New(levelFilter{h: g.opts.Log.Handler(), min: slog.LevelWarn}).With("lib", "actor")
+		return slog.New(levelFilter{h: o.Log.Handler(), min: slog.LevelWarn}).With("lib", "actor")
 	}), actor.WithDeadLetterRequestLogging(false))
 	hub.CompactRegistry(g.system)
-	env.System = g.system
 
-	ro := reload.Options{Path: g.opts.ConfigPath, Config: g.opts.Config, Hash: g.opts.ConfigHash,
-		Restart: g.opts.RequestRestart}
-	if g.opts.Config != nil {
-		ro.Mode = g.opts.Config.Gateway.Reload.Mode
-	}
-	g.root, err = g.system.Root.SpawnNamed(rootProps(env, ro, g.opts.ExtraTools, g.opts.Channels), "gateway")
+	t := g.compose(validate)
+	g.hub = t.pids.hub
+	g.root, err = g.system.Root.SpawnNamed(supervisorProps(o.Log, t.children, t.pids.health), rootName)
 	if err != nil {
+		g.stopActors()
 		return err
 	}
-	if _, err := g.system.Root.RequestFuture(g.root, &ready{}, 5*time.Second).Result(); err != nil {
+	// Ready once the health actor has published its first summary: the
+	// first hello-ok already carries one.
+	if _, err := g.system.Root.RequestFuture(g.root, &health.Ready{}, startTimeout).Result(); err != nil {
+		g.stopActors()
 		return fmt.Errorf("actor tree did not start: %w", err)
 	}
 
-	routes := map[string]http.Handler{}
-	for pattern, h := range httpapi.Routes(env) {
-		routes[pattern] = h
-	}
-	if c := g.opts.Canvas; c != nil {
+	routes := httpapi.Routes(t.httpapi)
+	if c := o.Canvas; c != nil {
 		routes[canvas.Prefix] = canvas.Handler(c.Root)
 	}
+	limits := o.Limits.WithDefaults()
 	g.srv = server.New(server.Options{
-		Listeners: g.opts.Listeners, Hosts: g.opts.Hosts, Port: g.opts.Port, Limits: limits, Log: g.opts.Log, Routes: routes,
-		Accept: func(s *server.Socket) server.Handler { return conn.Accept(env, s) },
+		Listeners: o.Listeners, Hosts: o.Hosts, Port: o.Port, Limits: limits, Log: o.Log, Routes: routes,
+		Accept: func(s *server.Socket) server.Handler { return conn.Accept(g.system.Root, t.conn, s) },
 		Info: func() map[string]any {
-			return map[string]any{"version": env.Version, "uptimeMs": time.Since(env.Started).Milliseconds()}
+			return map[string]any{"version": Version, "uptimeMs": time.Since(t.conn.Server.Started).Milliseconds()}
 		},
 		Failing: func() []string {
-			if env.Draining.Load() {
+			if g.draining.Load() {
 				return []string{"gateway draining"}
 			}
 			return nil
@@ -211,25 +206,29 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.stopActors()
 		return err
 	}
-	if c := g.opts.Canvas; c != nil {
+	if c := o.Canvas; c != nil {
 		// The canvas has its own port too (the runbook's); losing it is not
 		// worth losing the gateway over: the gateway port serves the same.
-		g.canvas = canvas.New(canvas.Options{Hosts: c.Hosts, Port: c.Port, Root: c.Root, Log: g.opts.Log})
+		g.canvas = canvas.New(canvas.Options{Hosts: c.Hosts, Port: c.Port, Root: c.Root, Log: o.Log})
 		if err := g.canvas.Start(ctx); err != nil {
-			g.opts.Log.Warn("canvas host not started on its own port; it is still served on the gateway port", "err", err)
+			o.Log.Warn("canvas host not started on its own port; it is still served on the gateway port", "err", err)
 			g.canvas = nil
 		}
 	}
-	g.opts.Log.Info("gateway listening", "addr", g.srv.Addr(), "port", g.srv.Port(), "auth", string(env.Secret().Mode),
-		"stateDir", env.StateDir, "pid", env.PID)
+	o.Log.Info("gateway listening", "addr", g.srv.Addr(), "port", g.srv.Port(), "auth", string(o.Secret.Mode),
+		"stateDir", o.StateDir, "pid", os.Getpid())
 	return nil
 }
 
 // Port is the bound port.
 func (g *Gateway) Port() int { return g.srv.Port() }
 
-// Env exposes the environment (tests read counters from it).
-func (g *Gateway) Env() *core.Env { return g.env }
+// Store is the state database (tests read what the gateway wrote).
+func (g *Gateway) Store() *store.Store { return g.store }
+
+// SetDraining makes the gateway refuse new handshakes (as while it stops),
+// or accept them again.
+func (g *Gateway) SetDraining(on bool) { g.draining.Store(on) }
 
 // Stop tells every client why (shutdown event, close 1012), stops accepting,
 // and stops the actor tree. It returns when sockets are closed or ctx ends.
@@ -239,8 +238,8 @@ func (g *Gateway) Stop(ctx context.Context, reason string, restartExpectedMs int
 }
 
 func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int64) error {
-	g.env.Draining.Store(true)
-	res, err := g.system.Root.RequestFuture(g.env.Hub, &core.Shutdown{Reason: reason, RestartExpectedMs: restartExpectedMs}, 5*time.Second).Result()
+	g.draining.Store(true)
+	res, err := g.system.Root.RequestFuture(g.hub, &core.Shutdown{Reason: reason, RestartExpectedMs: restartExpectedMs}, shutdownTimeout).Result()
 	if err == nil {
 		g.opts.Log.Info("gateway stopping", "reason", reason, "clients", res)
 	}
@@ -256,25 +255,38 @@ func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int
 // waitDrained waits for every socket to close: sockets with requests in
 // flight finish them first (up to DrainTimeout), the others close at once.
 func (g *Gateway) waitDrained(ctx context.Context) {
-	deadline := time.Now().Add(g.env.DrainTimeout + time.Second)
+	deadline := time.Now().Add(g.opts.DrainTimeout + time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		res, err := g.system.Root.RequestFuture(g.env.Hub, &core.StatusGet{}, time.Second).Result()
-		if err != nil {
+		n, errShape := core.Ask[struct{}, protocol.ConnectionCount](g.system.Root, g.hub, struct{}{}, time.Second)
+		if errShape != nil || (n.Total == 0 && n.Handshaking == 0) {
 			return
 		}
-		c := res.(*core.Reply).Payload.(map[string]any)["connections"].(map[string]any)
-		if c["total"].(int) == 0 && c["handshaking"].(int) == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(drainPoll)
 	}
 }
 
 func (g *Gateway) stopActors() {
-	_ = g.system.Root.PoisonFuture(g.root).Wait()
+	if g.root != nil {
+		_ = g.system.Root.PoisonFuture(g.root).Wait()
+	}
 	g.system.Shutdown()
 	// After the actors: a run that was cut short still commits what it had.
-	if err := g.env.Store.Close(); err != nil {
+	if err := g.store.Close(); err != nil {
 		g.opts.Log.Warn("closing the state database", "err", err)
 	}
 }
+
+// registry is the method table of a generation: the registry's methods and
+// any extra ones.
+func registry(extra []core.Method) *core.Registry {
+	if len(extra) == 0 {
+		return methods.Registry
+	}
+	all := []core.Method{}
+	methods.Registry.Each(func(m *core.Method) { all = append(all, *m) })
+	return core.NewRegistry(append(all, extra...)...)
+}
+
+// publishedHealth is the health summary hello-ok shows until the health
+// actor publishes its first (never seen by a client: Start waits for it).
+var publishedHealth = json.RawMessage(`{}`)

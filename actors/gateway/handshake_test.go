@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"openclaw/actors/gateway/gatewaytest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,7 +20,7 @@ import (
 // TestFirstFrameRules covers every row of PROTOCOL.md §3.2: what the server
 // answers and the exact close code and reason.
 func TestFirstFrameRules(t *testing.T) {
-	gw := startGateway(t, nil)
+	gw := gatewaytest.Start(t, nil)
 	validClient := map[string]any{"id": "cli", "version": "1", "platform": "linux", "mode": "cli"}
 	tests := []struct {
 		name       string
@@ -46,11 +47,11 @@ func TestFirstFrameRules(t *testing.T) {
 			wantErr: "invalid connect params: at /client/mode: must be equal to one of the allowed values", wantCode: 1008,
 			wantReason: "invalid connect params: at /client/mode: must be equal to one of the allowed values"},
 		{name: "protocol mismatch", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
-			"params": map[string]any{"minProtocol": 1, "maxProtocol": 2, "client": validClient, "auth": map[string]any{"token": testToken}}}),
+			"params": map[string]any{"minProtocol": 1, "maxProtocol": 2, "client": validClient, "auth": map[string]any{"token": gatewaytest.Token}}}),
 			wantErr: "protocol mismatch", wantDetail: map[string]any{"code": "PROTOCOL_MISMATCH", "clientMinProtocol": 1.0, "clientMaxProtocol": 2.0, "expectedProtocol": 4.0},
 			wantCode: 1002, wantReason: "protocol mismatch"},
 		{name: "invalid role", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
-			"params": map[string]any{"minProtocol": 4, "maxProtocol": 4, "client": validClient, "role": "root", "auth": map[string]any{"token": testToken}}}),
+			"params": map[string]any{"minProtocol": 4, "maxProtocol": 4, "client": validClient, "role": "root", "auth": map[string]any{"token": gatewaytest.Token}}}),
 			wantErr: "invalid role", wantCode: 1008, wantReason: "invalid role"},
 		{name: "auth failure", frame: mustJSON(map[string]any{"type": "req", "id": "a1", "method": "connect",
 			"params": map[string]any{"minProtocol": 4, "maxProtocol": 4, "client": validClient, "auth": map[string]any{"token": "wrong"}}}),
@@ -60,12 +61,12 @@ func TestFirstFrameRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := dialRaw(t, gw.url)
-			w.send(tt.frame)
+			w := gatewaytest.Dial(t, gw.URL)
+			w.Send(tt.frame)
 			if tt.wantErr != "" {
-				f := w.next()
+				f := w.Next()
 				if f.Type != "res" || f.OK || f.Error == nil || f.Error.Code != "INVALID_REQUEST" || f.Error.Message != tt.wantErr {
-					t.Fatalf("response = %s, want INVALID_REQUEST %q", f.raw, tt.wantErr)
+					t.Fatalf("response = %s, want INVALID_REQUEST %q", f.Raw, tt.wantErr)
 				}
 				for k, v := range tt.wantDetail {
 					if got := f.Error.Details[k]; !reflect.DeepEqual(got, v) {
@@ -73,13 +74,13 @@ func TestFirstFrameRules(t *testing.T) {
 					}
 				}
 			}
-			code, reason := w.closed()
+			code, reason := w.Closed()
 			if code != tt.wantCode || reason != tt.wantReason {
 				t.Fatalf("closed %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)
 			}
 			select {
-			case f := <-w.frames:
-				t.Fatalf("unexpected frame: %s", f.raw)
+			case f := <-w.Frames():
+				t.Fatalf("unexpected frame: %s", f.Raw)
 			default:
 			}
 		})
@@ -97,26 +98,26 @@ func mustJSON(v any) string {
 // TestLegacyProtocol: probes and v3 nodes may offer protocol 3 only; an
 // operator may not.
 func TestLegacyProtocol(t *testing.T) {
-	gw := startGateway(t, nil)
+	gw := gatewaytest.Start(t, nil)
 	node := auth.NewIdentity()
 	tests := []struct {
 		name string
-		c    client
+		c    gatewaytest.Client
 		ok   bool
 	}{
-		{"probe 3..3", client{id: "cli", mode: "probe", token: testToken, min: 3, max: 3}, true},
-		{"node 3..3", client{id: "node-host", mode: "node", role: "node", token: testToken, identity: &node, min: 3, max: 3}, true},
-		{"operator 3..3", client{id: "cli", mode: "cli", token: testToken, min: 3, max: 3}, false},
-		{"operator 4..9", client{id: "cli", mode: "cli", token: testToken, min: 4, max: 9}, true},
-		{"operator 5..6", client{id: "cli", mode: "cli", token: testToken, min: 5, max: 6}, false},
+		{"probe 3..3", gatewaytest.Client{ID: "cli", Mode: "probe", Token: gatewaytest.Token, Min: 3, Max: 3}, true},
+		{"node 3..3", gatewaytest.Client{ID: "node-host", Mode: "node", Role: "node", Token: gatewaytest.Token, Identity: &node, Min: 3, Max: 3}, true},
+		{"operator 3..3", gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Min: 3, Max: 3}, false},
+		{"operator 4..9", gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Min: 4, Max: 9}, true},
+		{"operator 5..6", gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Min: 5, Max: 6}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, res := connect(t, gw.url, tt.c)
+			_, res := gatewaytest.Connect(t, gw.URL, tt.c)
 			if res.OK != tt.ok {
-				t.Fatalf("ok = %v, want %v: %s", res.OK, tt.ok, res.raw)
+				t.Fatalf("ok = %v, want %v: %s", res.OK, tt.ok, res.Raw)
 			}
-			if res.OK && decode[map[string]any](t, res.Payload)["protocol"] != 4.0 {
+			if res.OK && gatewaytest.Decode[map[string]any](t, res.Payload)["protocol"] != 4.0 {
 				t.Fatalf("hello-ok.protocol is not 4: %s", res.Payload)
 			}
 		})
@@ -124,34 +125,34 @@ func TestLegacyProtocol(t *testing.T) {
 }
 
 func TestHandshakeTimeout(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) { o.Limits.HandshakeTimeout = 200 * time.Millisecond })
-	w := dialRaw(t, gw.url)
-	if code, _ := w.closed(); code != 1000 {
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.HandshakeTimeout = 200 * time.Millisecond })
+	w := gatewaytest.Dial(t, gw.URL)
+	if code, _ := w.Closed(); code != 1000 {
 		t.Fatalf("close code %d, want 1000", code)
 	}
 }
 
 func TestPreAuthFrameTooLarge(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) { o.Limits.PreAuthMaxFrame = 1024 })
-	w := dialRaw(t, gw.url)
-	w.send(`{"type":"req","id":"x","method":"connect","params":{"pad":"` + strings.Repeat("x", 2000) + `"}}`)
-	if code, _ := w.closed(); code != 1009 {
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.PreAuthMaxFrame = 1024 })
+	w := gatewaytest.Dial(t, gw.URL)
+	w.Send(`{"type":"req","id":"x","method":"connect","params":{"pad":"` + strings.Repeat("x", 2000) + `"}}`)
+	if code, _ := w.Closed(); code != 1009 {
 		t.Fatalf("close code %d, want 1009", code)
 	}
 	// After auth the larger limit applies.
-	a, _ := mustConnect(t, gw.url, admin())
-	f := a.call("big", "health", map[string]any{"probe": false, "pad": strings.Repeat("x", 2000)})
+	a, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	f := a.Call("big", "health", map[string]any{"probe": false, "pad": strings.Repeat("x", 2000)})
 	if f.OK || !strings.HasPrefix(f.Error.Message, "invalid health params") {
-		t.Fatalf("a 2 KB frame after auth should reach params validation, got %s", f.raw)
+		t.Fatalf("a 2 KB frame after auth should reach params validation, got %s", f.Raw)
 	}
 }
 
 func TestPreAuthSocketsPerIP(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) { o.Limits.MaxPreAuthPerIP = 3 })
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.MaxPreAuthPerIP = 3 })
 	for i := 0; i < 3; i++ {
-		dialRaw(t, gw.url)
+		gatewaytest.Dial(t, gw.URL)
 	}
-	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+itoa(gw.port)+"/", nil)
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+itoa(gw.Port())+"/", nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
 	req.Header.Set("Sec-WebSocket-Version", "13")
@@ -165,9 +166,9 @@ func TestPreAuthSocketsPerIP(t *testing.T) {
 		t.Fatalf("4th pre-auth upgrade: HTTP %d, want 503", resp.StatusCode)
 	}
 	// An authenticated socket no longer counts.
-	gw2 := startGateway(t, func(o *gateway.Options) { o.Limits.MaxPreAuthPerIP = 1 })
-	mustConnect(t, gw2.url, admin())
-	mustConnect(t, gw2.url, admin())
+	gw2 := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.MaxPreAuthPerIP = 1 })
+	gatewaytest.MustConnect(t, gw2.URL, gatewaytest.Admin())
+	gatewaytest.MustConnect(t, gw2.URL, gatewaytest.Admin())
 }
 
 func TestTooManyPendingHandshakeFrames(t *testing.T) {
@@ -175,20 +176,20 @@ func TestTooManyPendingHandshakeFrames(t *testing.T) {
 	// a new pairing is committed (an fsync) before hello-ok, and the frames
 	// after connect are read meanwhile. A limit of 2 keeps the test far from
 	// the race between the two.
-	gw := startGateway(t, func(o *gateway.Options) { o.Limits.MaxPendingFrames = 2 })
-	c := reader(t)
-	w := dialRaw(t, gw.url)
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.MaxPendingFrames = 2 })
+	c := gatewaytest.Reader(t)
+	w := gatewaytest.Dial(t, gw.URL)
 	var batch strings.Builder
-	batch.WriteString(mustJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.params(w.nonce)}))
+	batch.WriteString(mustJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.Params(w.Nonce)}))
 	for i := 0; i < 40; i++ {
 		batch.WriteString(`{"type":"req","id":"p` + itoa(i) + `","method":"health"}`)
 	}
 	// Each request is its own WebSocket message; all of them go out in one
 	// TCP write, so they are all read while the pairing commits.
-	if _, err := w.c.NetConn().Write(maskedFrames(splitFrames(batch.String()))); err != nil {
+	if _, err := w.NetConn().Write(maskedFrames(splitFrames(batch.String()))); err != nil {
 		t.Fatal(err)
 	}
-	code, reason := w.closed()
+	code, reason := w.Closed()
 	if code != 1008 || reason != "too many pending handshake frames" {
 		t.Fatalf("closed %d %q, want 1008 too many pending handshake frames", code, reason)
 	}
@@ -199,12 +200,12 @@ func TestTooManyPendingHandshakeFrames(t *testing.T) {
 func TestPairedDevicesMigrate(t *testing.T) {
 	dir := t.TempDir()
 	prefillDevices(t, dir, 3)
-	gw := startGateway(t, func(o *gateway.Options) { o.StateDir = dir })
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.StateDir = dir })
 	// The device actor migrates as it starts, alongside the listener.
 	var recs map[string][]byte
 	var err error
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if recs, err = gw.Env().Store.Scan(context.Background(), "devices"); err != nil || len(recs) == 3 {
+		if recs, err = gw.Store().Scan(context.Background(), "devices"); err != nil || len(recs) == 3 {
 			break
 		}
 	}
@@ -240,7 +241,7 @@ func prefillDevices(t *testing.T, stateDir string, n int) {
 	}
 }
 
-// maskedFrames encodes client text frames (masked, with a zero key) back to
+// maskedFrames encodes gatewaytest.Client text frames (masked, with a zero key) back to
 // back.
 func maskedFrames(msgs []string) []byte {
 	var b []byte
@@ -273,31 +274,31 @@ func splitFrames(s string) []string {
 // TestPipelinedFramesAfterConnect: frames sent right behind connect are
 // answered after hello-ok, in order.
 func TestPipelinedFramesAfterConnect(t *testing.T) {
-	gw := startGateway(t, nil)
-	for _, c := range []client{admin(), reader(t)} {
-		w := dialRaw(t, gw.url)
-		w.sendJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.params(w.nonce)})
+	gw := gatewaytest.Start(t, nil)
+	for _, c := range []gatewaytest.Client{gatewaytest.Admin(), gatewaytest.Reader(t)} {
+		w := gatewaytest.Dial(t, gw.URL)
+		w.SendJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.Params(w.Nonce)})
 		for i := 0; i < 5; i++ {
-			w.send(`{"type":"req","id":"p` + itoa(i) + `","method":"health"}`)
+			w.Send(`{"type":"req","id":"p` + itoa(i) + `","method":"health"}`)
 		}
-		if f := w.res("c1"); !f.OK {
-			t.Fatalf("connect: %s", f.raw)
+		if f := w.Res("c1"); !f.OK {
+			t.Fatalf("connect: %s", f.Raw)
 		}
 		for i := 0; i < 5; i++ {
-			f := w.next()
+			f := w.Next()
 			for f.Type == "event" {
-				f = w.next()
+				f = w.Next()
 			}
 			if f.ID != "p"+itoa(i) || !f.OK {
-				t.Fatalf("response %d = %s, want p%d ok", i, f.raw, i)
+				t.Fatalf("response %d = %s, want p%d ok", i, f.Raw, i)
 			}
 		}
 	}
 }
 
 func TestHelloOK(t *testing.T) {
-	gw := startGateway(t, nil)
-	_, hello := mustConnect(t, gw.url, admin())
+	gw := gatewaytest.Start(t, nil)
+	_, hello := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 	if hello["type"] != "hello-ok" || hello["protocol"] != 4.0 {
 		t.Fatalf("type/protocol: %v %v", hello["type"], hello["protocol"])
 	}
@@ -336,7 +337,7 @@ func TestHelloOK(t *testing.T) {
 	}
 
 	// A connection without operator.read sees no roster and no admin fields.
-	_, h2 := mustConnect(t, gw.url, client{token: testToken})
+	_, h2 := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Client{Token: gatewaytest.Token})
 	s2 := h2["snapshot"].(map[string]any)
 	if len(s2["presence"].([]any)) != 0 {
 		t.Errorf("presence shown without operator.read: %v", s2["presence"])
@@ -360,30 +361,30 @@ func TestAuthFailures(t *testing.T) {
 	tests := []struct {
 		name     string
 		mode     auth.Mode
-		c        client
+		c        gatewaytest.Client
 		wantCode string // error.code
 		wantDet  string // error.details.code
 		wantMsg  string
 	}{
-		{"no secret, no device", auth.ModeToken, client{}, "NOT_PAIRED", "DEVICE_IDENTITY_REQUIRED", "device identity required"},
-		{"device, no token", auth.ModeToken, client{identity: &id}, "INVALID_REQUEST", "AUTH_TOKEN_MISSING",
+		{"no secret, no device", auth.ModeToken, gatewaytest.Client{}, "NOT_PAIRED", "DEVICE_IDENTITY_REQUIRED", "device identity required"},
+		{"device, no token", auth.ModeToken, gatewaytest.Client{Identity: &id}, "INVALID_REQUEST", "AUTH_TOKEN_MISSING",
 			"unauthorized: gateway token missing (provide gateway auth token)"},
-		{"wrong token", auth.ModeToken, client{token: "nope"}, "INVALID_REQUEST", "AUTH_TOKEN_MISMATCH",
+		{"wrong token", auth.ModeToken, gatewaytest.Client{Token: "nope"}, "INVALID_REQUEST", "AUTH_TOKEN_MISMATCH",
 			"unauthorized: gateway token mismatch (provide gateway auth token)"},
-		{"wrong password", auth.ModePassword, client{password: "nope"}, "INVALID_REQUEST", "AUTH_PASSWORD_MISMATCH",
+		{"wrong password", auth.ModePassword, gatewaytest.Client{Password: "nope"}, "INVALID_REQUEST", "AUTH_PASSWORD_MISMATCH",
 			"unauthorized: gateway password mismatch (provide gateway auth password)"},
-		{"device, no password", auth.ModePassword, client{identity: &id}, "INVALID_REQUEST", "AUTH_PASSWORD_MISSING",
+		{"device, no password", auth.ModePassword, gatewaytest.Client{Identity: &id}, "INVALID_REQUEST", "AUTH_PASSWORD_MISSING",
 			"unauthorized: gateway password missing (provide gateway auth password)"},
-		{"node without device", auth.ModeToken, client{role: "node", mode: "node", id: "node-host", token: testToken}, "NOT_PAIRED", "DEVICE_IDENTITY_REQUIRED", "device identity required"},
+		{"node without device", auth.ModeToken, gatewaytest.Client{Role: "node", Mode: "node", ID: "node-host", Token: gatewaytest.Token}, "NOT_PAIRED", "DEVICE_IDENTITY_REQUIRED", "device identity required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gw := startGateway(t, func(o *gateway.Options) { o.Secret = auth.Secret{Mode: tt.mode, Value: testToken} })
-			w, res := connect(t, gw.url, tt.c)
+			gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Secret = auth.Secret{Mode: tt.mode, Value: gatewaytest.Token} })
+			w, res := gatewaytest.Connect(t, gw.URL, tt.c)
 			if res.OK || res.Error.Code != tt.wantCode || res.Error.Details["code"] != tt.wantDet || res.Error.Message != tt.wantMsg {
-				t.Fatalf("got %s, want %s/%s %q", res.raw, tt.wantCode, tt.wantDet, tt.wantMsg)
+				t.Fatalf("got %s, want %s/%s %q", res.Raw, tt.wantCode, tt.wantDet, tt.wantMsg)
 			}
-			if code, reason := w.closed(); code != 1008 || reason != tt.wantMsg {
+			if code, reason := w.Closed(); code != 1008 || reason != tt.wantMsg {
 				t.Fatalf("closed %d %q", code, reason)
 			}
 		})
@@ -394,18 +395,18 @@ func TestAuthSuccessModes(t *testing.T) {
 	tests := []struct {
 		name       string
 		secret     auth.Secret
-		c          client
+		c          gatewaytest.Client
 		wantMethod string
 	}{
-		{"token", auth.Secret{Mode: auth.ModeToken, Value: testToken}, client{token: testToken}, "token"},
-		{"token sent as password", auth.Secret{Mode: auth.ModeToken, Value: testToken}, client{password: testToken}, "token"},
-		{"password", auth.Secret{Mode: auth.ModePassword, Value: "pw-123456"}, client{password: "pw-123456"}, "password"},
-		{"none", auth.Secret{Mode: auth.ModeNone}, client{}, "none"},
+		{"token", auth.Secret{Mode: auth.ModeToken, Value: gatewaytest.Token}, gatewaytest.Client{Token: gatewaytest.Token}, "token"},
+		{"token sent as password", auth.Secret{Mode: auth.ModeToken, Value: gatewaytest.Token}, gatewaytest.Client{Password: gatewaytest.Token}, "token"},
+		{"password", auth.Secret{Mode: auth.ModePassword, Value: "pw-123456"}, gatewaytest.Client{Password: "pw-123456"}, "password"},
+		{"none", auth.Secret{Mode: auth.ModeNone}, gatewaytest.Client{}, "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gw := startGateway(t, func(o *gateway.Options) { o.Secret = tt.secret })
-			_, hello := mustConnect(t, gw.url, tt.c)
+			gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Secret = tt.secret })
+			_, hello := gatewaytest.MustConnect(t, gw.URL, tt.c)
 			if m := hello["auth"].(map[string]any)["method"]; m != tt.wantMethod {
 				t.Fatalf("auth.method = %v, want %s", m, tt.wantMethod)
 			}
@@ -414,74 +415,74 @@ func TestAuthSuccessModes(t *testing.T) {
 }
 
 func TestAuthRateLimit(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) {
+	gw := gatewaytest.Start(t, func(o *gateway.Options) {
 		o.RateLimit = auth.RateLimit{MaxAttempts: 3, Window: time.Minute, Lockout: time.Minute, ExemptLoopback: false}
 	})
 	for i := 1; i <= 3; i++ {
-		_, res := connect(t, gw.url, client{token: "wrong"})
+		_, res := gatewaytest.Connect(t, gw.URL, gatewaytest.Client{Token: "wrong"})
 		want := "AUTH_TOKEN_MISMATCH"
 		if i == 3 {
 			want = "AUTH_RATE_LIMITED"
 		}
 		if res.OK || res.Error.Details["code"] != want {
-			t.Fatalf("attempt %d: %s, want %s", i, res.raw, want)
+			t.Fatalf("attempt %d: %s, want %s", i, res.Raw, want)
 		}
 	}
 	// Locked out: even the right token is refused, with a retry hint.
-	_, res := connect(t, gw.url, client{token: testToken})
+	_, res := gatewaytest.Connect(t, gw.URL, gatewaytest.Client{Token: gatewaytest.Token})
 	if res.OK || res.Error.Details["code"] != "AUTH_RATE_LIMITED" || res.Error.Retryable == nil || !*res.Error.Retryable ||
 		res.Error.RetryAfterMs == nil || *res.Error.RetryAfterMs <= 0 {
-		t.Fatalf("locked out: %s", res.raw)
+		t.Fatalf("locked out: %s", res.Raw)
 	}
 	if res.Error.Message != "unauthorized: too many failed authentication attempts (retry later)" {
 		t.Fatalf("message %q", res.Error.Message)
 	}
 
 	// Loopback is exempt by default.
-	gw2 := startGateway(t, func(o *gateway.Options) {
+	gw2 := gatewaytest.Start(t, func(o *gateway.Options) {
 		o.RateLimit = auth.RateLimit{MaxAttempts: 2, Window: time.Minute, Lockout: time.Minute, ExemptLoopback: true}
 	})
 	for i := 0; i < 4; i++ {
-		connect(t, gw2.url, client{token: "wrong"})
+		gatewaytest.Connect(t, gw2.URL, gatewaytest.Client{Token: "wrong"})
 	}
-	mustConnect(t, gw2.url, client{token: testToken})
+	gatewaytest.MustConnect(t, gw2.URL, gatewaytest.Client{Token: gatewaytest.Token})
 }
 
 func TestDeviceIdentity(t *testing.T) {
-	gw := startGateway(t, nil)
+	gw := gatewaytest.Start(t, nil)
 	id := auth.NewIdentity()
-	good := client{id: "openclaw-control-ui", mode: "ui", token: testToken, identity: &id, scopes: []string{"operator.read"}}
+	good := gatewaytest.Client{ID: "openclaw-control-ui", Mode: "ui", Token: gatewaytest.Token, Identity: &id, Scopes: []string{"operator.read"}}
 
 	t.Run("v3 pairs locally and returns a device token", func(t *testing.T) {
-		_, hello := mustConnect(t, gw.url, good)
+		_, hello := gatewaytest.MustConnect(t, gw.URL, good)
 		a := hello["auth"].(map[string]any)
 		tok, _ := a["deviceToken"].(string)
 		if len(tok) != 43 || a["issuedAtMs"] == nil || a["method"] != "token" {
 			t.Fatalf("auth = %v", a)
 		}
-		recs, err := gw.Env().Store.Scan(context.Background(), "devices")
+		recs, err := gw.Store().Scan(context.Background(), "devices")
 		if err != nil || len(recs) != 1 || !strings.Contains(string(recs[id.ID]), tok) {
 			t.Fatalf("paired device not in the state database: %q %v", recs, err)
 		}
 		// The device token alone now authenticates this device.
 		dt := good
-		dt.token, dt.deviceToken = "", tok
-		_, h2 := mustConnect(t, gw.url, dt)
+		dt.Token, dt.DeviceToken = "", tok
+		_, h2 := gatewaytest.MustConnect(t, gw.URL, dt)
 		if m := h2["auth"].(map[string]any)["method"]; m != "device-token" {
 			t.Fatalf("method = %v, want device-token", m)
 		}
 		// A wrong device token does not.
-		dt.deviceToken = strings.Repeat("A", 43)
-		_, res := connect(t, gw.url, dt)
+		dt.DeviceToken = strings.Repeat("A", 43)
+		_, res := gatewaytest.Connect(t, gw.URL, dt)
 		if res.OK || res.Error.Details["code"] != "AUTH_DEVICE_TOKEN_MISMATCH" {
-			t.Fatalf("wrong device token: %s", res.raw)
+			t.Fatalf("wrong device token: %s", res.Raw)
 		}
 	})
 	t.Run("v2 payload", func(t *testing.T) {
 		id2 := auth.NewIdentity()
 		c := good
-		c.identity, c.v2 = &id2, true
-		mustConnect(t, gw.url, c)
+		c.Identity, c.V2 = &id2, true
+		gatewaytest.MustConnect(t, gw.URL, c)
 	})
 
 	bad := []struct {
@@ -499,24 +500,24 @@ func TestDeviceIdentity(t *testing.T) {
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			c := good
-			c.tamper = tt.tamper
-			w, res := connect(t, gw.url, c)
+			c.Tamper = tt.tamper
+			w, res := gatewaytest.Connect(t, gw.URL, c)
 			if res.OK || res.Error.Code != "INVALID_REQUEST" || res.Error.Details["code"] != tt.want {
-				t.Fatalf("got %s, want %s", res.raw, tt.want)
+				t.Fatalf("got %s, want %s", res.Raw, tt.want)
 			}
-			if code, _ := w.closed(); code != 1008 {
+			if code, _ := w.Closed(); code != 1008 {
 				t.Fatalf("close %d, want 1008", code)
 			}
 		})
 	}
 
 	t.Run("pairing required when not auto-approved", func(t *testing.T) {
-		gw := startGateway(t, func(o *gateway.Options) { o.AutoApproveLocal = false })
+		gw := gatewaytest.Start(t, func(o *gateway.Options) { o.AutoApproveLocal = false })
 		id := auth.NewIdentity()
-		_, res := connect(t, gw.url, client{token: testToken, identity: &id, scopes: []string{"operator.read"}})
+		_, res := gatewaytest.Connect(t, gw.URL, gatewaytest.Client{Token: gatewaytest.Token, Identity: &id, Scopes: []string{"operator.read"}})
 		if res.OK || res.Error.Code != "NOT_PAIRED" || res.Error.Message != "pairing required: not-paired" ||
 			res.Error.Details["code"] != "PAIRING_REQUIRED" || res.Error.Details["requestId"] == "" {
-			t.Fatalf("got %s", res.raw)
+			t.Fatalf("got %s", res.Raw)
 		}
 	})
 }

@@ -9,8 +9,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
-
-	"openclaw/actors/core"
 )
 
 // buildID names this binary: version, VCS revision when the build recorded
@@ -27,9 +25,12 @@ func buildID() string {
 	return id + "-" + runtime.Version()
 }
 
-func hostInfo() core.HostInfo {
-	host, _ := os.Hostname()
-	return core.HostInfo{Host: host, IP: primaryIP(), Platform: platform(), DeviceFamily: family()}
+// host describes the machine, for the gateway's own presence row.
+type host struct{ Host, IP, Platform, DeviceFamily string }
+
+func hostInfo() host {
+	name, _ := os.Hostname()
+	return host{Host: name, IP: primaryIP(), Platform: platform(), DeviceFamily: family()}
 }
 
 func primaryIP() string {

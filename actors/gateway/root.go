@@ -1,63 +1,187 @@
 package gateway
 
 import (
+	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
 
+	"openclaw/actors/channels"
 	"openclaw/actors/conn"
 	"openclaw/actors/core"
 	"openclaw/actors/devices"
 	"openclaw/actors/health"
+	"openclaw/actors/httpapi"
 	"openclaw/actors/hub"
+	"openclaw/actors/logs"
+	"openclaw/actors/methods"
 	"openclaw/actors/presence"
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
-	"openclaw/channels"
+	"openclaw/actors/tools"
+	"openclaw/config"
+	"openclaw/transport/auth"
+	"openclaw/transport/protocol"
 )
 
-type ready struct{}
+// The actor tree, as composed here:
+//
+//	gateway (supervisor: restarts a crashed child, alone)
+//	├── hub        who is connected; tick, ping, fan-out
+//	│   └── $n     one connection actor per socket
+//	├── presence   the roster; system-presence, system-event
+//	├── devices    paired devices, pairing at connect
+//	├── config     the active config, the file watcher; config.*
+//	├── logs       logs.tail
+//	├── runs       agent runs; agent, agent.wait, chat.*
+//	│   └── $n     one run actor per turn
+//	├── channels   channel accounts; send, channels.pairing.*
+//	│   └── <channel>:<account>
+//	└── health     health and status summaries
+//
+// Every actor is named, so every PID is known before anything is spawned:
+// each actor gets exactly the PIDs it talks to in its Deps, whatever the
+// spawn order, and the edges of the picture are the Deps below.
+
+// rootName is the supervisor's name; its children are rootName/<name>.
+const rootName = "gateway"
+
+type pids struct {
+	hub, presence, devices, config, logs, runs, channels, health *actor.PID
+}
+
+// child is one actor of the tree, spawned in order.
+type child struct {
+	name  string
+	props *actor.Props
+}
+
+// tree is a composed generation: its actors, and the dependencies of what
+// lives outside the tree (connection actors, the HTTP APIs).
+type tree struct {
+	pids     pids
+	children []child
+	conn     *conn.Deps
+	httpapi  httpapi.Deps
+}
+
+// compose builds every actor's dependencies. It is the only place that knows
+// who talks to whom.
+func (g *Gateway) compose(validate *protocol.Validator) *tree {
+	o, sys := g.opts, g.system
+	pid := func(name string) *actor.PID { return actor.NewPID(sys.Address(), rootName+"/"+name) }
+	p := pids{hub: pid("hub"), presence: pid("presence"), devices: pid("devices"), config: pid("config"),
+		logs: pid("logs"), runs: pid("runs"), channels: pid("channels"), health: pid("health")}
+	extraOwners := map[core.Owner]*actor.PID{}
+	for owner := range o.Extra.Owners {
+		extraOwners[owner] = pid("extra-" + string(owner))
+	}
+
+	// Shared state: one owner sets each, the others read.
+	active := core.NewLive(o.Config)                      // set by config
+	secret := core.NewLive(o.Secret)                      // set by config
+	limiter := core.NewLive(auth.NewLimiter(o.RateLimit)) // set by config
+	reloadStatus := core.NewLive("")                      // set by config
+	roster := core.NewLive([]protocol.PresenceEntry{})    // set by presence
+	healthSnap := core.NewLive(publishedHealth)           // set by health
+	versions := &core.StateVersions{}                     // advanced by presence and health
+	started := time.Now()
+	limits := o.Limits.WithDefaults()
+
+	toolset := tools.New(tools.Deps{Root: sys.Root, Store: g.store, Hub: p.hub, Channels: p.channels})
+	for name, t := range o.Extra.Tools {
+		toolset[name] = t
+	}
+
+	routes := core.Routes{
+		core.OwnerHub: p.hub, core.OwnerPresence: p.presence, core.OwnerHealth: p.health, core.OwnerConfig: p.config,
+		core.OwnerLogs: p.logs, core.OwnerDevices: p.devices, core.OwnerRuns: p.runs, core.OwnerChannels: p.channels,
+	}
+	for owner, pid := range extraOwners {
+		routes[owner] = pid
+	}
+	host := hostInfo()
+	t := &tree{pids: p}
+	t.conn = &conn.Deps{
+		Hub: p.hub, Presence: p.presence, Devices: p.devices, Routes: routes,
+		Methods: registry(o.Extra.Methods), Events: methods.Events(),
+		Validate: validate, Limits: limits, Secret: secret, Limiter: limiter,
+		Roster: roster, Health: healthSnap, Versions: versions,
+		Server: conn.ServerInfo{Version: Version, BuildID: buildID(), BootID: bootID, Started: started,
+			ConfigPath: o.ConfigPath, StateDir: o.StateDir, DefaultAgent: config.DefaultAgent(o.Config)},
+		Draining: &g.draining, DrainTimeout: o.DrainTimeout, Log: o.Log,
+	}
+	t.httpapi = httpapi.Deps{Root: sys.Root, Runs: p.runs, Store: g.store, Tools: toolset, Config: active,
+		Secret: secret, Limiter: limiter, Log: o.Log}
+
+	reloadMode := o.Config.Gateway.Reload.Mode
+	t.children = []child{
+		// The hub first: the others publish to it from their first message.
+		{"hub", hub.Props(hub.Deps{Log: o.Log, TickInterval: limits.TickInterval, PingInterval: limits.PingInterval})},
+		{"presence", presence.Props(presence.Deps{Hub: p.hub, Roster: roster, Versions: versions, TTL: o.PresenceTTL, Log: o.Log,
+			Self: presence.Self{Host: host.Host, IP: host.IP, Platform: host.Platform, DeviceFamily: host.DeviceFamily,
+				Version: Version, InstanceID: uuid.NewString()}})},
+		{"devices", devices.Props(devices.Deps{Hub: p.hub, Store: g.store, StateDir: o.StateDir,
+			AutoApproveLocal: o.AutoApproveLocal, Log: o.Log})},
+		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, Config: o.Config, Hash: o.ConfigHash, Mode: reloadMode,
+			Restart: o.RequestRestart, Active: active, Secret: secret, Limiter: limiter, Status: reloadStatus,
+			Hub: p.hub, Channels: p.channels, Health: p.health, Log: o.Log})},
+		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
+		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Store: g.store, Config: active, Tools: toolset, Log: o.Log})},
+		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log,
+			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log}})},
+	}
+	for owner, props := range o.Extra.Owners {
+		t.children = append(t.children, child{"extra-" + string(owner), props})
+	}
+	// Last: its first summary asks the others.
+	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels,
+		Store: g.store, Config: active, Reload: reloadStatus, Published: healthSnap, Versions: versions,
+		Every: o.HealthEvery, Log: o.Log,
+		Process: health.Process{Version: Version, BuildID: buildID(), PID: os.Getpid(), Started: started}})})
+	return t
+}
 
 // supervisor is the root actor. Its children hold the gateway's state; one
 // that panics is restarted (with its state rebuilt from scratch or from
 // disk) up to 10 times in 10 s, without touching the others.
 type supervisor struct {
-	env      *core.Env
-	reload   reload.Options
-	tools    map[string]*runs.Tool
-	channels channels.Options
+	children []child
+	ready    *actor.PID // answers *health.Ready once the tree is up
 }
 
-func rootProps(env *core.Env, ro reload.Options, tools map[string]*runs.Tool, co channels.Options) *actor.Props {
-	restart := actor.NewOneForOneStrategy(10, 10*time.Second, func(reason any) actor.Directive {
-		env.Log.Error("gateway actor crashed; restarting it", "panic", reason)
+// Restart budget of the root's children.
+const (
+	maxRestarts    = 10
+	restartsWithin = 10 * time.Second
+)
+
+func supervisorProps(log *slog.Logger, children []child, ready *actor.PID) *actor.Props {
+	restart := actor.NewOneForOneStrategy(maxRestarts, restartsWithin, func(reason any) actor.Directive {
+		log.Error("gateway actor crashed; restarting it", "panic", reason)
 		return actor.RestartDirective
 	})
-	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{env: env, reload: ro, tools: tools, channels: co} }, actor.WithSupervisor(restart))
+	for _, c := range children {
+		// A request whose handler panics is still answered.
+		c.props.Configure(actor.WithReceiverMiddleware(core.AnswerPanics))
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{children: children, ready: ready} },
+		actor.WithSupervisor(restart))
 }
 
 func (s *supervisor) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
-		env := s.env
-		// The hub first: the others publish to it from their first message.
-		env.Hub = s.spawn(ctx, hub.Props(env, conn.Props), "hub")
-		env.Devices = s.spawn(ctx, devices.Props(env), "devices")
-		env.Health = s.spawn(ctx, health.Props(env), "health")
-		env.Presence = s.spawn(ctx, presence.Props(env), "presence")
-		env.Reload = s.spawn(ctx, reload.Props(env, s.reload), "config")
-		env.Runs = s.spawn(ctx, runs.Props(env, s.tools), "runs")
-		// Last: channel accounts start agent runs from their first update.
-		env.Channels = s.spawn(ctx, channels.Props(env, s.channels), "channels")
-	case *ready:
-		ctx.Respond(true)
+		for _, c := range s.children {
+			if _, err := ctx.SpawnNamed(c.props, c.name); err != nil {
+				panic(fmt.Sprintf("gateway: spawn %s: %v", c.name, err))
+			}
+		}
+	case *health.Ready:
+		// Spawned by now (Started came first): the health actor answers.
+		ctx.Forward(s.ready)
 	}
-}
-
-func (s *supervisor) spawn(ctx actor.Context, p *actor.Props, name string) *actor.PID {
-	pid, err := ctx.SpawnNamed(p, name)
-	if err != nil {
-		panic("gateway: spawn " + name + ": " + err.Error())
-	}
-	return pid
 }

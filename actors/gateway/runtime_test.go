@@ -3,29 +3,34 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"openclaw/actors/gateway/gatewaytest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"openclaw/actors/core"
 	"openclaw/actors/gateway"
 	"openclaw/transport/auth"
+	"openclaw/transport/protocol"
+
+	"github.com/asynkron/protoactor-go/actor"
 )
 
 func TestScopes(t *testing.T) {
-	gw := startGateway(t, nil)
-	noScopes, _ := mustConnect(t, gw.url, client{token: testToken, scopes: []string{"operator.admin"}}) // test/test, no device: cleared
-	read, _ := mustConnect(t, gw.url, reader(t))
-	adm, _ := mustConnect(t, gw.url, admin())
+	gw := gatewaytest.Start(t, nil)
+	noScopes, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Client{Token: gatewaytest.Token, Scopes: []string{"operator.admin"}}) // test/test, no device: cleared
+	read, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 	nodeID := auth.NewIdentity()
-	node, _ := mustConnect(t, gw.url, client{id: "node-host", mode: "node", role: "node", token: testToken, identity: &nodeID})
+	node, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Client{ID: "node-host", Mode: "node", Role: "node", Token: gatewaytest.Token, Identity: &nodeID})
 
 	tests := []struct {
 		name    string
-		w       *wsConn
+		w       *gatewaytest.Conn
 		method  string
 		params  any
 		wantOK  bool
@@ -39,7 +44,7 @@ func TestScopes(t *testing.T) {
 		{"system-event needs admin", read, "system-event", map[string]any{"text": "x"}, false, "FORBIDDEN", "missing scope: operator.admin"},
 		{"admin posts system-event", adm, "system-event", map[string]any{"text": "x"}, true, "", ""},
 		{"unknown method, admin", adm, "no.such", nil, false, "INVALID_REQUEST", "unknown method: no.such"},
-		{"unknown method, reader", read, "no.such", nil, false, "FORBIDDEN", "missing scope: operator.admin"},
+		{"unknown method, reader", read, "no.such", nil, false, "INVALID_REQUEST", "unknown method: no.such"},
 		{"node calls an operator method", node, "status", nil, false, "INVALID_REQUEST", "unauthorized role: node"},
 		{"node calls health", node, "health", nil, true, "", ""},
 		{"second connect, admin", adm, "connect", map[string]any{}, false, "INVALID_REQUEST", "connect is only valid as the first request"},
@@ -50,78 +55,78 @@ func TestScopes(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := tt.w.call("r"+itoa(i), tt.method, tt.params)
+			f := tt.w.Call("r"+itoa(i), tt.method, tt.params)
 			if f.OK != tt.wantOK {
-				t.Fatalf("ok = %v: %s", f.OK, f.raw)
+				t.Fatalf("ok = %v: %s", f.OK, f.Raw)
 			}
 			if !tt.wantOK && (f.Error.Code != tt.code || f.Error.Message != tt.message) {
-				t.Fatalf("error = %s, want %s %q", f.raw, tt.code, tt.message)
+				t.Fatalf("error = %s, want %s %q", f.Raw, tt.code, tt.message)
 			}
 			if tt.code == "FORBIDDEN" && f.Error.Details["code"] != "MISSING_SCOPE" {
-				t.Fatalf("FORBIDDEN without MISSING_SCOPE details: %s", f.raw)
+				t.Fatalf("FORBIDDEN without MISSING_SCOPE details: %s", f.Raw)
 			}
 		})
 	}
 }
 
 func TestPostHelloInvalidFrames(t *testing.T) {
-	gw := startGateway(t, nil)
-	w, _ := mustConnect(t, gw.url, admin())
-	w.send(`{"type":"req",`) // malformed: ignored, socket stays
-	w.send(`{"type":"req","id":5,"method":"health"}`)
-	f := w.next()
+	gw := gatewaytest.Start(t, nil)
+	w, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	w.Send(`{"type":"req",`) // malformed: ignored, socket stays
+	w.Send(`{"type":"req","id":5,"method":"health"}`)
+	f := w.Next()
 	for f.Type == "event" {
-		f = w.next()
+		f = w.Next()
 	}
 	if f.OK || f.ID != 5.0 || f.Error.Message != "invalid request frame: at /id: must be string" {
-		t.Fatalf("numeric id: %s", f.raw)
+		t.Fatalf("numeric id: %s", f.Raw)
 	}
-	w.send(`{"hello":1}`)
-	if f := w.res("invalid"); f.OK || !strings.HasPrefix(f.Error.Message, "invalid request frame: ") {
-		t.Fatalf("no id: %s", f.raw)
+	w.Send(`{"hello":1}`)
+	if f := w.Res("invalid"); f.OK || !strings.HasPrefix(f.Error.Message, "invalid request frame: ") {
+		t.Fatalf("no id: %s", f.Raw)
 	}
-	if f := w.call("after", "health", nil); !f.OK {
-		t.Fatalf("socket unusable after bad frames: %s", f.raw)
+	if f := w.Call("after", "health", nil); !f.OK {
+		t.Fatalf("socket unusable after bad frames: %s", f.Raw)
 	}
 }
 
 func TestSystemPresenceAndEvents(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) { o.PresenceTTL = 400 * time.Millisecond })
-	watcher, hello := mustConnect(t, gw.url, reader(t))
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.PresenceTTL = 400 * time.Millisecond })
+	watcher, hello := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
 	snap := hello["snapshot"].(map[string]any)
 	if !hasSelfRow(snap["presence"].([]any)) {
 		t.Fatalf("hello-ok roster lacks the gateway's own row: %v", snap["presence"])
 	}
 	startVersion := snap["stateVersion"].(map[string]any)["presence"].(float64)
 
-	// A tracked client connects: every reader gets the roster with its row.
-	ui := reader(t)
-	ui.id = "webchat-ui"
-	uiConn, _ := mustConnect(t, gw.url, ui)
-	ev := waitPresence(t, watcher, func(rows []core.PresenceEntry) bool { return findClient(rows, "webchat-ui", "connect") })
+	// A tracked gatewaytest.Client connects: every reader gets the roster with its row.
+	ui := gatewaytest.Reader(t)
+	ui.ID = "webchat-ui"
+	uiConn, _ := gatewaytest.MustConnect(t, gw.URL, ui)
+	ev := waitPresence(t, watcher, func(rows []protocol.PresenceEntry) bool { return findClient(rows, "webchat-ui", "connect") })
 	if ev.StateVersion == nil || float64(ev.StateVersion.Presence) <= startVersion {
-		t.Fatalf("presence stateVersion did not advance: %s", ev.raw)
+		t.Fatalf("presence stateVersion did not advance: %s", ev.Raw)
 	}
 	// The CLI is not tracked.
-	adm, _ := mustConnect(t, gw.url, admin())
-	rows := decode[[]core.PresenceEntry](t, adm.call("p1", "system-presence", nil).Payload)
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	rows := gatewaytest.Decode[[]protocol.PresenceEntry](t, adm.Call("p1", "system-presence", nil).Payload)
 	for _, r := range rows {
 		if r.ClientID == "cli" {
 			t.Fatalf("a cli-mode socket is in the roster: %+v", r)
 		}
 	}
 	// Disconnect: the row stays with reason disconnect, then expires.
-	uiConn.c.NetConn().Close()
-	waitPresence(t, watcher, func(rows []core.PresenceEntry) bool { return findClient(rows, "webchat-ui", "disconnect") })
-	waitPresence(t, watcher, func(rows []core.PresenceEntry) bool {
+	uiConn.NetConn().Close()
+	waitPresence(t, watcher, func(rows []protocol.PresenceEntry) bool { return findClient(rows, "webchat-ui", "disconnect") })
+	waitPresence(t, watcher, func(rows []protocol.PresenceEntry) bool {
 		return !findClient(rows, "webchat-ui", "disconnect") && hasSelfRowTyped(rows)
 	})
 
 	// system-event upserts one row per key, newest first.
-	adm.call("e1", "system-event", map[string]any{"text": "first", "host": "box-a"})
-	adm.call("e2", "system-event", map[string]any{"text": "second", "host": "box-a"})
-	adm.call("e3", "system-event", map[string]any{"text": "other", "host": "box-b"})
-	rows = decode[[]core.PresenceEntry](t, adm.call("p2", "system-presence", nil).Payload)
+	adm.Call("e1", "system-event", map[string]any{"text": "first", "host": "box-a"})
+	adm.Call("e2", "system-event", map[string]any{"text": "second", "host": "box-a"})
+	adm.Call("e3", "system-event", map[string]any{"text": "other", "host": "box-b"})
+	rows = gatewaytest.Decode[[]protocol.PresenceEntry](t, adm.Call("p2", "system-presence", nil).Payload)
 	if rows[0].Text != "other" || countHost(rows, "box-a") != 1 || rows[1].Text != "second" {
 		t.Fatalf("roster after system-events: %+v", rows)
 	}
@@ -133,35 +138,35 @@ func TestSystemPresenceAndEvents(t *testing.T) {
 }
 
 func TestPresenceCap(t *testing.T) {
-	gw := startGateway(t, nil)
-	adm, _ := mustConnect(t, gw.url, admin())
+	gw := gatewaytest.Start(t, nil)
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 	for i := 0; i < 230; i++ {
-		if f := adm.call("e"+itoa(i), "system-event", map[string]any{"text": "t", "host": "h" + itoa(i)}); !f.OK {
-			t.Fatal(string(f.raw))
+		if f := adm.Call("e"+itoa(i), "system-event", map[string]any{"text": "t", "host": "h" + itoa(i)}); !f.OK {
+			t.Fatal(string(f.Raw))
 		}
 	}
-	rows := decode[[]core.PresenceEntry](t, adm.call("p", "system-presence", nil).Payload)
+	rows := gatewaytest.Decode[[]protocol.PresenceEntry](t, adm.Call("p", "system-presence", nil).Payload)
 	if len(rows) != 200 || !hasSelfRowTyped(rows) || countHost(rows, "h229") != 1 || countHost(rows, "h0") != 0 {
 		t.Fatalf("cap: %d rows, self=%v, newest kept=%v, oldest dropped=%v", len(rows), hasSelfRowTyped(rows), countHost(rows, "h229"), countHost(rows, "h0") == 0)
 	}
 }
 
 func TestTickAndSeq(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) { o.Limits.TickInterval = 50 * time.Millisecond })
-	w, _ := mustConnect(t, gw.url, reader(t))
-	adm, _ := mustConnect(t, gw.url, admin())
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.TickInterval = 50 * time.Millisecond })
+	w, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 	var last int64
 	ticks, presences := 0, 0
 	for ticks < 5 || presences < 2 {
 		if presences < 2 && ticks == 2 {
-			adm.call("e"+itoa(presences), "system-event", map[string]any{"text": "x" + itoa(presences)})
+			adm.Call("e"+itoa(presences), "system-event", map[string]any{"text": "x" + itoa(presences)})
 		}
-		f := w.next()
+		f := w.Next()
 		if f.Type != "event" {
 			continue
 		}
 		if f.Seq == nil {
-			t.Fatalf("broadcast without seq: %s", f.raw)
+			t.Fatalf("broadcast without seq: %s", f.Raw)
 		}
 		if *f.Seq != last+1 {
 			t.Fatalf("seq %d after %d: per-socket seq must count every broadcast", *f.Seq, last)
@@ -170,8 +175,8 @@ func TestTickAndSeq(t *testing.T) {
 		switch f.Event {
 		case "tick":
 			ticks++
-			if decode[map[string]any](t, f.Payload)["ts"] == nil {
-				t.Fatalf("tick without ts: %s", f.raw)
+			if gatewaytest.Decode[map[string]any](t, f.Payload)["ts"] == nil {
+				t.Fatalf("tick without ts: %s", f.Raw)
 			}
 		case "presence":
 			presences++
@@ -182,22 +187,22 @@ func TestTickAndSeq(t *testing.T) {
 // TestSlowConsumer: a reader that stops reading loses droppable broadcasts
 // (its seq jumps) and never delays the others.
 func TestSlowConsumer(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) { o.Limits.MaxBufferedBytes = 4 << 20 })
-	stuck, _ := mustConnect(t, gw.url, reader(t))
-	fast, _ := mustConnect(t, gw.url, reader(t))
-	adm, _ := mustConnect(t, gw.url, admin())
-	resume := stuck.stall()
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.MaxBufferedBytes = 4 << 20 })
+	stuck, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	fast, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	resume := stuck.Stall()
 
 	// Enough roster broadcasts (each ~1 MB: five 200 KB rows) to fill the
 	// stuck socket's kernel buffers and then its 4 MB backlog.
 	big := strings.Repeat("x", 200<<10)
 	const n = 30
 	for i := 0; i < n; i++ {
-		adm.call("e"+itoa(i), "system-event", map[string]any{"text": big + itoa(i), "host": "h" + itoa(i%5)})
+		adm.Call("e"+itoa(i), "system-event", map[string]any{"text": big + itoa(i), "host": "h" + itoa(i%5)})
 		time.Sleep(60 * time.Millisecond) // past the coalescing window: one broadcast each
 	}
 	// The fast reader has everything up to the last event, in order.
-	waitPresence(t, fast, func(rows []core.PresenceEntry) bool {
+	waitPresence(t, fast, func(rows []protocol.PresenceEntry) bool {
 		for _, r := range rows {
 			if r.Text == big+itoa(n-1) {
 				return true
@@ -209,20 +214,20 @@ func TestSlowConsumer(t *testing.T) {
 	// the gap shows on the first broadcast it gets after the dropped ones.
 	resume()
 	time.Sleep(100 * time.Millisecond)
-	adm.call("after", "system-event", map[string]any{"text": "after the stall", "host": "h-after"})
+	adm.Call("after", "system-event", map[string]any{"text": "after the stall", "host": "h-after"})
 	var last int64
 	gap := false
 	deadline := time.After(10 * time.Second)
 	for !gap {
 		select {
-		case f := <-stuck.frames:
+		case f := <-stuck.Frames():
 			if f.Seq != nil {
 				if last != 0 && *f.Seq != last+1 {
 					gap = true
 				}
 				last = *f.Seq
 			}
-		case <-stuck.done:
+		case <-stuck.Done():
 			gap = true // closed as a slow consumer: also per policy
 		case <-deadline:
 			t.Fatalf("stuck reader saw no dropped broadcast (last seq %d)", last)
@@ -231,55 +236,84 @@ func TestSlowConsumer(t *testing.T) {
 }
 
 func TestShutdownEvent(t *testing.T) {
-	gw := startGateway(t, nil)
-	w, _ := mustConnect(t, gw.url, reader(t))
-	pre := dialRaw(t, gw.url) // still handshaking
+	gw := gatewaytest.Start(t, nil)
+	w, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	pre := gatewaytest.Dial(t, gw.URL) // still handshaking
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	go gw.Stop(ctx, "gateway stopping", 0)
-	ev := w.event("shutdown")
-	if p := decode[map[string]any](t, ev.Payload); p["reason"] != "gateway stopping" || ev.Seq == nil {
-		t.Fatalf("shutdown event: %s", ev.raw)
+	ev := w.Event("shutdown")
+	if p := gatewaytest.Decode[map[string]any](t, ev.Payload); p["reason"] != "gateway stopping" || ev.Seq == nil {
+		t.Fatalf("shutdown event: %s", ev.Raw)
 	}
-	if code, reason := w.closed(); code != 1012 || reason != "service restart" {
+	if code, reason := w.Closed(); code != 1012 || reason != "service restart" {
 		t.Fatalf("closed %d %q, want 1012 service restart", code, reason)
 	}
-	if code, _ := pre.closed(); code != 1012 && code != 1013 {
+	if code, _ := pre.Closed(); code != 1012 && code != 1013 {
 		t.Fatalf("handshaking socket closed with %d", code)
 	}
 }
 
 func TestConnectWhileDraining(t *testing.T) {
-	gw := startGateway(t, nil)
-	gw.Env().Draining.Store(true)
-	w, res := connect(t, gw.url, admin())
+	gw := gatewaytest.Start(t, nil)
+	gw.SetDraining(true)
+	w, res := gatewaytest.Connect(t, gw.URL, gatewaytest.Admin())
 	if res.OK || res.Error.Code != "UNAVAILABLE" || res.Error.Retryable == nil || !*res.Error.Retryable || res.Error.RetryAfterMs == nil {
-		t.Fatalf("got %s", res.raw)
+		t.Fatalf("got %s", res.Raw)
 	}
-	if code, _ := w.closed(); code != 1013 {
+	if code, _ := w.Closed(); code != 1013 {
 		t.Fatalf("close %d, want 1013", code)
 	}
-	gw.Env().Draining.Store(false)
+	gw.SetDraining(false)
 }
 
-// TestPanicIsolation: a handler that panics closes its own connection (1011)
-// and nothing else.
-func TestPanicIsolation(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) {
-		o.ExtraMethods = map[string]*core.Method{"test.panic": {Handle: func(core.Call) { panic("boom") }}}
+// testReq is the request of the test-only methods below.
+type testReq = core.Request[protocol.Empty, map[string]any]
+
+// testOwner serves test.panic (it panics) and test.slow (it answers after
+// 300 ms), as one of the gateway's actors would.
+func testOwner(calls *atomic.Int64) *actor.Props {
+	return actor.PropsFromFunc(func(ctx actor.Context) {
+		if m, ok := ctx.Message().(*testReq); ok {
+			calls.Add(1)
+			if m.ID == "p" {
+				panic("boom")
+			}
+			go func() { time.Sleep(300 * time.Millisecond); m.Reply(map[string]any{"done": true}) }()
+		}
 	})
-	victim, _ := mustConnect(t, gw.url, admin())
-	bystander, _ := mustConnect(t, gw.url, reader(t))
-	victim.sendJSON(map[string]any{"type": "req", "id": "p", "method": "test.panic"})
-	if code, _ := victim.closed(); code != 1011 {
-		t.Fatalf("panicking connection closed with %d, want 1011", code)
+}
+
+func withTestMethods(calls *atomic.Int64) func(*gateway.Options) {
+	return func(o *gateway.Options) {
+		o.Extra.Methods = []core.Method{
+			core.Serve[testReq]("test.panic", core.RoleAny, core.NoScope, "test"),
+			core.Serve[testReq]("test.slow", core.RoleAny, core.NoScope, "test"),
+		}
+		o.Extra.Owners = map[core.Owner]*actor.Props{"test": testOwner(calls)}
 	}
-	if f := bystander.call("h", "health", nil); !f.OK {
-		t.Fatalf("bystander broken: %s", f.raw)
+}
+
+// TestPanicIsolation: a method whose owner panics answers its caller with an
+// error; the owner is restarted and serves the next call, and the caller's
+// socket and every other socket carry on.
+func TestPanicIsolation(t *testing.T) {
+	var calls atomic.Int64
+	gw := gatewaytest.Start(t, withTestMethods(&calls))
+	victim, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	bystander, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	if f := victim.Call("p", "test.panic", nil); f.OK || f.Error.Code != "UNAVAILABLE" || f.Error.Message != "internal error" {
+		t.Fatalf("panicking method answered %s, want UNAVAILABLE internal error", f.Raw)
 	}
-	fresh, _ := mustConnect(t, gw.url, admin())
-	if f := fresh.call("s", "status", nil); !f.OK {
-		t.Fatalf("new connection broken: %s", f.raw)
+	if f := victim.Call("s", "test.slow", nil); !f.OK || calls.Load() != 2 {
+		t.Fatalf("the restarted owner did not serve the next call (%d calls): %s", calls.Load(), f.Raw)
+	}
+	if f := bystander.Call("h", "health", nil); !f.OK {
+		t.Fatalf("bystander broken: %s", f.Raw)
+	}
+	fresh, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	if f := fresh.Call("s", "status", nil); !f.OK {
+		t.Fatalf("new connection broken: %s", f.Raw)
 	}
 }
 
@@ -288,15 +322,15 @@ func TestLogsTail(t *testing.T) {
 	if err := os.WriteFile(logFile, []byte("{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw := startGateway(t, func(o *gateway.Options) { o.LogFile = func() string { return logFile } })
-	adm, _ := mustConnect(t, gw.url, admin())
-	f := adm.call("l", "logs.tail", map[string]any{"limit": 2})
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.LogFile = func() string { return logFile } })
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	f := adm.Call("l", "logs.tail", map[string]any{"limit": 2})
 	var res struct {
 		File   string   `json:"file"`
 		Cursor int64    `json:"cursor"`
 		Lines  []string `json:"lines"`
 	}
-	res = decode[struct {
+	res = gatewaytest.Decode[struct {
 		File   string   `json:"file"`
 		Cursor int64    `json:"cursor"`
 		Lines  []string `json:"lines"`
@@ -305,27 +339,27 @@ func TestLogsTail(t *testing.T) {
 		t.Fatalf("logs.tail = %s", f.Payload)
 	}
 	os.WriteFile(logFile, []byte("{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n{\"a\":4}\n"), 0o600)
-	f = adm.call("l2", "logs.tail", map[string]any{"cursor": res.Cursor})
-	if got := decode[map[string]any](t, f.Payload)["lines"]; !reflect.DeepEqual(got, []any{`{"a":4}`}) {
+	f = adm.Call("l2", "logs.tail", map[string]any{"cursor": res.Cursor})
+	if got := gatewaytest.Decode[map[string]any](t, f.Payload)["lines"]; !reflect.DeepEqual(got, []any{`{"a":4}`}) {
 		t.Fatalf("logs.tail from cursor = %s", f.Payload)
 	}
 }
 
 func TestStatusAndHealth(t *testing.T) {
-	gw := startGateway(t, nil)
-	adm, _ := mustConnect(t, gw.url, admin())
-	mustConnect(t, gw.url, reader(t))
-	st := decode[map[string]any](t, adm.call("s", "status", nil).Payload)
+	gw := gatewaytest.Start(t, nil)
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	st := gatewaytest.Decode[map[string]any](t, adm.Call("s", "status", nil).Payload)
 	conns := st["connections"].(map[string]any)
 	if st["version"] != gateway.Version || conns["total"] != 2.0 || conns["operators"] != 2.0 || st["pid"] != float64(os.Getpid()) {
 		t.Fatalf("status = %v", st)
 	}
-	h := decode[map[string]any](t, adm.call("h", "health", map[string]any{"probe": true}).Payload)
+	h := gatewaytest.Decode[map[string]any](t, adm.Call("h", "health", map[string]any{"probe": true}).Payload)
 	if h["ok"] != true || h["defaultAgentId"] != "main" || h["channels"] == nil {
 		t.Fatalf("health = %v", h)
 	}
 	for _, p := range []string{"/health", "/healthz"} {
-		resp := httpGet(t, "http://127.0.0.1:"+itoa(gw.port)+p)
+		resp := gatewaytest.HTTPGet(t, "http://127.0.0.1:"+itoa(gw.Port())+p)
 		var body map[string]any
 		json.NewDecoder(resp.Body).Decode(&body)
 		if resp.StatusCode != 200 || body["ok"] != true || body["status"] != "live" ||
@@ -333,20 +367,20 @@ func TestStatusAndHealth(t *testing.T) {
 			t.Fatalf("%s: %d %v %v", p, resp.StatusCode, body, resp.Header)
 		}
 	}
-	gw.Env().Draining.Store(true)
-	resp := httpGet(t, "http://127.0.0.1:"+itoa(gw.port)+"/readyz")
+	gw.SetDraining(true)
+	resp := gatewaytest.HTTPGet(t, "http://127.0.0.1:"+itoa(gw.Port())+"/readyz")
 	if resp.StatusCode != 503 {
 		t.Fatalf("/readyz while draining: %d", resp.StatusCode)
 	}
-	gw.Env().Draining.Store(false)
+	gw.SetDraining(false)
 }
 
-func waitPresence(t *testing.T, w *wsConn, ok func([]core.PresenceEntry) bool) *frame {
+func waitPresence(t *testing.T, w *gatewaytest.Conn, ok func([]protocol.PresenceEntry) bool) *gatewaytest.Frame {
 	t.Helper()
 	for {
-		f := w.event("presence")
+		f := w.Event("presence")
 		var p struct {
-			Presence []core.PresenceEntry `json:"presence"`
+			Presence []protocol.PresenceEntry `json:"presence"`
 		}
 		if err := json.Unmarshal(f.Payload, &p); err != nil {
 			t.Fatal(err)
@@ -357,7 +391,7 @@ func waitPresence(t *testing.T, w *wsConn, ok func([]core.PresenceEntry) bool) *
 	}
 }
 
-func findClient(rows []core.PresenceEntry, clientID, reason string) bool {
+func findClient(rows []protocol.PresenceEntry, clientID, reason string) bool {
 	for _, r := range rows {
 		if r.ClientID == clientID && r.Reason == reason {
 			return true
@@ -366,7 +400,7 @@ func findClient(rows []core.PresenceEntry, clientID, reason string) bool {
 	return false
 }
 
-func countHost(rows []core.PresenceEntry, host string) int {
+func countHost(rows []protocol.PresenceEntry, host string) int {
 	n := 0
 	for _, r := range rows {
 		if r.Host == host {
@@ -386,7 +420,7 @@ func hasSelfRow(rows []any) bool {
 	return false
 }
 
-func hasSelfRowTyped(rows []core.PresenceEntry) bool {
+func hasSelfRowTyped(rows []protocol.PresenceEntry) bool {
 	for _, r := range rows {
 		if r.Mode == "gateway" && r.Reason == "self" {
 			return true
@@ -398,36 +432,36 @@ func hasSelfRowTyped(rows []core.PresenceEntry) bool {
 // TestPingTimeout: a socket that stops answering pings is dropped; one that
 // answers stays.
 func TestPingTimeout(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) { o.Limits.PingInterval = 100 * time.Millisecond })
-	alive, _ := mustConnect(t, gw.url, admin())
-	dead, _ := mustConnect(t, gw.url, admin())
-	dead.noPong.Store(true)
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.PingInterval = 100 * time.Millisecond })
+	alive, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	dead, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	dead.NoPong.Store(true)
 	select {
-	case <-dead.done:
+	case <-dead.Done():
 	case <-time.After(3 * time.Second):
 		t.Fatal("a socket that never pongs was not dropped")
 	}
-	if f := alive.call("h", "health", nil); !f.OK {
-		t.Fatalf("live socket dropped: %s", f.raw)
+	if f := alive.Call("h", "health", nil); !f.OK {
+		t.Fatalf("live socket dropped: %s", f.Raw)
 	}
 }
 
 // TestNodePresenceKey: a node's roster row is keyed by its device id, so a
 // reconnect replaces its row instead of adding one.
 func TestNodePresenceKey(t *testing.T) {
-	gw := startGateway(t, nil)
-	adm, _ := mustConnect(t, gw.url, admin())
+	gw := gatewaytest.Start(t, nil)
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 	id := auth.NewIdentity()
-	node := client{id: "node-host", mode: "node", role: "node", token: testToken, identity: &id}
-	first, _ := mustConnect(t, gw.url, node)
+	node := gatewaytest.Client{ID: "node-host", Mode: "node", Role: "node", Token: gatewaytest.Token, Identity: &id}
+	first, _ := gatewaytest.MustConnect(t, gw.URL, node)
 	// Reconnect before the old socket is closed: its late disconnect must
 	// not mark the new connection's row.
-	mustConnect(t, gw.url, node)
-	first.c.NetConn().Close()
+	gatewaytest.MustConnect(t, gw.URL, node)
+	first.NetConn().Close()
 	time.Sleep(100 * time.Millisecond)
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		rows := decode[[]core.PresenceEntry](t, adm.call("p"+itoa(int(time.Now().UnixNano()%1e6)), "system-presence", nil).Payload)
+		rows := gatewaytest.Decode[[]protocol.PresenceEntry](t, adm.Call("p"+itoa(int(time.Now().UnixNano()%1e6)), "system-presence", nil).Payload)
 		n, connected := 0, false
 		for _, r := range rows {
 			if r.DeviceID == id.ID {
@@ -450,31 +484,28 @@ func TestNodePresenceKey(t *testing.T) {
 // before the socket closes 1012; one sent after the shutdown event is refused
 // with UNAVAILABLE.
 func TestDrainInFlight(t *testing.T) {
-	gw := startGateway(t, func(o *gateway.Options) {
-		o.ExtraMethods = map[string]*core.Method{"test.slow": {Handle: func(c core.Call) {
-			go func() { time.Sleep(300 * time.Millisecond); c.Reply(map[string]any{"done": true}) }()
-		}}}
-	})
-	w, _ := mustConnect(t, gw.url, admin())
-	w.sendJSON(map[string]any{"type": "req", "id": "slow", "method": "test.slow"})
+	var calls atomic.Int64
+	gw := gatewaytest.Start(t, withTestMethods(&calls))
+	w, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	w.SendJSON(map[string]any{"type": "req", "id": "slow", "method": "test.slow"})
 	time.Sleep(50 * time.Millisecond)
 	go gw.Stop(context.Background(), "gateway stopping", 0)
-	w.event("shutdown")
-	w.sendJSON(map[string]any{"type": "req", "id": "late", "method": "health"})
-	got := map[string]*frame{}
+	w.Event("shutdown")
+	w.SendJSON(map[string]any{"type": "req", "id": "late", "method": "health"})
+	got := map[string]*gatewaytest.Frame{}
 	for len(got) < 2 {
-		f := w.next()
+		f := w.Next()
 		if f.Type == "res" {
 			got[f.ID.(string)] = f
 		}
 	}
 	if f := got["slow"]; !f.OK || !strings.Contains(string(f.Payload), `"done":true`) {
-		t.Fatalf("in-flight request: %s", f.raw)
+		t.Fatalf("in-flight request: %s", f.Raw)
 	}
 	if f := got["late"]; f.OK || f.Error.Code != "UNAVAILABLE" {
-		t.Fatalf("request after shutdown: %s", f.raw)
+		t.Fatalf("request after shutdown: %s", f.Raw)
 	}
-	if code, reason := w.closed(); code != 1012 || reason != "service restart" {
+	if code, reason := w.Closed(); code != 1012 || reason != "service restart" {
 		t.Fatalf("closed %d %q", code, reason)
 	}
 }

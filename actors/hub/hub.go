@@ -2,51 +2,44 @@
 // connection actor per socket (and supervises them: a connection that panics
 // is stopped, alone), keeps the authenticated ones with their role and
 // scopes, and fans broadcasts out to them. It also drives the tick event and
-// the WebSocket pings, and answers status.
+// the WebSocket pings, and counts connections for status.
 package hub
 
 import (
-	"os"
-	"runtime"
-	"strconv"
-	"strings"
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"openclaw/actors/core"
+	"openclaw/actors/methods"
 	"openclaw/transport/protocol"
-	"openclaw/transport/server"
 )
 
-// ConnProps builds the actor for one socket; the gateway passes the conn
-// package's constructor, which keeps hub and conn independent.
-type ConnProps func(env *core.Env, sock *server.Socket) *actor.Props
-
-// entry is one authenticated connection. Kept small (tens of thousands of
-// idle sockets each have one): what only nodes_list needs is on node.
-type entry struct {
-	pid          *actor.PID
-	sock         *server.Socket
-	scopes       core.Scopes
-	node         *nodeInfo // role node; nil for operators
-	sharedSecret bool      // authenticated with the gateway token or password
+// Deps is what the hub is built with.
+type Deps struct {
+	Log          *slog.Logger
+	TickInterval time.Duration // the tick event's period
+	PingInterval time.Duration // the WebSocket ping's period
 }
 
-type nodeInfo struct {
-	client core.ClientInfo
-	device string
-	since  time.Time
+// entry is one authenticated connection. Kept small (tens of thousands of
+// idle sockets each have one).
+type entry struct {
+	pid    *actor.PID
+	sock   core.Pinger
+	peer   *core.Peer
+	secret bool // authenticated with the gateway token or password
 }
 
 type hubActor struct {
-	env       *core.Env
-	connProps ConnProps
-	conns     map[string]*entry // authenticated connections by id
-	spawned   int               // live connection actors, authenticated or not
-	stopping  bool
-	timers    core.Timers
-	gc        burstGC
+	d        Deps
+	conns    map[string]*entry // authenticated connections by id
+	spawned  int               // live connection actors, authenticated or not
+	nodes    int               // authenticated node connections
+	stopping bool
+	timers   core.Timers
+	gc       burstGC
 }
 
 type tickMsg struct{}
@@ -55,76 +48,79 @@ type pingMsg struct{}
 // Props builds the hub. Its children are connection actors; the strategy
 // stops a child that panics (its socket is closed 1011 as it stops) and lets
 // every other connection carry on.
-func Props(env *core.Env, connProps ConnProps) *actor.Props {
+func Props(d Deps) *actor.Props {
 	stopOnPanic := actor.NewOneForOneStrategy(0, time.Second, func(reason any) actor.Directive {
-		env.Log.Error("connection actor crashed; closing that connection", "panic", reason)
+		d.Log.Error("connection actor crashed; closing that connection", "panic", reason)
 		return actor.StopDirective
 	})
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &hubActor{env: env, connProps: connProps, conns: make(map[string]*entry)}
+		return &hubActor{d: d, conns: make(map[string]*entry)}
 	}, actor.WithSupervisor(stopOnPanic))
 }
 
 func (h *hubActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		h.after(ctx, h.env.Limits.TickInterval, &tickMsg{})
-		h.after(ctx, h.env.Limits.PingInterval, &pingMsg{})
+		h.timers.After(ctx, h.d.TickInterval, &tickMsg{})
+		h.timers.After(ctx, h.d.PingInterval, &pingMsg{})
 	case *actor.Stopping:
 		h.timers.Stop()
 	case *core.SpawnConn:
 		h.spawned++
-		ctx.Respond(ctx.Spawn(h.connProps(h.env, m.Sock)))
+		ctx.Respond(ctx.Spawn(m.Props))
 		if h.gc.handshake() {
-			h.after(ctx, burstQuiet, &burstCheck{})
+			h.timers.After(ctx, burstQuiet, &burstCheck{})
 		}
 	case *burstCheck:
 		if wait := h.gc.settled(); wait > 0 {
-			h.after(ctx, wait, &burstCheck{})
+			h.timers.After(ctx, wait, &burstCheck{})
 		}
 	case *core.Register:
-		e := &entry{pid: m.PID, sock: m.Sock, scopes: m.Scopes, sharedSecret: m.Auth == "token" || m.Auth == "password"}
-		if m.Role == core.RoleNode {
-			e.node = &nodeInfo{client: m.Client, device: m.DeviceID, since: time.Now()}
+		h.conns[m.Peer.ConnID] = &entry{pid: m.PID, sock: m.Socket, peer: m.Peer, secret: m.SharedSecret}
+		if m.Peer.Role == core.RoleNode {
+			h.nodes++
 		}
-		h.conns[m.ConnID] = e
 	case *core.Unregister:
-		delete(h.conns, m.ConnID)
+		if e := h.conns[m.ConnID]; e != nil {
+			if e.peer.Role == core.RoleNode {
+				h.nodes--
+			}
+			delete(h.conns, m.ConnID)
+		}
 	case *actor.Terminated:
 		h.spawned--
 	case *core.Publish:
 		h.publish(ctx, m.B)
 	case *tickMsg:
-		b := protocol.NewBroadcast("tick", map[string]any{"ts": time.Now().UnixMilli()}, nil)
-		b.Droppable, b.NodesToo = true, true
-		h.publish(ctx, b)
-		h.after(ctx, h.env.Limits.TickInterval, &tickMsg{})
+		h.publish(ctx, methods.Tick.Broadcast(protocol.Tick{TS: time.Now().UnixMilli()}, nil))
+		h.timers.After(ctx, h.d.TickInterval, &tickMsg{})
 	case *pingMsg:
 		for _, e := range h.conns {
 			e.sock.Ping()
 		}
-		h.after(ctx, h.env.Limits.PingInterval, &pingMsg{})
+		h.timers.After(ctx, h.d.PingInterval, &pingMsg{})
 	case *core.SecretRotated:
 		n := 0
 		for _, e := range h.conns {
-			if e.sharedSecret {
+			if e.secret {
 				ctx.Send(e.pid, m)
 				n++
 			}
 		}
-		h.env.Log.Info("gateway secret rotated; closing sockets that used the old one", "sockets", n)
-	case *core.NodesGet:
-		nodes := []map[string]any{}
+		h.d.Log.Info("gateway secret rotated; closing sockets that used the old one", "sockets", n)
+	case *core.ListNodes:
+		nodes := []protocol.NodeInfo{}
 		for _, e := range h.conns {
-			if n := e.node; n != nil {
-				nodes = append(nodes, map[string]any{"nodeId": n.device, "displayName": n.client.DisplayName,
-					"platform": n.client.Platform, "version": n.client.Version, "clientId": n.client.ID,
-					"connected": true, "connectedAtMs": n.since.UnixMilli()})
+			if n := e.peer.Node; n != nil {
+				nodes = append(nodes, protocol.NodeInfo{NodeID: e.peer.DeviceID, DisplayName: n.Client.DisplayName,
+					Platform: n.Client.Platform, Version: n.Client.Version, ClientID: n.Client.ID,
+					Connected: true, ConnectedAtMs: n.ConnectedAt.UnixMilli()})
 			}
 		}
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: nodes})
-	case *core.StatusGet:
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: h.status()})
+		m.Reply(nodes)
+	case *core.CountConns:
+		m.Reply(protocol.ConnectionCount{Total: len(h.conns), Operators: len(h.conns) - h.nodes, Nodes: h.nodes,
+			Handshaking: h.spawned - len(h.conns)})
 	case *core.Shutdown:
 		h.stopping = true
 		// Every child, not only the authenticated: a socket still in its
@@ -136,8 +132,6 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	}
 }
 
-func (h *hubActor) after(ctx actor.Context, d time.Duration, msg any) { h.timers.After(ctx, d, msg) }
-
 // publish hands b to every connection it is meant for. The payload was
 // encoded once by the publisher; each connection adds only its seq.
 func (h *hubActor) publish(ctx actor.Context, b *protocol.Broadcast) {
@@ -146,58 +140,13 @@ func (h *hubActor) publish(ctx actor.Context, b *protocol.Broadcast) {
 	}
 	d := &core.Deliver{B: b}
 	for _, e := range h.conns {
-		if e.node != nil {
+		if e.peer.Role == core.RoleNode {
 			if !b.NodesToo {
 				continue
 			}
-		} else if !e.scopes.Has(b.Scope) {
+		} else if !e.peer.Scopes.Has(b.Scope) {
 			continue
 		}
 		ctx.Send(e.pid, d)
 	}
-}
-
-func (h *hubActor) status() map[string]any {
-	byRole := map[string]int{core.RoleOperator: 0, core.RoleNode: 0}
-	for _, e := range h.conns {
-		if e.node != nil {
-			byRole[core.RoleNode]++
-		} else {
-			byRole[core.RoleOperator]++
-		}
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return map[string]any{
-		"ok":             true,
-		"version":        h.env.Version,
-		"runtimeVersion": runtime.Version(),
-		"pid":            h.env.PID,
-		"uptimeMs":       time.Since(h.env.Started).Milliseconds(),
-		"connections": map[string]any{
-			"total": len(h.conns), "operators": byRole[core.RoleOperator], "nodes": byRole[core.RoleNode],
-			"handshaking": h.spawned - len(h.conns),
-		},
-		"channels":   []any{},
-		"sessions":   map[string]any{"count": 0},
-		"activeRuns": 0,
-		"memory": map[string]any{
-			"rssBytes": rss(), "heapAllocBytes": ms.HeapAlloc, "goroutines": runtime.NumGoroutine(),
-		},
-		"stateVersion": h.env.StateVersion(),
-	}
-}
-
-// rss reads the resident set size from /proc (0 where there is none).
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
 }

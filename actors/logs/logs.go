@@ -1,5 +1,6 @@
 // Package logs is the gateway's JSON-lines log file: a daily file under
-// <stateDir>/logs that slog writes to, and the reader behind logs.tail.
+// <stateDir>/logs that slog writes to, and the logs actor, which serves
+// logs.tail from it.
 package logs
 
 import (
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"openclaw/transport/protocol"
 )
 
 // Writer appends to <dir>/openclaw-YYYY-MM-DD.log, switching files at
@@ -86,23 +89,6 @@ func endsLine(f *os.File, off int64) bool {
 	return err == nil && b[0] == '\n'
 }
 
-// TailParams are logs.tail's params.
-type TailParams struct {
-	Cursor   *int64 `json:"cursor"`
-	Limit    int    `json:"limit"`
-	MaxBytes int    `json:"maxBytes"`
-}
-
-// TailResult is logs.tail's payload.
-type TailResult struct {
-	File      string   `json:"file"`
-	Cursor    int64    `json:"cursor"`
-	Size      int64    `json:"size"`
-	Lines     []string `json:"lines"`
-	Truncated bool     `json:"truncated,omitempty"`
-	Reset     bool     `json:"reset,omitempty"`
-}
-
 const (
 	defaultLimit    = 200
 	defaultMaxBytes = 256 << 10
@@ -113,7 +99,7 @@ const (
 // past the end means the file rotated or was truncated: reading restarts from
 // the top and Reset says so. The returned cursor is where the next call
 // should continue.
-func Tail(path string, p TailParams) (*TailResult, error) {
+func Tail(path string, p protocol.LogsTailParams) (*protocol.LogsTail, error) {
 	limit, maxBytes := p.Limit, p.MaxBytes
 	if limit <= 0 {
 		limit = defaultLimit
@@ -131,7 +117,7 @@ func Tail(path string, p TailParams) (*TailResult, error) {
 		return nil, err
 	}
 	size := st.Size()
-	res := &TailResult{File: path, Size: size, Lines: []string{}}
+	res := &protocol.LogsTail{File: path, Size: size, Lines: []string{}}
 	var start int64
 	if p.Cursor == nil {
 		start = max(size-int64(maxBytes), 0)

@@ -1,6 +1,8 @@
 package logs
 
 import (
+	"openclaw/transport/protocol"
+
 	"encoding/json"
 	"fmt"
 	"os"
@@ -111,7 +113,7 @@ func TestWriterConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	res, err := Tail(w.Path(), TailParams{Limit: 5000, MaxBytes: 1 << 20})
+	res, err := Tail(w.Path(), protocol.LogsTailParams{Limit: 5000, MaxBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +158,7 @@ func TestTail(t *testing.T) {
 	tests := []struct {
 		name          string
 		content       string
-		params        TailParams
+		params        protocol.LogsTailParams
 		wantLines     []string
 		wantCursor    int64
 		wantTruncated bool
@@ -174,7 +176,7 @@ func TestTail(t *testing.T) {
 		{
 			name:          "limit keeps the newest",
 			content:       content,
-			params:        TailParams{Limit: 2},
+			params:        protocol.LogsTailParams{Limit: 2},
 			wantLines:     []string{"l4", "l5"},
 			wantCursor:    15,
 			wantTruncated: true,
@@ -182,7 +184,7 @@ func TestTail(t *testing.T) {
 		{
 			name:       "limit equal to the line count",
 			content:    content,
-			params:     TailParams{Limit: 5},
+			params:     protocol.LogsTailParams{Limit: 5},
 			wantLines:  []string{"l1", "l2", "l3", "l4", "l5"},
 			wantCursor: 15,
 		},
@@ -191,7 +193,7 @@ func TestTail(t *testing.T) {
 			// never returned as if it were a line.
 			name:          "maxBytes drops the partial first line",
 			content:       content,
-			params:        TailParams{MaxBytes: 14},
+			params:        protocol.LogsTailParams{MaxBytes: 14},
 			wantLines:     []string{"l4", "l5"},
 			wantCursor:    15,
 			wantTruncated: true,
@@ -199,7 +201,7 @@ func TestTail(t *testing.T) {
 		{
 			name:          "maxBytes and limit",
 			content:       content,
-			params:        TailParams{MaxBytes: 14, Limit: 1},
+			params:        protocol.LogsTailParams{MaxBytes: 14, Limit: 1},
 			wantLines:     []string{"l5"},
 			wantCursor:    15,
 			wantTruncated: true,
@@ -225,14 +227,14 @@ func TestTail(t *testing.T) {
 		{
 			name:       "cursor at 0 reads from the top",
 			content:    content,
-			params:     TailParams{Cursor: cursor(0)},
+			params:     protocol.LogsTailParams{Cursor: cursor(0)},
 			wantLines:  []string{"l1", "l2", "l3", "l4", "l5"},
 			wantCursor: 15,
 		},
 		{
 			name:       "cursor returns only what follows",
 			content:    content,
-			params:     TailParams{Cursor: cursor(9)},
+			params:     protocol.LogsTailParams{Cursor: cursor(9)},
 			wantLines:  []string{"l4", "l5"},
 			wantCursor: 15,
 		},
@@ -242,7 +244,7 @@ func TestTail(t *testing.T) {
 			// skipped.
 			name:          "cursor and limit",
 			content:       content,
-			params:        TailParams{Cursor: cursor(3), Limit: 2},
+			params:        protocol.LogsTailParams{Cursor: cursor(3), Limit: 2},
 			wantLines:     []string{"l2", "l3"},
 			wantCursor:    9,
 			wantTruncated: true,
@@ -252,7 +254,7 @@ func TestTail(t *testing.T) {
 			// cursor stops at the start of l3.
 			name:         "cursor and maxBytes",
 			content:      content,
-			params:       TailParams{Cursor: cursor(0), MaxBytes: 8},
+			params:       protocol.LogsTailParams{Cursor: cursor(0), MaxBytes: 8},
 			wantLines:    []string{"l1", "l2"},
 			wantCursor:   6,
 			anyTruncated: true,
@@ -260,14 +262,14 @@ func TestTail(t *testing.T) {
 		{
 			name:       "cursor at the partial line",
 			content:    content,
-			params:     TailParams{Cursor: cursor(15)},
+			params:     protocol.LogsTailParams{Cursor: cursor(15)},
 			wantLines:  []string{},
 			wantCursor: 15,
 		},
 		{
 			name:       "cursor at the end",
 			content:    "l1\nl2\n",
-			params:     TailParams{Cursor: cursor(6)},
+			params:     protocol.LogsTailParams{Cursor: cursor(6)},
 			wantLines:  []string{},
 			wantCursor: 6,
 		},
@@ -276,7 +278,7 @@ func TestTail(t *testing.T) {
 			// over from the top and say so.
 			name:       "cursor past the end",
 			content:    "new1\nnew2\n",
-			params:     TailParams{Cursor: cursor(1000)},
+			params:     protocol.LogsTailParams{Cursor: cursor(1000)},
 			wantLines:  []string{"new1", "new2"},
 			wantCursor: 10,
 			wantReset:  true,
@@ -284,7 +286,7 @@ func TestTail(t *testing.T) {
 		{
 			name:       "cursor one past the end",
 			content:    "new1\n",
-			params:     TailParams{Cursor: cursor(6)},
+			params:     protocol.LogsTailParams{Cursor: cursor(6)},
 			wantLines:  []string{"new1"},
 			wantCursor: 5,
 			wantReset:  true,
@@ -292,7 +294,7 @@ func TestTail(t *testing.T) {
 		{
 			name:       "cursor past the end of an empty file",
 			content:    "",
-			params:     TailParams{Cursor: cursor(42)},
+			params:     protocol.LogsTailParams{Cursor: cursor(42)},
 			wantLines:  []string{},
 			wantCursor: 0,
 			wantReset:  true,
@@ -300,7 +302,7 @@ func TestTail(t *testing.T) {
 		{
 			name:          "reset with limit",
 			content:       "a\nb\nc\n",
-			params:        TailParams{Cursor: cursor(100), Limit: 1},
+			params:        protocol.LogsTailParams{Cursor: cursor(100), Limit: 1},
 			wantLines:     []string{"a"},
 			wantCursor:    2,
 			wantTruncated: true,
@@ -346,7 +348,7 @@ func TestTail(t *testing.T) {
 // the time of an earlier call.
 func TestTailFollow(t *testing.T) {
 	path := writeLog(t, "a\nb\n")
-	res, err := Tail(path, TailParams{})
+	res, err := Tail(path, protocol.LogsTailParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +367,7 @@ func TestTailFollow(t *testing.T) {
 	for i, s := range steps {
 		appendLog(t, path, s.appendS)
 		prev := res.Cursor
-		res, err = Tail(path, TailParams{Cursor: cursor(prev)})
+		res, err = Tail(path, protocol.LogsTailParams{Cursor: cursor(prev)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -401,7 +403,7 @@ func TestTailPaging(t *testing.T) {
 	var got []string
 	var c int64
 	for range 100 {
-		res, err := Tail(path, TailParams{Cursor: cursor(c), Limit: 5, MaxBytes: 40})
+		res, err := Tail(path, protocol.LogsTailParams{Cursor: cursor(c), Limit: 5, MaxBytes: 40})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -427,7 +429,7 @@ func TestTailDefaults(t *testing.T) {
 		fmt.Fprintf(&b, "%d\n", i)
 	}
 	path := writeLog(t, b.String())
-	res, err := Tail(path, TailParams{})
+	res, err := Tail(path, protocol.LogsTailParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +442,7 @@ func TestTailDefaults(t *testing.T) {
 	// read.
 	line := strings.Repeat("y", 1023) + "\n"
 	path = writeLog(t, strings.Repeat(line, 300))
-	res, err = Tail(path, TailParams{Limit: 5000})
+	res, err = Tail(path, protocol.LogsTailParams{Limit: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +467,7 @@ func TestTailMaxBytesAtLineBoundary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		path := writeLog(t, tt.content)
-		res, err := Tail(path, TailParams{MaxBytes: tt.maxBytes})
+		res, err := Tail(path, protocol.LogsTailParams{MaxBytes: tt.maxBytes})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -483,7 +485,7 @@ func TestTailCursorPastLongLine(t *testing.T) {
 	c := int64(0)
 	var got []string
 	for range 10 {
-		res, err := Tail(path, TailParams{Cursor: cursor(c), MaxBytes: 50})
+		res, err := Tail(path, protocol.LogsTailParams{Cursor: cursor(c), MaxBytes: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -499,7 +501,7 @@ func TestTailCursorPastLongLine(t *testing.T) {
 }
 
 func TestTailMissingFile(t *testing.T) {
-	if _, err := Tail(filepath.Join(t.TempDir(), "nope.log"), TailParams{}); err == nil {
+	if _, err := Tail(filepath.Join(t.TempDir(), "nope.log"), protocol.LogsTailParams{}); err == nil {
 		t.Fatal("Tail of a missing file succeeded")
 	}
 }

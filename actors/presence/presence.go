@@ -1,18 +1,46 @@
 // Package presence is the presence registry actor: the roster of who is
-// connected (PROTOCOL.md §7), its TTL and cap, the presence stateVersion, and
-// the roster broadcast to readers on every change.
+// connected (docs/PROTOCOL.md, Presence), its TTL and cap, the presence
+// stateVersion, and the roster broadcast to readers on every change. It
+// serves system-presence and system-event.
 package presence
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"openclaw/actors/core"
+	"openclaw/actors/methods"
 	"openclaw/transport/protocol"
 )
+
+// Deps is what the presence actor is built with.
+type Deps struct {
+	Hub *actor.PID // where roster broadcasts go
+	// Roster and Versions are published for hello-ok's snapshot.
+	Roster   *core.Live[[]protocol.PresenceEntry]
+	Versions *core.StateVersions
+	// TTL is how long a disconnected or event row stays.
+	TTL  time.Duration
+	Self Self
+	Log  *slog.Logger
+}
+
+// Self describes the gateway's own row.
+type Self struct {
+	Host, IP, Platform, DeviceFamily string
+	Version                          string
+	InstanceID                       string // per gateway generation
+}
+
+// DefaultTTL is how long a row outlives its connection.
+const DefaultTTL = 5 * time.Minute
+
+// maxSweep bounds the interval between expiry sweeps.
+const maxSweep = 30 * time.Second
 
 // MaxRows caps the roster; the oldest rows go first.
 const MaxRows = 200
@@ -23,7 +51,7 @@ const MaxRows = 200
 const coalesce = 50 * time.Millisecond
 
 type row struct {
-	entry core.PresenceEntry
+	entry protocol.PresenceEntry
 	live  bool // a connected socket: never expires
 	self  bool
 	seen  time.Time
@@ -32,7 +60,7 @@ type row struct {
 }
 
 type registry struct {
-	env     *core.Env
+	d       Deps
 	rows    map[string]*row
 	updates int64
 
@@ -46,9 +74,12 @@ type sweep struct{}
 type flush struct{}
 
 // Props builds the presence actor.
-func Props(env *core.Env) *actor.Props {
+func Props(d Deps) *actor.Props {
+	if d.TTL <= 0 {
+		d.TTL = DefaultTTL
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &registry{env: env, rows: make(map[string]*row), now: time.Now}
+		return &registry{d: d, rows: make(map[string]*row), now: time.Now}
 	})
 }
 
@@ -57,7 +88,7 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *actor.Started:
 		r.addSelf()
 		r.changed(ctx)
-		r.every(ctx, r.env.PresenceTTL/5, &sweep{})
+		r.every(ctx, r.d.TTL/5, &sweep{})
 	case *actor.Stopping:
 		r.timers.Stop()
 	case *core.PresenceConnect:
@@ -76,17 +107,17 @@ func (r *registry) Receive(ctx actor.Context) {
 			rw.entry.TS = rw.seen.UnixMilli()
 			r.changed(ctx)
 		}
-	case *core.PresenceList:
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: r.list()})
-	case *core.SystemEvent:
+	case *methods.SystemPresence:
+		m.Reply(r.list())
+	case *methods.SystemEvent:
 		r.systemEvent(m.Params)
 		r.changed(ctx)
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: map[string]any{"ok": true}})
+		m.Reply(protocol.OKResult{OK: true})
 	case *sweep:
 		if r.expire() {
 			r.changed(ctx)
 		}
-		r.every(ctx, r.env.PresenceTTL/5, &sweep{})
+		r.every(ctx, r.d.TTL/5, &sweep{})
 	case *flush:
 		r.pending = false
 		r.broadcast(ctx)
@@ -94,24 +125,24 @@ func (r *registry) Receive(ctx actor.Context) {
 }
 
 func (r *registry) every(ctx actor.Context, d time.Duration, msg any) {
-	if d <= 0 || d > 30*time.Second {
-		d = 30 * time.Second
+	if d <= 0 || d > maxSweep {
+		d = maxSweep
 	}
 	r.timers.After(ctx, d, msg)
 }
 
 func (r *registry) addSelf() {
-	h := r.env.Host
-	r.rows["self:"+r.env.InstanceID] = &row{self: true, live: true, seen: r.now(), entry: core.PresenceEntry{
-		Host: h.Host, IP: h.IP, Version: r.env.Version, Platform: h.Platform, DeviceFamily: h.DeviceFamily,
-		Mode: "gateway", Reason: "self", InstanceID: r.env.InstanceID, TS: r.now().UnixMilli(),
-		Text: fmt.Sprintf("Gateway: %s (%s) · app %s · mode gateway · reason self", h.Host, h.IP, r.env.Version),
+	h := r.d.Self
+	r.rows["self:"+h.InstanceID] = &row{self: true, live: true, seen: r.now(), entry: protocol.PresenceEntry{
+		Host: h.Host, IP: h.IP, Version: h.Version, Platform: h.Platform, DeviceFamily: h.DeviceFamily,
+		Mode: "gateway", Reason: "self", InstanceID: h.InstanceID, TS: r.now().UnixMilli(),
+		Text: fmt.Sprintf("Gateway: %s (%s) · app %s · mode gateway · reason self", h.Host, h.IP, h.Version),
 	}}
 }
 
 // systemEvent upserts the row a system-event describes, keyed by the most
 // stable identity it carries.
-func (r *registry) systemEvent(p core.SystemEventParams) {
+func (r *registry) systemEvent(p protocol.SystemEventParams) {
 	key := firstNonEmpty(p.DeviceID, p.InstanceID, p.Host, p.IP)
 	if key == "" {
 		key = p.Text
@@ -120,7 +151,7 @@ func (r *registry) systemEvent(p core.SystemEventParams) {
 		}
 	}
 	key = "event:" + key
-	r.rows[key] = &row{seen: r.now(), order: r.next(), entry: core.PresenceEntry{
+	r.rows[key] = &row{seen: r.now(), order: r.next(), entry: protocol.PresenceEntry{
 		Host: p.Host, IP: p.IP, Version: p.Version, Platform: p.Platform, DeviceFamily: p.DeviceFamily,
 		ModelIdentifier: p.ModelIdentifier, Mode: p.Mode, LastInputSeconds: p.LastInputSeconds,
 		Reason: p.Reason, Tags: p.Tags, Text: p.Text, TS: r.now().UnixMilli(), DeviceID: p.DeviceID,
@@ -130,14 +161,14 @@ func (r *registry) systemEvent(p core.SystemEventParams) {
 	if len(text) > 200 {
 		text = text[:200] + "…" // a note can be megabytes; the log needs the gist
 	}
-	r.env.Log.Info("system event", "text", text, "bytes", len(p.Text), "sessionKey", p.SessionKey)
+	r.d.Log.Info("system event", "text", text, "bytes", len(p.Text), "sessionKey", p.SessionKey)
 	r.enforceCap()
 }
 
 // expire drops rows not refreshed within the TTL; live rows (connected
 // sockets) and the gateway's own row stay.
 func (r *registry) expire() bool {
-	cut := r.now().Add(-r.env.PresenceTTL)
+	cut := r.now().Add(-r.d.TTL)
 	dropped := false
 	for k, rw := range r.rows {
 		if !rw.live && rw.seen.Before(cut) {
@@ -172,7 +203,7 @@ func (r *registry) enforceCap() {
 func (r *registry) next() int64 { r.updates++; return r.updates }
 
 // list is the roster, newest first (by ts, then by update order).
-func (r *registry) list() []core.PresenceEntry {
+func (r *registry) list() []protocol.PresenceEntry {
 	rows := make([]*row, 0, len(r.rows))
 	for _, rw := range r.rows {
 		rows = append(rows, rw)
@@ -183,7 +214,7 @@ func (r *registry) list() []core.PresenceEntry {
 		}
 		return rows[i].order > rows[j].order
 	})
-	out := make([]core.PresenceEntry, len(rows))
+	out := make([]protocol.PresenceEntry, len(rows))
 	for i, rw := range rows {
 		out[i] = rw.entry
 	}
@@ -208,12 +239,9 @@ func (r *registry) changed(ctx actor.Context) {
 func (r *registry) broadcast(ctx actor.Context) {
 	r.lastBroadcast = r.now()
 	roster := r.list()
-	r.env.PresenceSnap.Store(&roster)
-	r.env.PresenceVersion.Add(1)
-	b := protocol.NewBroadcast("presence", map[string]any{"presence": roster}, r.env.StateVersion())
-	b.Droppable = true
-	b.Scope = core.ScopeRead
-	ctx.Send(r.env.Hub, &core.Publish{B: b})
+	r.d.Roster.Set(roster)
+	r.d.Versions.Presence.Add(1)
+	ctx.Send(r.d.Hub, &core.Publish{B: methods.Presence.Broadcast(protocol.PresenceEvent{Presence: roster}, r.d.Versions.Current())})
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -1,16 +1,17 @@
-// Package reload is the config actor of DESIGN.md: it holds the active
-// configuration, watches the file, and decides what a change means. Hot
-// changes are applied in place (a rotated shared secret closes the sockets
-// that used the old one, 4001); restart-class changes ask the Runner for an
-// in-process restart. It also serves config.get, config.apply and
-// config.patch, which write the file atomically and then go through the same
-// logic.
+// Package reload is the config actor: it holds the active configuration,
+// watches the file, and decides what a change means. Hot changes are applied
+// in place (a rotated shared secret closes the sockets that used the old
+// one, 4001; new rate-limit settings take effect at once; changed channel
+// accounts restart); restart-class changes ask the Runner for an in-process
+// restart. It also serves config.get, config.apply and config.patch, which
+// write the file atomically and then go through the same logic.
 package reload
 
 import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,42 +21,44 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"openclaw/actors/core"
+	"openclaw/actors/methods"
 	"openclaw/config"
+	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 )
 
-// Options configure the actor.
-type Options struct {
+// DefaultDebounce is how long the file must be quiet before a change is
+// read: editors write in bursts (truncate, write, rename).
+const DefaultDebounce = 300 * time.Millisecond
+
+// Deps is what the config actor is built with.
+type Deps struct {
 	Path     string         // the config file
 	Config   *config.Config // what the running generation was built from
 	Hash     string         // hash of the file those bytes came from ("" = no file)
 	Mode     string         // hybrid (default) or off
-	Debounce time.Duration  // default 300 ms
+	Debounce time.Duration  // default DefaultDebounce
 	// Restart asks for an in-process restart (nil: log only).
 	Restart func(reason string)
-}
 
-// Get, Apply and Patch are the config RPCs, sent by connection actors.
-type (
-	Get   struct{ core.ReqID }
-	Apply struct {
-		core.ReqID
-		Config   map[string]any
-		BaseHash string
-	}
-	Patch struct {
-		core.ReqID
-		Patch    map[string]any
-		BaseHash string
-	}
-)
+	// What a hot change updates.
+	Active  *core.Live[*config.Config]
+	Secret  *core.Live[auth.Secret]
+	Limiter *core.Live[*auth.Limiter]
+	// Status is the watcher's state for health: active or disabled.
+	Status *core.Live[string]
+
+	Hub      *actor.PID // closes sockets of a rotated secret
+	Channels *actor.PID // restarts changed channel accounts
+	Health   *actor.PID // told when the watcher's state changes
+	Log      *slog.Logger
+}
 
 type fileEvent struct{}
 type settle struct{ gen int }
 
 type reloader struct {
-	env     *core.Env
-	opts    Options
+	d       Deps
 	cur     *config.Config
 	hash    string
 	watcher *fsnotify.Watcher
@@ -63,18 +66,18 @@ type reloader struct {
 }
 
 // Props builds the config actor.
-func Props(env *core.Env, opts Options) *actor.Props {
-	if opts.Mode == "" {
-		opts.Mode = "hybrid"
+func Props(d Deps) *actor.Props {
+	if d.Mode == "" {
+		d.Mode = "hybrid"
 	}
-	if opts.Debounce <= 0 {
-		opts.Debounce = 300 * time.Millisecond
+	if d.Debounce <= 0 {
+		d.Debounce = DefaultDebounce
 	}
-	if opts.Config == nil {
-		opts.Config = &config.Config{}
+	if d.Config == nil {
+		d.Config = &config.Config{}
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &reloader{env: env, opts: opts, cur: opts.Config, hash: opts.Hash}
+		return &reloader{d: d, cur: d.Config, hash: d.Hash}
 	})
 }
 
@@ -92,21 +95,23 @@ func (r *reloader) Receive(ctx actor.Context) {
 		r.pending++
 		gen := r.pending
 		self, sys := ctx.Self(), ctx.ActorSystem()
-		time.AfterFunc(r.opts.Debounce, func() { sys.Root.Send(self, &settle{gen: gen}) })
+		time.AfterFunc(r.d.Debounce, func() { sys.Root.Send(self, &settle{gen: gen}) })
 	case *settle:
 		if m.gen == r.pending {
-			r.fileChanged()
+			r.fileChanged(ctx)
 		}
-	case *Get:
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: map[string]any{
-			"path": r.opts.Path, "hash": r.hash, "config": config.Redact(r.cur),
-		}})
-	case *Apply:
-		ctx.Respond(r.write(m.ID, m.BaseHash, func(current map[string]any) map[string]any { return m.Config }))
-	case *Patch:
-		ctx.Respond(r.write(m.ID, m.BaseHash, func(current map[string]any) map[string]any {
-			return config.MergePatch(current, m.Patch)
-		}))
+	case *methods.ConfigGet:
+		m.Reply(protocol.ConfigGet{Path: r.d.Path, Hash: r.hash, Config: config.Redact(r.cur)})
+	case *methods.ConfigApply:
+		answer(m, func() (protocol.ConfigWritten, *protocol.ErrorShape) {
+			return r.write(ctx, m.Params.BaseHash, func(map[string]any) map[string]any { return m.Params.Config })
+		})
+	case *methods.ConfigPatch:
+		answer(m, func() (protocol.ConfigWritten, *protocol.ErrorShape) {
+			return r.write(ctx, m.Params.BaseHash, func(current map[string]any) map[string]any {
+				return config.MergePatch(current, m.Params.Patch)
+			})
+		})
 	}
 }
 
@@ -114,25 +119,26 @@ func (r *reloader) Receive(ctx actor.Context) {
 // writing a new file and renaming it over the old one replace the inode a
 // file watch would follow.
 func (r *reloader) watch(ctx actor.Context) {
-	if r.opts.Mode == "off" {
-		r.env.ReloadStatus.Store("disabled")
+	defer ctx.Send(r.d.Health, &core.HealthChanged{})
+	if r.d.Mode == "off" {
+		r.d.Status.Set("disabled")
 		return
 	}
 	w, err := fsnotify.NewWatcher()
 	if err == nil {
-		err = w.Add(filepath.Dir(r.opts.Path))
+		err = w.Add(filepath.Dir(r.d.Path))
 	}
 	if err != nil {
-		r.env.Log.Warn("config hot reload unavailable: cannot watch the config directory", "path", r.opts.Path, "err", err)
-		r.env.ReloadStatus.Store("disabled")
+		r.d.Log.Warn("config hot reload unavailable: cannot watch the config directory", "path", r.d.Path, "err", err)
+		r.d.Status.Set("disabled")
 		if w != nil {
 			w.Close()
 		}
 		return
 	}
 	r.watcher = w
-	r.env.ReloadStatus.Store("active")
-	self, sys, name := ctx.Self(), ctx.ActorSystem(), filepath.Base(r.opts.Path)
+	r.d.Status.Set("active")
+	self, sys, name := ctx.Self(), ctx.ActorSystem(), filepath.Base(r.d.Path)
 	go func() {
 		for {
 			select {
@@ -152,30 +158,30 @@ func (r *reloader) watch(ctx actor.Context) {
 	}()
 }
 
-func (r *reloader) fileChanged() {
-	data, err := os.ReadFile(r.opts.Path)
+func (r *reloader) fileChanged(ctx actor.Context) {
+	data, err := os.ReadFile(r.d.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		r.env.Log.Warn("config file removed; keeping the running config", "path", r.opts.Path)
+		r.d.Log.Warn("config file removed; keeping the running config", "path", r.d.Path)
 		return
 	}
 	if err != nil {
-		r.env.Log.Error("config reload: cannot read the file; keeping the running config", "path", r.opts.Path, "err", err)
+		r.d.Log.Error("config reload: cannot read the file; keeping the running config", "path", r.d.Path, "err", err)
 		return
 	}
 	hash := config.HashBytes(data)
 	if hash == r.hash {
 		return
 	}
-	next, err := config.Parse(r.opts.Path, data)
+	next, err := config.Parse(r.d.Path, data)
 	if err != nil {
-		r.env.Log.Error("config reload: invalid file; keeping the running config", "err", err.Error())
+		r.d.Log.Error("config reload: invalid file; keeping the running config", "err", err.Error())
 		return
 	}
-	r.adopt(next, hash)
+	r.adopt(ctx, next, hash)
 }
 
 // adopt makes next the active config and acts on what changed.
-func (r *reloader) adopt(next *config.Config, hash string) config.ReloadPlan {
+func (r *reloader) adopt(ctx actor.Context, next *config.Config, hash string) config.ReloadPlan {
 	paths := config.Diff(r.cur, next)
 	plan := config.Classify(paths)
 	prev := r.cur
@@ -184,69 +190,70 @@ func (r *reloader) adopt(next *config.Config, hash string) config.ReloadPlan {
 		return plan
 	}
 	if plan.NeedsRestart() {
-		r.env.Log.Info("config change needs a restart", "keys", strings.Join(plan.Restart, ","))
-		if r.opts.Restart != nil {
-			r.opts.Restart("config change: " + strings.Join(plan.Restart, ", "))
+		r.d.Log.Info("config change needs a restart", "keys", strings.Join(plan.Restart, ","))
+		if r.d.Restart != nil {
+			r.d.Restart("config change: " + strings.Join(plan.Restart, ", "))
 		}
 		return plan
 	}
-	r.env.Log.Info("config change applied in place", "keys", strings.Join(plan.Hot, ","))
-	r.env.SetConfig(next)
-	r.rotateSecret(prev, next)
-	for _, k := range plan.Hot {
-		if strings.HasPrefix(k, "channels.") && r.env.Channels != nil {
-			// Only the channel accounts whose settings changed restart.
-			r.env.System.Root.Send(r.env.Channels, &core.ConfigChanged{Prev: prev, Next: next})
-			break
-		}
+	r.d.Log.Info("config change applied in place", "keys", strings.Join(plan.Hot, ","))
+	r.d.Active.Set(next)
+	r.rotateSecret(ctx, next)
+	if changed(plan.Hot, "gateway.auth.rateLimit") {
+		// Counts of failed attempts start over with the new limits.
+		r.d.Limiter.Set(auth.NewLimiter(RateLimitFrom(next)))
+	}
+	if changed(plan.Hot, "channels.") {
+		// Only the channel accounts whose settings changed restart.
+		ctx.Send(r.d.Channels, &core.ConfigChanged{Prev: prev, Next: next})
 	}
 	return plan
 }
 
 // rotateSecret installs a changed shared secret and has the hub close the
 // sockets that authenticated with the old one.
-func (r *reloader) rotateSecret(prev, next *config.Config) {
-	was := r.env.Secret()
+func (r *reloader) rotateSecret(ctx actor.Context, next *config.Config) {
+	was := r.d.Secret.Get()
 	now, err := SecretFrom(next)
 	if err != nil {
-		r.env.Log.Error("config reload: the new secret is unusable; keeping the old one", "err", err)
+		r.d.Log.Error("config reload: the new secret is unusable; keeping the old one", "err", err)
 		return
 	}
 	if now.Generated {
 		// No secret configured any more: a token nobody was shown would lock
 		// every client out. Keep the one in force until the next restart.
 		if !was.Generated {
-			r.env.Log.Warn("gateway secret removed from the config; the old one stays in force until a restart")
+			r.d.Log.Warn("gateway secret removed from the config; the old one stays in force until a restart")
 		}
 		return
 	}
 	if now.Mode == was.Mode && now.Value == was.Value {
 		return
 	}
-	r.env.SetSecret(now)
-	r.env.System.Root.Send(r.env.Hub, &core.SecretRotated{})
+	r.d.Secret.Set(now)
+	ctx.Send(r.d.Hub, &core.SecretRotated{})
 }
 
 // write validates, writes and applies a new config built by edit from the
 // current one. baseHash must match the file as it is on disk now.
-func (r *reloader) write(reqID, baseHash string, edit func(current map[string]any) map[string]any) *core.Reply {
-	fail := func(msg string) *core.Reply {
-		return &core.Reply{ReqID: reqID, Err: protocol.NewError(protocol.CodeInvalidRequest, msg, nil)}
+func (r *reloader) write(ctx actor.Context, baseHash string, edit func(current map[string]any) map[string]any) (protocol.ConfigWritten, *protocol.ErrorShape) {
+	fail := func(msg string) (protocol.ConfigWritten, *protocol.ErrorShape) {
+		return protocol.ConfigWritten{}, protocol.NewError(protocol.CodeInvalidRequest, msg, nil)
 	}
 	onDisk := ""
-	if data, err := os.ReadFile(r.opts.Path); err == nil {
+	if data, err := os.ReadFile(r.d.Path); err == nil {
 		onDisk = config.HashBytes(data)
 	}
 	if baseHash != onDisk {
-		return &core.Reply{ReqID: reqID, Err: protocol.NewError(protocol.CodeInvalidRequest, "config changed since last load",
-			map[string]any{"code": "CONFIG_CHANGED", "hash": onDisk})}
+		return protocol.ConfigWritten{}, protocol.NewError(protocol.CodeInvalidRequest, "config changed since last load",
+			map[string]any{"code": "CONFIG_CHANGED", "hash": onDisk})
 	}
 	current := config.ToMap(r.cur)
 	next, err := config.RestoreRedacted(edit(current), r.cur)
 	if err != nil {
 		return fail("invalid config: " + err.Error())
 	}
-	cfg, err := config.FromMap(r.opts.Path, next)
+	cfg, err := config.FromMap(r.d.Path, next)
 	if err != nil {
 		return fail("invalid config: " + err.Error())
 	}
@@ -255,14 +262,32 @@ func (r *reloader) write(reqID, baseHash string, edit func(current map[string]an
 		return fail("invalid config: " + err.Error())
 	}
 	data = append(data, '\n')
-	if err := config.WriteAtomic(r.opts.Path, data); err != nil {
-		return &core.Reply{ReqID: reqID, Err: protocol.NewError(protocol.CodeUnavailable, "cannot write the config file: "+err.Error(), nil)}
+	if err := config.WriteAtomic(r.d.Path, data); err != nil {
+		return protocol.ConfigWritten{}, protocol.NewError(protocol.CodeUnavailable, "cannot write the config file: "+err.Error(), nil)
 	}
 	hash := config.HashBytes(data)
-	r.env.Log.Info("config written over RPC", "path", r.opts.Path)
-	plan := r.adopt(cfg, hash)
-	return &core.Reply{ReqID: reqID, Payload: map[string]any{
-		"ok": true, "path": r.opts.Path, "hash": hash, "restart": plan.NeedsRestart(),
-		"changed": append(append([]string{}, plan.Hot...), plan.Restart...),
-	}}
+	r.d.Log.Info("config written over RPC", "path", r.d.Path)
+	plan := r.adopt(ctx, cfg, hash)
+	return protocol.ConfigWritten{OK: true, Path: r.d.Path, Hash: hash, Restart: plan.NeedsRestart(),
+		Changed: append(append([]string{}, plan.Hot...), plan.Restart...)}, nil
+}
+
+// answer replies with what write returned, or fails with its error.
+func answer[P any](q *core.Request[P, protocol.ConfigWritten], write func() (protocol.ConfigWritten, *protocol.ErrorShape)) {
+	res, err := write()
+	if err != nil {
+		q.Fail(err)
+		return
+	}
+	q.Reply(res)
+}
+
+// changed reports whether any of the changed keys is under prefix.
+func changed(keys []string, prefix string) bool {
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }

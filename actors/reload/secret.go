@@ -3,12 +3,13 @@ package reload
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"openclaw/config"
 	"openclaw/transport/auth"
 )
 
-// SecretFrom resolves the shared secret a config asks for (PROTOCOL.md §3.3):
+// SecretFrom resolves the shared secret a config asks for (docs/PROTOCOL.md, Auth):
 // config first, then OPENCLAW_GATEWAY_TOKEN / OPENCLAW_GATEWAY_PASSWORD (an
 // empty variable counts as unset). Token mode with no token at all returns
 // a generated token, marked Generated, for the caller to keep for the run.
@@ -53,4 +54,24 @@ func SecretFrom(cfg *config.Config) (auth.Secret, error) {
 		return auth.Secret{Mode: mode, Value: auth.GenerateToken(), Generated: true}, nil
 	}
 	return auth.Secret{Mode: mode, Value: val}, nil
+}
+
+// RateLimitFrom reads gateway.auth.rateLimit over the defaults.
+func RateLimitFrom(cfg *config.Config) auth.RateLimit {
+	p := auth.DefaultRateLimit
+	if r := cfg.Gateway.Auth.RateLimit; r != nil {
+		if r.MaxAttempts != nil {
+			p.MaxAttempts = *r.MaxAttempts
+		}
+		if r.WindowMs != nil {
+			p.Window = time.Duration(*r.WindowMs) * time.Millisecond
+		}
+		if r.LockoutMs != nil {
+			p.Lockout = time.Duration(*r.LockoutMs) * time.Millisecond
+		}
+		if r.ExemptLoopback != nil {
+			p.ExemptLoopback = *r.ExemptLoopback
+		}
+	}
+	return p
 }

@@ -10,9 +10,6 @@ import (
 	"openclaw/transport/provider"
 )
 
-// DefaultAgentID is the agent when the config names none.
-const DefaultAgentID = "main"
-
 // DefaultTimeout bounds a run when neither the request nor
 // agents.defaults.timeoutSeconds says.
 const DefaultTimeout = 600 * time.Second
@@ -28,33 +25,6 @@ type target struct {
 	ContextChars int
 }
 
-// DefaultAgent is the agent marked default in agents.list, else the first,
-// else "main".
-func DefaultAgent(c *config.Config) string {
-	if c == nil || len(c.Agents.List) == 0 {
-		return DefaultAgentID
-	}
-	for _, a := range c.Agents.List {
-		if a.Default {
-			return a.ID
-		}
-	}
-	return c.Agents.List[0].ID
-}
-
-// KnownAgent reports whether id names an agent of this config.
-func KnownAgent(c *config.Config, id string) bool {
-	if c == nil || len(c.Agents.List) == 0 {
-		return id == DefaultAgentID
-	}
-	for _, a := range c.Agents.List {
-		if a.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 // resolve finds the provider and model for an agent (PROTOCOL.md §9):
 // agents.list[].model.primary, else agents.defaults.model.primary, as
 // "<provider>/<model>" naming models.providers.<provider>. With no provider
@@ -65,9 +35,9 @@ func resolve(c *config.Config, agentID, modelOverride string, timeout time.Durat
 		c = &config.Config{}
 	}
 	if agentID == "" {
-		agentID = DefaultAgent(c)
+		agentID = config.DefaultAgent(c)
 	}
-	if !KnownAgent(c, agentID) {
+	if !config.KnownAgent(c, agentID) {
 		return nil, protocol.NewError(protocol.CodeInvalidRequest, "unknown agent: "+agentID, nil)
 	}
 	primary := c.Agents.Defaults.Model.Primary

@@ -11,7 +11,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"openclaw/actors/core"
+	"openclaw/actors/methods"
 	"openclaw/actors/store"
+	"openclaw/actors/tools"
 	"openclaw/transport/protocol"
 	"openclaw/transport/provider"
 )
@@ -23,11 +25,20 @@ const MaxContextChars = 200_000
 // HistoryWindow is how many stored messages are read to build the context.
 const HistoryWindow = 200
 
+// MaxToolRounds bounds how many times a run hands tool results back to the
+// model before it must answer.
+const MaxToolRounds = 8
+
+// storeTimeout bounds the write of an answer: a cancelled run still records
+// what was answered, with its own short deadline rather than the run's.
+const storeTimeout = 10 * time.Second
+
 // run is the actor of one agent turn. Its worker goroutine does the slow
 // work (transcript writes, the provider stream, tools) and reports back with
 // messages; the actor stamps the per-run seq on every event and publishes it.
 type run struct {
-	env    *core.Env
+	d      Deps
+	root   *actor.RootContext
 	job    *job
 	cancel context.CancelFunc
 	seq    int64 // agent event seq, per run
@@ -42,10 +53,10 @@ type job struct {
 	Message                    string
 	ExtraSystemPrompt          string
 	Resume                     bool
-	Deliver                    *Delivery
+	Deliver                    *core.Delivery
 	Target                     *target
-	Tools                      map[string]*Tool
-	Sink                       func(Update)
+	Tools                      []*tools.Tool
+	Sink                       func(delta string)
 	Started                    time.Time
 }
 
@@ -56,16 +67,16 @@ type (
 		phase, id, name, args, result string
 		isError                       bool
 	}
-	evUsage  struct{ u provider.Usage }
+	evUsage  struct{ u protocol.Usage }
 	evFinish struct {
-		final *Final
+		final *core.RunFinal
 		err   error
 	}
 	abortRun struct{}
 )
 
-func runProps(env *core.Env, j *job) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &run{env: env, job: j} })
+func runProps(d Deps, j *job) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &run{d: d, job: j} })
 }
 
 func (r *run) Receive(ctx actor.Context) {
@@ -74,26 +85,27 @@ func (r *run) Receive(ctx actor.Context) {
 		r.start = time.Now()
 		var wctx context.Context
 		wctx, r.cancel = context.WithTimeout(context.Background(), r.job.Target.Timeout)
-		r.emit(ctx, "lifecycle", map[string]any{"phase": "start", "startedAt": r.job.Started.UnixMilli()}, false)
+		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "start", StartedAt: r.job.Started.UnixMilli()}, false)
 		self, sys := ctx.Self(), ctx.ActorSystem()
+		r.root = sys.Root
 		go func() {
 			final, err := r.work(wctx, func(msg any) { sys.Root.Send(self, msg) })
 			sys.Root.Send(self, &evFinish{final: final, err: err})
 		}()
 	case *evDelta:
 		r.text.WriteString(m.text)
-		r.emit(ctx, "assistant", map[string]any{"text": r.text.String(), "delta": m.text}, true)
-		r.emitChat(ctx, map[string]any{"state": "delta", "deltaText": m.text}, true)
+		r.emit(ctx, protocol.StreamAssistant, &protocol.AssistantDelta{Text: r.text.String(), Delta: m.text}, true)
+		r.emitChat(ctx, protocol.ChatEvent{State: "delta", DeltaText: m.text}, true)
 	case *evTool:
-		data := map[string]any{"phase": m.phase, "name": m.name, "toolCallId": m.id}
+		data := &protocol.ToolEvent{Phase: m.phase, Name: m.name, ToolCallID: m.id}
 		if m.phase == "start" {
-			data["args"] = json.RawMessage(orEmptyObject(m.args))
+			data.Args = json.RawMessage(orEmptyObject(m.args))
 		} else {
-			data["result"], data["isError"] = m.result, m.isError
+			data.Result, data.IsError = &m.result, &m.isError
 		}
-		r.emit(ctx, "tool", data, false)
+		r.emit(ctx, protocol.StreamTool, data, false)
 	case *evUsage:
-		r.emit(ctx, "usage", map[string]any{"input": m.u.Input, "output": m.u.Output, "total": m.u.Total}, false)
+		r.emit(ctx, protocol.StreamUsage, &m.u, false)
 	case *abortRun:
 		r.cancel()
 	case *evFinish:
@@ -106,20 +118,20 @@ func (r *run) Receive(ctx actor.Context) {
 }
 
 // emit publishes one agent event: encoded once, fanned out by the hub.
-func (r *run) emit(ctx actor.Context, stream string, data map[string]any, droppable bool) {
+func (r *run) emit(ctx actor.Context, stream string, data any, droppable bool) {
 	r.seq++
-	b := protocol.NewBroadcast("agent", map[string]any{"runId": r.job.RunID, "seq": r.seq, "stream": stream,
-		"ts": time.Now().UnixMilli(), "sessionKey": r.job.SessionKey, "agentId": r.job.AgentID, "data": data}, nil)
-	b.Droppable, b.Scope = droppable, core.ScopeRead
-	ctx.Send(r.env.Hub, &core.Publish{B: b})
+	b := methods.AgentEvent.Broadcast(protocol.AgentEvent{RunID: r.job.RunID, Seq: r.seq, Stream: stream,
+		TS: time.Now().UnixMilli(), SessionKey: r.job.SessionKey, AgentID: r.job.AgentID, Data: data}, nil)
+	b.Droppable = droppable
+	ctx.Send(r.d.Hub, &core.Publish{B: b})
 }
 
-func (r *run) emitChat(ctx actor.Context, fields map[string]any, droppable bool) {
+func (r *run) emitChat(ctx actor.Context, ev protocol.ChatEvent, droppable bool) {
 	r.chat++
-	fields["runId"], fields["sessionKey"], fields["seq"] = r.job.RunID, r.job.SessionKey, r.chat
-	b := protocol.NewBroadcast("chat", fields, nil)
-	b.Droppable, b.Scope = droppable, core.ScopeRead
-	ctx.Send(r.env.Hub, &core.Publish{B: b})
+	ev.RunID, ev.SessionKey, ev.Seq = r.job.RunID, r.job.SessionKey, r.chat
+	b := methods.ChatEvent.Broadcast(ev, nil)
+	b.Droppable = droppable
+	ctx.Send(r.d.Hub, &core.Publish{B: b})
 }
 
 func (r *run) finish(ctx actor.Context, m *evFinish) {
@@ -127,15 +139,17 @@ func (r *run) finish(ctx actor.Context, m *evFinish) {
 	aborted := errors.Is(m.err, context.Canceled)
 	switch {
 	case m.err == nil:
-		r.emitChat(ctx, map[string]any{"state": "final", "stopReason": m.final.StopReason,
-			"message": map[string]any{"role": "assistant", "content": textParts(m.final.Text), "timestamp": ended.UnixMilli()}}, false)
+		content, _ := json.Marshal(protocol.TextParts(m.final.Text))
+		r.emitChat(ctx, protocol.ChatEvent{State: "final", StopReason: m.final.StopReason,
+			Message: &protocol.ChatMessage{Role: "assistant", Content: content, Timestamp: ended.UnixMilli()}}, false)
 	case aborted:
-		r.emitChat(ctx, map[string]any{"state": "aborted"}, false)
+		r.emitChat(ctx, protocol.ChatEvent{State: "aborted"}, false)
 	default:
-		r.emit(ctx, "lifecycle", map[string]any{"phase": "error", "error": m.err.Error()}, false)
-		r.emitChat(ctx, map[string]any{"state": "error", "errorMessage": m.err.Error()}, false)
+		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "error", Error: m.err.Error()}, false)
+		r.emitChat(ctx, protocol.ChatEvent{State: "error", ErrorMessage: m.err.Error()}, false)
 	}
-	r.emit(ctx, "lifecycle", map[string]any{"phase": "end", "startedAt": r.job.Started.UnixMilli(), "endedAt": ended.UnixMilli(), "aborted": aborted}, false)
+	r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "end", StartedAt: r.job.Started.UnixMilli(),
+		EndedAt: ended.UnixMilli(), Aborted: &aborted}, false)
 	// The runs actor stops this actor once it has the outcome: stopping
 	// here would let the Terminated system message overtake runDone.
 	ctx.Send(ctx.Parent(), &runDone{runID: r.job.RunID, final: m.final, err: m.err, endedAt: ended})
@@ -143,7 +157,7 @@ func (r *run) finish(ctx actor.Context, m *evFinish) {
 
 // work is the turn: the user message is committed before the provider is
 // called, the assistant message before the run is reported done.
-func (r *run) work(ctx context.Context, post func(any)) (final *Final, err error) {
+func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, err error) {
 	defer func() {
 		// A panic in a tool or in the turn's own code ends this run with an
 		// error; the gateway and every other run carry on.
@@ -151,7 +165,7 @@ func (r *run) work(ctx context.Context, post func(any)) (final *Final, err error
 			final, err = nil, fmt.Errorf("internal error in run: %v", p)
 		}
 	}()
-	j, st := r.job, r.env.Store
+	j, st := r.job, r.d.Store
 	sessionID, err := st.SessionID(ctx, j.SessionKey)
 	if err != nil {
 		return nil, err
@@ -177,17 +191,17 @@ func (r *run) work(ctx context.Context, post func(any)) (final *Final, err error
 		}
 	}
 	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message, j.Target.ContextChars)
-	tools := providerTools(j.Tools)
+	offered := providerTools(j.Tools)
 	var usage provider.Usage
 	var res *provider.Result
 	for round := 0; ; round++ {
 		req := provider.Request{Model: j.Target.Model, Messages: msgs}
 		if round < MaxToolRounds {
-			req.Tools = tools
+			req.Tools = offered
 		}
 		res, err = j.Target.Provider.Stream(ctx, req, func(text string) {
 			if j.Sink != nil {
-				j.Sink(Update{Delta: text})
+				j.Sink(text)
 			}
 			post(&evDelta{text: text})
 		})
@@ -211,25 +225,26 @@ func (r *run) work(ctx context.Context, post func(any)) (final *Final, err error
 			msgs = append(msgs, provider.Message{Role: "tool", ToolCallID: call.ID, Content: out})
 		}
 	}
-	post(&evUsage{u: usage})
+	post(&evUsage{u: protocol.Usage{Input: usage.Input, Output: usage.Output, Total: usage.Total}})
 	model := res.Model
 	if model == "" {
 		model = j.Target.Model
 	}
 	usageJSON, _ := json.Marshal(map[string]int{"input": usage.Input, "output": usage.Output, "total": usage.Total})
-	content, _ := json.Marshal(textParts(res.Text))
+	content, _ := json.Marshal(protocol.TextParts(res.Text))
 	// A cancelled request must still record what was answered: the write
 	// gets its own short deadline rather than the run's.
-	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	wctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if _, err := st.Append(wctx, store.Message{SessionKey: j.SessionKey, Role: "assistant", Content: content, RunID: j.RunID,
 		Provider: j.Target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usageJSON}); err != nil {
 		return nil, err
 	}
-	f := &Final{RunID: j.RunID, SessionKey: j.SessionKey, SessionID: sessionID, AgentID: j.AgentID, Text: res.Text,
-		Provider: j.Target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usage}
+	f := &core.RunFinal{RunID: j.RunID, SessionKey: j.SessionKey, SessionID: sessionID, AgentID: j.AgentID, Text: res.Text,
+		Provider: j.Target.ProviderID, Model: model, StopReason: res.FinishReason,
+		Usage: protocol.Usage{Input: usage.Input, Output: usage.Output, Total: usage.Total}}
 	if j.Deliver != nil {
-		f.Delivery = deliver(ctx, r.env, j.RunID, j.Deliver, res.Text)
+		f.Delivery = r.deliver(j.RunID, j.Deliver, res.Text)
 	}
 	f.DurationMs = time.Since(j.Started).Milliseconds()
 	return f, nil
@@ -237,59 +252,48 @@ func (r *run) work(ctx context.Context, post func(any)) (final *Final, err error
 
 // deliver sends a run's final text to its channel target (agent's
 // deliver:true), keyed by the run so that a repeat sends nothing twice.
-func deliver(ctx context.Context, env *core.Env, runID string, d *Delivery, text string) map[string]any {
+func (r *run) deliver(runID string, d *core.Delivery, text string) map[string]any {
 	if strings.TrimSpace(text) == "" {
 		return map[string]any{"error": "nothing to deliver: the reply is empty"}
 	}
-	if env.Channels == nil {
-		return map[string]any{"error": "no channel configured: set channels.telegram.botToken in the config"}
+	res, errShape := tools.Send(r.root, r.d.Channels, protocol.SendParams{To: d.To, Channel: d.Channel,
+		AccountID: d.AccountID, Message: text, IdempotencyKey: "deliver:" + runID})
+	if errShape != nil {
+		return map[string]any{"error": errShape.Message, "code": errShape.Code}
 	}
-	res, err := env.System.Root.RequestFuture(env.Channels, &core.ChannelSend{Params: core.SendParams{
-		To: d.To, Channel: d.Channel, AccountID: d.AccountID, Message: text, IdempotencyKey: "deliver:" + runID}},
-		deliverTimeout).Result()
-	if err != nil {
-		return map[string]any{"error": "delivery: " + err.Error()}
-	}
-	rep, _ := res.(*core.Reply)
-	switch {
-	case rep == nil:
-		return map[string]any{"error": "delivery: no answer"}
-	case rep.Err != nil:
-		return map[string]any{"error": rep.Err.Message, "code": rep.Err.Code}
-	}
-	out := map[string]any{"ok": true}
-	if m, ok := rep.Payload.(map[string]any); ok {
-		for k, v := range m {
-			out[k] = v
-		}
+	out := map[string]any{"ok": true, "runId": res.RunID, "messageId": res.MessageID, "channel": res.Channel}
+	if res.ChatID != "" {
+		out["chatId"] = res.ChatID
 	}
 	return out
 }
 
-// deliverTimeout bounds a delivery (a channel waiting out flood control).
-const deliverTimeout = 2 * time.Minute
-
 // resumed is the answer of a repeated turn that was already recorded (the
 // last message is this run's assistant message), or nil.
-func resumed(history []store.Message, j *job) *Final {
+func resumed(history []store.Message, j *job) *core.RunFinal {
 	n := len(history)
 	if n == 0 || history[n-1].Role != "assistant" || history[n-1].RunID != j.RunID {
 		return nil
 	}
 	m := history[n-1]
-	var u provider.Usage
+	var u protocol.Usage
 	_ = json.Unmarshal(m.Usage, &u)
-	return &Final{RunID: j.RunID, SessionKey: j.SessionKey, AgentID: j.AgentID, Text: messageText(m.Content),
+	return &core.RunFinal{RunID: j.RunID, SessionKey: j.SessionKey, AgentID: j.AgentID, Text: messageText(m.Content),
 		Provider: m.Provider, Model: m.Model, StopReason: m.StopReason, Usage: u,
 		DurationMs: time.Since(j.Started).Milliseconds()}
 }
 
 func (r *run) invoke(ctx context.Context, call provider.ToolCall) (string, bool) {
-	t := r.job.Tools[call.Name]
+	var t *tools.Tool
+	for _, o := range r.job.Tools {
+		if o.Name == call.Name {
+			t = o
+		}
+	}
 	if t == nil {
 		return "unknown tool: " + call.Name, true
 	}
-	out, err := t.Invoke(ctx, r.env, json.RawMessage(orEmptyObject(call.Arguments)))
+	out, err := t.Invoke(ctx, json.RawMessage(orEmptyObject(call.Arguments)))
 	if err != nil {
 		return err.Error(), true
 	}
@@ -340,13 +344,18 @@ func messageText(raw json.RawMessage) string {
 	return b.String()
 }
 
-func textParts(text string) []map[string]any {
-	return []map[string]any{{"type": "text", "text": text}}
-}
-
 func orEmptyObject(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "{}"
 	}
 	return s
+}
+
+// providerTools is the tools as the model sees them.
+func providerTools(ts []*tools.Tool) []provider.Tool {
+	out := make([]provider.Tool, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, provider.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
+	}
+	return out
 }

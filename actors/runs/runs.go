@@ -1,19 +1,25 @@
-// Package runs is the agent-run part of the actor tree (DESIGN.md): the runs
-// actor keeps the idempotency cache and the active runs, and spawns one run
-// actor per agent turn. A run streams its output as agent and chat events to
-// every reader, writes the turn to the session transcript, and answers the
-// agent method twice (accepted, then the final).
+// Package runs is the agent-run part of the actor tree: the runs actor keeps
+// the idempotency cache and the active runs, and spawns one run actor per
+// agent turn. A run streams its output as agent and chat events to every
+// reader, writes the turn to the session transcript, and answers the agent
+// method twice (accepted, then the final). It serves agent, agent.wait and
+// chat.*, and in-process clients through core.StartRun.
 package runs
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
 
 	"openclaw/actors/core"
+	"openclaw/actors/methods"
+	"openclaw/actors/store"
+	"openclaw/actors/tools"
+	"openclaw/config"
 	"openclaw/transport/protocol"
 	"openclaw/transport/provider"
 )
@@ -22,138 +28,108 @@ import (
 // of its key.
 const IdempotencyWindow = 5 * time.Minute
 
-// Params start a run.
-type Params struct {
-	Message           string
-	IdempotencyKey    string // becomes the runId
-	AgentID           string
-	SessionKey        string
-	Timeout           time.Duration
-	Model             string
-	ExtraSystemPrompt string
-	// Resume makes the run safe to repeat after a crash (a channel that
-	// processes an update again): a user message already recorded under this
-	// runId is not recorded twice, and a turn whose answer was recorded
-	// returns that answer without calling the provider.
-	Resume bool
-	// Peer is the channel chat the turn is about (agent's to and channel):
-	// without a sessionKey the turn continues that chat's session,
-	// agent:<agent>:<channel>:dm:<to>.
-	Peer *Delivery
-	// Deliver, when set, sends the final text to a channel target (agent's
-	// deliver:true) before the run reports done.
-	Deliver *Delivery
-}
+// sweepEvery is how often finished runs past the window are forgotten.
+const sweepEvery = time.Minute
 
-// Delivery is where a run's final text goes (agent's channel and to).
-type Delivery struct{ Channel, To, AccountID string }
+// DefaultWaitTimeout is agent.wait's timeout when the request gives none.
+const DefaultWaitTimeout = 30 * time.Second
 
-// Update is one piece of a run's output for an in-process subscriber (the
-// HTTP APIs): a text delta.
-type Update struct{ Delta string }
+// DefaultHistoryLimit is chat.history's limit when the request gives none.
+const DefaultHistoryLimit = 200
 
-// Final is a finished run.
-type Final struct {
-	RunID, SessionKey, SessionID, AgentID string
-	Text, Provider, Model, StopReason     string
-	Usage                                 provider.Usage
-	DurationMs                            int64
-	// Delivery is the outcome of Params.Deliver: the send result, or
-	// {"error": ...}.
-	Delivery map[string]any
-}
+// historyTimeout bounds one chat.history read.
+const historyTimeout = 10 * time.Second
 
-// Start asks the runs actor for a run. ReplyTo (a connection) gets the
-// interim "accepted" (TwoStage) or a one-off ack, then the final, as
-// *core.Reply with ReqID; Done (in-process callers) gets the outcome.
-type Start struct {
-	core.ReqID
-	Params   Params
-	TwoStage bool
-	Sink     func(Update)
-	Done     func(*Final, *protocol.ErrorShape)
-}
-
-// Wait is agent.wait.
-type Wait struct {
-	core.ReqID
-	RunID   string
-	Timeout time.Duration
-}
-
-// Abort is chat.abort.
-type Abort struct {
-	core.ReqID
-	SessionKey, RunID string
+// Deps is what the runs actor is built with.
+type Deps struct {
+	Hub      *actor.PID // agent and chat events go out through it
+	Channels *actor.PID // deliver: true sends the final text there
+	Store    *store.Store
+	Config   *core.Live[*config.Config]
+	Tools    tools.Set
+	Log      *slog.Logger
 }
 
 type runDone struct {
 	runID   string
-	final   *Final
+	final   *core.RunFinal
 	err     error
 	endedAt time.Time
 }
 
 type waitTimeout struct {
 	runID string
-	w     *waiter
+	w     *methods.AgentWait
 }
 
 type sweep struct{}
 
-type waiter struct {
-	to    *actor.PID
-	reqID string
-	done  bool
-}
-
+// entry is one run, running or finished within the idempotency window.
 type entry struct {
 	runID, sessionKey, agentID string
 	pid                        *actor.PID
 	startedAt, endedAt         time.Time
 	status                     string // running | ok | error | timeout | aborted
-	final                      *Final
+	final                      *core.RunFinal
 	err                        *protocol.ErrorShape
-	replyTo                    *actor.PID
-	reqID                      string
-	twoStage                   bool
-	done                       func(*Final, *protocol.ErrorShape)
-	waiters                    []*waiter
+	agent                      *methods.Agent // the agent request answered twice, if any
+	done                       func(*core.RunFinal, *protocol.ErrorShape)
+	waiters                    []*methods.AgentWait
 }
 
 type runsActor struct {
-	env     *core.Env
-	tools   map[string]*Tool
+	d       Deps
 	entries map[string]*entry // by runId (= idempotency key)
 	byPID   map[string]*entry // running, by actor id
+	running int
 	timers  core.Timers
 }
 
-// Props builds the runs actor. Extra tools join the registry (tests install
-// one that panics).
-func Props(env *core.Env, extra map[string]*Tool) *actor.Props {
+// Props builds the runs actor.
+func Props(d Deps) *actor.Props {
 	// A run actor that panics is stopped; its entry is failed below.
 	stop := actor.NewOneForOneStrategy(0, time.Second, func(reason any) actor.Directive {
-		env.Log.Error("agent run crashed", "panic", reason)
+		d.Log.Error("agent run crashed", "panic", reason)
 		return actor.StopDirective
 	})
 	return actor.PropsFromProducer(func() actor.Actor {
-		tools := Tools()
-		for n, t := range extra {
-			tools[n] = t
-		}
-		return &runsActor{env: env, tools: tools, entries: map[string]*entry{}, byPID: map[string]*entry{}}
+		return &runsActor{d: d, entries: map[string]*entry{}, byPID: map[string]*entry{}}
 	}, actor.WithSupervisor(stop))
 }
 
 func (a *runsActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		a.later(ctx, time.Minute, &sweep{})
+		a.timers.After(ctx, sweepEvery, &sweep{})
 	case *actor.Stopping:
 		a.timers.Stop()
-	case *Start:
-		a.start(ctx, m)
+	case *methods.Agent:
+		a.agent(ctx, m)
+	case *methods.ChatSend:
+		a.chatSend(ctx, m)
+	case *core.StartRun:
+		a.startRun(ctx, m)
+	case *methods.AgentWait:
+		a.wait(ctx, m)
+	case *methods.ChatAbort:
+		ids := a.abort(ctx, m.Params.SessionKey, m.Params.RunID)
+		m.Reply(protocol.ChatAbort{OK: true, Aborted: len(ids) > 0, RunIDs: ids})
+	case *core.AbortRun:
+		a.abort(ctx, m.SessionKey, m.RunID)
+	case *methods.ChatHistory:
+		st := a.d.Store
+		go func() {
+			hctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
+			defer cancel()
+			res, err := History(hctx, st, m.Params)
+			if err != nil {
+				m.Fail(protocol.NewError(protocol.CodeUnavailable, "history unavailable: "+err.Error(), nil))
+				return
+			}
+			m.Reply(res)
+		}()
+	case *core.CountRuns:
+		m.Reply(a.running)
 	case *runDone:
 		a.done(ctx, m.runID, m.final, m.err, m.endedAt)
 		if e := a.entries[m.runID]; e != nil && e.pid != nil {
@@ -164,65 +140,105 @@ func (a *runsActor) Receive(ctx actor.Context) {
 			a.done(ctx, e.runID, nil, errors.New("internal error: the run stopped unexpectedly"), time.Now())
 		}
 		delete(a.byPID, m.Who.Id)
-	case *Wait:
-		a.wait(ctx, m)
 	case *waitTimeout:
-		if !m.w.done {
-			m.w.done = true
-			ctx.Send(m.w.to, &core.Reply{ReqID: m.w.reqID, Payload: map[string]any{"runId": m.runID, "status": "timeout"}})
-		}
-	case *Abort:
-		ids := []string{}
-		for _, e := range a.entries {
-			if e.status == "running" && e.sessionKey == m.SessionKey && (m.RunID == "" || m.RunID == e.runID) {
-				ctx.Send(e.pid, &abortRun{})
-				ids = append(ids, e.runID)
-			}
-		}
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: map[string]any{"ok": true, "aborted": len(ids) > 0, "runIds": ids}})
+		m.w.Reply(protocol.AgentWait{RunID: m.runID, Status: "timeout"})
 	case *sweep:
 		for id, e := range a.entries {
 			if e.status != "running" && time.Since(e.endedAt) > IdempotencyWindow {
 				delete(a.entries, id)
 			}
 		}
-		a.later(ctx, time.Minute, &sweep{})
+		a.timers.After(ctx, sweepEvery, &sweep{})
 	}
 }
 
-func (a *runsActor) later(ctx actor.Context, d time.Duration, msg any) {
-	a.timers.After(ctx, d, msg)
-}
-
-func (a *runsActor) start(ctx actor.Context, m *Start) {
+// agent is the agent method: accepted now, the final when the run ends.
+func (a *runsActor) agent(ctx actor.Context, m *methods.Agent) {
 	p := m.Params
-	reply := func(r *core.Reply) {
-		if ctx.Sender() != nil {
-			ctx.Respond(r)
+	var peer, deliver *core.Delivery
+	if p.To != "" {
+		channel := p.Channel
+		if channel == "" {
+			channel = config.DefaultChannel(a.d.Config.Get())
 		}
+		peer = &core.Delivery{Channel: channel, To: p.To}
 	}
-	if e := a.entries[p.IdempotencyKey]; e != nil {
+	if p.Deliver {
+		if peer == nil {
+			m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "deliver needs a target: set to (and channel)", nil))
+			return
+		}
+		deliver = peer
+	}
+	rp := core.RunParams{Message: p.Message, IdempotencyKey: p.IdempotencyKey, AgentID: p.AgentID, SessionKey: p.SessionKey,
+		Timeout: seconds(p.Timeout), Model: p.Model, ExtraSystemPrompt: p.ExtraSystemPrompt, Peer: peer, Deliver: deliver}
+	if e := a.entries[rp.IdempotencyKey]; e != nil {
 		if e.status == "running" {
-			reply(&core.Reply{ReqID: m.ID, Payload: map[string]any{"runId": e.runID, "status": "in_flight"}})
-			if m.Done != nil {
-				m.Done(nil, protocol.NewError(protocol.CodeUnavailable, "a run with this idempotency key is in flight", nil))
-			}
+			m.Reply(protocol.AgentResponse{RunID: e.runID, Status: "in_flight"})
 			return
 		}
 		// Same key within the window: the cached final, in one response.
-		reply(&core.Reply{ReqID: m.ID, Payload: finalPayload(e), Err: e.err})
-		if m.Done != nil {
-			m.Done(e.final, e.err)
-		}
+		answerFinal(m, e)
 		return
 	}
-	t, errShape := resolve(a.env.Config(), p.AgentID, p.Model, p.Timeout)
+	e, errShape := a.spawn(ctx, rp, nil)
 	if errShape != nil {
-		reply(&core.Reply{ReqID: m.ID, Err: errShape})
-		if m.Done != nil {
-			m.Done(nil, errShape)
-		}
+		m.Fail(errShape)
 		return
+	}
+	e.agent = m
+	m.Interim(protocol.AgentResponse{RunID: e.runID, SessionKey: e.sessionKey, AgentID: e.agentID, Status: "accepted",
+		AcceptedAt: e.startedAt.UnixMilli()})
+}
+
+// chatSend is chat.send: one ack; the output arrives as events.
+func (a *runsActor) chatSend(ctx actor.Context, m *methods.ChatSend) {
+	p := m.Params
+	if e := a.entries[p.IdempotencyKey]; e != nil {
+		status := e.status
+		if status == "running" {
+			status = "in_flight"
+		}
+		m.Reply(protocol.ChatSend{RunID: e.runID, Status: status})
+		return
+	}
+	e, errShape := a.spawn(ctx, core.RunParams{Message: p.Message, IdempotencyKey: p.IdempotencyKey, AgentID: p.AgentID,
+		SessionKey: p.SessionKey, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil)
+	if errShape != nil {
+		m.Fail(errShape)
+		return
+	}
+	m.Reply(protocol.ChatSend{RunID: e.runID, Status: "started"})
+}
+
+// startRun is an in-process client's run (the HTTP APIs, a channel).
+func (a *runsActor) startRun(ctx actor.Context, m *core.StartRun) {
+	if e := a.entries[m.Params.IdempotencyKey]; e != nil && m.Params.IdempotencyKey != "" {
+		if e.status == "running" {
+			err := protocol.NewError(protocol.CodeUnavailable, "a run with this idempotency key is in flight", nil)
+			ctx.Respond(&core.Reply{Err: err})
+			m.Done(nil, err)
+			return
+		}
+		ctx.Respond(&core.Reply{})
+		m.Done(e.final, e.err)
+		return
+	}
+	e, errShape := a.spawn(ctx, m.Params, m.Sink)
+	if errShape != nil {
+		ctx.Respond(&core.Reply{Err: errShape})
+		m.Done(nil, errShape)
+		return
+	}
+	e.done = m.Done
+	ctx.Respond(&core.Reply{})
+}
+
+// spawn starts a run actor for p.
+func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)) (*entry, *protocol.ErrorShape) {
+	t, errShape := resolve(a.d.Config.Get(), p.AgentID, p.Model, p.Timeout)
+	if errShape != nil {
+		return nil, errShape
 	}
 	sessionKey := p.SessionKey
 	switch {
@@ -238,25 +254,38 @@ func (a *runsActor) start(ctx actor.Context, m *Start) {
 		runID = uuid.NewString()
 	}
 	j := &job{RunID: runID, SessionKey: sessionKey, AgentID: t.AgentID, Message: p.Message,
-		ExtraSystemPrompt: p.ExtraSystemPrompt, Resume: p.Resume, Deliver: p.Deliver, Target: t, Tools: a.tools, Sink: m.Sink, Started: now}
-	pid := ctx.Spawn(runProps(a.env, j))
-	e := &entry{runID: runID, sessionKey: sessionKey, agentID: t.AgentID, pid: pid, startedAt: now, status: "running",
-		replyTo: ctx.Sender(), reqID: m.ID, twoStage: m.TwoStage, done: m.Done}
+		ExtraSystemPrompt: p.ExtraSystemPrompt, Resume: p.Resume, Deliver: p.Deliver, Target: t,
+		Tools: a.d.Tools.Offered(a.d.Config.Get()), Sink: sink, Started: now}
+	pid := ctx.Spawn(runProps(a.d, j))
+	e := &entry{runID: runID, sessionKey: sessionKey, agentID: t.AgentID, pid: pid, startedAt: now, status: "running"}
 	a.entries[runID] = e
 	a.byPID[pid.Id] = e
-	if m.TwoStage {
-		reply(&core.Reply{ReqID: m.ID, Interim: true, Payload: map[string]any{"runId": runID, "sessionKey": sessionKey,
-			"agentId": t.AgentID, "status": "accepted", "acceptedAt": now.UnixMilli()}})
-	} else {
-		reply(&core.Reply{ReqID: m.ID, Payload: map[string]any{"runId": runID, "status": "started"}})
-	}
+	a.running++
+	return e, nil
 }
 
-func (a *runsActor) done(ctx actor.Context, runID string, final *Final, err error, ended time.Time) {
+// abort cancels the running runs that match (an empty field matches all,
+// but not both empty) and returns their ids.
+func (a *runsActor) abort(ctx actor.Context, sessionKey, runID string) []string {
+	ids := []string{}
+	if sessionKey == "" && runID == "" {
+		return ids
+	}
+	for _, e := range a.entries {
+		if e.status == "running" && (sessionKey == "" || e.sessionKey == sessionKey) && (runID == "" || runID == e.runID) {
+			ctx.Send(e.pid, &abortRun{})
+			ids = append(ids, e.runID)
+		}
+	}
+	return ids
+}
+
+func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, err error, ended time.Time) {
 	e := a.entries[runID]
 	if e == nil || e.status != "running" {
 		return
 	}
+	a.running--
 	e.endedAt, e.final = ended, final
 	switch {
 	case err == nil:
@@ -268,76 +297,66 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *Final, err erro
 	default:
 		e.status, e.err = "error", providerError(err)
 	}
-	if e.twoStage && e.replyTo != nil {
-		ctx.Send(e.replyTo, &core.Reply{ReqID: e.reqID, Payload: finalPayload(e), Err: e.err})
+	if e.agent != nil {
+		answerFinal(e.agent, e)
+		e.agent = nil
 	}
 	if e.done != nil {
 		e.done(e.final, e.err)
 	}
 	for _, w := range e.waiters {
-		if !w.done {
-			w.done = true
-			ctx.Send(w.to, &core.Reply{ReqID: w.reqID, Payload: waitPayload(e)})
-		}
+		w.Reply(waitResult(e))
 	}
 	e.waiters = nil
 }
 
-func (a *runsActor) wait(ctx actor.Context, m *Wait) {
-	e := a.entries[m.RunID]
+func (a *runsActor) wait(ctx actor.Context, m *methods.AgentWait) {
+	e := a.entries[m.Params.RunID]
 	if e == nil {
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: map[string]any{"runId": m.RunID, "status": "timeout"}})
+		m.Reply(protocol.AgentWait{RunID: m.Params.RunID, Status: "timeout"})
 		return
 	}
 	if e.status != "running" {
-		ctx.Respond(&core.Reply{ReqID: m.ID, Payload: waitPayload(e)})
+		m.Reply(waitResult(e))
 		return
 	}
-	w := &waiter{to: ctx.Sender(), reqID: m.ID}
-	e.waiters = append(e.waiters, w)
-	a.later(ctx, m.Timeout, &waitTimeout{runID: m.RunID, w: w})
+	e.waiters = append(e.waiters, m)
+	timeout := time.Duration(m.Params.TimeoutMs) * time.Millisecond
+	if timeout <= 0 {
+		timeout = DefaultWaitTimeout
+	}
+	a.timers.After(ctx, timeout, &waitTimeout{runID: e.runID, w: m})
 }
 
-func waitPayload(e *entry) map[string]any {
+func waitResult(e *entry) protocol.AgentWait {
 	status := e.status
 	if status == "aborted" {
 		status = "error"
 	}
-	p := map[string]any{"runId": e.runID, "status": status, "startedAt": e.startedAt.UnixMilli(), "endedAt": e.endedAt.UnixMilli()}
+	p := protocol.AgentWait{RunID: e.runID, Status: status, StartedAt: e.startedAt.UnixMilli(), EndedAt: e.endedAt.UnixMilli()}
 	if e.err != nil {
-		p["error"] = e.err.Message
+		p.Error = e.err.Message
 	}
 	return p
 }
 
-// finalPayload is the agent method's second response (sample_agent_ok.json).
-func finalPayload(e *entry) map[string]any {
+// answerFinal sends the agent method's second response (sample_agent_ok.json
+// in the shared contract).
+func answerFinal(m *methods.Agent, e *entry) {
 	if e.err != nil {
 		status := "error"
 		if e.status == "timeout" {
 			status = "timeout"
 		}
-		return map[string]any{"runId": e.runID, "status": status, "summary": e.err.Message}
+		m.FailWith(protocol.AgentResponse{RunID: e.runID, Status: status, Summary: e.err.Message}, e.err)
+		return
 	}
 	f := e.final
-	meta := map[string]any{
-		"durationMs": f.DurationMs,
-		"agentMeta": map[string]any{
-			"sessionId": f.SessionID, "sessionFile": f.SessionKey, "provider": f.Provider, "model": f.Model,
-			"usage": map[string]any{"input": f.Usage.Input, "output": f.Usage.Output, "total": f.Usage.Total},
-		},
-		"aborted": false, "stopReason": f.StopReason,
-	}
-	if f.Delivery != nil {
-		meta["delivery"] = f.Delivery
-	}
-	return map[string]any{
-		"runId": f.RunID, "status": "ok", "summary": "completed",
-		"result": map[string]any{
-			"payloads": []map[string]any{{"text": f.Text, "mediaUrl": nil}},
-			"meta":     meta,
-		},
-	}
+	meta := protocol.AgentMeta{DurationMs: f.DurationMs, StopReason: f.StopReason, Delivery: f.Delivery,
+		AgentMeta: protocol.AgentRunMeta{SessionID: f.SessionID, SessionFile: f.SessionKey, Provider: f.Provider,
+			Model: f.Model, Usage: f.Usage}}
+	m.Reply(protocol.AgentResponse{RunID: f.RunID, Status: "ok", Summary: "completed",
+		Result: &protocol.AgentResult{Payloads: []protocol.AgentPayload{{Text: f.Text}}, Meta: meta}})
 }
 
 // providerError maps a failure to the protocol's UNAVAILABLE, keeping the
@@ -353,3 +372,5 @@ func providerError(err error) *protocol.ErrorShape {
 	}
 	return protocol.NewError(protocol.CodeUnavailable, err.Error(), nil)
 }
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

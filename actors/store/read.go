@@ -9,8 +9,8 @@ import (
 // readStmts are prepared on the query-only pool (database/sql prepares each
 // lazily on every connection that runs it).
 type readStmts struct {
-	history, sessions, session, sessionID, get, scan, pending, pendingPart *sql.Stmt
-	all                                                                    []*sql.Stmt
+	history, sessions, session, sessionID, countSessions, recent, get, scan, pending, pendingPart *sql.Stmt
+	all                                                                                           []*sql.Stmt
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -24,6 +24,9 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 			FROM messages WHERE session_key = ?1 ORDER BY seq DESC LIMIT ?2`},
 		{&r.sessions, `SELECT key, session_id, message_count, created_at, updated_at
 			FROM sessions ORDER BY updated_at DESC, key LIMIT ?`},
+		{&r.countSessions, `SELECT COUNT(*) FROM sessions WHERE key >= ?1 AND (?2 = '' OR key < ?2)`},
+		{&r.recent, `SELECT key, session_id, message_count, created_at, updated_at FROM sessions
+			WHERE key >= ?1 AND (?2 = '' OR key < ?2) ORDER BY updated_at DESC, key LIMIT ?3`},
 		{&r.session, `SELECT key, session_id, message_count, created_at, updated_at FROM sessions WHERE key = ?`},
 		{&r.sessionID, `SELECT session_id FROM sessions WHERE key = ?`},
 		{&r.get, `SELECT value FROM kv WHERE ns = ? AND key = ?`},

@@ -159,6 +159,49 @@ func (s *Store) Sessions(ctx context.Context, limit int) ([]SessionInfo, error) 
 	return out, rows.Err()
 }
 
+// CountSessions counts the sessions whose key starts with prefix ("" = all).
+func (s *Store) CountSessions(ctx context.Context, prefix string) (int, error) {
+	if err := s.readable(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.reads.countSessions.QueryRowContext(ctx, prefix, prefixEnd(prefix)).Scan(&n)
+	return n, err
+}
+
+// RecentSessions lists up to limit sessions whose key starts with prefix
+// ("" = all), most recently updated first.
+func (s *Store) RecentSessions(ctx context.Context, prefix string, limit int) ([]SessionInfo, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	rows, err := s.reads.recent.QueryContext(ctx, prefix, prefixEnd(prefix), sqlLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SessionInfo
+	for rows.Next() {
+		var si SessionInfo
+		if err := rows.Scan(&si.Key, &si.SessionID, &si.MessageCount, &si.CreatedAt, &si.UpdatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, si)
+	}
+	return out, rows.Err()
+}
+
+// prefixEnd is the first key past every key that starts with prefix ("" for
+// no bound).
+func prefixEnd(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	b := []byte(prefix)
+	b[len(b)-1]++
+	return string(b)
+}
+
 // Session returns one session's info; ok is false if it does not exist.
 func (s *Store) Session(ctx context.Context, key string) (info SessionInfo, ok bool, err error) {
 	if err := s.readable(); err != nil {

@@ -18,7 +18,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/mymmrac/telego"
 
-	"openclaw/actors/core"
+	"openclaw/actors/channels"
+	"openclaw/actors/methods"
 	"openclaw/config"
 	"openclaw/transport/protocol"
 )
@@ -63,36 +64,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Status is an account's state, as health reports it.
-type Status struct {
-	AccountID     string   `json:"accountId"`
-	Enabled       bool     `json:"enabled"`
-	Configured    bool     `json:"configured"`
-	Linked        bool     `json:"linked"`
-	Running       bool     `json:"running"`
-	Mode          string   `json:"mode"`
-	Bot           *BotInfo `json:"bot,omitempty"`
-	TokenSource   string   `json:"tokenSource"`
-	LastError     string   `json:"lastError,omitempty"`
-	LastInboundAt int64    `json:"lastInboundAt,omitempty"`
-}
-
-// BotInfo is the bot as getMe describes it.
-type BotInfo struct {
-	ID       int64  `json:"id"`
-	Username string `json:"username"`
-}
-
-// AccountStatus is sent by an account actor to its parent whenever its
-// status changes.
-type AccountStatus struct {
-	PID    *actor.PID
-	Status Status
-}
-
 // account is the actor of one bot account.
 type account struct {
-	env  *core.Env
+	d    channels.AccountDeps
+	root *actor.RootContext
 	id   string
 	cfg  config.TelegramAccount
 	opts Options
@@ -106,7 +81,7 @@ type account struct {
 	token   Token
 	bot     *telego.Bot
 	me      *telego.User
-	status  Status
+	status  protocol.AccountStatus
 	pairing pairingState
 	saver   saver
 
@@ -116,11 +91,47 @@ type account struct {
 	sends   map[string]*sendEntry
 }
 
+// Driver is the Telegram channel: channels.telegram in the config, one
+// account actor per bot.
+type Driver struct{ Options Options }
+
+// ID is the channel's id.
+func (Driver) ID() string { return "telegram" }
+
+// Label is its display name.
+func (Driver) Label() string { return "Telegram" }
+
+// Accounts lists the accounts a config runs, with their effective
+// settings: the top level is the account "default" when it has a token
+// source or no other account is declared.
+func (Driver) Accounts(c *config.Config) map[string]any {
+	t := c.Channels.Telegram
+	if t == nil {
+		return nil
+	}
+	out := map[string]any{}
+	top := t.TelegramAccount
+	if len(t.Accounts) == 0 || top.BotToken != "" || top.TokenFile != "" {
+		a, _ := t.Account(config.DefaultAccountID)
+		out[config.DefaultAccountID] = a
+	}
+	for id := range t.Accounts {
+		a, _ := t.Account(id)
+		out[id] = a
+	}
+	return out
+}
+
+// Props builds the actor of one account.
+func (drv Driver) Props(id string, settings any, d channels.AccountDeps) *actor.Props {
+	return Props(d, id, settings.(config.TelegramAccount), drv.Options)
+}
+
 // Props builds the actor of account id with its effective settings.
-func Props(env *core.Env, id string, cfg config.TelegramAccount, opts Options) *actor.Props {
+func Props(d channels.AccountDeps, id string, cfg config.TelegramAccount, opts Options) *actor.Props {
 	opts = opts.withDefaults()
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &account{env: env, id: id, cfg: cfg, opts: opts}
+		return &account{d: d, id: id, cfg: cfg, opts: opts}
 	})
 }
 
@@ -153,9 +164,9 @@ func (a *account) Receive(ctx actor.Context) {
 	case *linked:
 		a.me = m.me
 		a.status.Linked, a.status.LastError = true, ""
-		a.status.Bot = &BotInfo{ID: m.me.ID, Username: m.me.Username}
+		a.status.Bot = &protocol.BotInfo{ID: m.me.ID, Username: m.me.Username}
 		a.report(ctx)
-		a.env.Log.Info("telegram account linked", "account", a.id, "bot", m.me.Username, "mode", a.status.Mode)
+		a.d.Log.Info("telegram account linked", "account", a.id, "bot", m.me.Username, "mode", a.status.Mode)
 		a.startTransport(ctx)
 		a.resumeDrain()
 	case *linkFailed:
@@ -190,26 +201,24 @@ func (a *account) Receive(ctx actor.Context) {
 		}
 	case *checkAccess:
 		a.checkAccess(ctx, m)
-	case *SendRequest:
-		a.send(ctx, m)
+	case *methods.Send:
+		a.send(m)
 	case *sendDone:
 		a.sendDone(m)
-	case *PairingList:
-		ctx.Respond(a.pairingList(m))
-	case *PairingApprove:
+	case *channels.PairingList:
+		ctx.Respond(a.pairingList())
+	case *channels.PairingApprove:
 		a.pairingApprove(ctx, m)
-	case *StatusGet:
-		ctx.Respond(a.status)
 	}
 }
 
 func (a *account) start(ctx actor.Context) {
-	a.self = ctx.Self()
+	a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.working, a.dirty, a.sends = map[string]bool{}, map[string]bool{}, map[string]*sendEntry{}
 	a.sem = make(chan struct{}, 16)
-	a.saver = saver{env: a.env, key: a.id}
-	a.status = Status{AccountID: a.id, Enabled: a.cfg.IsEnabled(), Mode: a.mode()}
+	a.saver = saver{store: a.d.Store, key: a.id}
+	a.status = protocol.AccountStatus{AccountID: a.id, Enabled: a.cfg.IsEnabled(), Mode: a.mode()}
 	a.loadPairing()
 	tok, err := ResolveToken(a.id, a.cfg, a.opts.Getenv)
 	a.token, a.status.TokenSource = tok, tok.Source
@@ -218,7 +227,7 @@ func (a *account) start(ctx actor.Context) {
 		a.status.Configured = tok.Value != ""
 	case err != nil:
 		a.status.LastError = err.Error()
-		a.env.Log.Error("telegram account not linked", "account", a.id, "err", err)
+		a.d.Log.Error("telegram account not linked", "account", a.id, "err", err)
 	case tok.Value == "":
 		a.status.LastError = "no bot token: set channels.telegram.botToken (or tokenFile, or TELEGRAM_BOT_TOKEN)"
 	default:
@@ -267,7 +276,7 @@ func (a *account) stop() {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		a.env.Log.Warn("telegram account goroutines still busy after stop", "account", a.id)
+		a.d.Log.Warn("telegram account goroutines still busy after stop", "account", a.id)
 	}
 	a.cancel = nil
 }
@@ -276,23 +285,23 @@ func (a *account) stop() {
 // the actor (and so restarts this account) instead of the process.
 func (a *account) spawn(name string, fn func(ctx context.Context)) {
 	a.wg.Add(1)
-	self, sys, ctx := a.self, a.env.System, a.ctx
+	self, root, ctx := a.self, a.root, a.ctx
 	go func() {
 		defer a.wg.Done()
 		defer func() {
 			if p := recover(); p != nil {
-				sys.Root.Send(self, &crashed{reason: fmt.Sprintf("%s: %v", name, p)})
+				root.Send(self, &crashed{reason: fmt.Sprintf("%s: %v", name, p)})
 			}
 		}()
 		fn(ctx)
 	}()
 }
 
-func (a *account) post(msg any) { a.env.System.Root.Send(a.self, msg) }
+func (a *account) post(msg any) { a.root.Send(a.self, msg) }
 
 func (a *account) report(ctx actor.Context) {
 	if p := ctx.Parent(); p != nil {
-		ctx.Send(p, &AccountStatus{PID: ctx.Self(), Status: a.status})
+		ctx.Send(p, &channels.AccountStatus{PID: ctx.Self(), Status: a.status})
 	}
 }
 
@@ -312,7 +321,7 @@ func (a *account) link(ctx context.Context) {
 		}
 		e := apiError(err)
 		rejected := e != nil && (e.ErrorCode == 401 || e.ErrorCode == 404)
-		a.env.Log.Warn("telegram getMe failed", "account", a.id, "err", err, "rejected", rejected)
+		a.d.Log.Warn("telegram getMe failed", "account", a.id, "err", err, "rejected", rejected)
 		a.post(&linkFailed{err: err, rejected: rejected})
 		next := wait
 		if rejected {
@@ -339,16 +348,6 @@ func chatOf(u *telego.Update) string {
 	}
 	return "_"
 }
-
-// SendRequest is a send routed to an account; the account answers with
-// *core.Reply.
-type SendRequest struct {
-	core.ReqID
-	Params core.SendParams
-}
-
-// StatusGet asks an account for its Status.
-type StatusGet struct{}
 
 func notLinked(id, why string) *protocol.ErrorShape {
 	msg := "telegram account " + id + " is not linked"

@@ -16,7 +16,7 @@ import (
 func BenchmarkIngest(b *testing.B) {
 	r := newRig(b, rigOpts{telegram: `{botToken: "` + tokenA + `", apiRoot: "%API%", dmPolicy: "disabled"}`})
 	r.polling()
-	st := r.gw.Env().Store
+	st := r.gw.Store()
 	b.ResetTimer()
 	last := int64(0)
 	const batch = 100

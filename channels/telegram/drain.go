@@ -12,8 +12,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/mymmrac/telego"
 
-	"openclaw/actors/runs"
+	"openclaw/actors/core"
 	"openclaw/actors/store"
+	"openclaw/config"
 )
 
 const (
@@ -23,13 +24,15 @@ const (
 	// before it is set aside (acknowledged, logged, the sender told).
 	maxAttempts = 3
 	drainBatch  = 8
+	// accessTimeout bounds a worker's question to its account actor.
+	accessTimeout = 10 * time.Second
 )
 
 // resumeDrain starts a worker for every chat with updates still pending
 // (accepted before a crash or a restart and not yet handled).
 func (a *account) resumeDrain() {
 	a.spawn("resume", func(ctx context.Context) {
-		items, err := a.env.Store.Pending(ctx, a.queue(), 0)
+		items, err := a.d.Store.Pending(ctx, a.queue(), 0)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.post(&transportState{err: fmt.Errorf("state database: %w", err)})
@@ -64,7 +67,7 @@ func (a *account) schedule(chat string) {
 // drain handles chat's pending updates in order, acknowledging each once
 // it is done, until none is left.
 func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
-	st := a.env.Store
+	st := a.d.Store
 	for ctx.Err() == nil {
 		items, err := st.PendingPartition(ctx, a.queue(), chat, drainBatch)
 		if err != nil {
@@ -103,17 +106,17 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 func (a *account) handle(ctx context.Context, it store.QueueItem, me *telego.User) (done bool) {
 	var u telego.Update
 	if err := json.Unmarshal(it.Payload, &u); err != nil {
-		a.env.Log.Warn("telegram update unreadable; dropped", "account", a.id, "update", it.ID, "err", err)
+		a.d.Log.Warn("telegram update unreadable; dropped", "account", a.id, "update", it.ID, "err", err)
 		return true
 	}
 	key := a.id + ":" + it.ID
 	if n := a.attempts(ctx, key); n >= maxAttempts {
-		a.env.Log.Error("telegram update set aside after repeated failures", "account", a.id, "update", it.ID, "attempts", n)
+		a.d.Log.Error("telegram update set aside after repeated failures", "account", a.id, "update", it.ID, "attempts", n)
 		if m := u.Message; m != nil {
 			_, _ = a.bot.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: m.Chat.ID},
 				Text: "Sorry, this message could not be processed."})
 		}
-		_ = a.env.Store.Delete(context.Background(), attemptsNS, key)
+		_ = a.d.Store.Delete(context.Background(), attemptsNS, key)
 		return true
 	}
 	defer func() {
@@ -121,7 +124,7 @@ func (a *account) handle(ctx context.Context, it store.QueueItem, me *telego.Use
 			// Counted durably, so a crash loop ends; then the account fails
 			// and its supervisor restarts it with backoff.
 			n := a.attempts(context.Background(), key) + 1
-			_ = a.env.Store.Put(context.Background(), attemptsNS, key, []byte(strconv.Itoa(n)))
+			_ = a.d.Store.Put(context.Background(), attemptsNS, key, []byte(strconv.Itoa(n)))
 			panic(p)
 		}
 	}()
@@ -155,7 +158,7 @@ func (a *account) handle(ctx context.Context, it store.QueueItem, me *telego.Use
 }
 
 func (a *account) attempts(ctx context.Context, key string) int {
-	v, ok, err := a.env.Store.Get(ctx, attemptsNS, key)
+	v, ok, err := a.d.Store.Get(ctx, attemptsNS, key)
 	if err != nil || !ok {
 		return 0
 	}
@@ -172,7 +175,7 @@ type progress struct {
 
 // turn runs the agent on a message and streams the reply into the chat.
 func (a *account) turn(ctx context.Context, it store.QueueItem, m *telego.Message, text string) bool {
-	st, key := a.env.Store, a.id+":"+it.ID
+	st, key := a.d.Store, a.id+":"+it.ID
 	var prog progress
 	if v, ok, err := st.Get(ctx, progressNS, key); err == nil && ok {
 		_ = json.Unmarshal(v, &prog)
@@ -209,7 +212,7 @@ func (a *account) turn(ctx context.Context, it store.QueueItem, m *telego.Messag
 		if ctx.Err() != nil {
 			return false
 		}
-		a.env.Log.Warn("telegram reply not delivered", "account", a.id, "chat", m.Chat.ID, "err", err)
+		a.d.Log.Warn("telegram reply not delivered", "account", a.id, "chat", m.Chat.ID, "err", err)
 	}
 	return true
 }
@@ -217,15 +220,15 @@ func (a *account) turn(ctx context.Context, it store.QueueItem, m *telego.Messag
 // run is the agent turn of one message: its text streams into w. ok is false
 // when the account is stopping.
 func (a *account) run(ctx context.Context, it store.QueueItem, m *telego.Message, text string, w *replyWriter) (final string, ok bool) {
-	cfg := a.env.Config()
-	agentID := runs.DefaultAgent(cfg)
+	cfg := a.d.Config.Get()
+	agentID := config.DefaultAgent(cfg)
 	kind := "dm"
 	if m.Chat.Type != "private" {
 		kind = "group"
 	}
-	p := runs.Params{Message: text, IdempotencyKey: "telegram:" + a.id + ":" + it.ID, AgentID: agentID,
+	p := core.RunParams{Message: text, IdempotencyKey: "telegram:" + a.id + ":" + it.ID, AgentID: agentID,
 		SessionKey: "agent:" + agentID + ":telegram:" + kind + ":" + strconv.FormatInt(m.Chat.ID, 10), Resume: true}
-	h, errShape := runs.Begin(a.env, p)
+	h, errShape := core.BeginRun(a.root, a.d.Runs, p)
 	if errShape != nil {
 		return "⚠️ " + errShape.Message, true
 	}
@@ -254,7 +257,7 @@ func (a *account) typing(ctx context.Context, chatID int64) {
 	defer func() {
 		// Cosmetic: a failure here must not take anything else down.
 		if p := recover(); p != nil {
-			a.env.Log.Error("telegram typing action panicked", "account", a.id, "panic", p)
+			a.d.Log.Error("telegram typing action panicked", "account", a.id, "panic", p)
 		}
 	}()
 	for {
@@ -306,7 +309,7 @@ func (a *account) askAccess(ctx context.Context, m *telego.Message, me *telego.U
 		meta: map[string]string{"username": m.From.Username, "firstName": m.From.FirstName,
 			"chatId": strconv.FormatInt(m.Chat.ID, 10)},
 		addressed: addressed(m, me)}
-	res, err := a.env.System.Root.RequestFuture(a.self, q, 10*time.Second).Result()
+	res, err := a.root.RequestFuture(a.self, q, accessTimeout).Result()
 	if err != nil {
 		return accessDecision{}, err
 	}
@@ -399,20 +402,20 @@ func (a *account) checkAccess(ctx actor.Context, q *checkAccess) {
 		}
 		code, changed := a.pairing.request(q.senderID, q.meta, time.Now())
 		if code == "" {
-			a.env.Log.Info("telegram pairing: too many pending requests; sender ignored", "account", a.id, "sender", q.senderID)
+			a.d.Log.Info("telegram pairing: too many pending requests; sender ignored", "account", a.id, "sender", q.senderID)
 		}
 		if !changed {
 			ctx.Respond(&accessDecision{code: code})
 			return
 		}
 		// The code is durable before the sender is told it.
-		sender, sys := ctx.Sender(), a.env.System
+		sender, root := ctx.Sender(), a.root
 		a.saver.save(a.pairing, func(err error) {
 			if err != nil {
-				sys.Root.Send(sender, &accessDecision{})
+				root.Send(sender, &accessDecision{})
 				return
 			}
-			sys.Root.Send(sender, &accessDecision{code: code})
+			root.Send(sender, &accessDecision{code: code})
 		})
 	}
 }

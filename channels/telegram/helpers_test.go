@@ -4,27 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"openclaw/actors/channels"
 	"openclaw/actors/gateway"
-	"openclaw/channels"
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/channels/telegram"
 	"openclaw/channels/telegram/fakebotapi"
 	"openclaw/config"
-	"openclaw/transport/auth"
 	"openclaw/transport/client"
 	"openclaw/transport/provider/fakeprovider"
 )
 
-const gwToken = "test-gateway-token"
+const gwToken = gatewaytest.Token
 
 // Bot tokens the fake Bot API knows (telego wants 35 characters after the
 // colon).
@@ -39,7 +36,7 @@ var (
 // formats over HTTP.
 type rig struct {
 	t    testing.TB
-	gw   *gateway.Gateway
+	gw   *gatewaytest.Gateway
 	api  *fakebotapi.Server
 	fp   *fakeprovider.Server
 	url  string
@@ -77,23 +74,11 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	if o.tune != nil {
 		o.tune(&tune)
 	}
-	gw, err := gateway.New(gateway.Options{
-		Hosts: []string{"127.0.0.1"}, Secret: auth.Secret{Mode: auth.ModeToken, Value: gwToken},
-		RateLimit: auth.DefaultRateLimit, AutoApproveLocal: true, StateDir: r.dir, ConfigPath: r.path,
-		Log: testLogger(), Config: cfg, Channels: channels.Options{Telegram: tune},
+	gw := gatewaytest.Start(t, func(o *gateway.Options) {
+		o.StateDir, o.ConfigPath, o.Config = r.dir, r.path, cfg
+		o.Channels = []channels.Driver{telegram.Driver{Options: tune}}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = gw.Stop(ctx, "gateway stopping", 0)
-	})
-	r.gw, r.url = gw, "ws://127.0.0.1:"+strconv.Itoa(gw.Port())
+	r.gw, r.url = gw, gw.URL
 	return r
 }
 
@@ -109,13 +94,6 @@ func (r *rig) writeConfig(tg string) {
 	if err := config.WriteAtomic(r.path, []byte(body)); err != nil {
 		r.t.Fatal(err)
 	}
-}
-
-func testLogger() *slog.Logger {
-	if os.Getenv("OPENCLAW_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // operator connects an admin operator client.

@@ -26,7 +26,7 @@ var allowedUpdates = []string{"message"}
 func (a *account) startTransport(ctx actor.Context) {
 	if a.status.Mode == "webhook" {
 		if err := a.listen(); err != nil {
-			a.env.Log.Error("telegram webhook listener failed", "account", a.id, "err", err)
+			a.d.Log.Error("telegram webhook listener failed", "account", a.id, "err", err)
 			a.status.Linked, a.status.LastError = false, "webhook listener: "+err.Error()
 			a.report(ctx)
 			// Without its listener the account cannot receive anything:
@@ -45,11 +45,11 @@ func (a *account) startTransport(ctx actor.Context) {
 // any point loses nothing, and what Telegram sends again is recognised by
 // its update_id.
 func (a *account) poll(ctx context.Context) {
-	st := a.env.Store
+	st := a.d.Store
 	// Going back to polling from a webhook: Telegram refuses getUpdates
 	// while a webhook is set.
 	if err := a.bot.DeleteWebhook(ctx, &telego.DeleteWebhookParams{}); err != nil && ctx.Err() == nil {
-		a.env.Log.Warn("telegram deleteWebhook failed", "account", a.id, "err", err)
+		a.d.Log.Warn("telegram deleteWebhook failed", "account", a.id, "err", err)
 	}
 	offset := 0
 	if v, ok, err := st.Get(ctx, offsetNS, a.id); err == nil && ok {
@@ -155,7 +155,7 @@ func (a *account) listen() error {
 			a.post(&transportState{err: err})
 		}
 	}()
-	a.env.Log.Info("telegram webhook listening", "account", a.id, "addr", ln.Addr().String(), "path", a.webhookPath())
+	a.d.Log.Info("telegram webhook listening", "account", a.id, "addr", ln.Addr().String(), "path", a.webhookPath())
 	return nil
 }
 
@@ -184,7 +184,7 @@ func (a *account) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	chat := chatOf(&u)
-	if _, err := a.env.Store.Enqueue(r.Context(), a.queue(), chat, strconv.Itoa(u.UpdateID), body); err != nil {
+	if _, err := a.d.Store.Enqueue(r.Context(), a.queue(), chat, strconv.Itoa(u.UpdateID), body); err != nil {
 		// Telegram retries a failed delivery later.
 		http.Error(w, "not stored", http.StatusServiceUnavailable)
 		return

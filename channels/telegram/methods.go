@@ -11,18 +11,23 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/mymmrac/telego"
 
-	"openclaw/actors/core"
+	"openclaw/actors/channels"
+	"openclaw/actors/methods"
+	"openclaw/actors/store"
 	"openclaw/channels/telegram/format"
 	"openclaw/transport/protocol"
 )
+
+// saveTimeout bounds one write of an account's pairing state.
+const saveTimeout = 10 * time.Second
 
 // ---- pairing state persistence ----
 
 // saver writes an account's pairing state off the actor, newest last: a
 // write that finds a newer one already done skips itself.
 type saver struct {
-	env *core.Env
-	key string
+	store *store.Store
+	key   string
 
 	mu      sync.Mutex
 	version int64
@@ -47,9 +52,9 @@ func (s *saver) save(st pairingState, done func(error)) {
 			done(nil)
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
 		defer cancel()
-		err := s.env.Store.Put(ctx, pairingNS, s.key, b)
+		err := s.store.Put(ctx, pairingNS, s.key, b)
 		if err == nil {
 			s.written = v
 		}
@@ -59,7 +64,7 @@ func (s *saver) save(st pairingState, done func(error)) {
 
 func (a *account) loadPairing() {
 	a.spawn("loadPairing", func(ctx context.Context) {
-		v, ok, err := a.env.Store.Get(ctx, pairingNS, a.id)
+		v, ok, err := a.d.Store.Get(ctx, pairingNS, a.id)
 		if err != nil || !ok {
 			return
 		}
@@ -72,71 +77,47 @@ func (a *account) loadPairing() {
 
 // ---- pairing RPCs ----
 
-// PairingList asks an account for its pending requests.
-type PairingList struct{}
-
-// PairingRequests is an account's answer to PairingList.
-type PairingRequests struct {
-	AccountID string
-	Uses      bool // the account's dmPolicy is pairing
-	Requests  []map[string]any
-}
-
-// PairingApprove approves a pending request by code or requestId; the
-// account answers with *PairingApproved.
-type PairingApprove struct {
-	Code, RequestID string
-}
-
-// PairingApproved is the answer to PairingApprove; Found is false when the
-// account has no such request.
-type PairingApproved struct {
-	Found    bool
-	Err      error
-	SenderID string
-	Request  string
-}
-
 func (a *account) usesPairing() bool { return a.cfg.DmPolicy == "" || a.cfg.DmPolicy == "pairing" }
 
-func (a *account) pairingList(*PairingList) *PairingRequests {
+func (a *account) pairingList() *channels.PairingRequests {
 	now := time.Now()
 	a.pairing.prune(now)
-	out := &PairingRequests{AccountID: a.id, Uses: a.usesPairing(), Requests: []map[string]any{}}
+	out := &channels.PairingRequests{Uses: a.usesPairing(), Requests: []protocol.PairingRequest{},
+		Limits: protocol.PairingLimits{PendingPerAccount: PairingMaxPending, TTLMs: PairingTTL.Milliseconds()}}
 	for _, r := range a.pairing.Requests {
-		meta := map[string]any{}
+		meta := map[string]string{}
 		for k, v := range r.Meta {
 			if v != "" && k != "chatId" {
 				meta[k] = v
 			}
 		}
-		row := map[string]any{
-			"requestId": pairingRequestID(a.id, r), "code": r.Code, "channel": "telegram", "channelLabel": "Telegram",
-			"accountId": a.id, "senderId": r.SenderID, "senderLabel": "telegramUserId",
-			"createdAt": r.CreatedAt.UTC().Format(time.RFC3339Nano), "lastSeenAt": r.LastSeenAt.UTC().Format(time.RFC3339Nano),
-			"expiresAt":       r.CreatedAt.Add(PairingTTL).UTC().Format(time.RFC3339Nano),
-			"notifySupported": true,
+		row := protocol.PairingRequest{
+			RequestID: pairingRequestID(a.id, r), Code: r.Code, Channel: "telegram", ChannelLabel: "Telegram",
+			AccountID: a.id, SenderID: r.SenderID, SenderLabel: "telegramUserId",
+			CreatedAt: r.CreatedAt.UTC().Format(time.RFC3339Nano), LastSeenAt: r.LastSeenAt.UTC().Format(time.RFC3339Nano),
+			ExpiresAt:       r.CreatedAt.Add(PairingTTL).UTC().Format(time.RFC3339Nano),
+			NotifySupported: true,
 		}
 		if len(meta) > 0 {
-			row["metadata"] = meta
+			row.Metadata = meta
 		}
 		out.Requests = append(out.Requests, row)
 	}
 	return out
 }
 
-func (a *account) pairingApprove(ctx actor.Context, m *PairingApprove) {
+func (a *account) pairingApprove(ctx actor.Context, m *channels.PairingApprove) {
 	r, ok := a.pairing.approve(a.id, m.Code, m.RequestID, time.Now())
 	if !ok {
-		ctx.Respond(&PairingApproved{})
+		ctx.Respond(&channels.PairingApproved{})
 		return
 	}
-	sender, sys := ctx.Sender(), a.env.System
+	sender, root := ctx.Sender(), a.root
 	reqID := pairingRequestID(a.id, r)
 	a.saver.save(a.pairing, func(err error) {
-		sys.Root.Send(sender, &PairingApproved{Found: true, Err: err, SenderID: r.SenderID, Request: reqID})
+		root.Send(sender, &channels.PairingApproved{Found: true, Err: err, SenderID: r.SenderID, Request: reqID})
 	})
-	a.env.Log.Info("telegram sender approved", "account", a.id, "sender", r.SenderID)
+	a.d.Log.Info("telegram sender approved", "account", a.id, "sender", r.SenderID)
 }
 
 // ---- send ----
@@ -147,52 +128,45 @@ const SendWindow = 5 * time.Minute
 type sendEntry struct {
 	done    bool
 	at      time.Time
-	result  map[string]any
-	waiters []waiter
-}
-
-type waiter struct {
-	pid   *actor.PID
-	reqID string
+	result  protocol.SendResult
+	waiters []*methods.Send
 }
 
 type sendDone struct {
 	key    string
-	result map[string]any
+	result protocol.SendResult
 	err    *protocol.ErrorShape
 }
 
 // send delivers a message (PROTOCOL.md §5.2): a repeat of an idempotency key
 // within SendWindow gets the first result and sends nothing, also while the
 // first is still in flight.
-func (a *account) send(ctx actor.Context, m *SendRequest) {
+func (a *account) send(m *methods.Send) {
 	now := time.Now()
 	for k, e := range a.sends {
 		if e.done && now.Sub(e.at) > SendWindow {
 			delete(a.sends, k)
 		}
 	}
-	w := waiter{pid: ctx.Sender(), reqID: m.ID}
 	key := m.Params.IdempotencyKey
 	if e := a.sends[key]; e != nil {
 		if e.done {
-			ctx.Respond(&core.Reply{ReqID: m.ID, Payload: e.result})
+			m.Reply(e.result)
 			return
 		}
-		e.waiters = append(e.waiters, w)
+		e.waiters = append(e.waiters, m)
 		return
 	}
 	if a.bot == nil || a.me == nil {
-		why := a.status.LastError
-		ctx.Respond(&core.Reply{ReqID: m.ID, Err: notLinked(a.id, why)})
+		m.Fail(notLinked(a.id, a.status.LastError))
 		return
 	}
 	chat, err := parseTarget(m.Params.To)
 	if err != nil {
-		ctx.Respond(&core.Reply{ReqID: m.ID, Err: protocol.NewError(protocol.CodeInvalidRequest, err.Error(), nil)})
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, err.Error(), nil))
 		return
 	}
-	a.sends[key] = &sendEntry{waiters: []waiter{w}}
+	a.sends[key] = &sendEntry{waiters: []*methods.Send{m}}
 	p := m.Params
 	a.spawn("send", func(ctx context.Context) {
 		res, errShape := a.deliver(ctx, chat, p)
@@ -206,7 +180,11 @@ func (a *account) sendDone(m *sendDone) {
 		return
 	}
 	for _, w := range e.waiters {
-		a.env.System.Root.Send(w.pid, &core.Reply{ReqID: w.reqID, Payload: m.result, Err: m.err})
+		if m.err != nil {
+			w.Fail(m.err)
+		} else {
+			w.Reply(m.result)
+		}
 	}
 	if m.err != nil {
 		// A failed send may be retried with the same key.
@@ -241,13 +219,13 @@ func (e *targetError) Error() string {
 // deliver sends text to chat: Markdown rendered to Telegram HTML (or the
 // caller's HTML with parseMode "HTML"), split at the chunk limit, waiting out
 // Telegram's flood control.
-func (a *account) deliver(ctx context.Context, chat telego.ChatID, p core.SendParams) (map[string]any, *protocol.ErrorShape) {
+func (a *account) deliver(ctx context.Context, chat telego.ChatID, p protocol.SendParams) (protocol.SendResult, *protocol.ErrorShape) {
 	text := p.Message
 	if p.MediaURL != "" {
 		text = strings.TrimSpace(text + "\n" + p.MediaURL)
 	}
 	if strings.TrimSpace(text) == "" {
-		return nil, protocol.NewError(protocol.CodeInvalidRequest, "send: message (or mediaUrl) is required", nil)
+		return protocol.SendResult{}, protocol.NewError(protocol.CodeInvalidRequest, "send: message (or mediaUrl) is required", nil)
 	}
 	chunks := []string{text}
 	if p.ParseMode != "HTML" {
@@ -274,14 +252,14 @@ func (a *account) deliver(ctx context.Context, chat telego.ChatID, p core.SendPa
 				details["errorCode"], details["description"] = e.ErrorCode, e.Description
 				msg = "telegram send failed: " + e.Description
 			}
-			return nil, protocol.NewError(protocol.CodeUnavailable, msg, details)
+			return protocol.SendResult{}, protocol.NewError(protocol.CodeUnavailable, msg, details)
 		}
 		if first == nil {
 			first = msg
 		}
 	}
-	return map[string]any{"runId": p.IdempotencyKey, "messageId": strconv.Itoa(first.MessageID), "channel": "telegram",
-		"chatId": strconv.FormatInt(first.Chat.ID, 10)}, nil
+	return protocol.SendResult{RunID: p.IdempotencyKey, MessageID: strconv.Itoa(first.MessageID), Channel: "telegram",
+		ChatID: strconv.FormatInt(first.Chat.ID, 10)}, nil
 }
 
 // sendRetrying sends one message: refused HTML goes again as plain text and

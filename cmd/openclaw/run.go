@@ -1,6 +1,9 @@
 package main
 
 import (
+	"openclaw/actors/channels"
+	"openclaw/channels/telegram"
+
 	"context"
 	"errors"
 	"fmt"
@@ -170,9 +173,10 @@ func (r *RunCmd) options(cfg *config.Config, prof config.Profile, paths config.P
 		return gateway.Options{}, fail(2, "refusing to listen on %v with gateway.auth.mode=none: set a token or bind to loopback", hosts)
 	}
 	opts := gateway.Options{
-		Hosts: hosts, Port: port, Limits: limitsFrom(cfg), Secret: secret, RateLimit: rateLimitFrom(cfg),
+		Hosts: hosts, Port: port, Limits: limitsFrom(cfg), Secret: secret, RateLimit: reload.RateLimitFrom(cfg),
 		AutoApproveLocal: autoApproveLocal(cfg), StateDir: paths.StateDir, ConfigPath: paths.ConfigPath,
 		Config: cfg, Canvas: canvasOptions(cfg, paths, port, hosts, secret),
+		Channels: []channels.Driver{telegram.Driver{}},
 	}
 	if ms := envInt("OPENCLAW_PRESENCE_TTL_MS"); ms > 0 {
 		opts.PresenceTTL = time.Duration(ms) * time.Millisecond
@@ -269,25 +273,6 @@ func limitsFrom(cfg *config.Config) server.Limits {
 		out.MaxPreAuthPerIP = v
 	}
 	return out
-}
-
-func rateLimitFrom(cfg *config.Config) auth.RateLimit {
-	p := auth.DefaultRateLimit
-	if r := cfg.Gateway.Auth.RateLimit; r != nil {
-		if r.MaxAttempts != nil {
-			p.MaxAttempts = *r.MaxAttempts
-		}
-		if r.WindowMs != nil {
-			p.Window = time.Duration(*r.WindowMs) * time.Millisecond
-		}
-		if r.LockoutMs != nil {
-			p.Lockout = time.Duration(*r.LockoutMs) * time.Millisecond
-		}
-		if r.ExemptLoopback != nil {
-			p.ExemptLoopback = *r.ExemptLoopback
-		}
-	}
-	return p
 }
 
 func autoApproveLocal(cfg *config.Config) bool {

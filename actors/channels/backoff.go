@@ -1,11 +1,10 @@
 package channels
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"openclaw/actors/core"
 )
 
 // backoff restarts a failed child after a delay that doubles with each
@@ -13,12 +12,12 @@ import (
 // run for max without failing. protoactor's own backoff strategy grows
 // without bound; a channel should keep trying, at a bounded pace.
 type backoff struct {
-	env        *core.Env
+	log        *slog.Logger
 	first, max time.Duration
 }
 
-func newBackoff(env *core.Env, first, max time.Duration) actor.SupervisorStrategy {
-	return &backoff{env: env, first: first, max: max}
+func newBackoff(log *slog.Logger, first, max time.Duration) actor.SupervisorStrategy {
+	return &backoff{log: log, first: first, max: max}
 }
 
 func (b *backoff) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason any, _ any) {
@@ -31,6 +30,6 @@ func (b *backoff) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chil
 		delay *= 2
 	}
 	delay = min(delay, b.max)
-	b.env.Log.Error("channel account failed; restarting it", "actor", child.Id, "reason", reason, "in", delay.String())
+	b.log.Error("channel account failed; restarting it", "actor", child.Id, "reason", reason, "in", delay.String())
 	time.AfterFunc(delay, func() { sup.RestartChildren(child) })
 }

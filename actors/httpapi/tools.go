@@ -5,19 +5,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 
+	"openclaw/actors/tools"
 	"openclaw/config"
 )
 
 // ---- POST /tools/invoke ----
-
-// DefaultToolDeny are the tools POST /tools/invoke refuses unless
-// gateway.tools.allow names them (the reference's hard HTTP deny list:
-// command execution, file mutation, session orchestration, control planes).
-var DefaultToolDeny = []string{"exec", "spawn", "shell", "fs_write", "fs_delete", "fs_move", "apply_patch",
-	"sessions_spawn", "sessions_send", "cron", "gateway", "nodes"}
 
 type invokeRequest struct {
 	Tool           string          `json:"tool"`
@@ -58,16 +52,6 @@ func toolFail(w http.ResponseWriter, status int, typ, msg string) {
 	writeJSON(w, status, invokeFailure{OK: false, Error: invokeError{Type: typ, Message: msg}})
 }
 
-// toolAllowed applies gateway.tools: the default deny list minus allow, plus
-// deny (deny wins).
-func toolAllowed(c *config.Config, name string) bool {
-	t := c.Gateway.Tools
-	if slices.Contains(t.Deny, name) {
-		return false
-	}
-	return !slices.Contains(DefaultToolDeny, name) || slices.Contains(t.Allow, name)
-}
-
 func (a *api) toolsInvoke(w http.ResponseWriter, r *http.Request, cfg *config.Config) {
 	var req invokeRequest
 	dec := json.NewDecoder(r.Body)
@@ -102,8 +86,8 @@ func (a *api) toolsInvoke(w http.ResponseWriter, r *http.Request, cfg *config.Co
 			}
 		}
 	}
-	tool := a.tools[name]
-	if tool == nil || !toolAllowed(cfg, name) {
+	tool := a.d.Tools[name]
+	if tool == nil || !tools.Allowed(cfg, name, true) {
 		toolFail(w, http.StatusNotFound, "not_found", "Tool not available: "+name)
 		return
 	}
@@ -118,9 +102,14 @@ func (a *api) toolsInvoke(w http.ResponseWriter, r *http.Request, cfg *config.Co
 		args["action"], _ = json.Marshal(action)
 	}
 	argsJSON, _ := json.Marshal(args)
-	out, err := tool.Invoke(r.Context(), a.env, argsJSON)
+	out, err := tool.Invoke(r.Context(), argsJSON)
 	if r.Context().Err() != nil {
 		return // the client went away
+	}
+	var argErr *tools.ArgumentError
+	if errors.As(err, &argErr) {
+		toolFail(w, http.StatusBadRequest, "invalid_request", argErr.Msg)
+		return
 	}
 	if err != nil {
 		toolFail(w, http.StatusInternalServerError, "tool_error", err.Error())

@@ -11,7 +11,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 
-	"openclaw/transport/httpapi"
+	"openclaw/actors/httpapi"
 	"openclaw/transport/provider/fakeprovider"
 )
 
@@ -116,7 +116,7 @@ func TestResponses(t *testing.T) {
 			t.Fatalf("second turn's context: %+v", msgs)
 		}
 		// The mapping is in the store.
-		b, ok, err := a.env.Store.Get(ctx, httpapi.SessionNamespace, second.ID)
+		b, ok, err := a.gw.Store().Get(ctx, httpapi.SessionNamespace, second.ID)
 		if err != nil || !ok || !strings.Contains(string(b), "agent:main:openresponses:") {
 			t.Fatalf("stored: %s %v %v", b, ok, err)
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"openclaw/actors/runs"
+	"openclaw/actors/core"
 	"openclaw/config"
 	"openclaw/transport/protocol"
 )
@@ -33,7 +33,7 @@ func resolveAgent(cfg *config.Config, r *http.Request, model string) (string, *h
 		return knownAgent(cfg, h)
 	}
 	if model == "" || isDefault {
-		return runs.DefaultAgent(cfg), nil
+		return config.DefaultAgent(cfg), nil
 	}
 	return knownAgent(cfg, m[1])
 }
@@ -41,7 +41,7 @@ func resolveAgent(cfg *config.Config, r *http.Request, model string) (string, *h
 // knownAgent finds id among the configured agents (case-insensitively, as
 // the reference normalizes agent ids to lower case).
 func knownAgent(cfg *config.Config, id string) (string, *httpError) {
-	if runs.KnownAgent(cfg, id) {
+	if config.KnownAgent(cfg, id) {
 		return id, nil
 	}
 	for _, a := range cfg.Agents.List {
@@ -49,8 +49,8 @@ func knownAgent(cfg *config.Config, id string) (string, *httpError) {
 			return a.ID, nil
 		}
 	}
-	if len(cfg.Agents.List) == 0 && strings.EqualFold(id, runs.DefaultAgentID) {
-		return runs.DefaultAgentID, nil
+	if len(cfg.Agents.List) == 0 && strings.EqualFold(id, config.DefaultAgentID) {
+		return config.DefaultAgentID, nil
 	}
 	return "", invalid("Unknown agent '" + id + "'.")
 }
@@ -109,7 +109,7 @@ func failure(e *protocol.ErrorShape) *httpError {
 // finalText is the answer as streamed: the deltas, plus what the final text
 // adds after them (a provider that did not stream). When the final differs
 // from what was streamed (text before a tool call), the stream stands.
-func finalText(streamed string, f *runs.Final) (text, rest string) {
+func finalText(streamed string, f *core.RunFinal) (text, rest string) {
 	switch {
 	case f == nil:
 		return streamed, ""
@@ -128,7 +128,7 @@ func finalText(streamed string, f *runs.Final) (text, rest string) {
 // noResponse stands in for an empty answer (as the reference does).
 const noResponse = "No response from OpenClaw."
 
-func totalTokens(f *runs.Final) (in, out, total int) {
+func totalTokens(f *core.RunFinal) (in, out, total int) {
 	if f == nil {
 		return 0, 0, 0
 	}

@@ -59,7 +59,7 @@ func TestToolsInvoke(t *testing.T) {
 		// gateway.tools.deny
 		{map[string]any{"tool": "session_status", "args": map[string]any{"sessionKey": "x"}}, 404, `{"ok":false,"error":{"type":"not_found","message":"Tool not available: session_status"}}`},
 		// A tool that fails.
-		{map[string]any{"tool": "message_send", "args": map[string]any{"to": "x", "message": "y"}}, 500, `{"ok":false,"error":{"type":"tool_error","message":"no channel configured: set channels.telegram.botToken in the config"}}`},
+		{map[string]any{"tool": "message_send", "args": map[string]any{"to": "x", "message": "y"}}, 500, `{"ok":false,"error":{"type":"tool_error","message":"no channel configured: this gateway runs no messaging channel"}}`},
 		{map[string]any{"tool": "sessions_list", "agentId": "ghost"}, 400, `{"ok":false,"error":{"type":"invalid_request","message":"Unknown agent 'ghost'."}}`},
 	}
 	for _, c := range cases {
@@ -72,7 +72,7 @@ func TestToolsInvoke(t *testing.T) {
 	// The policy follows a hot reload: allow nothing extra, deny sessions_list.
 	cfg := apiConfig(t, fp, "")
 	cfg.Gateway.Tools.Deny = []string{"sessions_list"}
-	a.env.SetConfig(cfg)
+	a.reload(t, cfg)
 	if res := a.post(t, "/tools/invoke", map[string]any{"tool": "sessions_list"}, nil); res.status != 404 {
 		t.Fatalf("after reload: %d %s", res.status, res.body)
 	}
@@ -114,11 +114,11 @@ func TestAuth(t *testing.T) {
 	}
 
 	// Endpoints off (a hot reload): 404 for the OpenAI surfaces, tools stay.
-	a.env.SetConfig(apiConfig(t, fp, ""))
+	a.reload(t, apiConfig(t, fp, ""))
 	off := apiConfig(t, fp, "")
 	off.Gateway.HTTP.Endpoints.ChatCompletions.Enabled = false
 	off.Gateway.HTTP.Endpoints.Responses.Enabled = false
-	a.env.SetConfig(off)
+	a.reload(t, off)
 	_, err = a.client(testToken).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "openclaw",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")}})
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
@@ -136,23 +136,38 @@ func TestAuth(t *testing.T) {
 	// Only responses on: chat completions stays 404, models answers.
 	on := apiConfig(t, fp, "")
 	on.Gateway.HTTP.Endpoints.ChatCompletions.Enabled = false
-	a.env.SetConfig(on)
+	a.reload(t, on)
 	if res := a.post(t, "/v1/chat/completions", map[string]any{"model": "openclaw"}, nil); res.status != 404 {
 		t.Fatalf("chat with only responses on: %d", res.status)
 	}
 	if res := a.do(t, http.MethodGet, "/v1/models", testToken, nil, nil); res.status != 200 {
 		t.Fatalf("models with responses on: %d", res.status)
 	}
-	// A rotated secret applies at once.
-	a.env.SetSecret(auth.Secret{Mode: auth.ModePassword, Value: "new-password-123"})
+	// A rotated token applies at once.
+	rotated := apiConfig(t, fp, `auth: {token: "rotated-token-0123456789"},`)
+	rotated.Gateway.HTTP.Endpoints.ChatCompletions.Enabled = false
+	a.reload(t, rotated)
 	if res := a.do(t, http.MethodGet, "/v1/models", testToken, nil, nil); res.status != 401 {
 		t.Fatalf("old token after rotation: %d", res.status)
 	}
-	if res := a.do(t, http.MethodGet, "/v1/models", "new-password-123", nil, nil); res.status != 200 {
-		t.Fatalf("new password: %d", res.status)
+	if res := a.do(t, http.MethodGet, "/v1/models", "rotated-token-0123456789", nil, nil); res.status != 200 {
+		t.Fatalf("rotated token: %d", res.status)
 	}
-	a.env.SetSecret(auth.Secret{Mode: auth.ModeNone})
-	if res := a.do(t, http.MethodGet, "/v1/models", "", nil, nil); res.status != 200 {
+}
+
+// TestAuthModes: a password works as the bearer like a token does; with
+// auth none no bearer is needed.
+func TestAuthModes(t *testing.T) {
+	fp := fakeprovider.New(t)
+	pw := startAPI(t, fp, func(o *gateway.Options) { o.Secret = auth.Secret{Mode: auth.ModePassword, Value: "a-password-123"} })
+	if res := pw.do(t, http.MethodGet, "/v1/models", "a-password-123", nil, nil); res.status != 200 {
+		t.Fatalf("password: %d", res.status)
+	}
+	if res := pw.do(t, http.MethodGet, "/v1/models", testToken, nil, nil); res.status != 401 {
+		t.Fatalf("wrong bearer with a password: %d", res.status)
+	}
+	none := startAPI(t, fp, func(o *gateway.Options) { o.Secret = auth.Secret{Mode: auth.ModeNone} })
+	if res := none.do(t, http.MethodGet, "/v1/models", "", nil, nil); res.status != 200 {
 		t.Fatalf("mode none: %d", res.status)
 	}
 }

@@ -2,14 +2,15 @@
 // the OpenAI-compatible POST /v1/chat/completions and GET /v1/models, the
 // OpenResponses POST /v1/responses, and POST /tools/invoke.
 //
-// Every request is an agent run (or a tool call) through the same actors the
-// WebSocket methods use: a run is started with runs.Start, its text deltas
-// arrive through Start.Sink and its outcome through Start.Done. A client that
-// goes away mid-request aborts its run.
+// It is an adapter from HTTP to the actors: every request is an agent run
+// through the same runs actor the WebSocket methods use (core.BeginRun: its
+// text deltas and its outcome come back without blocking the actor), or one
+// of the gateway's tools. A client that goes away mid-request aborts its run.
 //
-// The handlers read env.Config() on every request, so the enable switches
-// (gateway.http.endpoints.*.enabled) and the tool policy (gateway.tools)
-// follow a hot reload. The shared secret is read per request too.
+// The handlers read the active config on every request, so the enable
+// switches (gateway.http.endpoints.*.enabled) and the tool policy
+// (gateway.tools) follow a hot reload. The shared secret is read per request
+// too.
 package httpapi
 
 import (
@@ -23,8 +24,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"openclaw/actors/core"
-	"openclaw/actors/runs"
+	"openclaw/actors/store"
+	"openclaw/actors/tools"
 	"openclaw/config"
 	"openclaw/transport/auth"
 )
@@ -58,15 +62,24 @@ func (e endpoint) enabled(c *config.Config) bool {
 	return true
 }
 
-type api struct {
-	env   *core.Env
-	tools map[string]*runs.Tool
+// Deps is what the HTTP APIs are built with.
+type Deps struct {
+	Root    *actor.RootContext
+	Runs    *actor.PID // agent runs
+	Store   *store.Store
+	Tools   tools.Set
+	Config  *core.Live[*config.Config]
+	Secret  *core.Live[auth.Secret]
+	Limiter *core.Live[*auth.Limiter]
+	Log     *slog.Logger
 }
+
+type api struct{ d Deps }
 
 // Routes returns the HTTP API's handlers keyed by http.ServeMux pattern, for
 // server.Options.Routes.
-func Routes(env *core.Env) map[string]http.Handler {
-	a := &api{env: env, tools: runs.Tools()}
+func Routes(d Deps) map[string]http.Handler {
+	a := &api{d: d}
 	return map[string]http.Handler{
 		"POST /v1/chat/completions": a.guard(chatCompletions, maxRunBody, a.chatCompletions),
 		"GET /v1/models":            a.guard(models, 0, a.listModels),
@@ -84,7 +97,7 @@ func (a *api) guard(ep endpoint, maxBody int64, next func(w http.ResponseWriter,
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		cfg := a.env.Config()
+		cfg := a.d.Config.Get()
 		if !ep.enabled(cfg) {
 			writeError(w, http.StatusNotFound, "not_found", "Not Found")
 			return
@@ -103,12 +116,12 @@ func (a *api) guard(ep endpoint, maxBody int64, next func(w http.ResponseWriter,
 // shared secret in constant time. It writes the 401 or 429 and returns false
 // when the request may not go on.
 func (a *api) authorize(w http.ResponseWriter, r *http.Request) bool {
-	secret := a.env.Secret()
+	secret := a.d.Secret.Get()
 	if secret.Mode == auth.ModeNone {
 		return true
 	}
 	ip := clientIP(r)
-	lim := a.env.Limiter
+	lim := a.d.Limiter.Get()
 	if lim != nil {
 		if locked, left := lim.Locked(ip); locked {
 			rateLimited(w, left)
@@ -262,8 +275,8 @@ func (s *sse) event(name string, data []byte) error {
 func (s *sse) done() error { return s.event("", []byte("[DONE]")) }
 
 func (a *api) logger() *slog.Logger {
-	if a.env.Log != nil {
-		return a.env.Log
+	if a.d.Log != nil {
+		return a.d.Log
 	}
 	return slog.Default()
 }

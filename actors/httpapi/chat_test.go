@@ -169,7 +169,7 @@ func TestChatCompletions(t *testing.T) {
 			"messages": []any{map[string]any{"role": "user", "content": "anon"}}}, nil); res.status != 200 {
 			t.Fatalf("%d %s", res.status, res.body)
 		}
-		ss, err := a.env.Store.Sessions(ctx, 100)
+		ss, err := a.gw.Store().Sessions(ctx, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +259,7 @@ func TestChatFailures(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "")
 	cfg := apiConfig(t, fp, "")
 	cfg.Models.Providers = nil
-	a.env.SetConfig(cfg)
+	a.reload(t, cfg)
 	for _, stream := range []bool{false, true} {
 		res := a.post(t, "/v1/chat/completions", map[string]any{"model": "openclaw", "stream": stream, "messages": user}, nil)
 		m, _ := res.json(t)["error"].(map[string]any)

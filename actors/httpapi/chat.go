@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"openclaw/actors/runs"
+	"openclaw/actors/core"
 	"openclaw/config"
 )
 
@@ -102,7 +102,7 @@ func (a *api) chatCompletions(w http.ResponseWriter, r *http.Request, cfg *confi
 	}
 	id := "chatcmpl_" + uuid.NewString()
 	created := time.Now().Unix()
-	run, errShape := runs.Begin(a.env, runs.Params{Message: message, IdempotencyKey: id, AgentID: agentID,
+	run, errShape := core.BeginRun(a.d.Root, a.d.Runs, core.RunParams{Message: message, IdempotencyKey: id, AgentID: agentID,
 		SessionKey: sessionKey, ExtraSystemPrompt: system})
 	if errShape != nil {
 		failure(errShape).write(w)
@@ -171,7 +171,7 @@ func (a *api) chatCompletions(w http.ResponseWriter, r *http.Request, cfg *confi
 	_ = s.done()
 }
 
-func finishReason(f *runs.Final) string {
+func finishReason(f *core.RunFinal) string {
 	if f != nil && f.StopReason == "length" {
 		return "length"
 	}
@@ -239,7 +239,7 @@ type modelEntry struct {
 func modelIDs(cfg *config.Config) []string {
 	ids := []string{"openclaw", "openclaw/default"}
 	if len(cfg.Agents.List) == 0 {
-		return append(ids, "openclaw/"+runs.DefaultAgentID)
+		return append(ids, "openclaw/"+config.DefaultAgentID)
 	}
 	for _, ag := range cfg.Agents.List {
 		ids = append(ids, "openclaw/"+ag.ID)

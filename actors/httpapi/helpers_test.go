@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,23 +14,21 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"openclaw/actors/core"
 	"openclaw/actors/gateway"
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/actors/runs"
 	"openclaw/config"
-	"openclaw/transport/auth"
-	"openclaw/transport/httpapi"
+	"openclaw/transport/protocol"
 	"openclaw/transport/provider/fakeprovider"
 )
 
-const testToken = "httpapi-test-token-0123456789"
+const testToken = gatewaytest.Token
 
 // testAPI is a real in-process gateway (actor tree, runs, store) whose
-// agents talk to a fake provider over HTTP, with the HTTP API mounted on its
-// own test server.
+// agents talk to a fake provider over HTTP; its HTTP API is served on the
+// gateway's own port.
 type testAPI struct {
-	gw   *gateway.Gateway
-	env  *core.Env
+	gw   *gatewaytest.Gateway
 	fp   *fakeprovider.Server
 	url  string // http://127.0.0.1:<port>
 	base string // url + "/v1"
@@ -43,7 +38,7 @@ type testAPI struct {
 // default, and research) and denies session_status over HTTP.
 func apiConfig(t *testing.T, fp *fakeprovider.Server, gatewayExtra string) *config.Config {
 	t.Helper()
-	cfg, err := config.Parse("test.json5", []byte(fmt.Sprintf(`{
+	return gatewaytest.Config(t, fmt.Sprintf(`{
 		gateway: {
 			http: {endpoints: {chatCompletions: {enabled: true}, responses: {enabled: true}}},
 			tools: {deny: ["session_status"]},
@@ -51,65 +46,31 @@ func apiConfig(t *testing.T, fp *fakeprovider.Server, gatewayExtra string) *conf
 		},
 		models: {providers: {fake: {baseUrl: %q, apiKey: "sk-test", api: "openai-completions", models: [{id: "mock-1", name: "Mock"}]}}},
 		agents: {defaults: {model: {primary: "fake/mock-1"}}, list: [{id: "main", default: true}, {id: "research"}]},
-	}`, gatewayExtra, fp.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	}`, gatewayExtra, fp.URL))
 }
 
 func startAPI(t *testing.T, fp *fakeprovider.Server, mutate func(*gateway.Options)) *testAPI {
 	t.Helper()
-	dir := t.TempDir()
-	opts := gateway.Options{
-		Hosts:      []string{"127.0.0.1"},
-		Secret:     auth.Secret{Mode: auth.ModeToken, Value: testToken},
-		RateLimit:  auth.DefaultRateLimit,
-		StateDir:   dir,
-		ConfigPath: dir + "/openclaw.json",
-		Config:     apiConfig(t, fp, ""),
-		Log:        testLogger(),
-	}
-	if mutate != nil {
-		mutate(&opts)
-	}
-	gw, err := gateway.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = gw.Stop(ctx, "test done", 0)
+	gw := gatewaytest.Start(t, func(o *gateway.Options) {
+		o.Config = apiConfig(t, fp, "")
+		if mutate != nil {
+			mutate(o)
+		}
 	})
-
-	mux := http.NewServeMux()
-	for pattern, h := range httpapi.Routes(gw.Env()) {
-		mux.Handle(pattern, h)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		mux.ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 5 * time.Second}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	url := "http://" + ln.Addr().String()
-	return &testAPI{gw: gw, env: gw.Env(), fp: fp, url: url, base: url + "/v1"}
+	return &testAPI{gw: gw, fp: fp, url: gw.HTTP, base: gw.HTTP + "/v1"}
 }
 
-func testLogger() *slog.Logger {
-	if os.Getenv("OPENCLAW_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// reload applies cfg the way an operator would, through config.apply: the
+// config actor writes the file and applies what changed in place.
+func (a *testAPI) reload(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	adm, _ := gatewaytest.MustConnect(t, a.gw.URL, gatewaytest.Admin())
+	got := gatewaytest.Decode[struct {
+		Hash string `json:"hash"`
+	}](t, adm.Call("g", "config.get", nil).Payload)
+	if f := adm.Call("a", "config.apply", map[string]any{"config": config.ToMap(cfg), "baseHash": got.Hash}); !f.OK {
+		t.Fatalf("config.apply: %s", f.Raw)
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // client is the official OpenAI SDK pointed at the gateway.
@@ -180,11 +141,18 @@ func (a *testAPI) history(t *testing.T, sessionKey string) []map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	h, err := runs.History(ctx, a.env, sessionKey, 50)
+	h, err := runs.History(ctx, a.gw.Store(), protocol.ChatHistoryParams{SessionKey: sessionKey, Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h["messages"].([]map[string]any)
+	var out []map[string]any
+	for _, m := range h.Messages {
+		b, _ := json.Marshal(m)
+		row := gatewaytest.Decode[map[string]any](t, b)
+		row["content"] = m.Content
+		out = append(out, row)
+	}
+	return out
 }
 
 // messageText is a transcript message's text (string or parts).

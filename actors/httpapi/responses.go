@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"openclaw/actors/runs"
+	"openclaw/actors/core"
 	"openclaw/config"
 )
 
@@ -127,7 +127,7 @@ type storedSession struct {
 	CreatedAt           int64  `json:"createdAt"`
 }
 
-func usageOf(f *runs.Final) responsesUsage {
+func usageOf(f *core.RunFinal) responsesUsage {
 	var u responsesUsage
 	u.InputTokens, u.OutputTokens, u.TotalTokens = totalTokens(f)
 	return u
@@ -176,13 +176,13 @@ func (a *api) responses(w http.ResponseWriter, r *http.Request, cfg *config.Conf
 	id := "resp_" + uuid.NewString()
 	itemID := "msg_" + uuid.NewString()
 	created := time.Now().Unix()
-	run, errShape := runs.Begin(a.env, runs.Params{Message: message, IdempotencyKey: id, AgentID: agentID,
+	run, errShape := core.BeginRun(a.d.Root, a.d.Runs, core.RunParams{Message: message, IdempotencyKey: id, AgentID: agentID,
 		SessionKey: sessionKey, ExtraSystemPrompt: extra})
 	if errShape != nil {
 		failure(errShape).write(w)
 		return
 	}
-	resource := func(status string, output []outputItem, f *runs.Final) *response {
+	resource := func(status string, output []outputItem, f *core.RunFinal) *response {
 		res := &response{ID: id, Object: "response", CreatedAt: created, Status: status, Model: model,
 			Output: output, Usage: usageOf(f)}
 		if status == "incomplete" {
@@ -190,13 +190,13 @@ func (a *api) responses(w http.ResponseWriter, r *http.Request, cfg *config.Conf
 		}
 		return res
 	}
-	failed := func(o *runs.Outcome) (*response, *httpError) {
+	failed := func(o *core.RunOutcome) (*response, *httpError) {
 		h := failure(o.Err)
 		res := resource("failed", []outputItem{}, o.Final)
 		res.Error = &responseError{Code: h.typ, Message: h.msg}
 		return res, h
 	}
-	status := func(f *runs.Final) string {
+	status := func(f *core.RunFinal) string {
 		if f != nil && f.StopReason == "length" {
 			return "incomplete"
 		}
@@ -328,24 +328,24 @@ func nonEmpty(ss ...string) []string {
 // rememberResponse records the session a response ran in, so that a later
 // request naming it as previous_response_id continues that session.
 func (a *api) rememberResponse(id string, s storedSession) {
-	if a.env.Store == nil {
+	if a.d.Store == nil {
 		return
 	}
 	s.CreatedAt = time.Now().UnixMilli()
 	b, _ := json.Marshal(s)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := a.env.Store.Put(ctx, SessionNamespace, id, b); err != nil {
+	if err := a.d.Store.Put(ctx, SessionNamespace, id, b); err != nil {
 		a.logger().Warn("openresponses: remembering the response's session failed", "responseId", id, "err", err)
 	}
 }
 
 func (a *api) lookupResponse(ctx context.Context, id string) (storedSession, bool) {
 	var s storedSession
-	if a.env.Store == nil {
+	if a.d.Store == nil {
 		return s, false
 	}
-	b, ok, err := a.env.Store.Get(ctx, SessionNamespace, id)
+	b, ok, err := a.d.Store.Get(ctx, SessionNamespace, id)
 	if err != nil || !ok || json.Unmarshal(b, &s) != nil || s.SessionKey == "" {
 		return s, false
 	}

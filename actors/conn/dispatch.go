@@ -1,0 +1,98 @@
+package conn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"openclaw/actors/core"
+	"openclaw/transport/protocol"
+)
+
+// request checks one frame after hello-ok against the registry and sends it
+// to the method's owner. The order of the checks is the reference's: frame,
+// method, draining, role, scope, params.
+func (c *connActor) request(ctx actor.Context, in *inbound) {
+	if in.err != nil {
+		if in.err.Malformed {
+			c.d.Log.Debug("ignoring malformed frame", "conn", c.sock.ID, "err", in.err.Reason)
+			return
+		}
+		c.sock.Send(protocol.FailRawID(in.err.RawID, protocol.NewError(protocol.CodeInvalidRequest, in.err.Error(), nil)))
+		return
+	}
+	req := in.req
+	if c.d.Log.Enabled(context.Background(), slog.LevelDebug) {
+		// Checked first: the arguments would be allocated per frame even
+		// with debug off.
+		c.d.Log.Debug("req", "conn", c.sock.ID, "id", req.ID, "method", req.Method)
+	}
+	if req.Method == "connect" {
+		// Scope-checked like an admin method first, as the reference does.
+		if c.peer.Role != core.RoleOperator || !c.peer.Scopes.Has(core.ScopeAdmin) {
+			c.sock.Send(protocol.Fail(req.ID, missingScope(core.ScopeAdmin)))
+			return
+		}
+		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeInvalidRequest, "connect is only valid as the first request", nil)))
+		return
+	}
+	m := c.d.Methods.Lookup(req.Method)
+	if m == nil {
+		// Whatever the caller's scopes: a permission error here would send
+		// people chasing the wrong problem.
+		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeInvalidRequest, "unknown method: "+req.Method, nil)))
+		return
+	}
+	if c.draining {
+		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeUnavailable, "gateway is shutting down", nil).WithRetry(1000)))
+		return
+	}
+	if m.Role != core.RoleAny && m.Role != c.peer.Role {
+		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeInvalidRequest, "unauthorized role: "+string(c.peer.Role), nil)))
+		return
+	}
+	if c.peer.Role == core.RoleOperator && !c.peer.Scopes.Has(m.Scope) {
+		c.sock.Send(protocol.Fail(req.ID, missingScope(m.Scope)))
+		return
+	}
+	if problem := c.d.Validate.ValidateParams(req.Method, req.Params); problem != "" {
+		c.sock.Send(protocol.Fail(req.ID, invalidParams(req.Method, problem)))
+		return
+	}
+	msg, err := m.Decode(req, c.peer, ctx.Self(), ctx.ActorSystem().Root)
+	if err != nil {
+		c.sock.Send(protocol.Fail(req.ID, invalidParams(req.Method, decodeProblem(err))))
+		return
+	}
+	owner := c.d.Routes[m.Owner]
+	if owner == nil {
+		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeUnavailable, req.Method+" is not available", nil)))
+		return
+	}
+	c.inflight++
+	ctx.Send(owner, msg)
+}
+
+func missingScope(scope core.Scope) *protocol.ErrorShape {
+	return protocol.NewError(protocol.CodeForbidden, "missing scope: "+scope, map[string]any{
+		"code": "MISSING_SCOPE", "missingScope": scope, "requiredScopes": []string{scope},
+	})
+}
+
+func invalidParams(method, problem string) *protocol.ErrorShape {
+	return protocol.NewError(protocol.CodeInvalidRequest, "invalid "+method+" params: "+problem, nil)
+}
+
+// decodeProblem words a params value the schema accepted but the Go type
+// did not, in the schema's "at <pointer>: <problem>" form.
+func decodeProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "at /" + strings.ReplaceAll(te.Field, ".", "/") + ": cannot be " + te.Value
+	}
+	return err.Error()
+}

@@ -1,0 +1,213 @@
+package protocol
+
+import "encoding/json"
+
+// Agent runs: the agent, agent.wait and chat.* methods, and the agent and
+// chat events a run streams.
+
+// AgentParams are agent's params.
+type AgentParams struct {
+	Message        string `json:"message" minLength:"1"`
+	IdempotencyKey string `json:"idempotencyKey" minLength:"1" maxLength:"256"`
+	AgentID        string `json:"agentId,omitempty"`
+	SessionKey     string `json:"sessionKey,omitempty"`
+	Thinking       string `json:"thinking,omitempty"`
+	Deliver        bool   `json:"deliver,omitempty"`
+	Channel        string `json:"channel,omitempty"`
+	To             string `json:"to,omitempty"`
+	// Timeout is in seconds.
+	Timeout           float64 `json:"timeout,omitempty" minimum:"0" maximum:"86400"`
+	Model             string  `json:"model,omitempty"`
+	ExtraSystemPrompt string  `json:"extraSystemPrompt,omitempty"`
+	Label             string  `json:"label,omitempty"`
+}
+
+// AgentResponse is each of agent's answers: first accepted (or in_flight
+// for a repeated key still running), then the final, on the same request id.
+type AgentResponse struct {
+	RunID      string       `json:"runId"`
+	SessionKey string       `json:"sessionKey,omitempty"`
+	AgentID    string       `json:"agentId,omitempty"`
+	Status     string       `json:"status"` // accepted | in_flight | ok | error | timeout
+	AcceptedAt int64        `json:"acceptedAt,omitempty"`
+	Summary    string       `json:"summary,omitempty"`
+	Result     *AgentResult `json:"result,omitempty"`
+}
+
+// AgentResult is a completed turn's output.
+type AgentResult struct {
+	Payloads []AgentPayload `json:"payloads"`
+	Meta     AgentMeta      `json:"meta"`
+}
+
+// AgentPayload is one piece of a reply.
+type AgentPayload struct {
+	Text     string  `json:"text"`
+	MediaURL *string `json:"mediaUrl"`
+}
+
+// AgentMeta describes how a turn ran.
+type AgentMeta struct {
+	DurationMs int64          `json:"durationMs"`
+	AgentMeta  AgentRunMeta   `json:"agentMeta"`
+	Aborted    bool           `json:"aborted"`
+	StopReason string         `json:"stopReason"`
+	Delivery   map[string]any `json:"delivery,omitempty"`
+}
+
+// AgentRunMeta names the session, provider and model of a turn.
+type AgentRunMeta struct {
+	SessionID   string `json:"sessionId"`
+	SessionFile string `json:"sessionFile"`
+	Provider    string `json:"provider"`
+	Model       string `json:"model"`
+	Usage       Usage  `json:"usage"`
+}
+
+// Usage counts a turn's tokens.
+type Usage struct {
+	Input  int `json:"input"`
+	Output int `json:"output"`
+	Total  int `json:"total"`
+}
+
+// AgentWaitParams are agent.wait's params.
+type AgentWaitParams struct {
+	RunID     string `json:"runId" minLength:"1"`
+	TimeoutMs int    `json:"timeoutMs,omitempty" minimum:"0" maximum:"86400000"`
+}
+
+// AgentWait is agent.wait's result.
+type AgentWait struct {
+	RunID     string `json:"runId"`
+	Status    string `json:"status"` // ok | error | timeout
+	StartedAt int64  `json:"startedAt,omitempty"`
+	EndedAt   int64  `json:"endedAt,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// ChatSendParams are chat.send's params.
+type ChatSendParams struct {
+	SessionKey     string `json:"sessionKey" minLength:"1"`
+	Message        string `json:"message" minLength:"1"`
+	IdempotencyKey string `json:"idempotencyKey" minLength:"1" maxLength:"256"`
+	AgentID        string `json:"agentId,omitempty"`
+	TimeoutMs      int    `json:"timeoutMs,omitempty" minimum:"0" maximum:"86400000"`
+}
+
+// ChatSend is chat.send's result: the run started; its output comes as
+// events.
+type ChatSend struct {
+	RunID  string `json:"runId"`
+	Status string `json:"status"` // started | in_flight | ok | error …
+}
+
+// ChatAbortParams are chat.abort's params.
+type ChatAbortParams struct {
+	SessionKey string `json:"sessionKey" minLength:"1"`
+	RunID      string `json:"runId,omitempty"`
+}
+
+// ChatAbort is chat.abort's result.
+type ChatAbort struct {
+	OK      bool     `json:"ok"`
+	Aborted bool     `json:"aborted"`
+	RunIDs  []string `json:"runIds"`
+}
+
+// ChatHistoryParams are chat.history's params.
+type ChatHistoryParams struct {
+	SessionKey string `json:"sessionKey" minLength:"1"`
+	Limit      int    `json:"limit,omitempty" minimum:"1" maximum:"1000"`
+}
+
+// ChatHistory is chat.history's result.
+type ChatHistory struct {
+	SessionKey    string        `json:"sessionKey"`
+	SessionID     string        `json:"sessionId"`
+	Messages      []ChatMessage `json:"messages"`
+	HasMore       bool          `json:"hasMore"`
+	TotalMessages int           `json:"totalMessages"`
+}
+
+// ChatMessage is one transcript message as the reference returns it: a
+// user message's content is a string, an assistant message's a list of
+// TextParts with its provider, model, stop reason and usage.
+type ChatMessage struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	Timestamp  int64           `json:"timestamp"`
+	RunID      string          `json:"runId,omitempty"`
+	Provider   string          `json:"provider,omitempty"`
+	Model      string          `json:"model,omitempty"`
+	StopReason string          `json:"stopReason,omitempty"`
+	Usage      json.RawMessage `json:"usage,omitempty"`
+}
+
+// TextPart is one part of an assistant message's content.
+type TextPart struct {
+	Type string `json:"type"` // "text"
+	Text string `json:"text"`
+}
+
+// TextParts is the content of an assistant message holding text.
+func TextParts(text string) []TextPart { return []TextPart{{Type: "text", Text: text}} }
+
+// AgentEvent is the agent event's payload. Seq counts per run from 1; Data
+// depends on Stream: *Lifecycle, *AssistantDelta, *ToolEvent or *Usage.
+type AgentEvent struct {
+	RunID      string `json:"runId"`
+	Seq        int64  `json:"seq"`
+	Stream     string `json:"stream"` // lifecycle | assistant | tool | usage
+	TS         int64  `json:"ts"`
+	SessionKey string `json:"sessionKey,omitempty"`
+	AgentID    string `json:"agentId,omitempty"`
+	Data       any    `json:"data"`
+}
+
+// Agent event streams.
+const (
+	StreamLifecycle = "lifecycle"
+	StreamAssistant = "assistant"
+	StreamTool      = "tool"
+	StreamUsage     = "usage"
+)
+
+// Lifecycle is a lifecycle stream's data: start, end or error.
+type Lifecycle struct {
+	Phase     string `json:"phase"` // start | end | error
+	StartedAt int64  `json:"startedAt,omitempty"`
+	EndedAt   int64  `json:"endedAt,omitempty"`
+	Aborted   *bool  `json:"aborted,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// AssistantDelta is an assistant stream's data: the text so far and what
+// this event adds.
+type AssistantDelta struct {
+	Text  string `json:"text"`
+	Delta string `json:"delta"`
+}
+
+// ToolEvent is a tool stream's data: a call starting (with its arguments)
+// or its result.
+type ToolEvent struct {
+	Phase      string          `json:"phase"` // start | result
+	Name       string          `json:"name"`
+	ToolCallID string          `json:"toolCallId"`
+	Args       json.RawMessage `json:"args,omitempty"`
+	Result     *string         `json:"result,omitempty"`
+	IsError    *bool           `json:"isError,omitempty"`
+}
+
+// ChatEvent is the chat event's payload. Seq counts per run from 1.
+type ChatEvent struct {
+	RunID        string       `json:"runId"`
+	SessionKey   string       `json:"sessionKey"`
+	Seq          int64        `json:"seq"`
+	State        string       `json:"state"` // delta | final | aborted | error
+	DeltaText    string       `json:"deltaText,omitempty"`
+	Message      *ChatMessage `json:"message,omitempty"`
+	StopReason   string       `json:"stopReason,omitempty"`
+	ErrorMessage string       `json:"errorMessage,omitempty"`
+}
