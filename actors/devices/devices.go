@@ -1,10 +1,11 @@
 // Package devices is the device actor: it owns the paired-device records and
-// their device tokens (docs/PROTOCOL.md, Device identity), decides whether a
+// their device tokens (docs/PROTOCOL.md §3.4), decides whether a
 // verified device may connect, auto-approves local devices, and keeps
 // pending pairing requests for the others (they expire after PendingTTL).
 package devices
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
@@ -44,11 +45,12 @@ type pending struct {
 }
 
 type deviceActor struct {
-	d       Deps
-	path    string // the legacy file, moved into the state database
-	devices map[string]*Record
-	pending map[string]*pending // by device id
-	timers  core.Timers
+	d        Deps
+	identity protocol.GatewayIdentity
+	path     string // the legacy file, moved into the state database
+	devices  map[string]*Record
+	pending  map[string]*pending // by device id
+	timers   core.Timers
 }
 
 type sweep struct{}
@@ -76,9 +78,16 @@ func (d *deviceActor) Receive(ctx actor.Context) {
 			devs = map[string]*Record{}
 		}
 		d.devices = devs
+		id, err := loadIdentity(d.d.Store)
+		if err != nil {
+			d.d.Log.Error("the gateway's device identity could not be read or made", "err", err)
+		}
+		d.identity = protocol.GatewayIdentity{DeviceID: id.ID, PublicKey: base64.RawURLEncoding.EncodeToString(id.Public)}
 		d.timers.After(ctx, PendingTTL, &sweep{})
 	case *actor.Stopping:
 		d.timers.Stop()
+	case *methods.IdentityGet:
+		m.Reply(d.identity)
 	case *sweep:
 		d.expire(time.Now())
 		d.timers.After(ctx, PendingTTL, &sweep{})

@@ -2,6 +2,7 @@ package devices
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"openclaw/actors/store"
+	"openclaw/transport/auth"
 )
 
 // Record is one paired device.
@@ -107,3 +109,25 @@ func loadFile(path string) (map[string]*Record, error) {
 	}
 	return f.Devices, nil
 }
+
+// identityKey is where the gateway's own device key lives (namespace identityNS).
+const identityKey = "gateway.identity"
+
+// loadIdentity reads the gateway's own device identity, making and saving
+// one at the first start: it must not change across restarts, since peers
+// remember it.
+func loadIdentity(st *store.Store) (auth.Identity, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	if raw, ok, err := st.Get(ctx, identityNS, identityKey); err != nil {
+		return auth.Identity{}, err
+	} else if ok && len(raw) == ed25519.PrivateKeySize {
+		return auth.IdentityFromPrivate(ed25519.PrivateKey(raw)), nil
+	}
+	id := auth.NewIdentity()
+	return id, st.Put(ctx, identityNS, identityKey, id.Private)
+}
+
+// identityNS is kept apart from the paired devices' namespace, which is
+// scanned as device records.
+const identityNS = "gateway"

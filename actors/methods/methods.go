@@ -26,6 +26,7 @@ type (
 	SystemPresence = core.Request[protocol.Empty, []protocol.PresenceEntry]
 	SystemEvent    = core.Request[protocol.SystemEventParams, protocol.OKResult]
 	LogsTail       = core.Request[protocol.LogsTailParams, protocol.LogsTail]
+	IdentityGet    = core.Request[protocol.Empty, protocol.GatewayIdentity]
 
 	ConfigGet   = core.Request[protocol.Empty, protocol.ConfigGet]
 	ConfigApply = core.Request[protocol.ConfigApplyParams, protocol.ConfigWritten]
@@ -56,6 +57,7 @@ var Registry = core.NewRegistry(
 	core.Serve[SystemPresence]("system-presence", operator, core.ScopeRead, core.OwnerPresence),
 	core.Serve[SystemEvent]("system-event", operator, core.ScopeAdmin, core.OwnerPresence),
 	core.Serve[LogsTail]("logs.tail", operator, core.ScopeRead, core.OwnerLogs),
+	core.Serve[IdentityGet]("gateway.identity.get", operator, core.ScopeRead, core.OwnerDevices),
 
 	// Config
 	core.Serve[ConfigGet]("config.get", operator, core.ScopeAdmin, core.OwnerConfig),

@@ -235,3 +235,11 @@ type Shutdown struct {
 	Reason            string `json:"reason"`
 	RestartExpectedMs int64  `json:"restartExpectedMs,omitempty"`
 }
+
+// GatewayIdentity is gateway.identity.get's result: the gateway's own
+// device identity (an Ed25519 key made at its first start and kept in the
+// state database), with which it can prove itself to peers.
+type GatewayIdentity struct {
+	DeviceID  string `json:"deviceId"`
+	PublicKey string `json:"publicKey"` // raw 32 bytes, base64url
+}
