@@ -1,5 +1,5 @@
 // Package config loads the gateway's JSON5 configuration file and resolves the
-// paths, profile and port it runs with (PROTOCOL.md §9).
+// paths, profile and port it runs with (docs/PROTOCOL.md §9).
 //
 // The file is the one people edit by hand; everything the gateway writes by
 // itself goes to the state directory instead. Every key the gateway knows is a
@@ -7,7 +7,7 @@
 // path, the file and the line.
 //
 // Besides loading, the package serves config hot reload and the config RPCs
-// (PROTOCOL.md §5.5): Diff and Classify say which changes apply in place and
+// (docs/PROTOCOL.md §5.5): Diff and Classify say which changes apply in place and
 // which need a restart; HashBytes, Redact, RestoreRedacted, MergePatch,
 // FromMap and WriteAtomic implement config.get, config.apply and config.patch.
 package config
@@ -29,7 +29,7 @@ type Config struct {
 	// Gateway configures the gateway process: where it listens, how clients
 	// authenticate, how it reloads its config, and its transport limits.
 	Gateway Gateway `json:"gateway,omitzero"`
-	// CanvasHost configures the canvas file server (PROTOCOL.md §8).
+	// CanvasHost configures the canvas file server (docs/PROTOCOL.md §8).
 	CanvasHost CanvasHost `json:"canvasHost,omitzero"`
 	// Agents configures the agents that answer messages and their defaults.
 	Agents Agents `json:"agents,omitzero"`
@@ -74,7 +74,7 @@ type Gateway struct {
 	Tools Tools `json:"tools,omitzero"`
 	// Nodes configures devices that connect with role "node".
 	Nodes Nodes `json:"nodes,omitzero"`
-	// Limits overrides the transport limits of PROTOCOL.md §1 (an
+	// Limits overrides the transport limits of docs/PROTOCOL.md §1 (an
 	// openclaw-go extension; the reference takes some of them from
 	// environment variables). Changing them needs a restart.
 	Limits Limits `json:"limits,omitzero"`

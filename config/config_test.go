@@ -226,7 +226,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 // A blank secret is kept as "set to empty", not dropped as if unset: startup
-// must reject it (PROTOCOL.md §3.3) rather than fall back to the environment.
+// must reject it (docs/PROTOCOL.md §3.3) rather than fall back to the environment.
 func TestParseBlankTokenIsSet(t *testing.T) {
 	c, err := Parse("openclaw.json", []byte(`{gateway:{auth:{token:""}}}`))
 	if err != nil {

@@ -87,7 +87,7 @@ type ReloadPlan struct {
 func (p ReloadPlan) NeedsRestart() bool { return len(p.Restart) > 0 }
 
 // hotKeys are the key paths (and everything under them) applied in place
-// (PROTOCOL.md §9). Everything else needs a restart: gateway.port, bind,
+// (docs/PROTOCOL.md §9). Everything else needs a restart: gateway.port, bind,
 // customBindHost, auth.mode, limits, nodes, canvasHost (it binds a port),
 // commands, and any key not classified.
 var hotKeys = []string{

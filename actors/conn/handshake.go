@@ -36,7 +36,7 @@ func (c *connActor) challenge(ctx actor.Context) {
 	c.hs.timeout = time.AfterFunc(c.d.Limits.HandshakeTimeout, func() { sys.Root.Send(self, &handshakeTimeout{}) })
 }
 
-// firstFrame applies the first-frame rules (docs/PROTOCOL.md, Handshake).
+// firstFrame applies the first-frame rules (docs/PROTOCOL.md §3.2).
 func (c *connActor) firstFrame(ctx actor.Context, in *inbound) {
 	if in.err != nil {
 		if in.err.Malformed {

@@ -17,7 +17,7 @@ import (
 	"openclaw/transport/auth"
 )
 
-// TestFirstFrameRules covers every row of PROTOCOL.md §3.2: what the server
+// TestFirstFrameRules covers every row of docs/PROTOCOL.md §3.2: what the server
 // answers and the exact close code and reason.
 func TestFirstFrameRules(t *testing.T) {
 	gw := gatewaytest.Start(t, nil)

@@ -1,4 +1,4 @@
-// Package httpapi is the gateway's HTTP API on its one port (PROTOCOL.md §8):
+// Package httpapi is the gateway's HTTP API on its one port (docs/PROTOCOL.md §8):
 // the OpenAI-compatible POST /v1/chat/completions and GET /v1/models, the
 // OpenResponses POST /v1/responses, and POST /tools/invoke.
 //

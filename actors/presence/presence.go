@@ -1,5 +1,5 @@
 // Package presence is the presence registry actor: the roster of who is
-// connected (docs/PROTOCOL.md, Presence), its TTL and cap, the presence
+// connected (docs/PROTOCOL.md §7), its TTL and cap, the presence
 // stateVersion, and the roster broadcast to readers on every change. It
 // serves system-presence and system-event.
 package presence

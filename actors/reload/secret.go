@@ -9,7 +9,7 @@ import (
 	"openclaw/transport/auth"
 )
 
-// SecretFrom resolves the shared secret a config asks for (docs/PROTOCOL.md, Auth):
+// SecretFrom resolves the shared secret a config asks for (docs/PROTOCOL.md §3.3):
 // config first, then OPENCLAW_GATEWAY_TOKEN / OPENCLAW_GATEWAY_PASSWORD (an
 // empty variable counts as unset). Token mode with no token at all returns
 // a generated token, marked Generated, for the caller to keep for the run.

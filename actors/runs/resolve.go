@@ -25,7 +25,7 @@ type target struct {
 	ContextChars int
 }
 
-// resolve finds the provider and model for an agent (PROTOCOL.md §9):
+// resolve finds the provider and model for an agent (docs/PROTOCOL.md §9):
 // agents.list[].model.primary, else agents.defaults.model.primary, as
 // "<provider>/<model>" naming models.providers.<provider>. With no provider
 // configured, OPENAI_API_KEY (and OPENAI_BASE_URL) give a provider "openai".

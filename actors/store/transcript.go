@@ -9,7 +9,7 @@ import (
 	"slices"
 )
 
-// Message is one transcript entry (one row). See PROTOCOL.md §5.3 for the
+// Message is one transcript entry (one row). See docs/PROTOCOL.md §5.3 for the
 // shapes chat.history returns.
 type Message struct {
 	SessionKey string

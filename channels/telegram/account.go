@@ -1,5 +1,5 @@
 // Package telegram is the Telegram channel: one supervised actor per bot
-// account (DESIGN.md: channels/telegram/<account>) that owns the account's
+// account (docs/ARCHITECTURE.md: channels/telegram/<account>) that owns the account's
 // single Bot API connection (long polling, or a webhook), commits every
 // update to the gateway's state database before Telegram is told it arrived,
 // and drains them afterwards, one chat at a time, into agent runs whose

@@ -138,7 +138,7 @@ type sendDone struct {
 	err    *protocol.ErrorShape
 }
 
-// send delivers a message (PROTOCOL.md §5.2): a repeat of an idempotency key
+// send delivers a message (docs/PROTOCOL.md §5.2): a repeat of an idempotency key
 // within SendWindow gets the first result and sends nothing, also while the
 // first is still in flight.
 func (a *account) send(m *methods.Send) {

@@ -325,7 +325,7 @@ func writeFloor(b *strings.Builder, ix recIndex, withRef bool) {
 
 func writeTargets(b *strings.Builder, ix recIndex, withRef bool) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	w("## Against the targets (DESIGN.md)\n\n| target | ours | met |\n|---|---:|---|\n")
+	w("## Against the targets (docs/ARCHITECTURE.md)\n\n| target | ours | met |\n|---|---:|---|\n")
 	check := func(name string, v float64, ok bool, unit string, pass bool) {
 		if !ok {
 			w("| %s | – | not measured |\n", name)
@@ -491,7 +491,7 @@ func writeSlow(b *strings.Builder, ix recIndex, withRef bool) {
 		}
 		writeSlowTable(b, ix, withRef, key)
 	}
-	w("PROTOCOL.md §6.2: presence is droppable, so a stuck socket should lose presence events (a seq gap) once its backlog passes `maxBufferedBytes` (50 MiB), or be closed 1008 for anything that is not droppable; below that the kernel's socket buffers and the gateway's queue hold everything and the reader catches up when it reads again.\n\n")
+	w("docs/PROTOCOL.md §6.2: presence is droppable, so a stuck socket should lose presence events (a seq gap) once its backlog passes `maxBufferedBytes` (50 MiB), or be closed 1008 for anything that is not droppable; below that the kernel's socket buffers and the gateway's queue hold everything and the reader catches up when it reads again.\n\n")
 }
 
 func writeSlowTable(b *strings.Builder, ix recIndex, withRef bool, key string) {

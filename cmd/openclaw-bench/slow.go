@@ -10,7 +10,7 @@ import (
 // reading, then reader 0 stops reading (its read loop blocks, so the
 // gateway's writes to it pile up in the socket buffers and then in the
 // gateway's own queue) for --rounds more. The other readers' latency must
-// not change (PROTOCOL.md §6.2: one slow socket never delays another). Then
+// not change (docs/PROTOCOL.md §6.2: one slow socket never delays another). Then
 // the stuck reader is released and reads what is left: a seq gap means the
 // gateway dropped droppable events for it, a close (1008 "slow consumer")
 // means it was cut off. Whether either happens depends on how much was

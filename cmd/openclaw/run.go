@@ -254,7 +254,7 @@ func allLoopback(hosts []string) bool {
 	return true
 }
 
-// resolveSecret applies PROTOCOL.md §3.3 (config, then environment, else a
+// resolveSecret applies docs/PROTOCOL.md §3.3 (config, then environment, else a
 // generated token for this run).
 func resolveSecret(cfg *config.Config) (auth.Secret, error) { return reload.SecretFrom(cfg) }
 

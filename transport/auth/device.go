@@ -80,7 +80,7 @@ func DeviceID(pub ed25519.PublicKey) string {
 }
 
 // VerifyDevice checks a device proof against the challenge nonce, in the
-// order PROTOCOL.md §3.4 gives. f carries the connect fields; its DeviceID,
+// order docs/PROTOCOL.md §3.4 gives. f carries the connect fields; its DeviceID,
 // SignedAtMs and Nonce are taken from the proof.
 func VerifyDevice(p DeviceProof, f SignedFields, challenge string, now time.Time) *DeviceFailure {
 	pub, ok := DecodeKey(p.PublicKey)

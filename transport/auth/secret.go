@@ -23,7 +23,7 @@ type Secret struct {
 	Mode  Mode
 	Value string
 	// Generated is true when no token was configured and one was made up for
-	// this run (PROTOCOL.md §3.3).
+	// this run (docs/PROTOCOL.md §3.3).
 	Generated bool
 }
 

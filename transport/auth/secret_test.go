@@ -31,7 +31,7 @@ func TestSecretCheck(t *testing.T) {
 		// Case matters: secrets are compared byte for byte.
 		{"token/case", tokenSecret, "S3CRET-TOKEN", "", "AUTH_TOKEN_MISMATCH", tokenMismatch},
 		{"token/match", tokenSecret, "s3cret-token", "", "", ""},
-		// PROTOCOL.md §3.3: the shared secret may arrive in either field.
+		// docs/PROTOCOL.md §3.3: the shared secret may arrive in either field.
 		{"token/match in password field", tokenSecret, "", "s3cret-token", "", ""},
 		{"token/wrong token right password", tokenSecret, "wrong", "s3cret-token", "", ""},
 

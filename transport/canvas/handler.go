@@ -1,7 +1,7 @@
 // Package canvas is the canvas host: a static file server for
 // <workspace>/canvas at /__openclaw__/canvas/, on its own port
 // (canvasHost.port, default gateway port + 4) and mounted on the gateway port
-// too (PROTOCOL.md §8).
+// too (docs/PROTOCOL.md §8).
 //
 // Files are read through os.Root, so nothing outside the root is ever opened:
 // `..` segments (plain or percent-encoded), encoded slashes, backslashes and

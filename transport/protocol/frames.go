@@ -39,7 +39,7 @@ type ErrorShape struct {
 
 func (e *ErrorShape) Error() string { return e.Code + ": " + e.Message }
 
-// Error codes (PROTOCOL.md §2).
+// Error codes (docs/PROTOCOL.md §2).
 const (
 	CodeInvalidRequest   = "INVALID_REQUEST"
 	CodeForbidden        = "FORBIDDEN"
@@ -126,13 +126,13 @@ func EncodeEvent(event string, payload any) []byte {
 
 // Broadcast is an event encoded once for many recipients. The frame is written
 // as Head, then the recipient's own `,"seq":N`, then Tail, so the payload is
-// never re-encoded per socket (DESIGN.md, "Broadcast").
+// never re-encoded per socket (docs/ARCHITECTURE.md, "Broadcast").
 type Broadcast struct {
 	Event string
 	Head  []byte // {"type":"event","event":"<e>","payload":<p>
 	Tail  []byte // ,"stateVersion":{...}}  or just }
 	// Droppable events may be skipped for a socket over its backlog limit
-	// (PROTOCOL.md §6.2); the socket's seq still advances.
+	// (docs/PROTOCOL.md §6.2); the socket's seq still advances.
 	Droppable bool
 	// Scope, when set, is the operator scope a socket needs to receive it.
 	Scope string
@@ -173,4 +173,15 @@ func mustMarshal(v any) []byte {
 		panic("protocol: encode: " + err.Error())
 	}
 	return b
+}
+
+// RequestFrame is the request frame's shape, for its schema
+// (schemas/frame.request.json); DecodeRequest checks the common case
+// directly (plainFrame).
+type RequestFrame struct {
+	Type        string          `json:"type" const:"req"`
+	ID          string          `json:"id" minLength:"1"`
+	Method      string          `json:"method" minLength:"1"`
+	Params      json.RawMessage `json:"params,omitempty"`
+	Traceparent string          `json:"traceparent,omitempty" maxLength:"128"`
 }

@@ -115,7 +115,7 @@ func checkDecode(t *testing.T, raw []byte, req *Request, err error) {
 		t.Fatalf("FrameError with an empty reason: %+v", fe)
 	}
 	// Malformed decides between "close 1000, no reply" and "close 1008
-	// invalid request frame" before hello-ok (PROTOCOL.md §3.2), so it must
+	// invalid request frame" before hello-ok (docs/PROTOCOL.md §3.2), so it must
 	// mean exactly "not one JSON value".
 	if fe.Malformed == json.Valid(raw) {
 		t.Fatalf("Malformed = %v but json.Valid = %v for %q (%v)", fe.Malformed, json.Valid(raw), raw, fe)

@@ -2,7 +2,7 @@ package protocol
 
 import "encoding/json"
 
-// The handshake (PROTOCOL.md §3 of the shared contract; docs/PROTOCOL.md):
+// The handshake (docs/PROTOCOL.md §3 of the shared contract; docs/PROTOCOL.md):
 // the connect params a client sends first and the hello-ok it gets back.
 
 // ConnectParams are the connect request's params.

@@ -2,7 +2,7 @@ package server
 
 import "time"
 
-// Limits are the transport limits of PROTOCOL.md §1. Zero fields take the
+// Limits are the transport limits of docs/PROTOCOL.md §1. Zero fields take the
 // reference's defaults (see WithDefaults).
 type Limits struct {
 	PreAuthMaxFrame  int           // bytes; a larger frame before hello-ok closes 1009

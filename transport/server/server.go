@@ -1,6 +1,6 @@
 // Package server is the gateway's one port: plain HTTP routes (probes now;
 // APIs, canvas and the control UI later) and the WebSocket upgrade, on the
-// same listener (PROTOCOL.md §1, §8).
+// same listener (docs/PROTOCOL.md §1, §8).
 //
 // The server knows nothing of the protocol beyond frame sizes: each accepted
 // socket is handed to Options.Accept, which returns the Handler (in the

@@ -1,0 +1,118 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func ptr[T any](v T) *T { return &v }
+
+// goldenPayloads are the outbound shapes clients see, each with
+// representative values; testdata/<name>.json holds the exact bytes.
+// `go test ./transport/protocol -update` rewrites them; review the diff like
+// code: a changed shape is a changed wire contract.
+var goldenPayloads = map[string]any{
+	"hello-ok": &HelloOK{Type: "hello-ok", Protocol: Version,
+		Server:   HelloServer{Version: "2026.9.6-go", BuildID: "2026.9.6-go-go1.26.8", ConnID: "c-1", BootID: "b-1"},
+		Features: HelloFeature{Methods: []string{"health", "status"}, Events: []string{"connect.challenge", "tick"}},
+		Snapshot: Snapshot{Presence: []PresenceEntry{{Host: "gw", Mode: "gateway", Reason: "self", TS: 1700000000000}},
+			Health: json.RawMessage(`{"ok":true}`), StateVersion: StateVersion{Presence: 2, Health: 1}, UptimeMs: 1234,
+			SessionDefaults: SessionDefaults{DefaultAgentID: "main", MainKey: "main", MainSessionKey: "agent:main:main"},
+			ConfigPath:      "/home/u/.openclaw/openclaw.json", StateDir: "/home/u/.openclaw", AuthMode: "token"},
+		Policy: Policy{MaxPayload: 26214400, MaxBufferedBytes: 52428800, TickIntervalMs: 30000},
+		Auth:   HelloAuth{Role: "operator", Scopes: []string{"operator.admin"}, Method: "device-token", DeviceToken: "tok", IssuedAtMs: 1700000000000}},
+	"health": &Health{OK: true, TS: 1700000000000, DurationMs: 3, ConfigReload: ConfigReload{HotReloadStatus: "active"},
+		Channels: map[string]ChannelHealth{"telegram": {Configured: true, Linked: true, Running: true, Mode: "polling",
+			Bot: &BotInfo{ID: 111, Username: "alpha_bot"}, AccountOrder: []string{"default"},
+			Accounts: map[string]AccountStatus{"default": {AccountID: "default", Enabled: true, Configured: true, Linked: true,
+				Running: true, Mode: "polling", Bot: &BotInfo{ID: 111, Username: "alpha_bot"}, TokenSource: "config"}}}},
+		ChannelOrder: []string{"telegram"}, ChannelLabels: map[string]string{"telegram": "Telegram"},
+		LinkChannel:    &LinkChannel{ID: "telegram", Label: "Telegram", Linked: true},
+		DefaultAgentID: "main",
+		Agents: []AgentHealth{{AgentID: "main", IsDefault: true, Sessions: SessionsCount{Path: "/s/openclaw.sqlite", Count: 1,
+			Recent: []RecentSession{{Key: "agent:main:main", UpdatedAt: 1699999990000, Age: 10000}}}}},
+		Sessions: SessionsCount{Path: "/s/openclaw.sqlite", Count: 1, Recent: []RecentSession{{Key: "agent:main:main", UpdatedAt: 1699999990000, Age: 10000}}},
+		Nodes:    NodesCount{Connected: 1}},
+	"status": &Status{OK: true, Version: "2026.9.6-go", BuildID: "2026.9.6-go-go1.26.8", RuntimeVersion: "go1.26.8", PID: 4242,
+		UptimeMs: 60000, Connections: ConnectionCount{Total: 3, Operators: 2, Nodes: 1, Handshaking: 0},
+		Channels: []ChannelLine{{Channel: "telegram", AccountID: "default", Linked: true, Running: true, Mode: "polling"}},
+		Sessions: StatusSessions{Count: 4}, ActiveRuns: 1,
+		Memory: Memory{RSSBytes: 40 << 20, HeapAllocBytes: 8 << 20, Goroutines: 42}, StateVersion: StateVersion{Presence: 5, Health: 2}},
+	"presence-event": &PresenceEvent{Presence: []PresenceEntry{
+		{Host: "gw", IP: "10.0.0.2", Version: "2026.9.6-go", Platform: "linux 6.1", DeviceFamily: "Linux", Mode: "gateway",
+			Reason: "self", Text: "Gateway: gw (10.0.0.2) · app 2026.9.6-go · mode gateway · reason self", TS: 1700000000000, InstanceID: "i-1"},
+		{Host: "openclaw-control-ui", Version: "1.0.0", Platform: "linux", Mode: "ui", Reason: "connect", TS: 1700000000001,
+			DeviceID: "d-1", Roles: []string{"operator"}, Scopes: []string{"operator.read"}, InstanceID: "inst", ClientID: "openclaw-control-ui",
+			LastInputSeconds: ptr(12.5), Tags: []string{"desk"}, Text: "Operator: openclaw-control-ui · mode ui"}}},
+	"agent-event-lifecycle-start": &AgentEvent{RunID: "r1", Seq: 1, Stream: StreamLifecycle, TS: 1700000000000, SessionKey: "agent:main:main",
+		AgentID: "main", Data: &Lifecycle{Phase: "start", StartedAt: 1700000000000}},
+	"agent-event-assistant": &AgentEvent{RunID: "r1", Seq: 2, Stream: StreamAssistant, TS: 1700000000001, SessionKey: "agent:main:main",
+		AgentID: "main", Data: &AssistantDelta{Text: "Hello wor", Delta: "wor"}},
+	"agent-event-tool-start": &AgentEvent{RunID: "r1", Seq: 3, Stream: StreamTool, TS: 1700000000002, SessionKey: "agent:main:main",
+		AgentID: "main", Data: &ToolEvent{Phase: "start", Name: "sessions_list", ToolCallID: "call_1", Args: json.RawMessage(`{"limit":5}`)}},
+	"agent-event-tool-result": &AgentEvent{RunID: "r1", Seq: 4, Stream: StreamTool, TS: 1700000000003, SessionKey: "agent:main:main",
+		AgentID: "main", Data: &ToolEvent{Phase: "result", Name: "sessions_list", ToolCallID: "call_1", Result: ptr(`{"sessions":[]}`), IsError: ptr(false)}},
+	"agent-event-usage": &AgentEvent{RunID: "r1", Seq: 5, Stream: StreamUsage, TS: 1700000000004, SessionKey: "agent:main:main",
+		AgentID: "main", Data: &Usage{Input: 10, Output: 5, Total: 15}},
+	"agent-event-lifecycle-end": &AgentEvent{RunID: "r1", Seq: 6, Stream: StreamLifecycle, TS: 1700000000005, SessionKey: "agent:main:main",
+		AgentID: "main", Data: &Lifecycle{Phase: "end", StartedAt: 1700000000000, EndedAt: 1700000000005, Aborted: ptr(false)}},
+	"chat-event-delta": &ChatEvent{RunID: "r1", SessionKey: "agent:main:main", Seq: 1, State: "delta", DeltaText: "wor"},
+	"chat-event-final": &ChatEvent{RunID: "r1", SessionKey: "agent:main:main", Seq: 2, State: "final", StopReason: "stop",
+		Message: &ChatMessage{Role: "assistant", Content: json.RawMessage(`[{"type":"text","text":"Hello world"}]`), Timestamp: 1700000000005}},
+	"chat-event-error": &ChatEvent{RunID: "r1", SessionKey: "agent:main:main", Seq: 2, State: "error", ErrorMessage: "provider unavailable"},
+	"agent-accepted":   &AgentResponse{RunID: "k1", SessionKey: "agent:main:main", AgentID: "main", Status: "accepted", AcceptedAt: 1700000000000},
+	"agent-final": &AgentResponse{RunID: "k1", Status: "ok", Summary: "completed", Result: &AgentResult{
+		Payloads: []AgentPayload{{Text: "Hello world"}},
+		Meta: AgentMeta{DurationMs: 5, StopReason: "stop", AgentMeta: AgentRunMeta{SessionID: "s-1", SessionFile: "agent:main:main",
+			Provider: "fake", Model: "mock-1", Usage: Usage{Input: 10, Output: 5, Total: 15}}}}},
+	"error-frame": json.RawMessage(FailWithPayload("r7", &AgentResponse{RunID: "k1", Status: "timeout", Summary: "agent did not finish within its deadline"},
+		NewError(CodeAgentTimeout, "agent did not finish within its deadline", map[string]any{"code": "TIMEOUT"}).WithRetry(1000))),
+	"chat-history": &ChatHistory{SessionKey: "agent:main:main", SessionID: "s-1", HasMore: false, TotalMessages: 2, Messages: []ChatMessage{
+		{Role: "user", Content: json.RawMessage(`"hi"`), Timestamp: 1700000000000, RunID: "k1"},
+		{Role: "assistant", Content: json.RawMessage(`[{"type":"text","text":"Hello"}]`), Timestamp: 1700000000005, RunID: "k1",
+			Provider: "fake", Model: "mock-1", StopReason: "stop", Usage: json.RawMessage(`{"input":10,"output":5,"total":15}`)}}},
+	"node-rows": []NodeInfo{{NodeID: "d-1", DisplayName: "build box", Platform: "linux", Version: "2026.9.6", ClientID: "node-host",
+		Connected: true, ConnectedAtMs: 1700000000000}},
+	"session-rows": &SessionsCount{Path: "/s/openclaw.sqlite", Count: 2, Recent: []RecentSession{
+		{Key: "agent:main:main", UpdatedAt: 1700000000000, Age: 5}, {Key: "agent:main:telegram:dm:42", UpdatedAt: 1699999990000, Age: 10005}}},
+	"send-result": &SendResult{RunID: "k1", MessageID: "17", Channel: "telegram", ChatID: "42"},
+	"pairing-list": &PairingList{Accounts: []PairingAccount{{Channel: "telegram", ChannelLabel: "Telegram", AccountID: "default", NotifySupported: true}},
+		Requests: []PairingRequest{{RequestID: "q-1", Code: "ABCD2345", Channel: "telegram", ChannelLabel: "Telegram", AccountID: "default",
+			SenderID: "42", SenderLabel: "telegramUserId", CreatedAt: "2026-01-01T00:00:00Z", LastSeenAt: "2026-01-01T00:00:00Z",
+			ExpiresAt: "2026-01-01T01:00:00Z", NotifySupported: true, Metadata: map[string]string{"username": "ann"}}},
+		Limits: PairingLimits{PendingPerAccount: 3, TTLMs: 3600000}},
+	"config-written": &ConfigWritten{OK: true, Path: "/home/u/.openclaw/openclaw.json", Hash: "abc", Restart: false, Changed: []string{"agents.defaults.timeoutSeconds"}},
+	"shutdown":       &Shutdown{Reason: "gateway restarting", RestartExpectedMs: 1500},
+}
+
+func TestGoldenPayloads(t *testing.T) {
+	for name, v := range goldenPayloads {
+		t.Run(name, func(t *testing.T) {
+			got, err := json.MarshalIndent(v, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			path := filepath.Join("testdata", name+".json")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test ./transport/protocol -update writes it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s changed (go test ./transport/protocol -update, then review the diff):\n%s", path, got)
+			}
+		})
+	}
+}
