@@ -181,6 +181,3 @@ func (h *RunHandle) Follow(ctx context.Context, emit func(delta string) error) *
 func (h *RunHandle) Abort() {
 	h.root.Send(h.runs, &AbortRun{SessionKey: h.sessionKey, RunID: h.runID})
 }
-
-// RunID is the run's id (its idempotency key).
-func (h *RunHandle) RunID() string { return h.runID }

@@ -51,8 +51,10 @@ const (
 	startTimeout = 5 * time.Second
 	// shutdownTimeout bounds telling every socket the gateway is going.
 	shutdownTimeout = 5 * time.Second
-	// drainPoll is how often a stopping gateway checks for open sockets.
-	drainPoll = 20 * time.Millisecond
+	// drainPoll is how often a stopping gateway checks for open sockets,
+	// and drainGrace how long past DrainTimeout it waits for them.
+	drainPoll  = 20 * time.Millisecond
+	drainGrace = time.Second
 )
 
 // Options configure one gateway generation.
@@ -255,9 +257,9 @@ func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int
 // waitDrained waits for every socket to close: sockets with requests in
 // flight finish them first (up to DrainTimeout), the others close at once.
 func (g *Gateway) waitDrained(ctx context.Context) {
-	deadline := time.Now().Add(g.opts.DrainTimeout + time.Second)
+	deadline := time.Now().Add(g.opts.DrainTimeout + drainGrace)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		n, errShape := core.Ask[struct{}, protocol.ConnectionCount](g.system.Root, g.hub, struct{}{}, time.Second)
+		n, errShape := core.Ask[struct{}, protocol.ConnectionCount](g.system.Root, g.hub, struct{}{}, drainGrace)
 		if errShape != nil || (n.Total == 0 && n.Handshaking == 0) {
 			return
 		}

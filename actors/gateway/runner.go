@@ -14,6 +14,10 @@ import (
 	"openclaw/transport/server"
 )
 
+// generationStopTimeout bounds stopping one generation (shutdown event,
+// drain, actor tree), for a restart or the final stop.
+const generationStopTimeout = 10 * time.Second
+
 // DefaultRestartExpectedMs is what the shutdown event tells clients to wait
 // before reconnecting after an in-process restart.
 const DefaultRestartExpectedMs = 1500
@@ -100,7 +104,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			continue
 		}
 		r.Log.Info("in-process restart", "reason", reason, "generation", gen)
-		stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		stopCtx, cancel := context.WithTimeout(ctx, generationStopTimeout)
 		_ = g.Stop(stopCtx, "gateway restarting", DefaultRestartExpectedMs)
 		cancel()
 		if !ls.Same(next.Hosts, next.Port) {
@@ -119,7 +123,7 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) stopGeneration(ctx context.Context, g *Gateway) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, generationStopTimeout)
 	defer cancel()
 	if err := g.Stop(ctx, "gateway stopping", 0); err != nil {
 		r.Log.Warn("stop", "err", err)

@@ -327,13 +327,16 @@ func nonEmpty(ss ...string) []string {
 
 // rememberResponse records the session a response ran in, so that a later
 // request naming it as previous_response_id continues that session.
+// storeTimeout bounds reading or writing a response's session link.
+const storeTimeout = 5 * time.Second
+
 func (a *api) rememberResponse(id string, s storedSession) {
 	if a.d.Store == nil {
 		return
 	}
 	s.CreatedAt = time.Now().UnixMilli()
 	b, _ := json.Marshal(s)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if err := a.d.Store.Put(ctx, SessionNamespace, id, b); err != nil {
 		a.logger().Warn("openresponses: remembering the response's session failed", "responseId", id, "err", err)

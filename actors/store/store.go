@@ -66,6 +66,8 @@ type Store struct {
 	wake    chan struct{} // cap 1: "pending is non-empty or closed"
 
 	writerDone chan struct{}
+	stopSweep  chan struct{}
+	sweepDone  chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
 
@@ -102,7 +104,18 @@ func (s *Store) Path() string { return s.path }
 type options struct {
 	// beforeBatch runs in the writer goroutine before it takes a batch.
 	beforeBatch func()
+	// sweepEvery replaces PruneEvery, retention DefaultRetention.
+	sweepEvery time.Duration
+	retention  time.Duration
 }
+
+// readIdle is how long an idle read connection is kept.
+const readIdle = time.Minute
+
+// PruneEvery is how often acknowledged queue items older than
+// DefaultRetention are deleted: without it a busy channel's queue table
+// grows for ever.
+const PruneEvery = time.Hour
 
 // Open opens (creating if needed) the database at path: the parent directory
 // is created 0700, the file 0600, the schema is migrated to the current
@@ -121,6 +134,8 @@ func open(path string, o options) (*Store, error) {
 		path:       abs,
 		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
+		stopSweep:  make(chan struct{}),
+		sweepDone:  make(chan struct{}),
 	}
 
 	// The writer: a pool of exactly one connection, held for the Store's life.
@@ -177,7 +192,7 @@ func open(path string, o options) (*Store, error) {
 		n := max(4, runtime.GOMAXPROCS(0))
 		s.rdb.SetMaxOpenConns(n)
 		s.rdb.SetMaxIdleConns(1)
-		s.rdb.SetConnMaxIdleTime(time.Minute)
+		s.rdb.SetConnMaxIdleTime(readIdle)
 		err = s.reads.prepare(ctx, s.rdb)
 	}
 	if err != nil {
@@ -190,6 +205,15 @@ func open(path string, o options) (*Store, error) {
 	}
 
 	go s.w.run(o.beforeBatch)
+	every := o.sweepEvery
+	if every <= 0 {
+		every = PruneEvery
+	}
+	retention := o.retention
+	if retention == 0 {
+		retention = DefaultRetention
+	}
+	go s.sweep(every, retention)
 	return s, nil
 }
 
@@ -287,6 +311,8 @@ func dsn(abs string, params ...string) string {
 // async appends included), stops the writer and closes the database.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.stopSweep)
+		<-s.sweepDone
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
@@ -391,5 +417,22 @@ func (s *Store) do(ctx context.Context, o *op) error {
 		}
 		// The writer still owns o; it is dropped, not recycled.
 		return ctx.Err()
+	}
+}
+
+// sweep prunes acknowledged queue items every interval until Close.
+func (s *Store) sweep(every, retention time.Duration) {
+	defer close(s.sweepDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopSweep:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			_, _ = s.Prune(ctx, retention)
+			cancel()
+		}
 	}
 }

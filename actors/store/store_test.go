@@ -875,3 +875,41 @@ func TestPutAsyncScanPutMany(t *testing.T) {
 		t.Fatal("an empty namespace was accepted")
 	}
 }
+
+// TestSweepPrunesAcknowledged: the periodic sweep deletes acknowledged
+// queue items past the retention, so an id can be queued again; pending
+// items stay.
+func TestSweepPrunesAcknowledged(t *testing.T) {
+	s, err := open(filepath.Join(t.TempDir(), "s.sqlite"), options{sweepEvery: 10 * time.Millisecond, retention: -time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bg := context.Background()
+	for _, id := range []string{"a", "b"} {
+		if _, err := s.Enqueue(bg, "q", "p", id, []byte(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Ack(bg, "q", "a"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ins, err := s.Enqueue(bg, "q", "p", "a", []byte("again"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ins {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the acknowledged item was never pruned")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got, err := s.Pending(bg, "q", 0)
+	if err != nil || len(got) != 2 || got[0].ID != "b" || got[1].ID != "a" {
+		t.Fatalf("pending after the sweep = %+v, %v; want b then the requeued a", got, err)
+	}
+}

@@ -24,6 +24,13 @@ import (
 	"openclaw/transport/protocol"
 )
 
+// Bounds of stopping an account: the webhook listener's shutdown, and the
+// wait for its goroutines (a run in progress is aborted, not awaited).
+const (
+	webhookStopTimeout = 2 * time.Second
+	stopWait           = 5 * time.Second
+)
+
 // Options tune an account's timings; zero values take the defaults. Tests
 // shorten them.
 type Options struct {
@@ -267,7 +274,7 @@ func (a *account) stop() {
 	}
 	a.cancel()
 	if a.server != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), webhookStopTimeout)
 		_ = a.server.Shutdown(sctx)
 		cancel()
 	}
@@ -275,7 +282,7 @@ func (a *account) stop() {
 	go func() { a.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(stopWait):
 		a.d.Log.Warn("telegram account goroutines still busy after stop", "account", a.id)
 	}
 	a.cancel = nil

@@ -24,8 +24,10 @@ const (
 	// before it is set aside (acknowledged, logged, the sender told).
 	maxAttempts = 3
 	drainBatch  = 8
-	// accessTimeout bounds a worker's question to its account actor.
+	// accessTimeout bounds a worker's question to its account actor,
+	// ackTimeout the commit that marks an update handled.
 	accessTimeout = 10 * time.Second
+	ackTimeout    = 10 * time.Second
 )
 
 // resumeDrain starts a worker for every chat with updates still pending
@@ -92,7 +94,7 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 			if !done {
 				return // stopping: the update stays queued for the next start
 			}
-			actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			actx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 			_ = st.Ack(actx, a.queue(), it.ID)
 			_ = st.Delete(actx, progressNS, a.id+":"+it.ID)
 			cancel()

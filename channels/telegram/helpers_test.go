@@ -97,18 +97,7 @@ func (r *rig) writeConfig(tg string) {
 }
 
 // operator connects an admin operator client.
-func (r *rig) operator() *client.Client {
-	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, client.Options{URL: r.url, Token: gwToken, Role: "operator",
-		Scopes: []string{"operator.admin", "operator.read", "operator.write", "operator.pairing"}, EventBuffer: 4096})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.t.Cleanup(c.Close)
-	return c
-}
+func (r *rig) operator() *client.Client { return r.gw.Operator(r.t) }
 
 // call makes an RPC and decodes its payload into a map.
 func call(t testing.TB, c *client.Client, method string, params any) (map[string]any, error) {

@@ -17,6 +17,13 @@ import (
 	"openclaw/actors/store"
 )
 
+// Webhook request bounds: Telegram sends small JSON bodies at once; a
+// client that trickles them holds a goroutine only this long.
+const (
+	webhookHeaderTimeout = 10 * time.Second
+	webhookReadTimeout   = 30 * time.Second
+)
+
 const offsetNS = "telegram.offset"
 
 // allowedUpdates are the update kinds the channel handles.
@@ -146,7 +153,7 @@ func (a *account) listen() error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(a.webhookPath(), a.webhook)
-	a.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	a.server = &http.Server{Handler: mux, ReadHeaderTimeout: webhookHeaderTimeout, ReadTimeout: webhookReadTimeout}
 	srv := a.server
 	a.wg.Add(1)
 	go func() {
