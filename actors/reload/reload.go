@@ -59,6 +59,7 @@ type settle struct{ gen int }
 
 type reloader struct {
 	d       Deps
+	rotated bool // the secret changed: sockets using the old one are to be closed
 	cur     *config.Config
 	hash    string
 	watcher *fsnotify.Watcher
@@ -106,12 +107,14 @@ func (r *reloader) Receive(ctx actor.Context) {
 		answer(m, func() (protocol.ConfigWritten, *protocol.ErrorShape) {
 			return r.write(ctx, m.Params.BaseHash, func(map[string]any) map[string]any { return m.Params.Config })
 		})
+		r.closeOldSecretSockets(ctx)
 	case *methods.ConfigPatch:
 		answer(m, func() (protocol.ConfigWritten, *protocol.ErrorShape) {
 			return r.write(ctx, m.Params.BaseHash, func(current map[string]any) map[string]any {
 				return config.MergePatch(current, m.Params.Patch)
 			})
 		})
+		r.closeOldSecretSockets(ctx)
 	}
 }
 
@@ -178,6 +181,7 @@ func (r *reloader) fileChanged(ctx actor.Context) {
 		return
 	}
 	r.adopt(ctx, next, hash)
+	r.closeOldSecretSockets(ctx)
 }
 
 // adopt makes next the active config and acts on what changed.
@@ -210,6 +214,18 @@ func (r *reloader) adopt(ctx actor.Context, next *config.Config, hash string) co
 	return plan
 }
 
+// closeOldSecretSockets has the hub close the sockets that authenticated
+// with a secret rotated since the last call. It runs after the answer to a
+// config.apply or config.patch is sent: the caller, whose socket may be one
+// of them, gets its answer first (the answer goes straight to its
+// connection; the close goes through the hub, after it).
+func (r *reloader) closeOldSecretSockets(ctx actor.Context) {
+	if r.rotated {
+		r.rotated = false
+		ctx.Send(r.d.Hub, &core.SecretRotated{})
+	}
+}
+
 // rotateSecret installs a changed shared secret and has the hub close the
 // sockets that authenticated with the old one.
 func (r *reloader) rotateSecret(ctx actor.Context, next *config.Config) {
@@ -231,7 +247,7 @@ func (r *reloader) rotateSecret(ctx actor.Context, next *config.Config) {
 		return
 	}
 	r.d.Secret.Set(now)
-	ctx.Send(r.d.Hub, &core.SecretRotated{})
+	r.rotated = true
 }
 
 // write validates, writes and applies a new config built by edit from the
