@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,26 +23,26 @@ type inbound struct {
 	err *protocol.FrameError
 }
 
-type socketClosed struct{}
-
 // bridge is the transport's Handler for one socket: it turns read-loop
 // callbacks into messages for the socket's actor.
 type bridge struct {
 	root     *actor.RootContext
 	validate *protocol.Validator
 	pid      *actor.PID
+	gone     *atomic.Bool // the socket closed
 }
 
 // Accept spawns the actor for a new socket (as a child of the hub, which
 // supervises it) and returns the handler the transport feeds its frames to.
 func Accept(root *actor.RootContext, d *Deps, sock *server.Socket) server.Handler {
-	res, err := root.RequestFuture(d.Hub, &core.SpawnConn{Props: Props(d, sock)}, spawnTimeout).Result()
+	gone := &atomic.Bool{}
+	res, err := root.RequestFuture(d.Hub, &core.SpawnConn{Props: props(d, sock, gone)}, spawnTimeout).Result()
 	if err != nil {
 		d.Log.Error("could not spawn connection actor", "err", err)
 		sock.Close(1011, "internal error")
 		return nopHandler{}
 	}
-	return &bridge{root: root, validate: d.Validate, pid: res.(*actor.PID)}
+	return &bridge{root: root, validate: d.Validate, pid: res.(*actor.PID), gone: gone}
 }
 
 func (b *bridge) Frame(data []byte) {
@@ -53,7 +54,13 @@ func (b *bridge) Frame(data []byte) {
 	b.root.Send(b.pid, in)
 }
 
-func (b *bridge) Closed() { b.root.Send(b.pid, &socketClosed{}) }
+// Closed stops the socket's actor at once: frames it has not handled yet
+// are dropped (a client that pipelined thousands of requests and left does
+// not keep the gateway busy with them).
+func (b *bridge) Closed() {
+	b.gone.Store(true)
+	b.root.Stop(b.pid)
+}
 
 type nopHandler struct{}
 

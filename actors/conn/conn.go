@@ -47,6 +47,10 @@ type Deps struct {
 	// DrainTimeout bounds how long a stopping socket waits for the answers
 	// to requests in flight before it closes.
 	DrainTimeout time.Duration
+	// MaxInflight bounds the requests one socket may have unanswered; past
+	// it a request is refused at once (UNAVAILABLE, retryable), so a client
+	// that pipelines thousands cannot make the gateway queue their work.
+	MaxInflight int
 	Log          *slog.Logger
 }
 
@@ -58,6 +62,13 @@ type ServerInfo struct {
 	ConfigPath, StateDir string
 	DefaultAgent         string
 }
+
+// DefaultMaxInflight is MaxInflight's default: well above what a browser
+// UI sends at once on load (about 40), far below what would hurt.
+const DefaultMaxInflight = 128
+
+// inflightRetryMs is the retry hint of a request refused for MaxInflight.
+const inflightRetryMs = 100
 
 // handshakeTimeout and drainDeadline are timers' messages to the actor.
 type handshakeTimeout struct{}
@@ -77,6 +88,7 @@ const (
 type connActor struct {
 	d    *Deps
 	sock *server.Socket
+	gone *atomic.Bool // the socket closed: the actor is being stopped
 	hs   *handshake // nil once hello-ok is sent
 	peer *core.Peer // set at hello-ok
 
@@ -92,9 +104,9 @@ type connActor struct {
 // the default keeps a 10-slot ring (~220 B) for every idle socket's actor.
 var lockfreeMailbox = actor.UnboundedLockfree()
 
-// Props builds the actor for sock.
-func Props(d *Deps, sock *server.Socket) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &connActor{d: d, sock: sock, hs: &handshake{}} },
+// props builds the actor for sock; gone is set when the socket closes.
+func props(d *Deps, sock *server.Socket, gone *atomic.Bool) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &connActor{d: d, sock: sock, gone: gone, hs: &handshake{}} },
 		actor.WithMailbox(lockfreeMailbox))
 }
 
@@ -128,9 +140,6 @@ func (c *connActor) Receive(ctx actor.Context) {
 			c.sock.Close(1000, "handshake timeout")
 			c.phase = closed
 		}
-	case *socketClosed:
-		c.phase = closed
-		ctx.Stop(ctx.Self())
 	case *actor.Stopping:
 		c.cleanup(ctx)
 	}
@@ -142,7 +151,7 @@ func (c *connActor) cleanup(ctx actor.Context) {
 	if c.hs != nil && c.hs.timeout != nil {
 		c.hs.timeout.Stop()
 	}
-	if c.phase != closed {
+	if c.phase != closed && !c.gone.Load() {
 		// Stopped without the socket closing or a shutdown: a panic.
 		c.sock.Close(1011, "internal error")
 	}

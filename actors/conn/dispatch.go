@@ -68,6 +68,11 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 		c.sock.Send(protocol.Fail(req.ID, invalidParams(req.Method, decodeProblem(err))))
 		return
 	}
+	if c.inflight >= c.d.MaxInflight {
+		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeUnavailable, "too many requests in flight on this connection",
+			map[string]any{"code": "TOO_MANY_REQUESTS", "limit": c.d.MaxInflight}).WithRetry(inflightRetryMs)))
+		return
+	}
 	owner := c.d.Routes[m.Owner]
 	if owner == nil {
 		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeUnavailable, req.Method+" is not available", nil)))

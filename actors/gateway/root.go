@@ -112,7 +112,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		Roster: roster, Health: healthSnap, Versions: versions,
 		Server: conn.ServerInfo{Version: Version, BuildID: buildID(), BootID: bootID, Started: started,
 			ConfigPath: o.ConfigPath, StateDir: o.StateDir, DefaultAgent: config.DefaultAgent(o.Config)},
-		Draining: &g.draining, DrainTimeout: o.DrainTimeout, Log: o.Log,
+		Draining: &g.draining, DrainTimeout: o.DrainTimeout, MaxInflight: conn.DefaultMaxInflight, Log: o.Log,
 	}
 	t.httpapi = httpapi.Deps{Root: sys.Root, Runs: p.runs, Store: g.store, Tools: toolset, Config: active,
 		Secret: secret, Limiter: limiter, Log: o.Log}

@@ -187,24 +187,28 @@ func TestTickAndSeq(t *testing.T) {
 // TestSlowConsumer: a reader that stops reading loses droppable broadcasts
 // (its seq jumps) and never delays the others.
 func TestSlowConsumer(t *testing.T) {
-	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.MaxBufferedBytes = 4 << 20 })
+	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.Limits.MaxBufferedBytes = 1 << 20 })
 	stuck, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
 	fast, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
 	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 	resume := stuck.Stall()
 
-	// Enough roster broadcasts (each ~1 MB: five 200 KB rows) to fill the
-	// stuck socket's kernel buffers and then its 4 MB backlog.
-	big := strings.Repeat("x", 200<<10)
-	const n = 30
+	// A roster of 150 rows with a full-length text each (about 200 KB a
+	// broadcast), then enough broadcasts to fill the stuck socket's kernel
+	// buffers and then its 1 MB backlog.
+	big := strings.Repeat("x", 1000)
+	for i := 0; i < 150; i++ {
+		adm.Call("r"+itoa(i), "system-event", map[string]any{"text": big, "host": "row" + itoa(i)})
+	}
+	const n = 70
 	for i := 0; i < n; i++ {
-		adm.Call("e"+itoa(i), "system-event", map[string]any{"text": big + itoa(i), "host": "h" + itoa(i%5)})
-		time.Sleep(60 * time.Millisecond) // past the coalescing window: one broadcast each
+		adm.Call("e"+itoa(i), "system-event", map[string]any{"text": itoa(i) + big, "host": "h"})
+		time.Sleep(55 * time.Millisecond) // past the coalescing window: one broadcast each
 	}
 	// The fast reader has everything up to the last event, in order.
 	waitPresence(t, fast, func(rows []protocol.PresenceEntry) bool {
 		for _, r := range rows {
-			if r.Text == big+itoa(n-1) {
+			if strings.HasPrefix(r.Text, itoa(n-1)+"x") {
 				return true
 			}
 		}

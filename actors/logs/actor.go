@@ -13,28 +13,54 @@ type Deps struct {
 	File func() string
 }
 
-type logsActor struct{ d Deps }
+// maxReading bounds the logs.tail reads in progress at once, gateway-wide:
+// each holds up to maxBytes (10 MiB) in memory, so thousands of pipelined
+// calls cost a queue, not gigabytes.
+const maxReading = 2
+
+type logsActor struct {
+	d       Deps
+	reading int
+	queue   []*methods.LogsTail
+}
+
+type readDone struct{}
 
 // Props builds the logs actor: it answers logs.tail, reading the file off
-// the actor (a read never holds up the next request).
+// the actor, at most maxReading at once, the rest in arrival order.
 func Props(d Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &logsActor{d: d} })
 }
 
 func (a *logsActor) Receive(ctx actor.Context) {
-	if m, ok := ctx.Message().(*methods.LogsTail); ok {
-		file := a.d.File()
-		go func() {
-			if file == "" {
-				m.Fail(protocol.NewError(protocol.CodeUnavailable, "this gateway writes no log file", nil))
-				return
-			}
-			res, err := Tail(file, m.Params)
-			if err != nil {
-				m.Fail(protocol.NewError(protocol.CodeUnavailable, "log file unreadable: "+err.Error(), nil))
-				return
-			}
-			m.Reply(*res)
-		}()
+	switch m := ctx.Message().(type) {
+	case *methods.LogsTail:
+		a.queue = append(a.queue, m)
+	case *readDone:
+		a.reading--
 	}
+	for a.reading < maxReading && len(a.queue) > 0 {
+		m := a.queue[0]
+		a.queue[0] = nil
+		a.queue = a.queue[1:]
+		a.reading++
+		a.read(ctx, m)
+	}
+}
+
+func (a *logsActor) read(ctx actor.Context, m *methods.LogsTail) {
+	file, self, root := a.d.File(), ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		defer root.Send(self, &readDone{})
+		if file == "" {
+			m.Fail(protocol.NewError(protocol.CodeUnavailable, "this gateway writes no log file", nil))
+			return
+		}
+		res, err := Tail(file, m.Params)
+		if err != nil {
+			m.Fail(protocol.NewError(protocol.CodeUnavailable, "log file unreadable: "+err.Error(), nil))
+			return
+		}
+		m.Reply(*res)
+	}()
 }

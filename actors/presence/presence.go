@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -35,6 +36,17 @@ type Self struct {
 	Version                          string
 	InstanceID                       string // per gateway generation
 }
+
+// What a client can put into the roster, which every reader receives in
+// every presence event and hello-ok: each string field at most maxField
+// bytes, the text maxText, each list maxItems of maxField. Longer values are
+// cut (on a UTF-8 boundary, marked with …), so the roster of MaxRows rows
+// stays well under a megabyte.
+const (
+	maxField = 256
+	maxText  = 1024
+	maxItems = 32
+)
 
 // DefaultTTL is how long a row outlives its connection.
 const DefaultTTL = 5 * time.Minute
@@ -92,7 +104,7 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		r.timers.Stop()
 	case *core.PresenceConnect:
-		e := m.Entry
+		e := bounded(m.Entry)
 		e.TS = r.now().UnixMilli()
 		e.Reason = "connect"
 		r.rows[m.Key] = &row{entry: e, live: true, seen: r.now(), order: r.next(), conn: m.ConnID}
@@ -150,18 +162,17 @@ func (r *registry) systemEvent(p protocol.SystemEventParams) {
 			key = key[:64]
 		}
 	}
-	key = "event:" + key
-	r.rows[key] = &row{seen: r.now(), order: r.next(), entry: protocol.PresenceEntry{
+	key = "event:" + cut(key, maxField)
+	r.rows[key] = &row{seen: r.now(), order: r.next(), entry: bounded(protocol.PresenceEntry{
 		Host: p.Host, IP: p.IP, Version: p.Version, Platform: p.Platform, DeviceFamily: p.DeviceFamily,
 		ModelIdentifier: p.ModelIdentifier, Mode: p.Mode, LastInputSeconds: p.LastInputSeconds,
 		Reason: p.Reason, Tags: p.Tags, Text: p.Text, TS: r.now().UnixMilli(), DeviceID: p.DeviceID,
 		Roles: p.Roles, Scopes: p.Scopes, InstanceID: p.InstanceID,
-	}}
-	text := p.Text
-	if len(text) > 200 {
-		text = text[:200] + "…" // a note can be megabytes; the log needs the gist
-	}
-	r.d.Log.Info("system event", "text", text, "bytes", len(p.Text), "sessionKey", p.SessionKey)
+	})}
+	text := cut(p.Text, maxLogText) // a note can be long; the log needs the gist
+	// Debug, not info: a client may post thousands, and each would be a
+	// line in the log file.
+	r.d.Log.Debug("system event", "text", text, "bytes", len(p.Text), "sessionKey", p.SessionKey)
 	r.enforceCap()
 }
 
@@ -251,4 +262,46 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// maxLogText is how much of a system event's text is logged.
+const maxLogText = 200
+
+// bounded cuts an entry's fields to the roster's limits.
+func bounded(e protocol.PresenceEntry) protocol.PresenceEntry {
+	for _, f := range []*string{&e.Host, &e.IP, &e.Version, &e.Platform, &e.DeviceFamily, &e.ModelIdentifier,
+		&e.Mode, &e.Reason, &e.DeviceID, &e.InstanceID, &e.ClientID} {
+		*f = cut(*f, maxField)
+	}
+	e.Text = cut(e.Text, maxText)
+	e.Tags, e.Roles, e.Scopes = cutList(e.Tags), cutList(e.Roles), cutList(e.Scopes)
+	return e
+}
+
+func cutList(l []string) []string {
+	if len(l) > maxItems {
+		l = l[:maxItems]
+	}
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = cut(v, maxField)
+	}
+	if l == nil {
+		return nil
+	}
+	return out
+}
+
+// cut shortens s to at most max bytes on a UTF-8 boundary, ending in …
+// when it cut.
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const ellipsis = "…"
+	end := max - len(ellipsis)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + ellipsis
 }

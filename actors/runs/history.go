@@ -2,10 +2,19 @@ package runs
 
 import (
 	"context"
+	"slices"
 
 	"openclaw/actors/store"
 	"openclaw/transport/protocol"
 )
+
+// MaxHistoryBytes bounds one chat.history answer (see
+// protocol.ChatHistoryParams.MaxBytes): the frame must fit what every
+// client reads (the write limit, and a browser's patience).
+const MaxHistoryBytes = 8 << 20
+
+// historyRowOverhead is a message's JSON beyond its content, near enough.
+const historyRowOverhead = 160
 
 // History is chat.history's result: a user message's content is a string,
 // an assistant message's a list of parts with provider, model, stopReason
@@ -23,8 +32,18 @@ func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams)
 	if s, ok, err := st.Session(ctx, p.SessionKey); err == nil && ok {
 		sessionID = s.SessionID
 	}
+	budget := p.MaxBytes
+	if budget <= 0 || budget > MaxHistoryBytes {
+		budget = MaxHistoryBytes
+	}
+	// Newest first until the budget is spent, then back into order.
 	out := make([]protocol.ChatMessage, 0, len(msgs))
-	for _, m := range msgs {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		size := len(m.Content) + len(m.Usage) + len(m.Provider) + len(m.Model) + historyRowOverhead
+		if budget -= size; budget < 0 && len(out) > 0 {
+			break
+		}
 		row := protocol.ChatMessage{Role: m.Role, Content: m.Content, Timestamp: m.Timestamp, RunID: m.RunID}
 		if m.Role == "assistant" {
 			row.Provider, row.Model, row.StopReason = m.Provider, m.Model, m.StopReason
@@ -34,6 +53,7 @@ func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams)
 		}
 		out = append(out, row)
 	}
+	slices.Reverse(out)
 	return protocol.ChatHistory{SessionKey: p.SessionKey, SessionID: sessionID, Messages: out,
-		HasMore: total > len(msgs), TotalMessages: total}, nil
+		HasMore: total > len(out), TotalMessages: total}, nil
 }

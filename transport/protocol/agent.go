@@ -7,7 +7,7 @@ import "encoding/json"
 
 // AgentParams are agent's params.
 type AgentParams struct {
-	Message        string `json:"message" minLength:"1"`
+	Message        string `json:"message" minLength:"1" maxLength:"1048576"`
 	IdempotencyKey string `json:"idempotencyKey" minLength:"1" maxLength:"256"`
 	AgentID        string `json:"agentId,omitempty"`
 	SessionKey     string `json:"sessionKey,omitempty"`
@@ -89,7 +89,7 @@ type AgentWait struct {
 // ChatSendParams are chat.send's params.
 type ChatSendParams struct {
 	SessionKey     string `json:"sessionKey" minLength:"1"`
-	Message        string `json:"message" minLength:"1"`
+	Message        string `json:"message" minLength:"1" maxLength:"1048576"`
 	IdempotencyKey string `json:"idempotencyKey" minLength:"1" maxLength:"256"`
 	AgentID        string `json:"agentId,omitempty"`
 	TimeoutMs      int    `json:"timeoutMs,omitempty" minimum:"0" maximum:"86400000"`
@@ -119,6 +119,10 @@ type ChatAbort struct {
 type ChatHistoryParams struct {
 	SessionKey string `json:"sessionKey" minLength:"1"`
 	Limit      int    `json:"limit,omitempty" minimum:"1" maximum:"1000"`
+	// MaxBytes bounds the answer's size: the newest messages that fit are
+	// returned (always at least the newest one), hasMore says there are
+	// more. Default and cap: 8 MiB, well inside any client's frame limit.
+	MaxBytes int `json:"maxBytes,omitempty" minimum:"1024" maximum:"8388608"`
 }
 
 // ChatHistory is chat.history's result.

@@ -187,7 +187,7 @@ type PresenceEvent struct {
 // SystemEventParams are system-event's params: a note, and the presence row
 // it describes.
 type SystemEventParams struct {
-	Text             string          `json:"text" minLength:"1" pattern:"\\S"`
+	Text             string          `json:"text" minLength:"1" maxLength:"65536" pattern:"\\S"`
 	IdempotencyKey   string          `json:"idempotencyKey,omitempty"`
 	SessionKey       string          `json:"sessionKey,omitempty"`
 	Wake             json.RawMessage `json:"wake,omitempty" type:"string|boolean"`
