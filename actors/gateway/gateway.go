@@ -47,8 +47,10 @@ var bootID = uuid.NewString()
 const (
 	// DefaultDrainTimeout is how long requests in flight get on stop.
 	DefaultDrainTimeout = 5 * time.Second
-	// startTimeout bounds how long the actor tree may take to come up.
-	startTimeout = 5 * time.Second
+	// startTimeout bounds how long the actor tree may take to come up (its
+	// first health summary reads the store): milliseconds normally, but a
+	// start on a machine under heavy load must not fail for being slow.
+	startTimeout = 30 * time.Second
 	// shutdownTimeout bounds telling every socket the gateway is going.
 	shutdownTimeout = 5 * time.Second
 	// drainPoll is how often a stopping gateway checks for open sockets,
