@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"openclaw/actors/core"
+	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
@@ -35,6 +36,7 @@ type Deps struct {
 	Limits   server.Limits
 	Secret   *core.Live[auth.Secret]
 	Limiter  *core.Live[*auth.Limiter]
+	Config   *core.Live[*config.Config] // hello-ok's session defaults
 
 	// What hello-ok's snapshot shows.
 	Roster   *core.Live[[]protocol.PresenceEntry]
@@ -51,7 +53,7 @@ type Deps struct {
 	// it a request is refused at once (UNAVAILABLE, retryable), so a client
 	// that pipelines thousands cannot make the gateway queue their work.
 	MaxInflight int
-	Log          *slog.Logger
+	Log         *slog.Logger
 }
 
 // ServerInfo is the process hello-ok describes.
@@ -60,7 +62,6 @@ type ServerInfo struct {
 	Started                  time.Time
 	// Shown to admins only.
 	ConfigPath, StateDir string
-	DefaultAgent         string
 }
 
 // DefaultMaxInflight is MaxInflight's default: well above what a browser
@@ -89,8 +90,8 @@ type connActor struct {
 	d    *Deps
 	sock *server.Socket
 	gone *atomic.Bool // the socket closed: the actor is being stopped
-	hs   *handshake // nil once hello-ok is sent
-	peer *core.Peer // set at hello-ok
+	hs   *handshake   // nil once hello-ok is sent
+	peer *core.Peer   // set at hello-ok
 
 	phase       phase
 	seq         int64

@@ -9,6 +9,7 @@ import (
 
 	"openclaw/actors/core"
 	"openclaw/actors/methods"
+	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 )
@@ -295,7 +296,7 @@ func (c *connActor) hello(deviceToken string, issuedAt int64) *protocol.HelloOK 
 	if health == nil {
 		health = []byte("{}")
 	}
-	agent := d.Server.DefaultAgent
+	agent := config.DefaultAgent(d.Config.Get())
 	snap := protocol.Snapshot{
 		Presence: presence, Health: health, StateVersion: *d.Versions.Current(),
 		UptimeMs:        time.Since(d.Server.Started).Milliseconds(),

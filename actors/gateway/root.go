@@ -22,7 +22,6 @@ import (
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
 	"openclaw/actors/tools"
-	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 )
@@ -108,16 +107,15 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	t.conn = &conn.Deps{
 		Hub: p.hub, Presence: p.presence, Devices: p.devices, Routes: routes,
 		Methods: registry(o.Extra.Methods), Events: methods.Events(),
-		Validate: validate, Limits: limits, Secret: secret, Limiter: limiter,
+		Validate: validate, Limits: limits, Secret: secret, Limiter: limiter, Config: active,
 		Roster: roster, Health: healthSnap, Versions: versions,
 		Server: conn.ServerInfo{Version: Version, BuildID: buildID(), BootID: bootID, Started: started,
-			ConfigPath: o.ConfigPath, StateDir: o.StateDir, DefaultAgent: config.DefaultAgent(o.Config)},
+			ConfigPath: o.ConfigPath, StateDir: o.StateDir},
 		Draining: &g.draining, DrainTimeout: o.DrainTimeout, MaxInflight: conn.DefaultMaxInflight, Log: o.Log,
 	}
 	t.httpapi = httpapi.Deps{Root: sys.Root, Runs: p.runs, Store: g.store, Tools: toolset, Config: active,
 		Secret: secret, Limiter: limiter, Log: o.Log}
 
-	reloadMode := o.Config.Gateway.Reload.Mode
 	t.children = []child{
 		// The hub first: the others publish to it from their first message.
 		{"hub", hub.Props(hub.Deps{Log: o.Log, TickInterval: limits.TickInterval, PingInterval: limits.PingInterval})},
@@ -126,7 +124,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 				Version: Version, InstanceID: uuid.NewString()}})},
 		{"devices", devices.Props(devices.Deps{Hub: p.hub, Store: g.store, StateDir: o.StateDir,
 			AutoApproveLocal: o.AutoApproveLocal, Log: o.Log})},
-		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, Config: o.Config, Hash: o.ConfigHash, Mode: reloadMode,
+		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, Config: o.Config, Hash: o.ConfigHash,
 			Restart: o.RequestRestart, Active: active, Secret: secret, Limiter: limiter, Status: reloadStatus,
 			Hub: p.hub, Channels: p.channels, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},

@@ -33,11 +33,9 @@ const DefaultDebounce = 300 * time.Millisecond
 
 // Deps is what the config actor is built with.
 type Deps struct {
-	Path     string         // the config file
-	Config   *config.Config // what the running generation was built from
-	Hash     string         // hash of the file those bytes came from ("" = no file)
-	Mode     string         // hybrid (default) or off
-	Debounce time.Duration  // default DefaultDebounce
+	Path   string         // the config file
+	Config *config.Config // what the running generation was built from
+	Hash   string         // hash of the file those bytes came from ("" = no file)
 	// Restart asks for an in-process restart (nil: log only).
 	Restart func(reason string)
 
@@ -59,6 +57,7 @@ type settle struct{ gen int }
 
 type reloader struct {
 	d       Deps
+	timers  core.Timers
 	rotated bool // the secret changed: sockets using the old one are to be closed
 	cur     *config.Config
 	hash    string
@@ -68,12 +67,6 @@ type reloader struct {
 
 // Props builds the config actor.
 func Props(d Deps) *actor.Props {
-	if d.Mode == "" {
-		d.Mode = "hybrid"
-	}
-	if d.Debounce <= 0 {
-		d.Debounce = DefaultDebounce
-	}
 	if d.Config == nil {
 		d.Config = &config.Config{}
 	}
@@ -87,16 +80,13 @@ func (r *reloader) Receive(ctx actor.Context) {
 	case *actor.Started:
 		r.watch(ctx)
 	case *actor.Stopping:
-		if r.watcher != nil {
-			_ = r.watcher.Close()
-		}
+		r.unwatch()
+		r.timers.Stop()
 	case *fileEvent:
 		// Editors write in bursts (truncate, write, rename): act once the
 		// file has been quiet for the debounce interval.
 		r.pending++
-		gen := r.pending
-		self, sys := ctx.Self(), ctx.ActorSystem()
-		time.AfterFunc(r.d.Debounce, func() { sys.Root.Send(self, &settle{gen: gen}) })
+		r.timers.After(ctx, r.debounce(), &settle{gen: r.pending})
 	case *settle:
 		if m.gen == r.pending {
 			r.fileChanged(ctx)
@@ -123,7 +113,7 @@ func (r *reloader) Receive(ctx actor.Context) {
 // file watch would follow.
 func (r *reloader) watch(ctx actor.Context) {
 	defer ctx.Send(r.d.Health, &core.HealthChanged{})
-	if r.d.Mode == "off" {
+	if r.cur.Gateway.Reload.Mode == "off" {
 		r.d.Status.Set("disabled")
 		return
 	}
@@ -206,6 +196,9 @@ func (r *reloader) adopt(ctx actor.Context, next *config.Config, hash string) co
 	if changed(plan.Hot, "gateway.auth.rateLimit") {
 		// Counts of failed attempts start over with the new limits.
 		r.d.Limiter.Set(auth.NewLimiter(RateLimitFrom(next)))
+	}
+	if changed(plan.Hot, "gateway.reload") {
+		r.rewatch(ctx)
 	}
 	if changed(plan.Hot, "channels.") {
 		// Only the channel accounts whose settings changed restart.
@@ -306,4 +299,28 @@ func changed(keys []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// debounce is gateway.reload.debounceMs, else DefaultDebounce.
+func (r *reloader) debounce() time.Duration {
+	if ms := r.cur.Gateway.Reload.DebounceMs; ms != nil {
+		return time.Duration(*ms) * time.Millisecond
+	}
+	return DefaultDebounce
+}
+
+// unwatch stops following the file.
+func (r *reloader) unwatch() {
+	if r.watcher != nil {
+		_ = r.watcher.Close()
+		r.watcher = nil
+	}
+}
+
+// rewatch applies a changed gateway.reload.mode: "off" stops following the
+// file (config.apply and config.patch still work, and can turn it back on),
+// "hybrid" starts again.
+func (r *reloader) rewatch(ctx actor.Context) {
+	r.unwatch()
+	r.watch(ctx)
 }
