@@ -122,6 +122,7 @@ type Gateway struct {
 	system   *actor.ActorSystem
 	root     *actor.PID
 	hub      *actor.PID
+	runs     *actor.PID
 	store    *store.Store
 	draining atomic.Bool
 	srv      *server.Server
@@ -175,7 +176,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	hub.CompactRegistry(g.system)
 
 	t := g.compose(validate)
-	g.hub = t.pids.hub
+	g.hub, g.runs = t.pids.hub, t.pids.runs
 	g.root, err = g.system.Root.SpawnNamed(supervisorProps(o.Log, t.children, t.pids.health), rootName)
 	if err != nil {
 		g.stopActors()
@@ -243,7 +244,11 @@ func (g *Gateway) Stop(ctx context.Context, reason string, restartExpectedMs int
 
 func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int64) error {
 	g.draining.Store(true)
-	res, err := g.system.Root.RequestFuture(g.hub, &core.Shutdown{Reason: reason, RestartExpectedMs: restartExpectedMs}, shutdownTimeout).Result()
+	shutdown := &core.Shutdown{Reason: reason, RestartExpectedMs: restartExpectedMs}
+	// The runs first: an agent request still waiting for its final gets an
+	// answer (the turn runs again at the next start) before its socket closes.
+	g.system.Root.Send(g.runs, shutdown)
+	res, err := g.system.Root.RequestFuture(g.hub, shutdown, shutdownTimeout).Result()
 	if err == nil {
 		g.opts.Log.Info("gateway stopping", "reason", reason, "clients", res)
 	}

@@ -40,7 +40,7 @@ type run struct {
 	d      Deps
 	root   *actor.RootContext
 	job    *job
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	seq    int64 // agent event seq, per run
 	chat   int64 // chat event seq, per run
 	text   strings.Builder
@@ -53,6 +53,10 @@ type job struct {
 	Message                    string
 	ExtraSystemPrompt          string
 	Resume                     bool
+	// Record keeps the turn's params in the store until it ends, so a turn
+	// the gateway did not finish (a crash, a stop) runs again at the next
+	// start. A channel that resumes its own turns (Resume) does not need it.
+	Record                     *inflight
 	Deliver                    *core.Delivery
 	Target                     *target
 	Tools                      []*tools.Tool
@@ -83,8 +87,9 @@ func (r *run) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		r.start = time.Now()
-		var wctx context.Context
-		wctx, r.cancel = context.WithTimeout(context.Background(), r.job.Target.Timeout)
+		wctx, cancel := context.WithCancelCause(context.Background())
+		wctx, stopTimer := context.WithTimeout(wctx, r.job.Target.Timeout)
+		r.cancel = func(cause error) { cancel(cause); stopTimer() }
 		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "start", StartedAt: r.job.Started.UnixMilli()}, false)
 		self, sys := ctx.Self(), ctx.ActorSystem()
 		r.root = sys.Root
@@ -107,12 +112,14 @@ func (r *run) Receive(ctx actor.Context) {
 	case *evUsage:
 		r.emit(ctx, protocol.StreamUsage, &m.u, false)
 	case *abortRun:
-		r.cancel()
+		r.cancel(context.Canceled)
 	case *evFinish:
 		r.finish(ctx, m)
 	case *actor.Stopping:
 		if r.cancel != nil {
-			r.cancel()
+			// The gateway is stopping, not the user aborting: the turn
+			// stays recorded and runs again at the next start.
+			r.cancel(errStopping)
 		}
 	}
 }
@@ -152,7 +159,7 @@ func (r *run) finish(ctx actor.Context, m *evFinish) {
 		EndedAt: ended.UnixMilli(), Aborted: &aborted}, false)
 	// The runs actor stops this actor once it has the outcome: stopping
 	// here would let the Terminated system message overtake runDone.
-	ctx.Send(ctx.Parent(), &runDone{runID: r.job.RunID, final: m.final, err: m.err, endedAt: ended})
+	ctx.Send(ctx.Parent(), &runDone{runID: r.job.RunID, sessionKey: r.job.SessionKey, final: m.final, err: m.err, endedAt: ended})
 }
 
 // work is the turn: the user message is committed before the provider is
@@ -166,6 +173,15 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 		}
 	}()
 	j, st := r.job, r.d.Store
+	if j.Record != nil {
+		// Queued before the user message: both commit together.
+		remember(st, j.RunID, j.Record)
+		defer func() {
+			if context.Cause(ctx) != errStopping {
+				forget(st, j.RunID)
+			}
+		}()
+	}
 	sessionID, err := st.SessionID(ctx, j.SessionKey)
 	if err != nil {
 		return nil, err

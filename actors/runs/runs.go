@@ -51,7 +51,8 @@ type Deps struct {
 }
 
 type runDone struct {
-	runID   string
+	runID      string
+	sessionKey string
 	final   *core.RunFinal
 	err     error
 	endedAt time.Time
@@ -64,6 +65,9 @@ type waitTimeout struct {
 
 type sweep struct{}
 
+// resumeRuns carries the turns the last gateway left unfinished.
+type resumeRuns struct{ runs map[string]*inflight }
+
 // entry is one run, running or finished within the idempotency window.
 type entry struct {
 	runID, sessionKey, agentID string
@@ -75,6 +79,7 @@ type entry struct {
 	agent                      *methods.Agent // the agent request answered twice, if any
 	done                       func(*core.RunFinal, *protocol.ErrorShape)
 	waiters                    []*methods.AgentWait
+	job                        *job // set until its actor is spawned (queued behind its session)
 }
 
 type runsActor struct {
@@ -82,7 +87,11 @@ type runsActor struct {
 	entries map[string]*entry // by runId (= idempotency key)
 	byPID   map[string]*entry // running, by actor id
 	running int
-	timers  core.Timers
+	// queued holds, per session, the runs waiting for the one in progress:
+	// turns of one session run one after the other, never interleaved.
+	queued map[string][]*entry
+	busy   map[string]bool // sessions with a run in progress
+	timers core.Timers
 }
 
 // Props builds the runs actor.
@@ -93,7 +102,8 @@ func Props(d Deps) *actor.Props {
 		return actor.StopDirective
 	})
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &runsActor{d: d, entries: map[string]*entry{}, byPID: map[string]*entry{}}
+		return &runsActor{d: d, entries: map[string]*entry{}, byPID: map[string]*entry{},
+			queued: map[string][]*entry{}, busy: map[string]bool{}}
 	}, actor.WithSupervisor(stop))
 }
 
@@ -101,6 +111,21 @@ func (a *runsActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.timers.After(ctx, sweepEvery, &sweep{})
+		self, root, st, log := ctx.Self(), ctx.ActorSystem().Root, a.d.Store, a.d.Log
+		go func() {
+			recs, err := interrupted(st)
+			if err != nil {
+				log.Error("the interrupted turns could not be read; they will not be resumed", "err", err)
+				return
+			}
+			if len(recs) > 0 {
+				root.Send(self, &resumeRuns{runs: recs})
+			}
+		}()
+	case *resumeRuns:
+		a.resume(ctx, m.runs)
+	case *core.Shutdown:
+		a.shutdown(m)
 	case *actor.Stopping:
 		a.timers.Stop()
 	case *methods.Agent:
@@ -135,9 +160,11 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		if e := a.entries[m.runID]; e != nil && e.pid != nil {
 			ctx.Stop(e.pid)
 		}
+		a.next(ctx, m.sessionKey)
 	case *actor.Terminated:
 		if e := a.byPID[m.Who.Id]; e != nil && e.status == "running" {
 			a.done(ctx, e.runID, nil, errors.New("internal error: the run stopped unexpectedly"), time.Now())
+			a.next(ctx, e.sessionKey)
 		}
 		delete(a.byPID, m.Who.Id)
 	case *waitTimeout:
@@ -181,7 +208,7 @@ func (a *runsActor) agent(ctx actor.Context, m *methods.Agent) {
 		answerFinal(m, e)
 		return
 	}
-	e, errShape := a.spawn(ctx, rp, nil)
+	e, errShape := a.spawn(ctx, rp, nil, nil)
 	if errShape != nil {
 		m.Fail(errShape)
 		return
@@ -203,7 +230,7 @@ func (a *runsActor) chatSend(ctx actor.Context, m *methods.ChatSend) {
 		return
 	}
 	e, errShape := a.spawn(ctx, core.RunParams{Message: p.Message, IdempotencyKey: p.IdempotencyKey, AgentID: p.AgentID,
-		SessionKey: p.SessionKey, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil)
+		SessionKey: p.SessionKey, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil, nil)
 	if errShape != nil {
 		m.Fail(errShape)
 		return
@@ -224,7 +251,7 @@ func (a *runsActor) startRun(ctx actor.Context, m *core.StartRun) {
 		m.Done(e.final, e.err)
 		return
 	}
-	e, errShape := a.spawn(ctx, m.Params, m.Sink)
+	e, errShape := a.spawn(ctx, m.Params, m.Sink, nil)
 	if errShape != nil {
 		ctx.Respond(&core.Reply{Err: errShape})
 		m.Done(nil, errShape)
@@ -234,8 +261,10 @@ func (a *runsActor) startRun(ctx actor.Context, m *core.StartRun) {
 	ctx.Respond(&core.Reply{})
 }
 
-// spawn starts a run actor for p.
-func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)) (*entry, *protocol.ErrorShape) {
+// spawn starts a run for p, now or, when its session has one in progress,
+// after it.
+// rec, when set, is the record of an interrupted turn run again.
+func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string), rec *inflight) (*entry, *protocol.ErrorShape) {
 	t, errShape := resolve(a.d.Config.Get(), p.AgentID, p.Model, p.Timeout)
 	if errShape != nil {
 		return nil, errShape
@@ -256,12 +285,82 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 	j := &job{RunID: runID, SessionKey: sessionKey, AgentID: t.AgentID, Message: p.Message,
 		ExtraSystemPrompt: p.ExtraSystemPrompt, Resume: p.Resume, Deliver: p.Deliver, Target: t,
 		Tools: a.d.Tools.Offered(a.d.Config.Get()), Sink: sink, Started: now}
-	pid := ctx.Spawn(runProps(a.d, j))
-	e := &entry{runID: runID, sessionKey: sessionKey, agentID: t.AgentID, pid: pid, startedAt: now, status: "running"}
+	if !p.Resume || rec != nil {
+		j.Record = rec
+		if j.Record == nil {
+			j.Record = &inflight{SessionKey: sessionKey, AgentID: t.AgentID, Message: p.Message, Model: p.Model,
+				ExtraSystemPrompt: p.ExtraSystemPrompt, TimeoutMs: p.Timeout.Milliseconds(), Deliver: p.Deliver,
+				StartedAt: now.UnixMilli()}
+		}
+	}
+	e := &entry{runID: runID, sessionKey: sessionKey, agentID: t.AgentID, startedAt: now, status: "running", job: j}
 	a.entries[runID] = e
-	a.byPID[pid.Id] = e
 	a.running++
+	if a.busy[sessionKey] {
+		a.queued[sessionKey] = append(a.queued[sessionKey], e)
+		return e, nil
+	}
+	a.launch(ctx, e)
 	return e, nil
+}
+
+// launch spawns the actor of a run whose session is free.
+func (a *runsActor) launch(ctx actor.Context, e *entry) {
+	a.busy[e.sessionKey] = true
+	e.pid = ctx.Spawn(runProps(a.d, e.job))
+	e.job = nil
+	a.byPID[e.pid.Id] = e
+}
+
+// next starts the session's next queued run, if any.
+func (a *runsActor) next(ctx actor.Context, sessionKey string) {
+	for q := a.queued[sessionKey]; len(q) > 0; q = a.queued[sessionKey] {
+		e := q[0]
+		a.queued[sessionKey] = q[1:]
+		if e.status == "running" { // not aborted while it waited
+			a.launch(ctx, e)
+			return
+		}
+	}
+	delete(a.queued, sessionKey)
+	delete(a.busy, sessionKey)
+}
+
+// resume runs again the turns the last gateway left unfinished, once.
+func (a *runsActor) resume(ctx actor.Context, recs map[string]*inflight) {
+	for runID, rec := range recs {
+		if _, known := a.entries[runID]; known {
+			continue
+		}
+		if rec.Resumed {
+			a.d.Log.Warn("an interrupted turn was interrupted again after it was resumed; not running it a third time",
+				"runId", runID, "sessionKey", rec.SessionKey)
+			go forget(a.d.Store, runID)
+			continue
+		}
+		rec.Resumed = true
+		a.d.Log.Info("resuming an interrupted turn", "runId", runID, "sessionKey", rec.SessionKey)
+		_, errShape := a.spawn(ctx, core.RunParams{Message: rec.Message, IdempotencyKey: runID, AgentID: rec.AgentID,
+			SessionKey: rec.SessionKey, Model: rec.Model, ExtraSystemPrompt: rec.ExtraSystemPrompt,
+			Timeout: time.Duration(rec.TimeoutMs) * time.Millisecond, Deliver: rec.Deliver, Resume: true}, nil, rec)
+		if errShape != nil {
+			a.d.Log.Warn("an interrupted turn could not be resumed", "runId", runID, "err", errShape.Message)
+			go forget(a.d.Store, runID)
+		}
+	}
+}
+
+// shutdown answers the agent requests still waiting for their final: the
+// gateway is going away; the turn runs again when it is back.
+func (a *runsActor) shutdown(m *core.Shutdown) {
+	err := protocol.NewError(protocol.CodeUnavailable, m.Reason+": the turn is kept and runs again when the gateway is back",
+		map[string]any{"code": "GATEWAY_STOPPING"}).WithRetry(max(m.RestartExpectedMs, 1000))
+	for _, e := range a.entries {
+		if e.status == "running" && e.agent != nil {
+			e.agent.FailWith(protocol.AgentResponse{RunID: e.runID, Status: "error", Summary: err.Message}, err)
+			e.agent = nil
+		}
+	}
 }
 
 // abort cancels the running runs that match (an empty field matches all,
@@ -273,8 +372,13 @@ func (a *runsActor) abort(ctx actor.Context, sessionKey, runID string) []string 
 	}
 	for _, e := range a.entries {
 		if e.status == "running" && (sessionKey == "" || e.sessionKey == sessionKey) && (runID == "" || runID == e.runID) {
-			ctx.Send(e.pid, &abortRun{})
 			ids = append(ids, e.runID)
+			if e.pid != nil {
+				ctx.Send(e.pid, &abortRun{})
+				continue
+			}
+			// Still queued behind its session: it ends now, never started.
+			a.done(ctx, e.runID, nil, context.Canceled, time.Now())
 		}
 	}
 	return ids

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 
 // TestTranscriptSurvivesKill9: kill -9 in the middle of a streamed turn, then
 // a restart on the same state: every completed turn is in chat.history, in
-// order, the interrupted turn's user message is kept, and the session goes on.
+// order, the interrupted turn's user message is kept and the turn is run
+// again once (agent.wait reports it done), and the session goes on.
 func TestTranscriptSurvivesKill9(t *testing.T) {
 	fp := fakeprovider.New(t, fakeprovider.Text("First answer.", 3))
 	dir := t.TempDir()
@@ -46,13 +48,21 @@ func TestTranscriptSurvivesKill9(t *testing.T) {
 	g.signal(t, syscall.SIGKILL)
 	g.wait(t, 5*time.Second)
 
-	// Same state directory, same port.
+	// Same state directory, same port: the interrupted turn runs again from
+	// its committed user message, once, and the session goes on.
+	fp.Script(fakeprovider.Text("Second answer, resumed.", 2))
 	opts.Port = g.Port
 	g2 := startGateway(t, opts)
 	g2.Token = g.Token
 	c2 := dialTest(t, g2, "cli")
+	wctx, wcancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer wcancel()
+	raw, err := c2.Call(wctx, "agent.wait", map[string]any{"runId": "t2", "timeoutMs": 10000})
+	if err != nil || !strings.Contains(string(raw), `"status":"ok"`) {
+		t.Fatalf("agent.wait for the interrupted turn after the restart: %s %v", raw, err)
+	}
 	msgs := history(t, c2)
-	want := []string{"user:one", "assistant:First answer.", "user:two"}
+	want := []string{"user:one", "assistant:First answer.", "user:two", "assistant:Second answer, resumed."}
 	if fmt.Sprint(msgs) != fmt.Sprint(want) {
 		t.Fatalf("history after kill -9 = %q, want %q", msgs, want)
 	}
