@@ -38,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,6 +110,50 @@ type options struct {
 	retention  time.Duration
 }
 
+// checkTimeout bounds the integrity check at open: a few milliseconds for a
+// gateway's database, but a very large one must not hold a start for long.
+// Past it the check is given up (the database is used unchecked).
+const checkTimeout = 10 * time.Second
+
+// ErrCorrupt is returned by Open for a database that fails its integrity
+// check.
+var ErrCorrupt = errors.New("store: the state database is damaged")
+
+// quickCheck runs PRAGMA quick_check: a damaged file is refused at start,
+// with what to do, instead of every later write failing with "database
+// disk image is malformed".
+func quickCheck(ctx context.Context, conn *sql.Conn, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	rows, err := conn.QueryContext(ctx, "PRAGMA quick_check(5)")
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // too slow to check here; used as it is
+		}
+		return fmt.Errorf("%w: %s: %v (move it aside to start with an empty state, or recover it with: sqlite3 %s .recover)",
+			ErrCorrupt, path, err, path)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+		}
+		if line != "ok" {
+			problems = append(problems, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	if err := rows.Err(); err != nil && ctx.Err() == nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s fails its integrity check (%s): move it aside to start with an empty state, or recover it with: sqlite3 %s .recover",
+		ErrCorrupt, path, strings.Join(problems, "; "), path)
+}
+
 // readIdle is how long an idle read connection is kept.
 const readIdle = time.Minute
 
@@ -167,6 +212,11 @@ func open(path string, o options) (*Store, error) {
 			err = fmt.Errorf("journal_mode is %q, want wal", mode)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	if err := quickCheck(ctx, conn, abs); err != nil {
+		conn.Close()
+		s.wdb.Close()
+		return nil, err
 	}
 	if err := migrate(ctx, conn); err != nil {
 		conn.Close()

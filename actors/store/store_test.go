@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -911,5 +913,36 @@ func TestSweepPrunesAcknowledged(t *testing.T) {
 	got, err := s.Pending(bg, "q", 0)
 	if err != nil || len(got) != 2 || got[0].ID != "b" || got[1].ID != "a" {
 		t.Fatalf("pending after the sweep = %+v, %v; want b then the requeued a", got, err)
+	}
+}
+
+// TestOpenRefusesACorruptDatabase: a file whose pages were overwritten is
+// refused at open with ErrCorrupt and what to do, not opened for every
+// later write to fail.
+func TestOpenRefusesACorruptDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.sqlite")
+	s := openAt(t, path)
+	big := []byte(`"` + strings.Repeat("x", 3000) + `"`)
+	for i := 0; i < 200; i++ {
+		if _, err := s.Append(context.Background(), Message{SessionKey: "agent:main:main", Role: "user", Content: big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Garbage over pages 3 to 40: b-tree pages of the tables, not the header.
+	junk := bytes.Repeat([]byte{0xA5, 0x5A, 0x00, 0xFF}, 4096*38/4)
+	if _, err := f.WriteAt(junk, 4096*2); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Open(path)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), ".recover") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Open of a corrupt file: %v", err)
 	}
 }
