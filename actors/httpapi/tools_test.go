@@ -80,6 +80,11 @@ func TestToolsInvoke(t *testing.T) {
 		!strings.Contains(string(res.body), `\"exists\":true`) {
 		t.Fatalf("session_status after reload: %d %s", res.status, res.body)
 	}
+	// A call without the argument a tool needs is the caller's mistake: 400.
+	if res := a.post(t, "/tools/invoke", map[string]any{"tool": "session_status"}, nil); res.status != 400 ||
+		strings.TrimSpace(string(res.body)) != `{"ok":false,"error":{"type":"invalid_request","message":"sessionKey is required"}}` {
+		t.Fatalf("session_status without sessionKey: %d %s", res.status, res.body)
+	}
 	// Auth applies.
 	if res := a.do(t, http.MethodPost, "/tools/invoke", "", map[string]any{"tool": "sessions_list"}, nil); res.status != 401 {
 		t.Fatalf("no auth: %d %s", res.status, res.body)
