@@ -2,6 +2,10 @@ package server
 
 import "time"
 
+// closeWriteTimeout bounds writing a close frame: the socket is being closed
+// anyway, so a peer that does not take it is not waited for.
+const closeWriteTimeout = time.Second
+
 // Limits are the transport limits of PROTOCOL.md §1. Zero fields take the
 // reference's defaults (see WithDefaults).
 type Limits struct {

@@ -41,6 +41,24 @@ func (s *Socket) Authenticated() {
 // IsAuthenticated reports whether Authenticated was called.
 func (s *Socket) IsAuthenticated() bool { return s.authed.Load() }
 
+// readLimit is the largest inbound frame the socket may send now.
+func (s *Socket) readLimit() uint64 {
+	if s.authed.Load() {
+		return uint64(s.limits.MaxPayload)
+	}
+	return uint64(s.limits.PreAuthMaxFrame)
+}
+
+// frameTooLarge closes the socket 1009 when its guard refused a frame. It
+// runs on the read goroutine; the close frame skips the write queue (a
+// frame queued before it may be lost, which does not matter for a peer
+// that broke the limit).
+func (s *Socket) frameTooLarge() {
+	s.closing.Store(true)
+	_ = s.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
+	_ = s.conn.WriteClose(1009, []byte("frame too large"))
+}
+
 // Backlog is the number of bytes queued but not yet written.
 func (s *Socket) Backlog() int64 { return s.backlog.Load() }
 
@@ -110,7 +128,7 @@ func (s *Socket) Close(code uint16, reason string) {
 	}
 	r := []byte(truncateReason(reason))
 	s.conn.Async(func() {
-		s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		s.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
 		_ = s.conn.WriteClose(code, r)
 	})
 }
