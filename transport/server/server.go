@@ -62,6 +62,8 @@ type Server struct {
 	ownsLs  bool // bound by Start, so released by Stop
 	leases  []*lease
 	preauth map[netip.Addr]int // unauthenticated sockets by preauthKey
+
+	oversize sometimes // rate-limits its warning
 }
 
 // New builds a server; Start binds it.
@@ -74,6 +76,10 @@ func New(opts Options) *Server {
 		// The guard (guard.go) refuses larger frames by their header, with
 		// the socket's own limit; this is gws's own check behind it.
 		ReadMaxPayloadSize: s.limits.MaxPayload,
+		// gws closes a socket 1001 when asked to write a frame over this
+		// (16 MiB by default, below what clients may send). Socket never
+		// asks: it checks MaxFrameOut first and answers an error instead.
+		WriteMaxPayloadSize: s.limits.MaxFrameOut,
 		// Small read buffers: most sockets sit idle and every byte here is
 		// multiplied by tens of thousands. gws reads only frame headers and
 		// small frames through it: a payload is read into a pooled buffer

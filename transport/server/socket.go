@@ -68,9 +68,18 @@ func (s *Socket) Dropped() int64 { return s.dropped.Load() }
 // Send queues one frame that must not be dropped (a response, a shutdown
 // event). Over the backlog limit the socket is closed as a slow consumer and
 // Send returns false.
+//
+// A frame over MaxFrameOut is never written (gws would close the socket
+// 1001 for it, and the peer could not take it anyway): a response is
+// replaced by an error response with the same id, anything else is skipped.
 func (s *Socket) Send(frame []byte) bool {
 	if s.closing.Load() {
 		return false
+	}
+	if len(frame) > s.limits.MaxFrameOut {
+		if frame = s.srv.oversizeFrame(s, frame); frame == nil {
+			return false
+		}
 	}
 	n := int64(len(frame))
 	if s.overLimit(n) {
@@ -88,13 +97,18 @@ func (s *Socket) Send(frame []byte) bool {
 
 // SendBroadcast queues a broadcast frame with this socket's seq. A droppable
 // event over the backlog limit is skipped (the caller has already consumed
-// the seq, so the client sees the gap); anything else closes the socket.
+// the seq, so the client sees the gap); anything else closes the socket. A
+// broadcast over MaxFrameOut is skipped for every socket, which stays open.
 func (s *Socket) SendBroadcast(b *protocol.Broadcast, seq int64) bool {
 	if s.closing.Load() {
 		return false
 	}
 	mid := protocol.AppendSeq(make([]byte, 0, 24), seq)
 	n := int64(len(b.Head) + len(mid) + len(b.Tail))
+	if n > int64(s.limits.MaxFrameOut) {
+		s.srv.oversizeBroadcast(b, n)
+		return false
+	}
 	if s.overLimit(n) {
 		if b.Droppable {
 			s.dropped.Add(1)
