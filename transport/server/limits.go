@@ -6,6 +6,10 @@ const (
 	// closeWriteTimeout bounds writing a close frame: the socket is being
 	// closed anyway, so a peer that does not take it is not waited for.
 	closeWriteTimeout = time.Second
+	// slowConsumerGrace is how long the write in progress on a socket
+	// dropped as a slow consumer may take to finish, so that the close
+	// frame after it can still be read by a peer that is slow, not stuck.
+	slowConsumerGrace = 2 * time.Second
 	// warnEvery spaces out warnings a peer can cause at will (oversized
 	// frames), so they cannot flood the log.
 	warnEvery = 10 * time.Second

@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -199,6 +200,12 @@ func (s *Server) Stop(ctx context.Context) error {
 
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	ip := remoteIP(r.RemoteAddr)
+	if !validKey(r.Header.Get("Sec-WebSocket-Key")) {
+		// gws answers 101 to any non-empty key; RFC 6455 §4.2.1 wants the
+		// base64 of 16 bytes, and the reference answers 400 with this text.
+		http.Error(w, "Missing or invalid Sec-WebSocket-Key header", http.StatusBadRequest)
+		return
+	}
 	key := preauthKey(ip)
 	s.mu.Lock()
 	if s.preauth[key] >= s.limits.MaxPreAuthPerIP {
@@ -253,6 +260,16 @@ func preauthKey(ip netip.Addr) netip.Addr {
 	return ip
 }
 
+// validKey reports whether a Sec-WebSocket-Key is the base64 of 16 bytes
+// (RFC 6455 §4.1).
+func validKey(k string) bool {
+	if len(k) != 24 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(k)
+	return err == nil && len(b) == 16
+}
+
 // events bridges gws callbacks to the socket's Handler.
 type events struct{ s *Server }
 
@@ -299,7 +316,9 @@ func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
 		return
 	}
 	// The frame's size was checked against the socket's limit before gws
-	// read it (guard.go).
+	// read it (guard.go). Binary frames are handed on like text, as the
+	// reference does: its clients only send text, and a binary frame that
+	// is not valid JSON gets the same answer as a text one.
 	a.h.Frame(m.Bytes())
 }
 

@@ -24,6 +24,7 @@ type Socket struct {
 
 	authed   atomic.Bool
 	closing  atomic.Bool
+	abandon  atomic.Bool // dropped as a slow consumer: queued frames are not written
 	backlog  atomic.Int64
 	pingOut  atomic.Bool // a ping is waiting for its pong
 	dropped  atomic.Int64
@@ -88,9 +89,12 @@ func (s *Socket) Send(frame []byte) bool {
 	}
 	s.backlog.Add(n)
 	s.conn.Async(func() {
+		defer s.backlog.Add(-n)
+		if s.abandon.Load() {
+			return
+		}
 		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
 		_ = s.conn.WriteMessage(gws.OpcodeText, frame)
-		s.backlog.Add(-n)
 	})
 	return true
 }
@@ -119,9 +123,12 @@ func (s *Socket) SendBroadcast(b *protocol.Broadcast, seq int64) bool {
 	}
 	s.backlog.Add(n)
 	s.conn.Async(func() {
+		defer s.backlog.Add(-n)
+		if s.abandon.Load() {
+			return
+		}
 		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
 		_ = s.conn.Writev(gws.OpcodeText, b.Head, mid, b.Tail)
-		s.backlog.Add(-n)
 	})
 	return true
 }
@@ -147,18 +154,25 @@ func (s *Socket) Close(code uint16, reason string) {
 	})
 }
 
-// SlowConsumer drops a socket whose peer stopped reading. The write queue is
-// stuck behind the peer, so the close frame cannot wait in it: the stuck write
-// is cut short by a near deadline and the connection closed.
+// SlowConsumer drops a socket whose peer stopped reading, ending with a
+// readable close 1008 "slow consumer" where the stream still allows one.
+// The frames queued behind the stuck write are not written; the write in
+// progress gets slowConsumerGrace to finish (a close frame cannot be sent
+// in the middle of another frame), then the close frame follows it. A peer
+// that reads nothing in that time gets no close frame: the write fails, and
+// the connection is closed regardless once the grace and the close's own
+// timeout are over, so a stuck peer holds nothing longer than that.
 func (s *Socket) SlowConsumer() {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
-		_ = s.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	s.abandon.Store(true)
+	_ = s.conn.SetWriteDeadline(time.Now().Add(slowConsumerGrace))
+	s.conn.Async(func() {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
 		_ = s.conn.WriteClose(1008, []byte("slow consumer"))
-		_ = s.conn.NetConn().Close()
-	}()
+	})
+	time.AfterFunc(slowConsumerGrace+closeWriteTimeout, func() { _ = s.conn.NetConn().Close() })
 }
 
 // Ping sends a WebSocket ping. It returns false, and drops the socket, when
@@ -173,6 +187,9 @@ func (s *Socket) Ping() bool {
 		return false
 	}
 	s.conn.Async(func() {
+		if s.abandon.Load() {
+			return
+		}
 		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
 		_ = s.conn.WritePing(nil)
 	})
