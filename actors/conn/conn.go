@@ -197,7 +197,7 @@ func (c *connActor) connect(ctx actor.Context) {
 		}), 1002)
 		return
 	}
-	if locked, left := c.env.Limiter.Locked(c.sock.IP); locked {
+	if locked, left := c.limiter().Locked(c.sock.IP); locked {
 		c.failAndClose(c.hs.connectID, rateLimited(left), 1008)
 		return
 	}
@@ -272,7 +272,7 @@ func (c *connActor) paired(ctx actor.Context, r *core.PairResult) {
 	}
 	if r.Err != nil {
 		if r.Err.Code == protocol.CodeInvalidRequest {
-			c.env.Limiter.Fail(c.sock.IP)
+			c.limiter().Fail(c.sock.IP)
 		}
 		c.failAndClose(c.hs.connectID, r.Err, 1008)
 		return
@@ -301,7 +301,7 @@ func (c *connActor) authFailed(f *auth.Failure) {
 	if f == nil {
 		f = &auth.Failure{Code: "AUTH_TOKEN_MISMATCH", Message: "unauthorized"}
 	}
-	if locked, left := c.env.Limiter.Fail(c.sock.IP); locked {
+	if locked, left := c.limiter().Fail(c.sock.IP); locked {
 		c.failAndClose(c.hs.connectID, rateLimited(left), 1008)
 		return
 	}
@@ -325,6 +325,15 @@ func (c *connActor) authFailed(f *auth.Failure) {
 	}), 1008)
 }
 
+// limiter is the auth rate limiter for this socket: a web page's socket
+// (its upgrade had an Origin header) is never exempt, even on loopback.
+func (c *connActor) limiter() *auth.Limiter {
+	if c.sock.Browser() {
+		return c.env.Limiter.Browser()
+	}
+	return c.env.Limiter
+}
+
 func rateLimited(left time.Duration) *protocol.ErrorShape {
 	return protocol.NewError(protocol.CodeInvalidRequest, "unauthorized: too many failed authentication attempts (retry later)",
 		map[string]any{"code": "AUTH_RATE_LIMITED", "authReason": "rate_limited", "recommendedNextStep": "wait and retry"}).
@@ -339,7 +348,7 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 		c.hs.timeout.Stop()
 	}
 	c.sock.Authenticated()
-	c.env.Limiter.Succeed(c.sock.IP)
+	c.limiter().Succeed(c.sock.IP)
 	ctx.Send(c.env.Hub, &core.Register{ConnID: c.sock.ID, PID: ctx.Self(), Sock: c.sock, Role: c.role, Scopes: scopes, Mode: c.hs.params.Client.Mode, Auth: c.hs.method,
 		Client: c.hs.params.Client, DeviceID: c.deviceID()})
 	c.registered = true

@@ -196,7 +196,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	g.srv = server.New(server.Options{
 		Listeners: g.opts.Listeners, Hosts: g.opts.Hosts, Port: g.opts.Port, Limits: limits, Log: g.opts.Log, Routes: routes,
-		Accept: func(s *server.Socket) server.Handler { return conn.Accept(env, s) },
+		AllowedOrigins: env.Config().Gateway.ControlUI.AllowedOrigins, Accept: func(s *server.Socket) server.Handler { return conn.Accept(env, s) },
 		Info: func() map[string]any {
 			return map[string]any{"version": env.Version, "uptimeMs": time.Since(env.Started).Milliseconds()}
 		},

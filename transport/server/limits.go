@@ -10,8 +10,8 @@ const (
 	// dropped as a slow consumer may take to finish, so that the close
 	// frame after it can still be read by a peer that is slow, not stuck.
 	slowConsumerGrace = 2 * time.Second
-	// warnEvery spaces out warnings a peer can cause at will (oversized
-	// frames), so they cannot flood the log.
+	// warnEvery spaces out warnings a peer can cause at will (refused
+	// origins, oversized frames), so they cannot flood the log.
 	warnEvery = 10 * time.Second
 )
 

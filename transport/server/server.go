@@ -40,6 +40,10 @@ type Options struct {
 	Limits    Limits
 	// Accept is called for every upgraded socket before its first frame.
 	Accept func(*Socket) Handler
+	// AllowedOrigins are the web origins besides the gateway's own whose
+	// pages may open a WebSocket (gateway.controlUi.allowedOrigins; "*"
+	// allows any). An upgrade whose Origin is neither gets HTTP 403.
+	AllowedOrigins []string
 	// Failing lists what keeps the gateway from being ready (empty = ready).
 	Failing func() []string
 	// Info adds fields (version, uptimeMs) to the /startupz answer.
@@ -64,7 +68,7 @@ type Server struct {
 	leases  []*lease
 	preauth map[netip.Addr]int // unauthenticated sockets by preauthKey
 
-	oversize sometimes // rate-limits its warning
+	refusedOrigins, oversize sometimes // rate-limit their warnings
 }
 
 // New builds a server; Start binds it.
@@ -200,6 +204,20 @@ func (s *Server) Stop(ctx context.Context) error {
 
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	ip := remoteIP(r.RemoteAddr)
+	// Refusals that cost nothing come before the pre-auth count, so a web
+	// page that may not connect cannot take the local CLI's slots.
+	origins := r.Header.Values("Origin")
+	origin := ""
+	if len(origins) > 0 {
+		origin = origins[0]
+	}
+	if len(origins) > 1 || (origin != "" && !originAllowed(origin, r.Host, s.opts.AllowedOrigins)) {
+		if ok, more := s.refusedOrigins.allow(); ok {
+			s.log.Warn("refusing upgrade: origin not allowed", "ip", ip.String(), "origin", origin, "host", r.Host, "heldBack", more)
+		}
+		http.Error(w, "origin not allowed (open the page from the gateway itself or list its origin in gateway.controlUi.allowedOrigins)", http.StatusForbidden)
+		return
+	}
 	if !validKey(r.Header.Get("Sec-WebSocket-Key")) {
 		// gws answers 101 to any non-empty key; RFC 6455 §4.2.1 wants the
 		// base64 of 16 bytes, and the reference answers 400 with this text.
@@ -216,7 +234,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	s.preauth[key]++
 	s.mu.Unlock()
-	sock := &Socket{ID: uuid.NewString(), IP: ip, Local: ip.IsLoopback(), srv: s, limits: &s.limits, preauthC: true}
+	sock := &Socket{ID: uuid.NewString(), IP: ip, Local: ip.IsLoopback(), Origin: origin, srv: s, limits: &s.limits, preauthC: true}
 	conn, err := s.upgrader.Upgrade(guardedWriter{ResponseWriter: w, sock: sock}, r)
 	if err != nil {
 		s.releasePreAuth(sock)

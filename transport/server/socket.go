@@ -17,6 +17,10 @@ type Socket struct {
 	ID    string
 	IP    netip.Addr
 	Local bool // the peer is on a loopback address
+	// Origin is the upgrade request's Origin header: browsers send one,
+	// other clients (the CLI, nodes) do not. Only origins the server
+	// allows get this far.
+	Origin string
 
 	conn   *gws.Conn
 	srv    *Server
@@ -41,6 +45,11 @@ func (s *Socket) Authenticated() {
 
 // IsAuthenticated reports whether Authenticated was called.
 func (s *Socket) IsAuthenticated() bool { return s.authed.Load() }
+
+// Browser reports whether the socket was opened by a web page (its upgrade
+// carried an Origin header). Such a socket is never trusted for being on
+// loopback: any page the user visits can reach 127.0.0.1.
+func (s *Socket) Browser() bool { return s.Origin != "" }
 
 // readLimit is the largest inbound frame the socket may send now.
 func (s *Socket) readLimit() uint64 {
