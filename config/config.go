@@ -74,6 +74,9 @@ type Gateway struct {
 	Tools Tools `json:"tools,omitzero"`
 	// Nodes configures devices that connect with role "node".
 	Nodes Nodes `json:"nodes,omitzero"`
+	// ControlUI configures the browser Control UI and which web pages may
+	// open a WebSocket to the gateway.
+	ControlUI ControlUI `json:"controlUi,omitzero"`
 	// Limits overrides the transport limits of docs/PROTOCOL.md §1 (an
 	// openclaw-go extension; the reference takes some of them from
 	// environment variables). Changing them needs a restart.
@@ -199,6 +202,30 @@ type NodePairing struct {
 	// over loopback without asking an operator. Default true.
 	AutoApproveLocal *bool `json:"autoApproveLocal,omitempty"`
 }
+
+// ControlUI is gateway.controlUi. Changes need a restart.
+type ControlUI struct {
+	// Enabled serves the Control UI, the browser app that talks to the
+	// gateway over its WebSocket. Default true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// BasePath is the URL path the Control UI is served under, e.g.
+	// "/openclaw". Default "/" (the root of the gateway port).
+	BasePath string `json:"basePath,omitempty"`
+	// Root is the directory the Control UI's files are served from.
+	// Default: the copy built into the gateway.
+	Root string `json:"root,omitempty"`
+	// AllowedOrigins lists the web origins ("https://ui.example.com", scheme
+	// and host[:port], nothing after) whose pages may open a WebSocket to
+	// the gateway, besides the gateway's own origin (a page served from the
+	// host:port the browser connects to, over http or https). A browser
+	// upgrade from any other origin is refused with HTTP 403; clients that
+	// send no Origin header (the CLI, nodes) are not affected. "*" allows
+	// every origin: only for testing. Default: none.
+	AllowedOrigins []string `json:"allowedOrigins,omitempty"`
+}
+
+// IsEnabled is Enabled with its default (true) applied.
+func (c ControlUI) IsEnabled() bool { return c.Enabled == nil || *c.Enabled }
 
 // Limits is gateway.limits; zero or unset means the default given.
 type Limits struct {

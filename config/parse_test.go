@@ -337,3 +337,20 @@ func TestDefaults(t *testing.T) {
 		t.Error("telegram enabled default")
 	}
 }
+
+func TestParseControlUI(t *testing.T) {
+	c, err := Parse("f.json", []byte(`{gateway: {controlUi: {enabled: false, basePath: "/openclaw", root: "/srv/ui", allowedOrigins: ["https://ui.example.com"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := c.Gateway.ControlUI
+	if u.IsEnabled() || u.BasePath != "/openclaw" || u.Root != "/srv/ui" || !reflect.DeepEqual(u.AllowedOrigins, []string{"https://ui.example.com"}) {
+		t.Errorf("controlUi = %+v", u)
+	}
+	if !(ControlUI{}).IsEnabled() {
+		t.Error("controlUi.enabled defaults to false")
+	}
+	if _, err := Parse("f.json", []byte(`{gateway: {controlUi: {allowedOrigin: []}}}`)); err == nil || !strings.Contains(err.Error(), "unknown config key gateway.controlUi.allowedOrigin") {
+		t.Errorf("a misspelt key: %v", err)
+	}
+}

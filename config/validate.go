@@ -79,6 +79,12 @@ func (c *Config) validateGateway() *Error {
 			}
 		}
 	}
+	if e := controlUIOrigins(g.ControlUI.AllowedOrigins); e != nil {
+		return e
+	}
+	if bp := g.ControlUI.BasePath; bp != "" && !strings.HasPrefix(bp, "/") {
+		return fail("gateway.controlUi.basePath", fmt.Sprintf("gateway.controlUi.basePath: %q must start with '/'", bp))
+	}
 	l := g.Limits
 	for _, f := range []struct {
 		name string
@@ -92,6 +98,24 @@ func (c *Config) validateGateway() *Error {
 	} {
 		if e := atLeast("gateway.limits."+f.name, &f.v, 0); e != nil {
 			return e
+		}
+	}
+	return nil
+}
+
+// controlUIOrigins checks that each allowed origin is "*" or an origin a
+// browser can send (scheme://host[:port]): "example.com" or a URL with a
+// path would never match and silently lock the page out.
+func controlUIOrigins(origins []string) *Error {
+	for i, o := range origins {
+		p := indexPath("gateway.controlUi.allowedOrigins", i)
+		o = strings.TrimSpace(o)
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(strings.TrimSuffix(o, "/"))
+		if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			return fail(p, fmt.Sprintf("%s: %q is not an origin (scheme://host[:port], e.g. https://ui.example.com) or \"*\"", p, o))
 		}
 	}
 	return nil

@@ -47,6 +47,11 @@ func TestValidateRejects(t *testing.T) {
 		{"blank allowFrom", "{channels: {telegram: {\n allowFrom: ['1', ' ']}}}", "f.json:2: channels.telegram.allowFrom[1]: an id must not be blank"},
 		{"blank account id", "{channels: {telegram: {\n accounts: {'': {}}}}}", "f.json:2: channels.telegram.accounts: an account id must not be blank"},
 		{"blank tool", "{gateway: {tools: {\n deny: ['']}}}", "f.json:2: gateway.tools.deny[0]: a tool name must not be blank"},
+		{"origin without scheme", "{gateway: {controlUi: {\n allowedOrigins: ['https://a.example', 'ui.example.com']}}}",
+			`f.json:2: gateway.controlUi.allowedOrigins[1]: "ui.example.com" is not an origin (scheme://host[:port], e.g. https://ui.example.com) or "*"`},
+		{"origin with a path", "{gateway: {controlUi: {\n allowedOrigins: ['https://ui.example.com/app']}}}",
+			`f.json:2: gateway.controlUi.allowedOrigins[0]: "https://ui.example.com/app" is not an origin (scheme://host[:port], e.g. https://ui.example.com) or "*"`},
+		{"basePath", "{gateway: {controlUi: {\n basePath: 'ui'}}}", `f.json:2: gateway.controlUi.basePath: "ui" must start with '/'`},
 
 		{"agent without id", "{agents: {list: [{id: 'a'},\n {name: 'B'}]}}", "f.json:2: agents.list[1].id: required"},
 		{"agent id with colon", "{agents: {list: [\n {id: 'a:b'}]}}", `f.json:2: agents.list[0].id: "a:b" must not contain spaces, ':' or '/'`},
@@ -80,6 +85,7 @@ func TestValidateAccepts(t *testing.T) {
 	for _, src := range []string{
 		`{gateway: {mode: 'remote', bind: 'custom', customBindHost: '10.0.0.5', auth: {mode: 'none'}, reload: {mode: 'off', debounceMs: 0}}}`,
 		`{gateway: {port: 1}}`,
+		`{gateway: {controlUi: {enabled: false, basePath: '/openclaw', root: '/srv/ui', allowedOrigins: ['*', 'https://ui.example.com/', 'http://[::1]:5173']}}}`,
 		`{gateway: {port: 65535, auth: {mode: 'password', password: 'pw', rateLimit: {maxAttempts: 0}}}}`,
 		`{channels: {telegram: {dmPolicy: 'open', allowFrom: ['*']}}}`,
 		`{channels: {telegram: {dmPolicy: 'disabled', groupPolicy: 'open', streaming: 'off'}}}`,

@@ -86,8 +86,7 @@ func (c *connActor) connect(ctx actor.Context) {
 		}), 1002)
 		return
 	}
-	limiter := c.d.Limiter.Get()
-	if locked, left := limiter.Locked(c.sock.IP); locked {
+	if locked, left := c.limiter().Locked(c.sock.IP); locked {
 		c.failAndClose(c.hs.connectID, rateLimited(left), 1008)
 		return
 	}
@@ -162,7 +161,7 @@ func (c *connActor) paired(ctx actor.Context, r *core.PairResult) {
 	}
 	if r.Err != nil {
 		if r.Err.Code == protocol.CodeInvalidRequest {
-			c.d.Limiter.Get().Fail(c.sock.IP)
+			c.limiter().Fail(c.sock.IP)
 		}
 		c.failAndClose(c.hs.connectID, r.Err, 1008)
 		return
@@ -191,7 +190,7 @@ func (c *connActor) authFailed(f *auth.Failure) {
 	if f == nil {
 		f = &auth.Failure{Code: "AUTH_TOKEN_MISMATCH", Message: "unauthorized"}
 	}
-	if locked, left := c.d.Limiter.Get().Fail(c.sock.IP); locked {
+	if locked, left := c.limiter().Fail(c.sock.IP); locked {
 		c.failAndClose(c.hs.connectID, rateLimited(left), 1008)
 		return
 	}
@@ -215,6 +214,15 @@ func (c *connActor) authFailed(f *auth.Failure) {
 	}), 1008)
 }
 
+// limiter is the auth rate limiter for this socket: a web page's socket
+// (its upgrade had an Origin header) is never exempt, even on loopback.
+func (c *connActor) limiter() *auth.Limiter {
+	if c.sock.Browser() {
+		return c.d.Limiter.Get().Browser()
+	}
+	return c.d.Limiter.Get()
+}
+
 func rateLimited(left time.Duration) *protocol.ErrorShape {
 	return protocol.NewError(protocol.CodeInvalidRequest, "unauthorized: too many failed authentication attempts (retry later)",
 		map[string]any{"code": "AUTH_RATE_LIMITED", "authReason": "rate_limited", "recommendedNextStep": "wait and retry"}).
@@ -236,7 +244,7 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 		c.peer.Node = &core.NodePeer{Client: p.Client, ConnectedAt: time.Now()}
 	}
 	c.sock.Authenticated()
-	c.d.Limiter.Get().Succeed(c.sock.IP)
+	c.limiter().Succeed(c.sock.IP)
 	ctx.Send(c.d.Hub, &core.Register{PID: ctx.Self(), Socket: c.sock, Peer: c.peer,
 		SharedSecret: c.hs.method == "token" || c.hs.method == "password"})
 	c.registered = true

@@ -196,7 +196,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 	limits := o.Limits.WithDefaults()
 	g.srv = server.New(server.Options{
 		Listeners: o.Listeners, Hosts: o.Hosts, Port: o.Port, Limits: limits, Log: o.Log, Routes: routes,
-		Accept: func(s *server.Socket) server.Handler { return conn.Accept(g.system.Root, t.conn, s) },
+		AllowedOrigins: o.Config.Gateway.ControlUI.AllowedOrigins,
+		Accept:         func(s *server.Socket) server.Handler { return conn.Accept(g.system.Root, t.conn, s) },
 		Info: func() map[string]any {
 			return map[string]any{"version": Version, "uptimeMs": time.Since(t.conn.Server.Started).Milliseconds()}
 		},

@@ -56,12 +56,12 @@ type job struct {
 	// Record keeps the turn's params in the store until it ends, so a turn
 	// the gateway did not finish (a crash, a stop) runs again at the next
 	// start. A channel that resumes its own turns (Resume) does not need it.
-	Record                     *inflight
-	Deliver                    *core.Delivery
-	Target                     *target
-	Tools                      []*tools.Tool
-	Sink                       func(delta string)
-	Started                    time.Time
+	Record  *inflight
+	Deliver *core.Delivery
+	Target  *target
+	Tools   []*tools.Tool
+	Sink    func(delta string)
+	Started time.Time
 }
 
 // messages from the worker to its actor

@@ -53,9 +53,9 @@ type Deps struct {
 type runDone struct {
 	runID      string
 	sessionKey string
-	final   *core.RunFinal
-	err     error
-	endedAt time.Time
+	final      *core.RunFinal
+	err        error
+	endedAt    time.Time
 }
 
 type waitTimeout struct {

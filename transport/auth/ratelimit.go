@@ -23,6 +23,13 @@ var DefaultRateLimit = RateLimit{MaxAttempts: 10, Window: time.Minute, Lockout: 
 // actor: a handshake must not wait in a queue behind thousands of others to
 // learn it is locked out.
 type Limiter struct {
+	*counts
+	// browser marks the view Browser returns: loopback is not exempt.
+	browser bool
+}
+
+// counts is the state a Limiter and its Browser view share.
+type counts struct {
 	policy RateLimit
 	now    func() time.Time
 
@@ -37,11 +44,17 @@ type limitEntry struct {
 
 // NewLimiter returns a limiter enforcing p.
 func NewLimiter(p RateLimit) *Limiter {
-	return &Limiter{policy: p, now: time.Now, entries: make(map[netip.Addr]*limitEntry)}
+	return &Limiter{counts: &counts{policy: p, now: time.Now, entries: make(map[netip.Addr]*limitEntry)}}
 }
 
+// Browser is the limiter for a socket a web page opened (its upgrade carried
+// an Origin header): the same counts, but loopback is never exempt. Any page
+// the user visits can reach 127.0.0.1, and the exemption exists for the
+// local CLI, not for them.
+func (l *Limiter) Browser() *Limiter { return &Limiter{counts: l.counts, browser: true} }
+
 func (l *Limiter) exempt(ip netip.Addr) bool {
-	return l.policy.MaxAttempts <= 0 || (l.policy.ExemptLoopback && ip.IsLoopback())
+	return l.policy.MaxAttempts <= 0 || (!l.browser && l.policy.ExemptLoopback && ip.IsLoopback())
 }
 
 // Locked reports whether ip is locked out and for how much longer.

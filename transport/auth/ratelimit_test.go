@@ -247,3 +247,36 @@ func TestLimiterConcurrent(t *testing.T) {
 		t.Fatal("800 failures from one address did not lock it")
 	}
 }
+
+// Issue 16 item 3: loopback is exempt so the local CLI is never locked out,
+// but a web page is on loopback too; its sockets use the Browser view, which
+// counts loopback failures like any others.
+func TestLimiterBrowserNotExempt(t *testing.T) {
+	l, _ := newTestLimiter(DefaultRateLimit) // ExemptLoopback: true
+	b := l.Browser()
+	for _, ip := range []string{"127.0.0.1", "::1"} {
+		lo := netip.MustParseAddr(ip)
+		for i := 1; i < DefaultRateLimit.MaxAttempts; i++ {
+			if locked, _ := b.Fail(lo); locked {
+				t.Fatalf("%s: browser locked after %d failures", ip, i)
+			}
+		}
+		if locked, d := b.Fail(lo); !locked || d != DefaultRateLimit.Lockout {
+			t.Fatalf("%s: browser's 10th failure = (%v, %v), want locked for the lockout", ip, locked, d)
+		}
+		if locked, _ := l.Browser().Locked(lo); !locked {
+			t.Fatalf("%s: another browser view does not see the lockout", ip)
+		}
+		// The CLI on the same address is still exempt.
+		if locked, _ := l.Locked(lo); locked {
+			t.Fatalf("%s: the non-browser limiter is locked too", ip)
+		}
+	}
+	// A remote address counts the same for both, in one count.
+	for i := 0; i < DefaultRateLimit.MaxAttempts-1; i++ {
+		l.Fail(remote)
+	}
+	if locked, _ := b.Fail(remote); !locked {
+		t.Fatal("browser and non-browser failures from one remote address are counted apart")
+	}
+}

@@ -2,6 +2,19 @@ package server
 
 import "time"
 
+const (
+	// closeWriteTimeout bounds writing a close frame: the socket is being
+	// closed anyway, so a peer that does not take it is not waited for.
+	closeWriteTimeout = time.Second
+	// slowConsumerGrace is how long the write in progress on a socket
+	// dropped as a slow consumer may take to finish, so that the close
+	// frame after it can still be read by a peer that is slow, not stuck.
+	slowConsumerGrace = 2 * time.Second
+	// warnEvery spaces out warnings a peer can cause at will (refused
+	// origins, oversized frames), so they cannot flood the log.
+	warnEvery = 10 * time.Second
+)
+
 // Limits are the transport limits of docs/PROTOCOL.md §1. Zero fields take the
 // reference's defaults (see WithDefaults).
 type Limits struct {
@@ -16,6 +29,12 @@ type Limits struct {
 	// WriteTimeout bounds one write to a socket whose peer stopped reading:
 	// past it the socket is dropped, so a stuck peer holds no goroutine.
 	WriteTimeout time.Duration
+	// MaxFrameOut is the largest frame the gateway writes, in bytes. A
+	// response over it is answered with an error instead and a broadcast
+	// over it is skipped; the socket stays open. Default MaxPayload: the
+	// limit hello-ok.policy advertises, and the reference clients' own
+	// inbound limit (they close 1009 on anything larger).
+	MaxFrameOut int
 }
 
 // DefaultLimits are the reference gateway's.
@@ -39,6 +58,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxPayload <= 0 {
 		l.MaxPayload = d.MaxPayload
+	}
+	if l.MaxFrameOut <= 0 {
+		l.MaxFrameOut = l.MaxPayload
 	}
 	if l.MaxBufferedBytes <= 0 {
 		l.MaxBufferedBytes = d.MaxBufferedBytes

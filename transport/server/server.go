@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,10 @@ type Options struct {
 	Limits    Limits
 	// Accept is called for every upgraded socket before its first frame.
 	Accept func(*Socket) Handler
+	// AllowedOrigins are the web origins besides the gateway's own whose
+	// pages may open a WebSocket (gateway.controlUi.allowedOrigins; "*"
+	// allows any). An upgrade whose Origin is neither gets HTTP 403.
+	AllowedOrigins []string
 	// Failing lists what keeps the gateway from being ready (empty = ready).
 	Failing func() []string
 	// Info adds fields (version, uptimeMs) to the /startupz answer.
@@ -61,7 +66,9 @@ type Server struct {
 	ls      *Listeners
 	ownsLs  bool // bound by Start, so released by Stop
 	leases  []*lease
-	preauth map[netip.Addr]int
+	preauth map[netip.Addr]int // unauthenticated sockets by preauthKey
+
+	refusedOrigins, oversize sometimes // rate-limit their warnings
 }
 
 // New builds a server; Start binds it.
@@ -71,7 +78,13 @@ func New(opts Options) *Server {
 		s.log = slog.Default()
 	}
 	s.upgrader = gws.NewUpgrader(&events{s: s}, &gws.ServerOption{
+		// The guard (guard.go) refuses larger frames by their header, with
+		// the socket's own limit; this is gws's own check behind it.
 		ReadMaxPayloadSize: s.limits.MaxPayload,
+		// gws closes a socket 1001 when asked to write a frame over this
+		// (16 MiB by default, below what clients may send). Socket never
+		// asks: it checks MaxFrameOut first and answers an error instead.
+		WriteMaxPayloadSize: s.limits.MaxFrameOut,
 		// Small read buffers: most sockets sit idle and every byte here is
 		// multiplied by tens of thousands. gws reads only frame headers and
 		// small frames through it: a payload is read into a pooled buffer
@@ -191,17 +204,38 @@ func (s *Server) Stop(ctx context.Context) error {
 
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	ip := remoteIP(r.RemoteAddr)
+	// Refusals that cost nothing come before the pre-auth count, so a web
+	// page that may not connect cannot take the local CLI's slots.
+	origins := r.Header.Values("Origin")
+	origin := ""
+	if len(origins) > 0 {
+		origin = origins[0]
+	}
+	if len(origins) > 1 || (origin != "" && !originAllowed(origin, r.Host, s.opts.AllowedOrigins)) {
+		if ok, more := s.refusedOrigins.allow(); ok {
+			s.log.Warn("refusing upgrade: origin not allowed", "ip", ip.String(), "origin", origin, "host", r.Host, "heldBack", more)
+		}
+		http.Error(w, "origin not allowed (open the page from the gateway itself or list its origin in gateway.controlUi.allowedOrigins)", http.StatusForbidden)
+		return
+	}
+	if !validKey(r.Header.Get("Sec-WebSocket-Key")) {
+		// gws answers 101 to any non-empty key; RFC 6455 §4.2.1 wants the
+		// base64 of 16 bytes, and the reference answers 400 with this text.
+		http.Error(w, "Missing or invalid Sec-WebSocket-Key header", http.StatusBadRequest)
+		return
+	}
+	key := preauthKey(ip)
 	s.mu.Lock()
-	if s.preauth[ip] >= s.limits.MaxPreAuthPerIP {
+	if s.preauth[key] >= s.limits.MaxPreAuthPerIP {
 		s.mu.Unlock()
 		s.log.Warn("refusing upgrade: too many pre-auth sockets", "ip", ip.String())
 		http.Error(w, "too many unauthenticated connections from this address", http.StatusServiceUnavailable)
 		return
 	}
-	s.preauth[ip]++
+	s.preauth[key]++
 	s.mu.Unlock()
-	sock := &Socket{ID: uuid.NewString(), IP: ip, Local: ip.IsLoopback(), srv: s, limits: &s.limits, preauthC: true}
-	conn, err := s.upgrader.Upgrade(w, r)
+	sock := &Socket{ID: uuid.NewString(), IP: ip, Local: ip.IsLoopback(), Origin: origin, srv: s, limits: &s.limits, preauthC: true}
+	conn, err := s.upgrader.Upgrade(guardedWriter{ResponseWriter: w, sock: sock}, r)
 	if err != nil {
 		s.releasePreAuth(sock)
 		s.log.Debug("upgrade failed", "ip", ip.String(), "err", err)
@@ -223,11 +257,35 @@ func (s *Server) releasePreAuth(sock *Socket) {
 		return
 	}
 	sock.preauthC = false
-	if n := s.preauth[sock.IP] - 1; n > 0 {
-		s.preauth[sock.IP] = n
+	key := preauthKey(sock.IP)
+	if n := s.preauth[key] - 1; n > 0 {
+		s.preauth[key] = n
 	} else {
-		delete(s.preauth, sock.IP)
+		delete(s.preauth, key)
 	}
+}
+
+// loopbackKey stands for every loopback address in the pre-auth count:
+// 127.0.0.2 and ::1 are the same machine as 127.0.0.1, and counting them
+// apart gave a local attacker 32 more sockets per address.
+var loopbackKey = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+
+// preauthKey is the address an unauthenticated socket counts against.
+func preauthKey(ip netip.Addr) netip.Addr {
+	if ip.IsLoopback() {
+		return loopbackKey
+	}
+	return ip
+}
+
+// validKey reports whether a Sec-WebSocket-Key is the base64 of 16 bytes
+// (RFC 6455 §4.1).
+func validKey(k string) bool {
+	if len(k) != 24 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(k)
+	return err == nil && len(b) == 16
 }
 
 // events bridges gws callbacks to the socket's Handler.
@@ -275,13 +333,11 @@ func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
 	if a == nil {
 		return
 	}
-	data := m.Bytes()
-	if !a.sock.authed.Load() && len(data) > e.s.limits.PreAuthMaxFrame {
-		a.sock.closing.Store(true)
-		_ = c.WriteClose(1009, []byte("frame too large"))
-		return
-	}
-	a.h.Frame(data)
+	// The frame's size was checked against the socket's limit before gws
+	// read it (guard.go). Binary frames are handed on like text, as the
+	// reference does: its clients only send text, and a binary frame that
+	// is not valid JSON gets the same answer as a text one.
+	a.h.Frame(m.Bytes())
 }
 
 // slot is a one-value gws.SessionStorage: the default is a mutex-guarded map

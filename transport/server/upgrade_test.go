@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"openclaw/transport/server"
+)
+
+// Issue 16 item 8: gws answers 101 to any non-empty Sec-WebSocket-Key. RFC
+// 6455 §4.1 wants the base64 of 16 random bytes; the reference answers 400
+// "Missing or invalid Sec-WebSocket-Key header" to anything else.
+func TestSecWebSocketKey(t *testing.T) {
+	ts := startServer(t, server.Options{}, nil)
+	tests := []struct {
+		key  string
+		want int
+	}{
+		{testKey, http.StatusSwitchingProtocols},
+		{"AAAAAAAAAAAAAAAAAAAAAA==", http.StatusSwitchingProtocols},
+		{"abc", http.StatusBadRequest},
+		{"AAAAAAAAAAAAAA==", http.StatusBadRequest},         // 10 bytes
+		{"AAAAAAAAAAAAAAAAAAAAAAAA", http.StatusBadRequest}, // 18 bytes
+		{"!!!!!!!!!!!!!!!!!!!!!!==", http.StatusBadRequest}, // not base64
+		{" dGhlIHNhbXBsZSBub25jZQ", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		_, code, body := upgrade(t, ts.addr, upgradeReq{key: tt.key})
+		if code != tt.want {
+			t.Errorf("key %q: HTTP %d %q, want %d", tt.key, code, body, tt.want)
+		}
+		if code == http.StatusBadRequest && strings.TrimSpace(body) != "Missing or invalid Sec-WebSocket-Key header" {
+			t.Errorf("key %q: body %q", tt.key, body)
+		}
+	}
+}
+
+// flood is a handler that, on "flood", sends 1 MiB frames, each once the one
+// before was written, until the kernel's buffers are full and a write is
+// stuck halfway through a frame; then more until the backlog is over the
+// limit and the socket is dropped. It reports how many frames were queued.
+func flood(dropped chan<- int) func(*server.Socket, []byte) {
+	return func(s *server.Socket, data []byte) {
+		switch string(data) {
+		case "auth":
+			authOnFrame(s, data)
+		case "flood":
+			frame := []byte(`{"type":"event","event":"pad","payload":"` + strings.Repeat("x", 1<<20) + `"}`)
+			n := 0
+			for {
+				for i := 0; i < 50 && s.Backlog() > 0; i++ {
+					time.Sleep(time.Millisecond)
+				}
+				if !s.Send(frame) {
+					break
+				}
+				n++
+			}
+			dropped <- n
+		}
+	}
+}
+
+// Issue 16 item 8: a socket dropped as a slow consumer used to be cut off
+// mid-frame (the stuck write was aborted after 100 ms), so a peer that was
+// slow, not gone, read a broken stream ("unexpected EOF") instead of a
+// close code. Now it gets the frame in progress and then close 1008 "slow
+// consumer".
+func TestSlowConsumerReadableClose(t *testing.T) {
+	dropped := make(chan int, 1)
+	ts := startServer(t, server.Options{Limits: server.Limits{MaxBufferedBytes: 4 << 20}}, flood(dropped))
+	w := dial(t, ts.addr)
+	w.authenticate()
+	w.text("flood") // and read nothing until the server gives up on us
+	select {
+	case n := <-dropped:
+		t.Logf("dropped after %d frames were queued", n)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server never dropped the socket")
+	}
+	// A slow peer: it takes a while to come back to reading (well within
+	// the grace the write in progress gets to finish).
+	time.Sleep(300 * time.Millisecond)
+	if code, reason := w.closeCode(10 * time.Second); code != 1008 || reason != "slow consumer" {
+		t.Fatalf("close %d %q, want 1008 slow consumer", code, reason)
+	}
+}
+
+// A peer that reads nothing at all gets no close frame (none can follow a
+// frame cut off halfway), but it is still dropped: the connection is closed
+// once the grace is over, and the socket holds nothing.
+func TestSlowConsumerStuckPeerIsDropped(t *testing.T) {
+	dropped := make(chan int, 1)
+	ts := startServer(t, server.Options{Limits: server.Limits{MaxBufferedBytes: 4 << 20}}, flood(dropped))
+	w := dial(t, ts.addr)
+	r := ts.next(t)
+	w.authenticate()
+	w.text("flood")
+	<-dropped
+	r.waitClosed(t)
+}
