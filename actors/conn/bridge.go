@@ -19,8 +19,9 @@ const spawnTimeout = 5 * time.Second
 // on the socket's read goroutine (so parsing runs on every core, not in the
 // actor), handed to the connection actor in order.
 type inbound struct {
-	req *protocol.Request
-	err *protocol.FrameError
+	req  *protocol.Request
+	err  *protocol.FrameError
+	size int // the frame's length in bytes
 }
 
 // bridge is the transport's Handler for one socket: it turns read-loop
@@ -47,7 +48,7 @@ func Accept(root *actor.RootContext, d *Deps, sock *server.Socket) server.Handle
 
 func (b *bridge) Frame(data []byte) {
 	req, err := b.validate.DecodeRequest(data)
-	in := &inbound{req: req}
+	in := &inbound{req: req, size: len(data)}
 	if err != nil {
 		in.err = err.(*protocol.FrameError)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -57,6 +58,12 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 	}
 	if c.peer.Role == core.RoleOperator && !c.peer.Scopes.Has(m.Scope) {
 		c.sock.Send(protocol.Fail(req.ID, missingScope(m.Scope)))
+		return
+	}
+	if in.size > m.MaxBytes {
+		c.sock.Send(protocol.Fail(req.ID, protocol.NewError(protocol.CodeInvalidRequest,
+			fmt.Sprintf("invalid %s params: a request of %d bytes is over this method's limit of %d", req.Method, in.size, m.MaxBytes),
+			map[string]any{"code": "REQUEST_TOO_LARGE", "size": in.size, "limit": m.MaxBytes})))
 		return
 	}
 	if problem := c.d.Validate.ValidateParams(req.Method, req.Params); problem != "" {

@@ -48,7 +48,22 @@ type Method struct {
 	Result reflect.Type
 	// Request is the *Request[P, R] type its owner receives.
 	Request reflect.Type
-	newReq  func() request
+	// MaxBytes bounds a request frame of this method (DefaultMaxBytes
+	// unless the registry says more): a larger one is refused before its
+	// params are validated, which costs time in proportion to their size.
+	MaxBytes int
+	newReq   func() request
+}
+
+// DefaultMaxBytes is a method's frame limit unless it declares another:
+// most methods take a few hundred bytes; the frame limit (25 MiB) is for the
+// few that carry content.
+const DefaultMaxBytes = 1 << 20
+
+// WithMaxBytes returns m accepting request frames of up to n bytes.
+func (m Method) WithMaxBytes(n int) Method {
+	m.MaxBytes = n
+	return m
 }
 
 // request is implemented by *Request[P, R]: what lets the registry build one
@@ -65,7 +80,7 @@ func Serve[Q any, PQ interface {
 	request
 }](name string, role Role, scope Scope, owner Owner) Method {
 	pt, rt := PQ(new(Q)).types()
-	return Method{Name: name, Role: role, Scope: scope, Owner: owner, Params: pt, Result: rt,
+	return Method{Name: name, Role: role, Scope: scope, Owner: owner, Params: pt, Result: rt, MaxBytes: DefaultMaxBytes,
 		Request: reflect.TypeOf((*Q)(nil)), newReq: func() request { return PQ(new(Q)) }}
 }
 

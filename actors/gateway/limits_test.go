@@ -180,3 +180,18 @@ func writeLines(path string, n int) error {
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
+
+// TestRequestOverTheMethodsLimit: a frame larger than its method takes is
+// refused by its size, before its params are validated (which costs time in
+// proportion to their size), and the socket stays.
+func TestRequestOverTheMethodsLimit(t *testing.T) {
+	gw := gatewaytest.Start(t, nil)
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	f := adm.Call("big", "health", map[string]any{"x": strings.Repeat("a", 2<<20)})
+	if f.OK || f.Error.Code != "INVALID_REQUEST" || f.Error.Details["code"] != "REQUEST_TOO_LARGE" {
+		t.Fatalf("a 2 MiB health: %.300s", f.Raw)
+	}
+	if f := adm.Call("h", "health", nil); !f.OK {
+		t.Fatalf("socket broken: %s", f.Raw)
+	}
+}

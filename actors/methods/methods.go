@@ -43,6 +43,11 @@ type (
 	PairingApprove = core.Request[protocol.PairingApproveParams, protocol.PairingApproved]
 )
 
+// contentBytes is the frame limit of the methods that carry content (a
+// message, a config): a message of the 1,048,576 characters the schema
+// allows is up to 4 MiB of UTF-8, 6 escaped.
+const contentBytes = 8 << 20
+
 // Who may call what.
 const (
 	anyone   = core.RoleAny
@@ -61,18 +66,18 @@ var Registry = core.NewRegistry(
 
 	// Config
 	core.Serve[ConfigGet]("config.get", operator, core.ScopeAdmin, core.OwnerConfig),
-	core.Serve[ConfigApply]("config.apply", operator, core.ScopeAdmin, core.OwnerConfig),
-	core.Serve[ConfigPatch]("config.patch", operator, core.ScopeAdmin, core.OwnerConfig),
+	core.Serve[ConfigApply]("config.apply", operator, core.ScopeAdmin, core.OwnerConfig).WithMaxBytes(contentBytes),
+	core.Serve[ConfigPatch]("config.patch", operator, core.ScopeAdmin, core.OwnerConfig).WithMaxBytes(contentBytes),
 
 	// Agent runs
-	core.Serve[Agent]("agent", operator, core.ScopeWrite, core.OwnerRuns),
+	core.Serve[Agent]("agent", operator, core.ScopeWrite, core.OwnerRuns).WithMaxBytes(contentBytes),
 	core.Serve[AgentWait]("agent.wait", operator, core.ScopeWrite, core.OwnerRuns),
-	core.Serve[ChatSend]("chat.send", operator, core.ScopeWrite, core.OwnerRuns),
+	core.Serve[ChatSend]("chat.send", operator, core.ScopeWrite, core.OwnerRuns).WithMaxBytes(contentBytes),
 	core.Serve[ChatAbort]("chat.abort", operator, core.ScopeWrite, core.OwnerRuns),
 	core.Serve[ChatHistory]("chat.history", operator, core.ScopeRead, core.OwnerRuns),
 
 	// Channels
-	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels),
+	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels).WithMaxBytes(contentBytes),
 	core.Serve[PairingList]("channels.pairing.list", operator, core.ScopePairing, core.OwnerChannels),
 	core.Serve[PairingApprove]("channels.pairing.approve", operator, core.ScopePairing, core.OwnerChannels),
 )
