@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -362,21 +364,39 @@ func TestHistogram(t *testing.T) {
 	}
 }
 
-// TestAgentFanoutWithRealGateway builds the gateway and runs agent-fanout
-// against it with the in-process fake provider.
-func TestAgentFanoutWithRealGateway(t *testing.T) {
+// gatewayBinary builds the gateway once per test binary.
+var gatewayBinary = sync.OnceValues(func() (string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "openclaw-bench-test-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "openclaw")
+	if out, err := exec.Command(goBin, "build", "-o", bin, "openclaw/cmd/openclaw").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func builtGateway(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the gateway")
 	}
-	goBin, err := exec.LookPath("go")
+	bin, err := gatewayBinary()
 	if err != nil {
-		t.Skip("go is not on PATH")
+		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "openclaw")
-	build := exec.Command(goBin, "build", "-o", bin, "openclaw/cmd/openclaw")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	return bin
+}
+
+// TestAgentFanoutWithRealGateway builds the gateway and runs agent-fanout
+// against it with the in-process fake provider.
+func TestAgentFanoutWithRealGateway(t *testing.T) {
+	bin := builtGateway(t)
 	m, code := runJSON(t, "agent-fanout", "20", "--deltas", "10", "--runs", "1", "--bin", bin)
 	if code != 0 {
 		t.Fatalf("exit %d: %v", code, m)
@@ -389,5 +409,19 @@ func TestAgentFanoutWithRealGateway(t *testing.T) {
 	}
 	if num(t, m, "readers_missing_deltas") != 0 || num(t, m, "no_send_time") != 0 {
 		t.Errorf("missing: %v", m)
+	}
+}
+
+// TestSoakBrief runs the soak for a few seconds (go tool task soak runs it
+// for five minutes): it completes, its load reached the gateway, and
+// nothing grew.
+func TestSoakBrief(t *testing.T) {
+	bin := builtGateway(t)
+	m, code := runJSON(t, "soak", "--bin", bin, "--warmup", "2s", "--duration", "6s", "--restart-every", "3s")
+	if code != 0 || m["ok"] != true {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	if num(t, m, "restarts") < 1 || num(t, m, "agent_turns") < 1 || num(t, m, "presence_notes") < 1 || num(t, m, "connects") < 10 {
+		t.Fatalf("the load did not run: %v", m)
 	}
 }

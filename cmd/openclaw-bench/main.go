@@ -73,6 +73,10 @@ scenarios:
   restart N --pid P [--runs 5] [--timeout 60s]
         N sockets, SIGUSR1 to P (in-process restart): time from the signal to each socket's
         shutdown event and close (1012), and until all N have a fresh hello-ok
+  soak --bin PATH [--duration 5m] [--warmup 20s] [--restart-every 1m]
+        a real gateway under everything at once (connects and leaves, pipelined bursts,
+        presence notes, agent turns with watchers, SIGUSR1), then whether it holds more
+        goroutines, descriptors or memory at the end than after the warmup; exit 1 if so
   compare --ours BIN --ref CLI [--out docs/BENCHMARKS.md] [--raw docs/bench] [--budget 15m]
         run the same scenarios against the reference gateway and ours, one after the other,
         each on a fresh gateway; write the table and the raw JSON lines
@@ -146,6 +150,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 		res, cf, err = cmdRestart(ctx, args[1:])
 	case "compare":
 		res, cf, err = cmdCompare(ctx, args[1:])
+	case "soak":
+		res, cf, err = cmdSoak(ctx, args[1:])
 	default:
 		fmt.Fprintf(os.Stderr, "openclaw-bench: unknown scenario %q\n\n%s", args[0], usage)
 		return 2
