@@ -9,7 +9,7 @@ import (
 // readStmts are prepared on the query-only pool (database/sql prepares each
 // lazily on every connection that runs it).
 type readStmts struct {
-	history, sessions, session, sessionID, countSessions, recent, get, scan, pending, pendingPart *sql.Stmt
+	history, session, sessionID, countSessions, recent, get, scan, pending, pendingPart *sql.Stmt
 	all                                                                                           []*sql.Stmt
 }
 
@@ -22,8 +22,6 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.history, `SELECT seq, role, content, ts, run_id, provider, model, stop_reason, usage, extra,
 				(SELECT message_count FROM sessions WHERE key = ?1)
 			FROM messages WHERE session_key = ?1 ORDER BY seq DESC LIMIT ?2`},
-		{&r.sessions, `SELECT key, session_id, message_count, created_at, updated_at
-			FROM sessions ORDER BY updated_at DESC, key LIMIT ?`},
 		{&r.countSessions, `SELECT COUNT(*) FROM sessions WHERE key >= ?1 AND (?2 = '' OR key < ?2)`},
 		{&r.recent, `SELECT key, session_id, message_count, created_at, updated_at FROM sessions
 			WHERE key >= ?1 AND (?2 = '' OR key < ?2) ORDER BY updated_at DESC, key LIMIT ?3`},

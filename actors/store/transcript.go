@@ -140,23 +140,7 @@ func (s *Store) History(ctx context.Context, sessionKey string, limit int) (msgs
 
 // Sessions lists sessions, most recently updated first; limit <= 0 means all.
 func (s *Store) Sessions(ctx context.Context, limit int) ([]SessionInfo, error) {
-	if err := s.readable(); err != nil {
-		return nil, err
-	}
-	rows, err := s.reads.sessions.QueryContext(ctx, sqlLimit(limit))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SessionInfo
-	for rows.Next() {
-		var si SessionInfo
-		if err := rows.Scan(&si.Key, &si.SessionID, &si.MessageCount, &si.CreatedAt, &si.UpdatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, si)
-	}
-	return out, rows.Err()
+	return s.RecentSessions(ctx, "", limit)
 }
 
 // CountSessions counts the sessions whose key starts with prefix ("" = all).

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -228,12 +226,9 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	case *startTimeout <= 0 || *startTimeout > 120*time.Second:
 		return nil, &cf, fmt.Errorf("--timeout must be in (0, 120s]")
 	}
-	binPath, err := exec.LookPath(*bin)
+	binPath, err := absBinary(*bin)
 	if err != nil {
 		return nil, &cf, err
-	}
-	if abs, err := filepath.Abs(binPath); err == nil {
-		binPath = abs
 	}
 	token := cf.Token
 	if token == "" {

@@ -13,6 +13,19 @@ import (
 	"time"
 )
 
+// absBinary finds a binary (a path, or a name on PATH) and makes its path
+// absolute: the gateway runs in another working directory.
+func absBinary(bin string) (string, error) {
+	p, err := exec.LookPath(bin)
+	if err != nil {
+		return "", err
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p, nil
+}
+
 // gwProc is a gateway process the tool started, in a throwaway HOME and
 // state dir, in its own process group.
 type gwProc struct {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,12 +62,9 @@ func cmdSoak(ctx context.Context, args []string) (result, *common, error) {
 	case *warmup < 0 || *warmup > 5*time.Minute:
 		return nil, &cf, fmt.Errorf("--warmup must be in [0, 5m]")
 	}
-	binPath, err := exec.LookPath(*bin)
+	binPath, err := absBinary(*bin)
 	if err != nil {
 		return nil, &cf, err
-	}
-	if abs, err := filepath.Abs(binPath); err == nil {
-		binPath = abs
 	}
 	wd := watchdog(*warmup + *duration + 5*time.Minute)
 	defer wd.Stop()

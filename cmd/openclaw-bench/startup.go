@@ -65,12 +65,9 @@ func cmdStartup(ctx context.Context, args []string) (result, *common, error) {
 	if *settle < 0 || *settle > 60*time.Second {
 		return nil, &cf, fmt.Errorf("--settle must be in [0, 60s]")
 	}
-	binPath, err := exec.LookPath(*bin)
+	binPath, err := absBinary(*bin)
 	if err != nil {
 		return nil, &cf, err
-	}
-	if abs, err := filepath.Abs(binPath); err == nil {
-		binPath = abs
 	}
 	token := cf.Token
 	if token == "" {
