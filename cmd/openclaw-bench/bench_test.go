@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"openclaw/actors/gateway/gatewaytest"
 )
 
 // TestMain doubles as a fake gateway binary for the startup, restart and
@@ -389,5 +391,21 @@ func TestAgentFanoutWithRealGateway(t *testing.T) {
 	}
 	if num(t, m, "readers_missing_deltas") != 0 || num(t, m, "no_send_time") != 0 {
 		t.Errorf("missing: %v", m)
+	}
+}
+
+// TestNodeInvokeAgainstGateway runs node-invoke against an in-process
+// gateway: every timed call answered by the node, none failed.
+func TestNodeInvokeAgainstGateway(t *testing.T) {
+	gw := gatewaytest.Start(t, nil)
+	m, code := runJSON(t, "node-invoke", "30", "--url", gw.URL, "--token", gatewaytest.Token)
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	if num(t, m, "calls") != 30 || num(t, m, "failed") != 0 || num(t, m, "node_requests") != 30+nodeInvokeWarmup {
+		t.Errorf("figures: %v", m)
+	}
+	if num(t, m, "p99_ms") < num(t, m, "p50_ms") {
+		t.Errorf("p99 below p50: %v", m)
 	}
 }
