@@ -53,7 +53,7 @@ var minimalParams = map[string]map[string]any{
 	"device.token.rotate": {"deviceId": "nope", "role": "operator"},
 	"device.token.revoke": {"deviceId": "nope", "role": "operator"},
 	// Node-role methods: an operator gets "unauthorized role", which still
-	// proves the method is registered (TestNodeRoleMethodsAnswer calls them
+	// proves the method is registered (actors/nodes TestNodeRoleMethods calls them
 	// as a node).
 	"node.invoke.result":          {"id": "x", "nodeId": "x", "ok": true},
 	"node.invoke.progress":        {"invokeId": "x", "nodeId": "x", "seq": 0, "chunk": ""},
