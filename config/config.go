@@ -194,6 +194,9 @@ type Tools struct {
 type Nodes struct {
 	// Pairing configures how node devices get paired.
 	Pairing NodePairing `json:"pairing,omitzero"`
+	// Commands adjusts which commands node.invoke may send to nodes, beyond
+	// the platform defaults (docs/PROTOCOL.md §5.4). Applied in place.
+	Commands NodeCommands `json:"commands,omitzero"`
 }
 
 // NodePairing is gateway.nodes.pairing.
@@ -201,6 +204,22 @@ type NodePairing struct {
 	// AutoApproveLocal pairs a device with a verified identity connecting
 	// over loopback without asking an operator. Default true.
 	AutoApproveLocal *bool `json:"autoApproveLocal,omitempty"`
+	// AutoApproveCommands approves the command surface a paired node
+	// declares (within the platform allowlist) without asking an operator.
+	// Default false: a node's commands wait for `openclaw nodes approve`,
+	// even when its device was paired automatically. An openclaw-go
+	// extension.
+	AutoApproveCommands bool `json:"autoApproveCommands,omitempty"`
+}
+
+// NodeCommands is gateway.nodes.commands.
+type NodeCommands struct {
+	// Allow adds commands to every platform's allowlist, including ones
+	// that are off by default because they capture or send data
+	// (camera.snap, screen.record, sms.send, …).
+	Allow []string `json:"allow,omitempty"`
+	// Deny removes commands from every allowlist (exact names). Deny wins.
+	Deny []string `json:"deny,omitempty"`
 }
 
 // ControlUI is gateway.controlUi. Changes need a restart.

@@ -88,14 +88,16 @@ func (p ReloadPlan) NeedsRestart() bool { return len(p.Restart) > 0 }
 
 // hotKeys are the key paths (and everything under them) applied in place
 // (docs/PROTOCOL.md §9). Everything else needs a restart: gateway.port, bind,
-// customBindHost, auth.mode, limits, nodes, canvasHost (it binds a port),
-// commands, and any key not classified.
+// customBindHost, auth.mode, limits, nodes.pairing, canvasHost (it binds a
+// port), commands, and any key not classified. gateway.nodes.commands is read
+// by the nodes actor at each invoke, so it applies in place.
 var hotKeys = []string{
 	"agents",
 	"models",
 	"channels",
 	"gateway.http",
 	"gateway.tools",
+	"gateway.nodes.commands",
 	"gateway.auth.token",
 	"gateway.auth.password",
 	"gateway.auth.rateLimit",

@@ -78,13 +78,13 @@ func TestClassify(t *testing.T) {
 	hot := []string{
 		"agents.defaults.model.primary", "agents.list", "models.providers.local.apiKey",
 		"channels.telegram.accounts.work.botToken", "channels.telegram.dmPolicy",
-		"gateway.http.endpoints.responses.enabled", "gateway.tools.deny",
+		"gateway.http.endpoints.responses.enabled", "gateway.tools.deny", "gateway.nodes.commands.allow",
 		"gateway.auth.token", "gateway.auth.password", "gateway.auth.rateLimit.maxAttempts",
 		"gateway.reload.mode", "gateway.reload.debounceMs", "meta.lastTouchedAt", "wizard.lastRunAt", "wizard",
 	}
 	restart := []string{
 		"gateway.port", "gateway.bind", "gateway.customBindHost", "gateway.auth.mode", "gateway.mode",
-		"gateway.limits.maxPayloadBytes", "gateway.nodes.pairing.autoApproveLocal",
+		"gateway.limits.maxPayloadBytes", "gateway.nodes.pairing.autoApproveLocal", "gateway.nodes.pairing.autoApproveCommands",
 		"canvasHost.enabled", "canvasHost.port", "canvasHost.root", "commands.restart",
 		// Prefixes match whole segments only.
 		"gateway.auth.tokenFile", "gateway.httpx", "agentsx.list", "metadata",

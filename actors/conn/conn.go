@@ -27,6 +27,7 @@ type Deps struct {
 	Hub      *actor.PID // registers the socket, fans broadcasts out
 	Presence *actor.PID // the roster row of a tracked socket
 	Devices  *actor.PID // device pairing at connect
+	Nodes    *actor.PID // told when a node socket opens and closes
 	// Routes takes a checked request to the actor that owns its method.
 	Routes  core.Routes
 	Methods *core.Registry
@@ -130,6 +131,15 @@ func (c *connActor) Receive(ctx actor.Context) {
 		c.shutdown(ctx, m)
 	case *drainDeadline:
 		c.finishDrain()
+	case *core.SendFrame:
+		if c.phase == open {
+			c.sock.Send(m.Frame)
+		}
+	case *core.CloseConn:
+		if c.phase == open {
+			c.d.Log.Info("closing socket", "conn", c.sock.ID, "code", m.Code, "reason", m.Reason)
+			c.closeWith(m.Code, m.Reason)
+		}
 	case *core.SecretRotated:
 		if c.phase == open {
 			c.d.Log.Info("closing socket: gateway auth changed", "conn", c.sock.ID)
@@ -158,6 +168,9 @@ func (c *connActor) cleanup(ctx actor.Context) {
 	}
 	if c.registered {
 		ctx.Send(c.d.Hub, &core.Unregister{ConnID: c.sock.ID})
+		if c.peer.Role == core.RoleNode && c.d.Nodes != nil {
+			ctx.Send(c.d.Nodes, &core.NodeDisconnected{ConnID: c.sock.ID, NodeID: c.peer.DeviceID})
+		}
 	}
 	if c.presenceKey != "" {
 		ctx.Send(c.d.Presence, &core.PresenceDisconnect{Key: c.presenceKey, ConnID: c.sock.ID})

@@ -121,7 +121,7 @@ func (c *connActor) connect(ctx actor.Context) {
 		}
 		ctx.Request(c.d.Devices, &core.PairCheck{
 			DeviceID: strings.ToLower(p.Device.ID), PublicKey: p.Device.PublicKey, Role: role, Scopes: p.Scopes,
-			Local: c.sock.Local, SecretOK: secretOK, DeviceToken: deviceToken, Client: p.Client,
+			Local: c.sock.Local, RemoteIP: c.remoteIP(), SecretOK: secretOK, DeviceToken: deviceToken, Client: p.Client,
 		})
 		return
 	}
@@ -236,18 +236,22 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 	if c.hs.timeout != nil {
 		c.hs.timeout.Stop()
 	}
-	c.peer = &core.Peer{ConnID: c.sock.ID, Role: c.hs.role, Scopes: scopes}
+	c.peer = &core.Peer{ConnID: c.sock.ID, Role: c.hs.role, Scopes: scopes, DeviceAuth: c.hs.method == "device-token"}
 	if p.Device != nil {
 		c.peer.DeviceID = strings.ToLower(p.Device.ID)
-	}
-	if c.hs.role == core.RoleNode {
-		c.peer.Node = &core.NodePeer{Client: p.Client, ConnectedAt: time.Now()}
 	}
 	c.sock.Authenticated()
 	c.limiter().Succeed(c.sock.IP)
 	ctx.Send(c.d.Hub, &core.Register{PID: ctx.Self(), Socket: c.sock, Peer: c.peer,
 		SharedSecret: c.hs.method == "token" || c.hs.method == "password"})
 	c.registered = true
+	if c.hs.role == core.RoleNode && c.d.Nodes != nil {
+		// Before hello-ok, so the nodes actor knows this socket before any
+		// request of it arrives.
+		ctx.Send(c.d.Nodes, &core.NodeConnected{ConnID: c.sock.ID, NodeID: c.peer.DeviceID, PID: ctx.Self(),
+			Client: p.Client, PathEnv: p.PathEnv, RemoteIP: c.remoteIP(), Local: c.sock.Local,
+			Declared: core.NodeSurface{Caps: p.Caps, Commands: p.Commands, Permissions: p.Permissions}})
+	}
 	c.sock.Send(protocol.OK(c.hs.connectID, c.hello(deviceToken, issuedAt)))
 	c.d.Log.Debug("handshake ok", "conn", c.sock.ID, "client", p.Client.ID, "mode", p.Client.Mode,
 		"role", c.hs.role, "auth", c.hs.method, "scopes", []string(scopes))
@@ -274,20 +278,29 @@ func (c *connActor) track(ctx actor.Context) {
 	if role == core.RoleNode {
 		kind = "Node"
 	}
-	ip := ""
-	if !c.sock.Local {
-		ip = c.sock.IP.String()
-	}
 	instance := p.Client.InstanceID
 	if role == core.RoleNode && instance == "" {
 		instance = deviceID
 	}
-	ctx.Send(c.d.Presence, &core.PresenceConnect{Key: key, ConnID: c.sock.ID, Entry: protocol.PresenceEntry{
-		Host: host, IP: ip, Version: p.Client.Version, Platform: p.Client.Platform, DeviceFamily: p.Client.DeviceFamily,
+	entry := protocol.PresenceEntry{
+		Host: host, IP: c.remoteIP(), Version: p.Client.Version, Platform: p.Client.Platform, DeviceFamily: p.Client.DeviceFamily,
 		ModelIdentifier: p.Client.ModelIdentifier, Mode: p.Client.Mode, DeviceID: deviceID, Roles: []string{string(role)},
 		Scopes: []string(c.peer.Scopes), InstanceID: instance, ClientID: p.Client.ID,
 		Text: kind + ": " + host + " · mode " + p.Client.Mode,
-	}})
+	}
+	if role == core.RoleNode {
+		entry.Caps, entry.Commands = p.Caps, p.Commands
+	}
+	ctx.Send(c.d.Presence, &core.PresenceConnect{Key: key, ConnID: c.sock.ID, Entry: entry})
+}
+
+// remoteIP is the peer's address as rows and requests show it: empty on
+// loopback.
+func (c *connActor) remoteIP() string {
+	if c.sock.Local {
+		return ""
+	}
+	return c.sock.IP.String()
 }
 
 // hello builds hello-ok.

@@ -58,8 +58,31 @@ type Shutdown struct {
 // CountConns asks the hub how many sockets are open, by role.
 type CountConns = Request[struct{}, protocol.ConnectionCount]
 
-// ListNodes asks the hub for the connected node sockets.
-type ListNodes = Request[struct{}, []protocol.NodeInfo]
+// CloseDevice asks the hub to close every socket of a device (of one role,
+// or of any when Role is empty): its pairing or token was revoked. Each such
+// connection actor gets a *CloseConn.
+type CloseDevice struct {
+	DeviceID string
+	Role     Role
+	Code     uint16
+	Reason   string
+}
+
+// ConnectedDevices asks the hub which device ids have a socket open.
+type ConnectedDevices = Request[struct{}, map[string]bool]
+
+// ---- connection actors ----
+
+// SendFrame hands a connection actor one encoded frame for its socket alone,
+// written as is (no seq): a node's node.invoke.request goes out this way.
+// Dropped when the socket is not open.
+type SendFrame struct{ Frame []byte }
+
+// CloseConn closes a connection's socket with a code and reason.
+type CloseConn struct {
+	Code   uint16
+	Reason string
+}
 
 // ---- presence ----
 
@@ -99,6 +122,43 @@ type ChannelsReport struct {
 // ReportChannels asks the channels actor for its report.
 type ReportChannels = Request[struct{}, ChannelsReport]
 
+// ---- nodes ----
+
+// NodeConnected tells the nodes actor a node socket finished its handshake:
+// what it declared and where to reach it. The connection actor sends it
+// before any request of that socket, so the nodes actor always knows the
+// session a node's request comes from.
+type NodeConnected struct {
+	ConnID   string
+	NodeID   string
+	PID      *actor.PID
+	Client   protocol.ClientInfo
+	Declared NodeSurface
+	PathEnv  string
+	RemoteIP string // "" on loopback
+	Local    bool
+}
+
+// NodeSurface is a node's command surface: capability categories, commands
+// and permission toggles.
+type NodeSurface struct {
+	Caps        []string
+	Commands    []string
+	Permissions map[string]bool
+}
+
+// NodeDisconnected tells the nodes actor a node socket is gone: its pending
+// invokes fail at once.
+type NodeDisconnected struct{ ConnID, NodeID string }
+
+// NodeForget tells the nodes actor a node's pairing is gone (device removed,
+// node role removed or its token revoked): it drops the approved surface and
+// any pending request, and fails the node's pending invokes.
+type NodeForget struct{ NodeID string }
+
+// CountNodes asks the nodes actor how many nodes it knows.
+type CountNodes = Request[struct{}, protocol.NodesCount]
+
 // ---- devices ----
 
 // PairCheck asks the device actor whether a verified device may connect,
@@ -109,6 +169,7 @@ type PairCheck struct {
 	Role      Role
 	Scopes    []string
 	Local     bool
+	RemoteIP  string
 	// SecretOK is true when the connection also proved the shared secret;
 	// otherwise DeviceToken must match the device's token.
 	SecretOK    bool

@@ -30,6 +30,7 @@ const (
 	OwnerDevices  Owner = "devices"
 	OwnerRuns     Owner = "runs"
 	OwnerChannels Owner = "channels"
+	OwnerNodes    Owner = "nodes"
 )
 
 // Routes maps each owner to its actor.
@@ -133,19 +134,17 @@ func (r *Registry) Each(fn func(*Method)) {
 
 // Peer is who sent a request: one connection's identity, fixed at
 // hello-ok and shared by all its requests. Tens of thousands of idle
-// operator sockets each hold one, so what only nodes need is behind Node.
+// operator sockets each hold one, so it stays small: what a node declared
+// at connect is the nodes actor's (NodeConnected).
 type Peer struct {
 	ConnID   string
 	Role     Role
 	Scopes   Scopes
 	DeviceID string
-	Node     *NodePeer // role node only
-}
-
-// NodePeer is what a node socket declared at connect.
-type NodePeer struct {
-	Client      protocol.ClientInfo
-	ConnectedAt time.Time
+	// DeviceAuth is set when the device authenticated with its device token
+	// rather than the shared secret: such a caller manages only its own
+	// device's pairing.
+	DeviceAuth bool
 }
 
 // Request is one call of a method: the decoded params, who asked, and where

@@ -1,7 +1,11 @@
 // Package devices is the device actor: it owns the paired-device records and
-// their device tokens (docs/PROTOCOL.md §3.4), decides whether a
-// verified device may connect, auto-approves local devices, and keeps
-// pending pairing requests for the others (they expire after PendingTTL).
+// their device tokens, one per role (docs/PROTOCOL.md §3.4), decides whether
+// a verified device may connect, auto-approves local devices, keeps the
+// pending pairing requests of the others (both roles; they expire after
+// PendingTTL), and serves device.pair.*, device.token.*, node.pair.remove
+// and node.pair.verify. A node's command surface is not a device matter: it
+// belongs to the nodes actor, which this actor tells when a node's pairing
+// goes (core.NodeForget).
 package devices
 
 import (
@@ -10,6 +14,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -26,9 +31,17 @@ import (
 // reference's); the device's next connect after that asks again.
 const PendingTTL = 5 * time.Minute
 
+// askTimeout bounds asking the hub which devices are connected.
+const askTimeout = 5 * time.Second
+
+// CloseRevoked is the close code of a socket whose device pairing or token
+// was revoked (the reference's: 4001 "device removed").
+const CloseRevoked = 4001
+
 // Deps is what the device actor is built with.
 type Deps struct {
-	Hub   *actor.PID // node.pair.requested goes out through it
+	Hub   *actor.PID // pairing events; closing a revoked device's sockets
+	Nodes *actor.PID // told when a node's pairing goes
 	Store *store.Store
 	// StateDir is where an older version kept devices/paired.json.
 	StateDir string
@@ -39,9 +52,8 @@ type Deps struct {
 
 // pending is a pairing request waiting for an operator.
 type pending struct {
-	protocol.NodePairRequested
-	publicKey string
-	expires   time.Time
+	protocol.DevicePairRequest
+	expires time.Time
 }
 
 type deviceActor struct {
@@ -49,7 +61,7 @@ type deviceActor struct {
 	identity protocol.GatewayIdentity
 	path     string // the legacy file, moved into the state database
 	devices  map[string]*Record
-	pending  map[string]*pending // by device id
+	pending  map[string]*pending // by request id
 	timers   core.Timers
 }
 
@@ -106,6 +118,22 @@ func (d *deviceActor) Receive(ctx actor.Context) {
 			}
 			sys.Root.Send(sender, res)
 		})
+	case *methods.DevicePairList:
+		d.list(ctx, m)
+	case *methods.DevicePairApprove:
+		d.approve(ctx, m)
+	case *methods.DevicePairReject:
+		d.reject(ctx, m)
+	case *methods.DevicePairRemove:
+		d.remove(ctx, m)
+	case *methods.DeviceTokenRotate:
+		d.rotate(ctx, m)
+	case *methods.DeviceTokenRevoke:
+		d.revoke(ctx, m)
+	case *methods.NodePairRemove:
+		d.removeNode(ctx, m)
+	case *methods.NodePairVerify:
+		d.verify(m)
 	}
 }
 
@@ -113,6 +141,7 @@ func (d *deviceActor) Receive(ctx actor.Context) {
 // before the answer goes out (nil when nothing changed).
 func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) (res *core.PairResult, changed *Record) {
 	now := time.Now().UnixMilli()
+	role := string(m.Role)
 	rec := d.devices[m.DeviceID]
 	if rec != nil && rec.PublicKey != m.PublicKey {
 		// Same id, other key: impossible unless the id was forged, which the
@@ -120,60 +149,462 @@ func (d *deviceActor) check(ctx actor.Context, m *core.PairCheck) (res *core.Pai
 		return &core.PairResult{Err: protocol.NewError(protocol.CodeInvalidRequest, "device identity mismatch",
 			map[string]any{"code": "DEVICE_AUTH_DEVICE_ID_MISMATCH"})}, nil
 	}
+	var tok *RoleToken
+	if rec != nil && slices.Contains(rec.Roles, role) {
+		tok = rec.Tokens[role]
+	}
 	if !m.SecretOK {
-		// Device-token authentication: the device must be paired and the
-		// token must match.
-		if rec == nil || !auth.Equal(m.DeviceToken, rec.Token) {
+		// Device-token authentication: the device must be paired for the
+		// role and the token must match.
+		if tok == nil || tok.Token == "" || !auth.Equal(m.DeviceToken, tok.Token) {
 			return &core.PairResult{Err: protocol.NewError(protocol.CodeInvalidRequest,
 				"unauthorized: device token mismatch (rotate/reissue device token)",
 				map[string]any{"code": "AUTH_DEVICE_TOKEN_MISMATCH", "authReason": "device_token_mismatch",
-					"recommendedNextStep": "reauthenticate with the gateway token"})}, nil
+					"canRetryWithDeviceToken": false, "recommendedNextStep": "update_auth_credentials"})}, nil
 		}
 	}
-	role := string(m.Role)
-	if rec != nil && slices.Contains(rec.Roles, role) {
+	if tok != nil && tok.Token != "" {
 		scopes := capScopes(m.Scopes, rec.Scopes)
 		if m.Local && d.d.AutoApproveLocal && m.SecretOK && len(scopes) < len(m.Scopes) {
 			// A local device asking for more than it was paired with is
 			// approved again, as a first pairing would be.
 			rec.Scopes = union(rec.Scopes, m.Scopes)
+			tok.Scopes = union(tok.Scopes, m.Scopes)
 			scopes = m.Scopes
 			changed = rec
 		}
 		// LastConnectedMs is kept in memory only: an fsync per reconnect
 		// would put the disk on every handshake's path.
 		rec.LastConnectedMs = now
-		return &core.PairResult{Scopes: scopes, DeviceToken: rec.Token, IssuedAtMs: rec.TokenIssuedAtMs}, changed
+		return &core.PairResult{Scopes: scopes, DeviceToken: tok.Token, IssuedAtMs: tokenIssued(tok)}, changed
 	}
-	if m.Local && d.d.AutoApproveLocal && m.SecretOK {
-		if rec == nil {
-			rec = &Record{DeviceID: m.DeviceID, PublicKey: m.PublicKey, Token: auth.NewDeviceToken(),
-				TokenIssuedAtMs: now, CreatedAtMs: now}
-			d.devices[m.DeviceID] = rec
-		}
-		rec.Roles = union(rec.Roles, []string{role})
-		rec.Scopes = union(rec.Scopes, m.Scopes)
-		rec.ClientID, rec.ClientMode = m.Client.ID, m.Client.Mode
-		rec.DisplayName, rec.Platform, rec.DeviceFamily = m.Client.DisplayName, m.Client.Platform, m.Client.DeviceFamily
-		rec.ApprovedAtMs, rec.LastConnectedMs = now, now
+	// A role whose token was revoked is not paired again silently.
+	repair := rec != nil && rec.Tokens[role] != nil
+	if !repair && m.Local && d.d.AutoApproveLocal && m.SecretOK {
+		rec = d.pair(rec, pairing{deviceID: m.DeviceID, publicKey: m.PublicKey, role: role, scopes: m.Scopes,
+			client: m.Client, remoteIP: m.RemoteIP, via: "silent"}, now)
 		d.d.Log.Info("device paired (local auto-approve)", "deviceId", m.DeviceID, "role", m.Role, "client", m.Client.ID)
-		return &core.PairResult{Scopes: m.Scopes, DeviceToken: rec.Token, IssuedAtMs: rec.TokenIssuedAtMs}, rec
+		return &core.PairResult{Scopes: m.Scopes, DeviceToken: rec.Tokens[role].Token, IssuedAtMs: now}, rec
 	}
 	d.expire(time.Now())
-	p := d.pending[m.DeviceID]
+	p := d.pendingFor(m.DeviceID, role)
 	if p == nil {
-		p = &pending{publicKey: m.PublicKey, expires: time.Now().Add(PendingTTL), NodePairRequested: protocol.NodePairRequested{
-			RequestID: uuid.NewString(), NodeID: m.DeviceID, Role: role,
-			Scopes: m.Scopes, ClientID: m.Client.ID, ClientMode: m.Client.Mode, DisplayName: m.Client.DisplayName,
-			Platform: m.Client.Platform, Version: m.Client.Version, TS: now}}
-		d.pending[m.DeviceID] = p
-		if m.Role == core.RoleNode {
-			ctx.Send(d.d.Hub, &core.Publish{B: methods.NodePairRequested.Broadcast(p.NodePairRequested, nil)})
+		scopes := m.Scopes
+		if scopes == nil || m.Role != core.RoleOperator {
+			scopes = []string{}
 		}
+		p = &pending{expires: time.Now().Add(PendingTTL), DevicePairRequest: protocol.DevicePairRequest{
+			RequestID: uuid.NewString(), DeviceID: m.DeviceID, PublicKey: m.PublicKey, DisplayName: m.Client.DisplayName,
+			Platform: m.Client.Platform, DeviceFamily: m.Client.DeviceFamily, ClientID: m.Client.ID, ClientMode: m.Client.Mode,
+			Role: role, Roles: []string{role}, Scopes: scopes, RemoteIP: m.RemoteIP, Silent: false, IsRepair: repair, TS: now}}
+		d.pending[p.RequestID] = p
+		ctx.Send(d.d.Hub, &core.Publish{B: methods.DevicePairRequested.Broadcast(p.DevicePairRequest, nil)})
 		d.d.Log.Info("pairing requested", "deviceId", m.DeviceID, "role", role, "requestId", p.RequestID)
 	}
-	return &core.PairResult{Err: protocol.NewError(protocol.CodeNotPaired, "pairing required: not-paired",
-		map[string]any{"code": "PAIRING_REQUIRED", "reason": "not-paired", "requestId": p.RequestID})}, nil
+	msg, reason, hint := "pairing required: device is not approved yet", "not-paired",
+		"Approve this device from the pending pairing requests."
+	if p.IsRepair {
+		msg, reason, hint = "pairing required: device is asking for a higher role than currently approved", "role-upgrade",
+			"Review the requested role upgrade, then approve the pending request."
+	}
+	details := map[string]any{"code": "PAIRING_REQUIRED", "deviceId": m.DeviceID, "reason": reason,
+		"remediationHint": hint, "requestId": p.RequestID, "requestedRole": role}
+	if len(p.Scopes) > 0 {
+		details["requestedScopes"] = p.Scopes
+	}
+	return &core.PairResult{Err: protocol.NewError(protocol.CodeNotPaired, msg, details)}, nil
+}
+
+// pairing is what pairing a device for a role records.
+type pairing struct {
+	deviceID, publicKey, role string
+	scopes                    []string
+	client                    protocol.ClientInfo
+	remoteIP, via             string
+}
+
+// pair adds role to the device's record (making one if needed) with a fresh
+// token for it, and returns the record.
+func (d *deviceActor) pair(rec *Record, p pairing, now int64) *Record {
+	if rec == nil {
+		rec = &Record{DeviceID: p.deviceID, PublicKey: p.publicKey, Tokens: map[string]*RoleToken{}, CreatedAtMs: now}
+		d.devices[p.deviceID] = rec
+	}
+	scopes := []string{}
+	if p.role == string(core.RoleOperator) {
+		scopes = append(scopes, p.scopes...)
+		rec.Scopes = union(rec.Scopes, p.scopes)
+	}
+	rec.Roles = union(rec.Roles, []string{p.role})
+	rec.Tokens[p.role] = &RoleToken{Token: auth.NewDeviceToken(), Scopes: scopes, CreatedAtMs: now}
+	rec.ClientID, rec.ClientMode = p.client.ID, p.client.Mode
+	rec.DisplayName, rec.Platform, rec.DeviceFamily = p.client.DisplayName, p.client.Platform, p.client.DeviceFamily
+	rec.RemoteIP, rec.ApprovedVia = p.remoteIP, p.via
+	rec.ApprovedAtMs, rec.LastConnectedMs = now, now
+	return rec
+}
+
+// pendingFor finds the open request of a device for a role.
+func (d *deviceActor) pendingFor(deviceID, role string) *pending {
+	for _, p := range d.pending {
+		if p.DeviceID == deviceID && p.Role == role {
+			return p
+		}
+	}
+	return nil
+}
+
+// list answers device.pair.list: pending requests and paired devices, newest
+// first, each paired one saying whether it has a socket open (the hub knows;
+// it is asked off this actor).
+func (d *deviceActor) list(ctx actor.Context, m *methods.DevicePairList) {
+	d.expire(time.Now())
+	out := protocol.DevicePairList{Pending: []protocol.DevicePairRequest{}, Paired: []protocol.PairedDevice{}}
+	for _, p := range d.pending {
+		out.Pending = append(out.Pending, p.DevicePairRequest)
+	}
+	sort.Slice(out.Pending, func(i, j int) bool { return out.Pending[i].TS > out.Pending[j].TS })
+	for _, rec := range d.devices {
+		out.Paired = append(out.Paired, view(rec))
+	}
+	sort.Slice(out.Paired, func(i, j int) bool {
+		a, b := out.Paired[i], out.Paired[j]
+		if a.ApprovedAtMs != b.ApprovedAtMs {
+			return a.ApprovedAtMs > b.ApprovedAtMs
+		}
+		return a.DeviceID < b.DeviceID
+	})
+	root, hub := ctx.ActorSystem().Root, d.d.Hub
+	go func() {
+		conns, _ := core.Ask[struct{}, map[string]bool](root, hub, struct{}{}, askTimeout)
+		for i := range out.Paired {
+			c := conns[out.Paired[i].DeviceID]
+			out.Paired[i].Connected = &c
+		}
+		m.Reply(out)
+	}()
+}
+
+// approve answers device.pair.approve. A caller without operator.admin may
+// approve only operator devices, and only with scopes it holds itself.
+func (d *deviceActor) approve(ctx actor.Context, m *methods.DevicePairApprove) {
+	d.expire(time.Now())
+	p := d.pending[m.Params.RequestID]
+	if p == nil {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "unknown requestId", nil))
+		return
+	}
+	if c := m.Caller; c != nil && !c.Scopes.Has(core.ScopeAdmin) {
+		if p.Role != string(core.RoleOperator) || (c.DeviceAuth && c.DeviceID != p.DeviceID) {
+			m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "device pairing approval denied", nil))
+			return
+		}
+		for _, s := range p.Scopes {
+			if !c.Scopes.Has(s) {
+				m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "device pairing approval denied: missing scope "+s, nil))
+				return
+			}
+		}
+	}
+	delete(d.pending, p.RequestID)
+	now := time.Now().UnixMilli()
+	rec := d.devices[p.DeviceID]
+	if rec != nil && rec.PublicKey != p.PublicKey {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "device identity mismatch", nil))
+		return
+	}
+	rec = d.pair(rec, pairing{deviceID: p.DeviceID, publicKey: p.PublicKey, role: p.Role, scopes: p.Scopes,
+		client: protocol.ClientInfo{ID: p.ClientID, Mode: p.ClientMode, DisplayName: p.DisplayName, Platform: p.Platform,
+			DeviceFamily: p.DeviceFamily}, remoteIP: p.RemoteIP, via: "owner"}, now)
+	rec.LastConnectedMs = 0
+	d.d.Log.Info("device paired (approved)", "deviceId", p.DeviceID, "role", p.Role, "requestId", p.RequestID)
+	res := protocol.DevicePairApproved{RequestID: p.RequestID, Device: view(rec)}
+	hub := d.d.Hub
+	resolved := methods.DevicePairResolved.Broadcast(protocol.DevicePairResolved{RequestID: p.RequestID, DeviceID: p.DeviceID,
+		Decision: "approved", TS: now}, nil)
+	root := ctx.ActorSystem().Root
+	d.persist(rec, func(err error) {
+		if err != nil {
+			m.Fail(protocol.NewError(protocol.CodeUnavailable, "pairing not saved: "+err.Error(), nil))
+			return
+		}
+		root.Send(hub, &core.Publish{B: resolved})
+		m.Reply(res)
+	})
+}
+
+func (d *deviceActor) reject(ctx actor.Context, m *methods.DevicePairReject) {
+	d.expire(time.Now())
+	p := d.pending[m.Params.RequestID]
+	if p == nil {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "unknown requestId", nil))
+		return
+	}
+	delete(d.pending, p.RequestID)
+	d.d.Log.Info("pairing rejected", "deviceId", p.DeviceID, "role", p.Role, "requestId", p.RequestID)
+	ctx.Send(d.d.Hub, &core.Publish{B: methods.DevicePairResolved.Broadcast(protocol.DevicePairResolved{
+		RequestID: p.RequestID, DeviceID: p.DeviceID, Decision: "rejected", TS: time.Now().UnixMilli()}, nil)})
+	m.Reply(protocol.DevicePairRejected{RequestID: p.RequestID, DeviceID: p.DeviceID})
+}
+
+// remove answers device.pair.remove: the device is forgotten and every
+// socket it has is closed.
+func (d *deviceActor) remove(ctx actor.Context, m *methods.DevicePairRemove) {
+	rec := d.devices[m.Params.DeviceID]
+	if rec == nil {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "unknown deviceId", nil))
+		return
+	}
+	if !manages(m.Caller, rec) {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "device pairing removal denied", nil))
+		return
+	}
+	delete(d.devices, rec.DeviceID)
+	d.d.Log.Info("device removed", "deviceId", rec.DeviceID)
+	d.forgetNode(ctx, rec)
+	ctx.Send(d.d.Hub, &core.CloseDevice{DeviceID: rec.DeviceID, Code: CloseRevoked, Reason: "device removed"})
+	id, log := rec.DeviceID, d.d.Log
+	// Answered once the removal is durable.
+	d.d.Store.DeleteAsync(ns, id, func(err error) {
+		if err != nil {
+			log.Error("removing a paired device failed", "deviceId", id, "err", err)
+			m.Fail(protocol.NewError(protocol.CodeUnavailable, "removal not saved: "+err.Error(), nil))
+			return
+		}
+		m.Reply(protocol.DeviceRef{DeviceID: id})
+	})
+}
+
+// removeNode answers node.pair.remove: the device loses its node role (and
+// the device record goes when no role is left); its node sockets close.
+func (d *deviceActor) removeNode(ctx actor.Context, m *methods.NodePairRemove) {
+	rec := d.devices[m.Params.NodeID]
+	node := string(core.RoleNode)
+	if rec == nil || !slices.Contains(rec.Roles, node) {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "unknown nodeId", nil))
+		return
+	}
+	if !manages(m.Caller, rec) {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "node pairing removal denied", nil))
+		return
+	}
+	rec.Roles = slices.DeleteFunc(rec.Roles, func(r string) bool { return r == node })
+	delete(rec.Tokens, node)
+	d.forgetNode(ctx, &Record{DeviceID: rec.DeviceID, Roles: []string{node}})
+	d.d.Log.Info("node pairing removed", "nodeId", rec.DeviceID)
+	ctx.Send(d.d.Hub, &core.Publish{B: methods.NodePairResolved.Broadcast(protocol.NodePairResolved{
+		NodeID: rec.DeviceID, Decision: "removed", TS: time.Now().UnixMilli()}, nil)})
+	ctx.Send(d.d.Hub, &core.CloseDevice{DeviceID: rec.DeviceID, Role: core.RoleNode, Code: CloseRevoked, Reason: "device removed"})
+	id := rec.DeviceID
+	done := func(err error) {
+		if err != nil {
+			m.Fail(protocol.NewError(protocol.CodeUnavailable, "removal not saved: "+err.Error(), nil))
+			return
+		}
+		m.Reply(protocol.NodeRef{NodeID: id})
+	}
+	if len(rec.Roles) == 0 {
+		delete(d.devices, id)
+		d.d.Store.DeleteAsync(ns, id, func(err error) {
+			d.logFailure("removing a paired device", id)(err)
+			done(err)
+		})
+		return
+	}
+	d.persist(rec, done)
+}
+
+// rotate answers device.token.rotate: a new token for the role, the old one
+// void and its sockets closed. The token is returned only to the device
+// itself.
+func (d *deviceActor) rotate(ctx actor.Context, m *methods.DeviceTokenRotate) {
+	p := m.Params
+	rec := d.devices[p.DeviceID]
+	var tok *RoleToken
+	if rec != nil && slices.Contains(rec.Roles, p.Role) {
+		tok = rec.Tokens[p.Role]
+	}
+	denied := protocol.NewError(protocol.CodeInvalidRequest, "device token rotation denied", nil)
+	if tok == nil || !managesToken(m.Caller, rec, p.Role) {
+		m.Fail(denied)
+		return
+	}
+	scopes := tok.Scopes
+	if p.Scopes != nil {
+		scopes = p.Scopes
+	}
+	if p.Role == string(core.RoleOperator) && !holds(m.Caller, scopes) {
+		m.Fail(denied)
+		return
+	}
+	if p.Role != string(core.RoleOperator) {
+		scopes = []string{}
+	}
+	now := time.Now().UnixMilli()
+	tok.Token, tok.Scopes, tok.RotatedAtMs = auth.NewDeviceToken(), slices.Clone(scopes), now
+	if p.Role == string(core.RoleOperator) {
+		rec.Scopes = slices.Clone(scopes)
+	}
+	res := protocol.DeviceTokenRotated{DeviceID: rec.DeviceID, Role: p.Role, Scopes: tok.Scopes, RotatedAtMs: now,
+		TokenDelivery: "withheld-cross-device"}
+	if m.Caller != nil && m.Caller.DeviceID == rec.DeviceID {
+		res.Token, res.TokenDelivery = tok.Token, "in-band"
+	}
+	d.d.Log.Info("device token rotated", "deviceId", rec.DeviceID, "role", p.Role)
+	hub, root, id, role := d.d.Hub, ctx.ActorSystem().Root, rec.DeviceID, core.Role(p.Role)
+	d.persist(rec, func(err error) {
+		if err != nil {
+			m.Fail(protocol.NewError(protocol.CodeUnavailable, "token not saved: "+err.Error(), nil))
+			return
+		}
+		m.Reply(res)
+		root.Send(hub, &core.CloseDevice{DeviceID: id, Role: role, Code: CloseRevoked, Reason: "device token rotated"})
+	})
+}
+
+// revoke answers device.token.revoke: the role's token is void, the
+// device's sockets of that role close, and the role is not paired again
+// without an operator.
+func (d *deviceActor) revoke(ctx actor.Context, m *methods.DeviceTokenRevoke) {
+	p := m.Params
+	rec := d.devices[p.DeviceID]
+	var tok *RoleToken
+	if rec != nil && slices.Contains(rec.Roles, p.Role) {
+		tok = rec.Tokens[p.Role]
+	}
+	if tok == nil || !managesToken(m.Caller, rec, p.Role) ||
+		(p.Role == string(core.RoleOperator) && !holds(m.Caller, tok.Scopes)) {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "device token revocation denied", nil))
+		return
+	}
+	now := time.Now().UnixMilli()
+	tok.Token, tok.RevokedAtMs = "", now
+	rec.Roles = slices.DeleteFunc(rec.Roles, func(r string) bool { return r == p.Role })
+	if p.Role == string(core.RoleNode) {
+		d.forgetNode(ctx, &Record{DeviceID: rec.DeviceID, Roles: []string{p.Role}})
+	}
+	d.d.Log.Info("device token revoked", "deviceId", rec.DeviceID, "role", p.Role)
+	hub, root, id, role := d.d.Hub, ctx.ActorSystem().Root, rec.DeviceID, core.Role(p.Role)
+	d.persist(rec, func(err error) {
+		if err != nil {
+			m.Fail(protocol.NewError(protocol.CodeUnavailable, "revocation not saved: "+err.Error(), nil))
+			return
+		}
+		// The answer first: the caller may be one of the sockets closed.
+		m.Reply(protocol.DeviceTokenRevoked{DeviceID: id, Role: string(role), RevokedAtMs: now})
+		root.Send(hub, &core.CloseDevice{DeviceID: id, Role: role, Code: CloseRevoked, Reason: "device removed"})
+	})
+}
+
+// verify answers node.pair.verify (the runbook's): is token this paired
+// node's device token?
+func (d *deviceActor) verify(m *methods.NodePairVerify) {
+	rec := d.devices[m.Params.NodeID]
+	node := string(core.RoleNode)
+	res := protocol.NodePairVerified{NodeID: m.Params.NodeID}
+	if rec != nil && slices.Contains(rec.Roles, node) {
+		res.Paired = true
+		if tok := rec.Tokens[node]; tok != nil && tok.Token != "" {
+			res.OK = auth.Equal(m.Params.Token, tok.Token)
+		}
+	}
+	m.Reply(res)
+}
+
+// forgetNode tells the nodes actor that a node's pairing is gone.
+func (d *deviceActor) forgetNode(ctx actor.Context, rec *Record) {
+	if d.d.Nodes != nil && slices.Contains(rec.Roles, string(core.RoleNode)) {
+		ctx.Send(d.d.Nodes, &core.NodeForget{NodeID: rec.DeviceID})
+	}
+}
+
+// manages reports whether caller may remove rec's pairing (the reference's
+// rule): an admin or a shared-secret caller may; a caller that
+// authenticated with a device token only its own device, and only when it
+// has no role but operator.
+func manages(caller *core.Peer, rec *Record) bool {
+	if caller == nil || caller.Scopes.Has(core.ScopeAdmin) || !caller.DeviceAuth {
+		return true
+	}
+	if caller.DeviceID != rec.DeviceID {
+		return false
+	}
+	for _, r := range rec.Roles {
+		if r != string(core.RoleOperator) {
+			return false
+		}
+	}
+	return true
+}
+
+// managesToken reports whether caller may rotate or revoke rec's token for
+// role: without operator.admin only operator tokens, and a device-token
+// caller only its own device's.
+func managesToken(caller *core.Peer, rec *Record, role string) bool {
+	if caller == nil || caller.Scopes.Has(core.ScopeAdmin) {
+		return true
+	}
+	if caller.DeviceAuth && caller.DeviceID != rec.DeviceID {
+		return false
+	}
+	return role == string(core.RoleOperator)
+}
+
+// holds reports whether caller holds every scope in scopes (in-process
+// callers hold all).
+func holds(caller *core.Peer, scopes []string) bool {
+	if caller == nil {
+		return true
+	}
+	for _, s := range scopes {
+		if !caller.Scopes.Has(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// view is a record as device.pair.* show it: no tokens, only what they are.
+func view(rec *Record) protocol.PairedDevice {
+	v := protocol.PairedDevice{DeviceID: rec.DeviceID, PublicKey: rec.PublicKey, DisplayName: rec.DisplayName,
+		Platform: rec.Platform, DeviceFamily: rec.DeviceFamily, ClientID: rec.ClientID, ClientMode: rec.ClientMode,
+		Roles: slices.Clone(rec.Roles), Scopes: slices.Clone(rec.Scopes), RemoteIP: rec.RemoteIP, ApprovedVia: rec.ApprovedVia,
+		CreatedAtMs: rec.CreatedAtMs, ApprovedAtMs: rec.ApprovedAtMs, LastSeenAtMs: rec.LastConnectedMs,
+		Tokens: []protocol.DeviceToken{}}
+	if v.Roles == nil {
+		v.Roles = []string{}
+	}
+	if v.Scopes == nil {
+		v.Scopes = []string{}
+	}
+	if len(v.Roles) > 0 {
+		v.Role = v.Roles[0]
+	}
+	if v.LastSeenAtMs != 0 {
+		v.LastSeenReason = "connect"
+	}
+	roles := make([]string, 0, len(rec.Tokens))
+	for r := range rec.Tokens {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	for _, r := range roles {
+		t := rec.Tokens[r]
+		scopes := slices.Clone(t.Scopes)
+		if scopes == nil {
+			scopes = []string{}
+		}
+		v.Tokens = append(v.Tokens, protocol.DeviceToken{Role: r, Scopes: scopes, CreatedAtMs: t.CreatedAtMs,
+			RotatedAtMs: t.RotatedAtMs, RevokedAtMs: t.RevokedAtMs})
+	}
+	return v
+}
+
+func tokenIssued(t *RoleToken) int64 {
+	if t.RotatedAtMs != 0 {
+		return t.RotatedAtMs
+	}
+	return t.CreatedAtMs
 }
 
 // persist writes one device's record (a snapshot taken now) to the state
@@ -192,6 +623,16 @@ func (d *deviceActor) persist(rec *Record, done func(error)) {
 		}
 		done(err)
 	})
+}
+
+// logFailure is a write's callback that only logs a failure.
+func (d *deviceActor) logFailure(what, id string) func(error) {
+	log := d.d.Log
+	return func(err error) {
+		if err != nil {
+			log.Error(what+" failed", "deviceId", id, "err", err)
+		}
+	}
 }
 
 // expire drops the pairing requests nobody answered in time.

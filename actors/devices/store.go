@@ -16,20 +16,60 @@ import (
 
 // Record is one paired device.
 type Record struct {
-	DeviceID        string   `json:"deviceId"`
-	PublicKey       string   `json:"publicKey"`
-	Roles           []string `json:"roles"`
-	Scopes          []string `json:"scopes"`
-	Token           string   `json:"token"`
-	TokenIssuedAtMs int64    `json:"tokenIssuedAtMs"`
-	ClientID        string   `json:"clientId,omitempty"`
-	ClientMode      string   `json:"clientMode,omitempty"`
-	DisplayName     string   `json:"displayName,omitempty"`
-	Platform        string   `json:"platform,omitempty"`
-	DeviceFamily    string   `json:"deviceFamily,omitempty"`
-	CreatedAtMs     int64    `json:"createdAtMs"`
-	ApprovedAtMs    int64    `json:"approvedAtMs"`
-	LastConnectedMs int64    `json:"lastConnectedAtMs,omitempty"`
+	DeviceID  string `json:"deviceId"`
+	PublicKey string `json:"publicKey"`
+	// Roles are the roles the device is paired for; each has a token.
+	Roles []string `json:"roles"`
+	// Scopes are the operator scopes it was approved with.
+	Scopes []string `json:"scopes"`
+	// Tokens are the device tokens by role, revoked ones included (with no
+	// token), so a revoked role asks an operator again.
+	Tokens map[string]*RoleToken `json:"tokens,omitempty"`
+	// Token and TokenIssuedAtMs are the single token of records written
+	// before tokens were per role; loadStore moves them into Tokens.
+	Token           string `json:"token,omitempty"`
+	TokenIssuedAtMs int64  `json:"tokenIssuedAtMs,omitempty"`
+	ClientID        string `json:"clientId,omitempty"`
+	ClientMode      string `json:"clientMode,omitempty"`
+	DisplayName     string `json:"displayName,omitempty"`
+	Platform        string `json:"platform,omitempty"`
+	DeviceFamily    string `json:"deviceFamily,omitempty"`
+	RemoteIP        string `json:"remoteIp,omitempty"`
+	// ApprovedVia is "silent" (local auto-approval) or "owner" (an operator).
+	ApprovedVia     string `json:"approvedVia,omitempty"`
+	CreatedAtMs     int64  `json:"createdAtMs"`
+	ApprovedAtMs    int64  `json:"approvedAtMs"`
+	LastConnectedMs int64  `json:"lastConnectedAtMs,omitempty"`
+}
+
+// RoleToken is one role's device token.
+type RoleToken struct {
+	Token       string   `json:"token,omitempty"` // "" once revoked
+	Scopes      []string `json:"scopes"`
+	CreatedAtMs int64    `json:"createdAtMs"`
+	RotatedAtMs int64    `json:"rotatedAtMs,omitempty"`
+	RevokedAtMs int64    `json:"revokedAtMs,omitempty"`
+}
+
+// upgrade moves a legacy single token into Tokens, one per role (the same
+// token, as before).
+func (r *Record) upgrade() {
+	if r.Tokens == nil {
+		r.Tokens = map[string]*RoleToken{}
+	}
+	if r.Token == "" {
+		return
+	}
+	for _, role := range r.Roles {
+		if r.Tokens[role] == nil {
+			scopes := []string{}
+			if role == "operator" {
+				scopes = append(scopes, r.Scopes...)
+			}
+			r.Tokens[role] = &RoleToken{Token: r.Token, Scopes: scopes, CreatedAtMs: r.TokenIssuedAtMs}
+		}
+	}
+	r.Token, r.TokenIssuedAtMs = "", 0
 }
 
 // file is the legacy devices/paired.json.
@@ -63,6 +103,7 @@ func loadStore(st *store.Store, legacyPath string) (map[string]*Record, error) {
 			bad = fmt.Errorf("device %s: %v (it must pair again)", id, err)
 			continue
 		}
+		r.upgrade()
 		devs[id] = &r
 	}
 	legacy, err := loadFile(legacyPath)
@@ -79,6 +120,7 @@ func loadStore(st *store.Store, legacyPath string) (map[string]*Record, error) {
 			return devs, err
 		}
 		items = append(items, store.KV{NS: ns, Key: id, Value: b})
+		r.upgrade()
 		devs[id] = r
 	}
 	if err := st.PutMany(ctx, items); err != nil {

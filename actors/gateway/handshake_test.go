@@ -518,8 +518,9 @@ func TestDeviceIdentity(t *testing.T) {
 		gw := gatewaytest.Start(t, func(o *gateway.Options) { o.AutoApproveLocal = false })
 		id := auth.NewIdentity()
 		_, res := gatewaytest.Connect(t, gw.URL, gatewaytest.Client{Token: gatewaytest.Token, Identity: &id, Scopes: []string{"operator.read"}})
-		if res.OK || res.Error.Code != "NOT_PAIRED" || res.Error.Message != "pairing required: not-paired" ||
-			res.Error.Details["code"] != "PAIRING_REQUIRED" || res.Error.Details["requestId"] == "" {
+		if res.OK || res.Error.Code != "NOT_PAIRED" || res.Error.Message != "pairing required: device is not approved yet" ||
+			res.Error.Details["code"] != "PAIRING_REQUIRED" || res.Error.Details["requestId"] == "" ||
+			res.Error.Details["deviceId"] != id.ID || res.Error.Details["requestedRole"] != "operator" {
 			t.Fatalf("got %s", res.Raw)
 		}
 	})

@@ -36,6 +36,34 @@ var minimalParams = map[string]map[string]any{
 	"send":                     {"to": "42", "message": "hi", "idempotencyKey": "registry-send"},
 	"channels.pairing.list":    {},
 	"channels.pairing.approve": {"channel": "nope", "code": "ABCD2345"},
+
+	"node.list":           {},
+	"node.describe":       {"nodeId": "nope"},
+	"node.rename":         {"nodeId": "nope", "displayName": "x"},
+	"node.invoke":         {"nodeId": "nope", "command": "system.which", "idempotencyKey": "registry-invoke"},
+	"node.pair.list":      {},
+	"node.pair.approve":   {"requestId": "nope"},
+	"node.pair.reject":    {"requestId": "nope"},
+	"node.pair.remove":    {"nodeId": "nope"},
+	"node.pair.verify":    {"nodeId": "nope", "token": "t"},
+	"device.pair.list":    {},
+	"device.pair.approve": {"requestId": "nope"},
+	"device.pair.reject":  {"requestId": "nope"},
+	"device.pair.remove":  {"deviceId": "nope"},
+	"device.token.rotate": {"deviceId": "nope", "role": "operator"},
+	"device.token.revoke": {"deviceId": "nope", "role": "operator"},
+	// Node-role methods: an operator gets "unauthorized role", which still
+	// proves the method is registered (actors/nodes TestNodeRoleMethods calls them
+	// as a node).
+	"node.invoke.result":          {"id": "x", "nodeId": "x", "ok": true},
+	"node.invoke.progress":        {"invokeId": "x", "nodeId": "x", "seq": 0, "chunk": ""},
+	"node.event":                  {"event": "x"},
+	"node.skills.update":          {"skills": []any{}},
+	"node.pluginTools.update":     {"tools": []any{}},
+	"node.runnerInventory.update": {"protocolFeatures": []any{}},
+	"node.pending.pull":           {},
+	"node.pending.ack":            {"ids": []any{"x"}},
+	"node.pair.request":           {},
 }
 
 // TestEveryMethodAnswers calls every method the registry declares with

@@ -18,6 +18,7 @@ import (
 	"openclaw/actors/hub"
 	"openclaw/actors/logs"
 	"openclaw/actors/methods"
+	"openclaw/actors/nodes"
 	"openclaw/actors/presence"
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
@@ -32,7 +33,8 @@ import (
 //	├── hub        who is connected; tick, ping, fan-out
 //	│   └── $n     one connection actor per socket
 //	├── presence   the roster; system-presence, system-event
-//	├── devices    paired devices, pairing at connect
+//	├── devices    paired devices and tokens, pairing at connect; device.pair.*
+//	├── nodes      node registry, connected nodes, surface approval, invokes; node.*
 //	├── config     the active config, the file watcher; config.*
 //	├── logs       logs.tail
 //	├── runs       agent runs; agent, agent.wait, chat.*
@@ -49,7 +51,7 @@ import (
 const rootName = "gateway"
 
 type pids struct {
-	hub, presence, devices, config, logs, runs, channels, health *actor.PID
+	hub, presence, devices, nodes, config, logs, runs, channels, health *actor.PID
 }
 
 // child is one actor of the tree, spawned in order.
@@ -72,7 +74,7 @@ type tree struct {
 func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	o, sys := g.opts, g.system
 	pid := func(name string) *actor.PID { return actor.NewPID(sys.Address(), rootName+"/"+name) }
-	p := pids{hub: pid("hub"), presence: pid("presence"), devices: pid("devices"), config: pid("config"),
+	p := pids{hub: pid("hub"), presence: pid("presence"), devices: pid("devices"), nodes: pid("nodes"), config: pid("config"),
 		logs: pid("logs"), runs: pid("runs"), channels: pid("channels"), health: pid("health")}
 	extraOwners := map[core.Owner]*actor.PID{}
 	for owner := range o.Extra.Owners {
@@ -90,7 +92,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	started := time.Now()
 	limits := o.Limits.WithDefaults()
 
-	toolset := tools.New(tools.Deps{Root: sys.Root, Store: g.store, Hub: p.hub, Channels: p.channels})
+	toolset := tools.New(tools.Deps{Root: sys.Root, Store: g.store, Nodes: p.nodes, Channels: p.channels})
 	for name, t := range o.Extra.Tools {
 		toolset[name] = t
 	}
@@ -98,6 +100,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	routes := core.Routes{
 		core.OwnerHub: p.hub, core.OwnerPresence: p.presence, core.OwnerHealth: p.health, core.OwnerConfig: p.config,
 		core.OwnerLogs: p.logs, core.OwnerDevices: p.devices, core.OwnerRuns: p.runs, core.OwnerChannels: p.channels,
+		core.OwnerNodes: p.nodes,
 	}
 	for owner, pid := range extraOwners {
 		routes[owner] = pid
@@ -105,7 +108,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	host := hostInfo()
 	t := &tree{pids: p}
 	t.conn = &conn.Deps{
-		Hub: p.hub, Presence: p.presence, Devices: p.devices, Routes: routes,
+		Hub: p.hub, Presence: p.presence, Devices: p.devices, Nodes: p.nodes, Routes: routes,
 		Methods: registry(o.Extra.Methods), Events: methods.Events(),
 		Validate: validate, Limits: limits, Secret: secret, Limiter: limiter, Config: active,
 		Roster: roster, Health: healthSnap, Versions: versions,
@@ -122,8 +125,10 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		{"presence", presence.Props(presence.Deps{Hub: p.hub, Roster: roster, Versions: versions, TTL: o.PresenceTTL, Log: o.Log,
 			Self: presence.Self{Host: host.Host, IP: host.IP, Platform: host.Platform, DeviceFamily: host.DeviceFamily,
 				Version: Version, InstanceID: uuid.NewString()}})},
-		{"devices", devices.Props(devices.Deps{Hub: p.hub, Store: g.store, StateDir: o.StateDir,
+		{"devices", devices.Props(devices.Deps{Hub: p.hub, Nodes: p.nodes, Store: g.store, StateDir: o.StateDir,
 			AutoApproveLocal: o.AutoApproveLocal, Log: o.Log})},
+		{"nodes", nodes.Props(nodes.Deps{Hub: p.hub, Store: g.store, Config: active, MaxResultBytes: limits.MaxPayload / 2,
+			Log: o.Log})},
 		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, Config: o.Config, Hash: o.ConfigHash,
 			Restart: o.RequestRestart, Active: active, Secret: secret, Limiter: limiter, Status: reloadStatus,
 			Hub: p.hub, Channels: p.channels, Health: p.health, Log: o.Log})},
@@ -136,7 +141,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		t.children = append(t.children, child{"extra-" + string(owner), props})
 	}
 	// Last: its first summary asks the others.
-	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels,
+	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Nodes: p.nodes,
 		Store: g.store, Config: active, Reload: reloadStatus, Published: healthSnap, Versions: versions,
 		Every: o.HealthEvery, Log: o.Log,
 		Process: health.Process{Version: Version, BuildID: buildID(), PID: os.Getpid(), Started: started}})})

@@ -40,6 +40,7 @@ const recentSessions = 5
 // Deps is what the health actor is built with.
 type Deps struct {
 	Hub, Runs, Channels *actor.PID // asked for counts and channel state
+	Nodes               *actor.PID // asked for the node counts
 	Store               *store.Store
 	Config              *core.Live[*config.Config]
 	// Reload is the config watcher's state: "active" or "disabled".
@@ -186,9 +187,7 @@ func summary(root *actor.RootContext, d Deps) protocol.Health {
 			s.Channels, s.ChannelOrder, s.ChannelLabels, s.LinkChannel = rep.Channels, rep.Order, rep.Labels, rep.Link
 		}
 	}
-	if n, err := core.Ask[struct{}, protocol.ConnectionCount](root, d.Hub, struct{}{}, askTimeout); err == nil {
-		s.Nodes.Connected = n.Nodes
-	}
+	s.Nodes = nodeCounts(root, d)
 	ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
 	defer cancel()
 	s.Sessions = sessions(ctx, d.Store, "", start)
@@ -199,6 +198,16 @@ func summary(root *actor.RootContext, d Deps) protocol.Health {
 	}
 	s.DurationMs = time.Since(start).Milliseconds()
 	return s
+}
+
+// nodeCounts asks the nodes actor (connected node sockets, approved nodes,
+// surfaces waiting for approval).
+func nodeCounts(root *actor.RootContext, d Deps) protocol.NodesCount {
+	if d.Nodes == nil {
+		return protocol.NodesCount{}
+	}
+	n, _ := core.Ask[struct{}, protocol.NodesCount](root, d.Nodes, struct{}{}, askTimeout)
+	return n
 }
 
 func sessions(ctx context.Context, st *store.Store, prefix string, now time.Time) protocol.SessionsCount {
@@ -226,6 +235,7 @@ func status(root *actor.RootContext, d Deps) protocol.Status {
 	if n, err := core.Ask[struct{}, protocol.ConnectionCount](root, d.Hub, struct{}{}, askTimeout); err == nil {
 		s.Connections = n
 	}
+	s.Nodes = nodeCounts(root, d)
 	if n, err := core.Ask[struct{}, int](root, d.Runs, struct{}{}, askTimeout); err == nil {
 		s.ActiveRuns = n
 	}

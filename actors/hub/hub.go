@@ -2,7 +2,8 @@
 // connection actor per socket (and supervises them: a connection that panics
 // is stopped, alone), keeps the authenticated ones with their role and
 // scopes, and fans broadcasts out to them. It also drives the tick event and
-// the WebSocket pings, and counts connections for status.
+// the WebSocket pings, counts connections for status, and closes the sockets
+// of a device whose pairing or token was revoked.
 package hub
 
 import (
@@ -108,16 +109,23 @@ func (h *hubActor) Receive(ctx actor.Context) {
 			}
 		}
 		h.d.Log.Info("gateway secret rotated; closing sockets that used the old one", "sockets", n)
-	case *core.ListNodes:
-		nodes := []protocol.NodeInfo{}
+	case *core.CloseDevice:
+		n := 0
 		for _, e := range h.conns {
-			if n := e.peer.Node; n != nil {
-				nodes = append(nodes, protocol.NodeInfo{NodeID: e.peer.DeviceID, DisplayName: n.Client.DisplayName,
-					Platform: n.Client.Platform, Version: n.Client.Version, ClientID: n.Client.ID,
-					Connected: true, ConnectedAtMs: n.ConnectedAt.UnixMilli()})
+			if e.peer.DeviceID == m.DeviceID && (m.Role == "" || e.peer.Role == m.Role) {
+				ctx.Send(e.pid, &core.CloseConn{Code: m.Code, Reason: m.Reason})
+				n++
 			}
 		}
-		m.Reply(nodes)
+		h.d.Log.Info("closing a device's sockets", "deviceId", m.DeviceID, "role", m.Role, "reason", m.Reason, "sockets", n)
+	case *core.ConnectedDevices:
+		ids := map[string]bool{}
+		for _, e := range h.conns {
+			if e.peer.DeviceID != "" {
+				ids[e.peer.DeviceID] = true
+			}
+		}
+		m.Reply(ids)
 	case *core.CountConns:
 		m.Reply(protocol.ConnectionCount{Total: len(h.conns), Operators: len(h.conns) - h.nodes, Nodes: h.nodes,
 			Handshaking: h.spawned - len(h.conns)})

@@ -54,13 +54,20 @@ func TestSchemasMatchTypes(t *testing.T) {
 // call.
 func TestRegistry(t *testing.T) {
 	owners := map[core.Owner]bool{core.OwnerHub: true, core.OwnerPresence: true, core.OwnerHealth: true,
-		core.OwnerConfig: true, core.OwnerLogs: true, core.OwnerDevices: true, core.OwnerRuns: true, core.OwnerChannels: true}
+		core.OwnerConfig: true, core.OwnerLogs: true, core.OwnerDevices: true, core.OwnerRuns: true, core.OwnerChannels: true,
+		core.OwnerNodes: true}
 	names := methods.Registry.Names()
 	if !sort.StringsAreSorted(names) || len(names) == 0 {
 		t.Fatalf("names not sorted or empty: %v", names)
 	}
+	byType := map[reflect.Type]string{}
 	for _, n := range names {
 		m := methods.Registry.Lookup(n)
+		// An owner tells its methods apart by the request's Go type.
+		if other, dup := byType[m.Request]; dup {
+			t.Errorf("%s and %s share the request type %s", n, other, m.Request)
+		}
+		byType[m.Request] = n
 		if m.Params.Kind() != reflect.Struct {
 			t.Errorf("%s: params %s is not a struct", n, m.Params)
 		}

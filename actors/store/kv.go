@@ -83,6 +83,23 @@ func (s *Store) PutAsync(ns, key string, value []byte, done func(error)) {
 	}
 }
 
+// DeleteAsync removes (ns, key) without waiting, in order with the other
+// asynchronous writes (a PutAsync of the key submitted later wins); done,
+// when not nil, is called once the removal is durable.
+func (s *Store) DeleteAsync(ns, key string, done func(error)) {
+	o := getOp(opDelete)
+	o.a, o.b = ns, key
+	if done != nil {
+		o.doneErr = done
+	}
+	if err := s.submit(o); err != nil {
+		putOp(o)
+		if done != nil {
+			done(err)
+		}
+	}
+}
+
 // Scan returns every key of namespace ns with its value.
 func (s *Store) Scan(ctx context.Context, ns string) (map[string][]byte, error) {
 	if err := s.readable(); err != nil {

@@ -10,7 +10,7 @@ import (
 // lazily on every connection that runs it).
 type readStmts struct {
 	history, session, sessionID, countSessions, recent, get, scan, pending, pendingPart *sql.Stmt
-	all                                                                                           []*sql.Stmt
+	all                                                                                 []*sql.Stmt
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {

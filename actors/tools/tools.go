@@ -36,22 +36,26 @@ type Tool struct {
 type Deps struct {
 	Root     *actor.RootContext
 	Store    *store.Store
-	Hub      *actor.PID // nodes_list
+	Nodes    *actor.PID // nodes_list, node_invoke
 	Channels *actor.PID // message_send
 }
 
 // askTimeout bounds a tool's question to an actor; sendTimeout a message
-// send (a channel may wait out flood control).
+// send (a channel may wait out flood control); node_invoke waits for the
+// node as long as its timeout (default and cap below) plus askTimeout.
 const (
-	askTimeout  = 5 * time.Second
-	sendTimeout = 2 * time.Minute
+	askTimeout          = 5 * time.Second
+	sendTimeout         = 2 * time.Minute
+	defaultNodeInvokeMs = 30_000
+	maxNodeInvokeMs     = 600_000
 )
 
 // HTTPDeny are the tools POST /tools/invoke refuses unless
 // gateway.tools.allow names them (the reference's hard HTTP deny list:
-// command execution, file mutation, session orchestration, control planes).
+// command execution, file mutation, session orchestration, control planes;
+// node_invoke runs commands on nodes, as the reference's nodes tool does).
 var HTTPDeny = []string{"exec", "spawn", "shell", "fs_write", "fs_delete", "fs_move", "apply_patch",
-	"sessions_spawn", "sessions_send", "cron", "gateway", "nodes"}
+	"sessions_spawn", "sessions_send", "cron", "gateway", "nodes", "node_invoke"}
 
 // Set is a tool registry.
 type Set map[string]*Tool
@@ -151,14 +155,41 @@ func New(d Deps) Set {
 			},
 		},
 		"nodes_list": {
-			Name: "nodes_list", Description: "List the node devices (phones, desktops, headless hosts) connected to the gateway.",
+			Name: "nodes_list", Description: "List the node devices (phones, desktops, headless hosts) paired with or connected to the gateway, with the commands each serves.",
 			Parameters: obj(``),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
-				nodes, errShape := core.Ask[struct{}, []protocol.NodeInfo](d.Root, d.Hub, struct{}{}, askTimeout)
+				list, errShape := core.Ask[protocol.Empty, protocol.NodeList](d.Root, d.Nodes, protocol.Empty{}, askTimeout)
 				if errShape != nil {
 					return "", errors.New(errShape.Message)
 				}
-				return jsonText(map[string]any{"nodes": nodes})
+				return jsonText(map[string]any{"nodes": list.Nodes})
+			},
+		},
+		"node_invoke": {
+			Name: "node_invoke", Description: "Run one approved command on a connected node (for example system.which or system.run) and return what it answered.",
+			Parameters: obj(`"nodeId":{"type":"string"},"command":{"type":"string"},"params":{"type":"object"},`+
+				`"timeoutMs":{"type":"integer","minimum":1,"maximum":600000}`, "nodeId", "command"),
+			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
+				var a struct {
+					NodeID    string          `json:"nodeId"`
+					Command   string          `json:"command"`
+					Params    json.RawMessage `json:"params"`
+					TimeoutMs int64           `json:"timeoutMs"`
+				}
+				if err := json.Unmarshal(args, &a); err != nil || a.NodeID == "" || a.Command == "" {
+					return "", &ArgumentError{Msg: "nodeId and command are required"}
+				}
+				if a.TimeoutMs <= 0 || a.TimeoutMs > maxNodeInvokeMs {
+					a.TimeoutMs = defaultNodeInvokeMs
+				}
+				res, errShape := core.Ask[protocol.NodeInvokeParams, protocol.NodeInvokeResult](d.Root, d.Nodes,
+					protocol.NodeInvokeParams{NodeID: a.NodeID, Command: a.Command, Params: a.Params, TimeoutMs: a.TimeoutMs,
+						IdempotencyKey: "tool:" + uuid.NewString()},
+					time.Duration(a.TimeoutMs)*time.Millisecond+askTimeout)
+				if errShape != nil {
+					return "", errors.New(errShape.Message)
+				}
+				return jsonText(res)
 			},
 		},
 	}

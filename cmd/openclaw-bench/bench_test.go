@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"openclaw/actors/gateway/gatewaytest"
 )
 
 // TestMain doubles as a fake gateway binary for the startup, restart and
@@ -423,5 +425,21 @@ func TestSoakBrief(t *testing.T) {
 	}
 	if num(t, m, "restarts") < 1 || num(t, m, "agent_turns") < 1 || num(t, m, "presence_notes") < 1 || num(t, m, "connects") < 10 {
 		t.Fatalf("the load did not run: %v", m)
+	}
+}
+
+// TestNodeInvokeAgainstGateway runs node-invoke against an in-process
+// gateway: every timed call answered by the node, none failed.
+func TestNodeInvokeAgainstGateway(t *testing.T) {
+	gw := gatewaytest.Start(t, nil)
+	m, code := runJSON(t, "node-invoke", "30", "--url", gw.URL, "--token", gatewaytest.Token)
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	if num(t, m, "calls") != 30 || num(t, m, "failed") != 0 || num(t, m, "node_requests") != 30+nodeInvokeWarmup {
+		t.Errorf("figures: %v", m)
+	}
+	if num(t, m, "p99_ms") < num(t, m, "p50_ms") {
+		t.Errorf("p99 below p50: %v", m)
 	}
 }

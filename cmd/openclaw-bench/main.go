@@ -11,6 +11,7 @@
 //	openclaw-bench agent-fanout R --bin PATH [--deltas 50] [--chunk-delay 20ms] [--runs 3]
 //	openclaw-bench slow R [--rounds K] [--pad BYTES]
 //	openclaw-bench restart N --pid P [--runs K]
+//	openclaw-bench node-invoke [N]
 //	openclaw-bench compare --ours BIN --ref CLI [--out docs/BENCHMARKS.md] [--raw docs/bench]
 //	openclaw-bench baseline-gateway --port P
 //
@@ -77,6 +78,10 @@ scenarios:
         a real gateway under everything at once (connects and leaves, pipelined bursts,
         presence notes, agent turns with watchers, SIGUSR1), then whether it holds more
         goroutines, descriptors or memory at the end than after the warmup; exit 1 if so
+  node-invoke [N] [--call-timeout 30s]
+        a node played by the Go client (linux, declaring system.which, answering at once) and an
+        admin that approves its commands, then calls node.invoke system.which N times (default
+        1000) one after another: round trip p50, p90, p99, max (20 warm-up calls not counted)
   compare --ours BIN --ref CLI [--out docs/BENCHMARKS.md] [--raw docs/bench] [--budget 15m]
         run the same scenarios against the reference gateway and ours, one after the other,
         each on a fresh gateway; write the table and the raw JSON lines
@@ -152,6 +157,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 		res, cf, err = cmdCompare(ctx, args[1:])
 	case "soak":
 		res, cf, err = cmdSoak(ctx, args[1:])
+	case "node-invoke":
+		res, cf, err = cmdNodeInvoke(ctx, args[1:])
 	default:
 		fmt.Fprintf(os.Stderr, "openclaw-bench: unknown scenario %q\n\n%s", args[0], usage)
 		return 2

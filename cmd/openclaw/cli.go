@@ -30,6 +30,8 @@ type CLI struct {
 	Agent   AgentCmd   `cmd:"" help:"Run one agent turn through the gateway and print the reply as it streams."`
 	Message MessageCmd `cmd:"" help:"Send messages through the gateway's channels."`
 	Pairing PairingCmd `cmd:"" help:"Secure DM pairing: list and approve inbound requests."`
+	Nodes   NodesCmd   `cmd:"" help:"Node hosts: pairing, status, describe and invoke."`
+	Devices DevicesCmd `cmd:"" help:"Device pairing and device tokens."`
 	Setup   SetupCmd   `cmd:"" help:"Create the profile's config (with a generated token) and workspace."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }

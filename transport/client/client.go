@@ -34,7 +34,11 @@ type Options struct {
 	ClientID, Mode, Version, Platform, DisplayName, DeviceFamily, InstanceID string
 	Role                                                                     string
 	Scopes                                                                   []string
-	MinProtocol, MaxProtocol                                                 int
+	// Caps and Commands are what a node declares it serves; PathEnv its PATH.
+	Caps, Commands           []string
+	Permissions              map[string]bool
+	PathEnv                  string
+	MinProtocol, MaxProtocol int
 
 	// Header is sent with the upgrade request.
 	Header http.Header
@@ -123,7 +127,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	conn, _, err := gws.NewClient(c, &gws.ClientOption{
 		Addr: opts.URL, RequestHeader: opts.Header, HandshakeTimeout: time.Until(dl),
-		PermessageDeflate: gws.PermessageDeflate{Enabled: false}, ReadMaxPayloadSize: 64 << 20,
+		PermessageDeflate: gws.PermessageDeflate{Enabled: false}, ReadMaxPayloadSize: 64 << 20, WriteMaxPayloadSize: 64 << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the gateway at %s: %w", opts.URL, err)
@@ -169,9 +173,22 @@ func (c *Client) connectParams(nonce string) map[string]any {
 	if scopes == nil {
 		scopes = []string{}
 	}
+	caps := o.Caps
+	if caps == nil {
+		caps = []string{}
+	}
 	p := map[string]any{
 		"minProtocol": o.MinProtocol, "maxProtocol": o.MaxProtocol, "client": client,
-		"role": o.Role, "scopes": scopes, "caps": []string{},
+		"role": o.Role, "scopes": scopes, "caps": caps,
+	}
+	if o.Commands != nil {
+		p["commands"] = o.Commands
+	}
+	if o.Permissions != nil {
+		p["permissions"] = o.Permissions
+	}
+	if o.PathEnv != "" {
+		p["pathEnv"] = o.PathEnv
 	}
 	a := map[string]any{}
 	if o.Token != "" {

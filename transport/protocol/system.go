@@ -106,9 +106,12 @@ type RecentSession struct {
 	Age       int64  `json:"age"`
 }
 
-// NodesCount counts node devices.
+// NodesCount counts node devices: connected node sockets, nodes whose
+// command surface is approved, and surfaces waiting for approval.
 type NodesCount struct {
 	Connected int `json:"connected"`
+	Paired    int `json:"paired"`
+	Pending   int `json:"pending"`
 }
 
 // Status is the status method's result: a short summary of the process.
@@ -123,6 +126,7 @@ type Status struct {
 	Channels       []ChannelLine   `json:"channels"`
 	Sessions       StatusSessions  `json:"sessions"`
 	ActiveRuns     int             `json:"activeRuns"`
+	Nodes          NodesCount      `json:"nodes"`
 	Memory         Memory          `json:"memory"`
 	StateVersion   StateVersion    `json:"stateVersion"`
 }
@@ -177,6 +181,9 @@ type PresenceEntry struct {
 	Scopes           []string `json:"scopes,omitempty"`
 	InstanceID       string   `json:"instanceId,omitempty"`
 	ClientID         string   `json:"clientId,omitempty"`
+	// Caps and Commands are what a node declared at connect.
+	Caps     []string `json:"caps,omitempty"`
+	Commands []string `json:"commands,omitempty"`
 }
 
 // PresenceEvent is the presence event's payload: the whole roster.
