@@ -74,6 +74,9 @@ scenarios:
   restart N --pid P [--runs 5] [--timeout 60s]
         N sockets, SIGUSR1 to P (in-process restart): time from the signal to each socket's
         shutdown event and close (1012), and until all N have a fresh hello-ok
+  pipeline [N] [--method health] [--params '{}']
+        one admin socket sends N requests (default 1000) at once without waiting: how they were
+        answered (ok, refused and retryable, failed, none) and, with --pid, the gateway's RSS
   soak --bin PATH [--duration 5m] [--warmup 20s] [--restart-every 1m]
         a real gateway under everything at once (connects and leaves, pipelined bursts,
         presence notes, agent turns with watchers, SIGUSR1), then whether it holds more
@@ -157,6 +160,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 		res, cf, err = cmdCompare(ctx, args[1:])
 	case "soak":
 		res, cf, err = cmdSoak(ctx, args[1:])
+	case "pipeline":
+		res, cf, err = cmdPipeline(ctx, args[1:])
 	case "node-invoke":
 		res, cf, err = cmdNodeInvoke(ctx, args[1:])
 	default:
