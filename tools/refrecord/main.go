@@ -19,6 +19,7 @@
 //	controlui  the reference Control UI in headless Chromium, each screen's methods
 //	           (testdata/reference/controlui; screenshots in -screenshots, not in git)
 //	summary    testdata/reference/SUMMARY.md from the recordings (no gateway)
+//	rescrub    apply the scrubber's generic rules to the recordings again (no gateway)
 //
 // The reference install comes from bash .ci/install-reference.sh (-ref or
 // OPENCLAW_REFERENCE_DIR; default .cache/reference).
@@ -59,7 +60,13 @@ func run(args []string) int {
 		return 2
 	}
 	var ref *reference
-	if *phases != "summary" {
+	needsGateway := false
+	for _, p := range strings.Split(*phases, ",") {
+		if p = strings.TrimSpace(p); p != "summary" && p != "rescrub" {
+			needsGateway = true
+		}
+	}
+	if needsGateway {
 		var err error
 		if ref, err = findReference(*refDir); err != nil {
 			fmt.Fprintln(os.Stderr, "refrecord:", err)
@@ -74,6 +81,15 @@ func run(args []string) int {
 	failed := false
 	for _, p := range strings.Split(*phases, ",") {
 		p = strings.TrimSpace(p)
+		if p == "rescrub" {
+			n, err := phaseRescrub(*out)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "refrecord: phase rescrub: %v\n", err)
+				failed = true
+			}
+			logf("rescrub: %d files changed", n)
+			continue
+		}
 		if p == "summary" {
 			if err := phaseSummary(*out); err != nil {
 				fmt.Fprintf(os.Stderr, "refrecord: phase summary: %v\n", err)
@@ -100,7 +116,7 @@ func run(args []string) int {
 			clean(*out, "controlui")
 			err = r.phaseControlUI(ctx, *chromium, *shots)
 		default:
-			err = fmt.Errorf("unknown phase %q (methods, nodehost, cli, controlui, summary)", p)
+			err = fmt.Errorf("unknown phase %q (methods, nodehost, cli, controlui, summary, rescrub)", p)
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "refrecord: phase %s: %v\n", p, err)

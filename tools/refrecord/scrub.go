@@ -76,7 +76,14 @@ var (
 	reTmpName = regexp.MustCompile(`/tmp/refrecord-[a-z]+-\d+`)
 	reChrome  = regexp.MustCompile(`Chrome/[0-9.]+`)
 	reHMAC    = regexp.MustCompile(`hmac-sha256:v1:[A-Za-z0-9_-]+`)
+	rePid     = regexp.MustCompile(`(\bpid(?:\\*")?\s*[:=]\s*)[0-9]+`)              // "pid=123", "\"pid\":123" in log text
+	reB64Key  = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)                           // 32 random bytes, base64url
+	reEphem   = regexp.MustCompile(`127\.0\.0\.1:(3[2-9][0-9]{3}|[4-6][0-9]{4})\b`) // Linux's ephemeral range
 )
+
+// opaqueKeys are keys whose string values are opaque, run-specific
+// cursors.
+var opaqueKeys = map[string]bool{"deltaCursor": true, "cursor": true, "nextCursor": true, "traceId": true, "spanId": true}
 
 // randomIDKeys are keys whose values are random ids that are neither UUIDs
 // nor hex (channel pairing request ids are 32 base64url characters).
@@ -84,10 +91,10 @@ var randomIDKeys = map[string]bool{"requestId": true}
 
 // volatileNumbers are keys whose numbers measure this run.
 var volatileNumbers = map[string]string{
-	"durationMs": "ms", "uptimeMs": "ms", "elapsedMs": "ms", "ageMs": "ms", "intervalMs": "ms",
+	"durationMs": "ms", "uptimeMs": "ms", "runtimeMs": "ms", "elapsedMs": "ms", "ageMs": "ms", "intervalMs": "ms",
 	"delayP99Ms": "ms", "delayMaxMs": "ms", "delayMeanMs": "ms", "delayP50Ms": "ms", "latencyMs": "ms",
 	"lastEventAgeMs": "ms", "sinceMs": "ms", "uptimeSeconds": "s", "uptime": "s", "lastInputSeconds": "s",
-	"pid": "pid", "ppid": "pid",
+	"cursor": "offset", "pid": "pid", "ppid": "pid", "remotePort": "ephemeral-port", "localPort": "ephemeral-port",
 	"rss": "bytes", "heapUsed": "bytes", "heapTotal": "bytes", "external": "bytes", "arrayBuffers": "bytes",
 	"totalMem": "bytes", "freeMem": "bytes", "totalmem": "bytes", "freemem": "bytes",
 	"utilization": "ratio", "cpuCoreRatio": "ratio", "mainThreadCoreRatio": "ratio", "hostUtilization": "ratio",
@@ -107,9 +114,12 @@ var secretKeys = map[string]bool{
 	"recoveryScope": true, "appliedConfigHash": true, "publicKey": true, "setupCode": true, "secret": true,
 }
 
-// doc scrubs one recording; numbering of ids restarts per document.
+// doc scrubs one recording; numbering of ids restarts per document, after
+// any numbered placeholder already in it (so scrubbing a scrubbed file again
+// never reuses a number).
 func (s *scrubber) doc(v *jv) *jv {
 	c := &scrubDoc{s: s, ids: map[string]string{}, n: map[string]int{}}
+	c.countExisting(string(v.encode()))
 	v = v.clone()
 	c.walk(v, "")
 	return v
@@ -118,7 +128,18 @@ func (s *scrubber) doc(v *jv) *jv {
 // text scrubs free text (a CLI's output) as one document.
 func (s *scrubber) text(t string) string {
 	c := &scrubDoc{s: s, ids: map[string]string{}, n: map[string]int{}}
+	c.countExisting(t)
 	return c.str(t, "")
+}
+
+var reNumbered = regexp.MustCompile(`<([A-Za-z0-9]+)-([0-9]+)>`)
+
+func (c *scrubDoc) countExisting(t string) {
+	for _, m := range reNumbered.FindAllStringSubmatch(t, -1) {
+		if n, err := strconv.Atoi(m[2]); err == nil && n > c.n[m[1]] {
+			c.n[m[1]] = n
+		}
+	}
 }
 
 type scrubDoc struct {
@@ -132,6 +153,10 @@ func (c *scrubDoc) walk(v *jv, key string) {
 	case 'o':
 		for i, k := range v.keys {
 			c.walk(v.vals[i], k)
+			// Keys can hold volatile text too (a summary keyed by error
+			// message); scrubbed after the value, which is scrubbed by the
+			// original key.
+			v.keys[i] = c.str(k, "")
 		}
 	case 'a':
 		for _, x := range v.vals {
@@ -160,6 +185,10 @@ func (c *scrubDoc) num(n, key string) string {
 	f, err := strconv.ParseFloat(n, 64)
 	if err != nil {
 		return ""
+	}
+	// A fractional number of milliseconds is a measurement (serverTiming).
+	if strings.HasSuffix(key, "Ms") && strings.Contains(n, ".") {
+		return "<num:ms>"
 	}
 	// A deadline that counts down (node.invoke.request's timeoutMs is the
 	// caller's timeout minus the time already spent).
@@ -202,7 +231,8 @@ func (c *scrubDoc) str(s, key string) string {
 		return "<" + key + ">"
 	}
 	// JSON carried in a string (payloadJSON, paramsJSON): scrubbed as JSON.
-	if strings.HasSuffix(key, "JSON") && (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) {
+	// The log file's lines (logs.tail) are JSON records too.
+	if (strings.HasSuffix(key, "JSON") || key == "lines") && (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) {
 		if v, err := parseJSON([]byte(s)); err == nil {
 			c.walk(v, "")
 			return compactJSON(v)
@@ -219,6 +249,16 @@ func (c *scrubDoc) str(s, key string) string {
 	if randomIDKeys[key] && !strings.HasPrefix(s, "<") {
 		return c.id(key, s)
 	}
+	if opaqueKeys[key] && !strings.HasPrefix(s, "<") {
+		return c.id(key, s)
+	}
+	if reB64Key.MatchString(s) {
+		return c.id("b64", s)
+	}
+	// Client sockets' ephemeral ports (in log lines); the gateway's and
+	// the tap's addresses were named before.
+	s = reEphem.ReplaceAllString(s, "127.0.0.1:<ephemeral-port>")
+	s = rePid.ReplaceAllString(s, "${1}<pid>")
 	return s
 }
 

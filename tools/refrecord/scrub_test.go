@@ -38,6 +38,12 @@ func TestScrub(t *testing.T) {
 			`{"hash":"<hmac-1>","same":"<hmac-1>"}`},
 		{"random request ids", `{"requestId":"YqLjrQGZOmR9wEx8XZ4bm8yiEc_VqMyu","again":{"requestId":"YqLjrQGZOmR9wEx8XZ4bm8yiEc_VqMyu"}}`,
 			`{"requestId":"<requestId-1>","again":{"requestId":"<requestId-1>"}}`},
+		{"opaque cursors and 32-byte keys", `{"deltaCursor":"eyJhZ2VudElkIjoibWFpbiJ9","source":"HkixpxVxtlyluzHjZ2IFnuEGTJTWKUnQYlpdY2RBLgY"}`,
+			`{"deltaCursor":"<deltaCursor-1>","source":"<b64-1>"}`},
+		{"ephemeral ports", `{"remotePort":34434,"line":"peer=127.0.0.1:34434 closed","vnc":"127.0.0.1:5900"}`,
+			`{"remotePort":"<num:ephemeral-port>","line":"peer=127.0.0.1:<ephemeral-port> closed","vnc":"127.0.0.1:5900"}`},
+		{"pids in log text", `{"line":"phase=stream-ready pid=16622 threadId=0","raw":"{\\\"pid\\\":16622}"}`,
+			`{"line":"phase=stream-ready pid=<pid> threadId=0","raw":"{\\\"pid\\\":<pid>}"}`},
 		{"key order kept", `{"z":1,"a":2,"m":{"y":true,"b":null}}`, `{"z":1,"a":2,"m":{"y":true,"b":null}}`},
 	}
 	for _, c := range cases {
@@ -88,4 +94,22 @@ func compact(b []byte) string {
 		}
 	}
 	return out.String()
+}
+
+// Scrubbing a scrubbed document again changes nothing, and new ids are
+// numbered after the ones already there.
+func TestScrubAgain(t *testing.T) {
+	sc := newScrubber()
+	v, _ := parseJSON([]byte(`{"a":"3dac7960-9fa2-45e4-be1b-8728216ac203","errors":{"retry 04762ea8-03c8-4593-9001-20980aa6c813 later":2}}`))
+	once := sc.doc(v)
+	if got := compact(once.encode()); got != `{"a":"<uuid-1>","errors":{"retry <uuid-2> later":2}}` {
+		t.Fatalf("first pass: %s", got)
+	}
+	if got := compact(sc.doc(once).encode()); got != compact(once.encode()) {
+		t.Fatalf("second pass changed %s", got)
+	}
+	more, _ := parseJSON([]byte(`{"a":"<uuid-1>","b":"9e5c1605-0774-442b-a20c-eb31796cbcc7"}`))
+	if got := compact(sc.doc(more).encode()); got != `{"a":"<uuid-1>","b":"<uuid-2>"}` {
+		t.Fatalf("continued numbering: %s", got)
+	}
 }

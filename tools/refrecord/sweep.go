@@ -66,7 +66,7 @@ func sweepCases() []sweepCase {
 		c("cron-rm", "cron", "rm", "{cronId}", "--json"),
 		c("approvals-pending", "approvals", "pending", "--json"),
 		c("approvals-get", "approvals", "get", "--json"),
-		c("approvals-grants", "approvals", "grants"),
+		c("approvals-grants", "approvals", "grants", "list"),
 		c("nodes-status-json", "nodes", "status", "--json"),
 		c("nodes-list", "nodes", "list"),
 		c("nodes-pending", "nodes", "pending"),
@@ -83,7 +83,6 @@ func sweepCases() []sweepCase {
 		c("hooks-list-json", "hooks", "list", "--json"),
 		c("transcripts-list-json", "transcripts", "list", "--json"),
 		c("config-get-gateway-port", "config", "get", "gateway.port"),
-		c("config-schema", "config", "schema"),
 	}
 }
 
@@ -170,7 +169,7 @@ func (r *recorder) phaseCLI(ctx context.Context) error {
 			}
 		}
 		row.set("reachedGateway", &jv{kind: 'b', b: reached})
-		row.set("methods", toJV(methods))
+		row.set("methods", toJV(nonNil(methods)))
 		if res.code != 0 {
 			row.set("stderr", jstr(trunc(lastLines(res.stderr+res.stdout, 3), 300)))
 		}
