@@ -59,7 +59,7 @@ func findReference(dir string) (*reference, error) {
 }
 
 // env is a clean environment for a reference process: no inherited
-// OPENCLAW_* variables, the given HOME, Node 24 first on PATH, UTC.
+// OPENCLAW_* variables, the given HOME, Node 24 first on a fixed PATH, UTC.
 func (r *reference) env(home string, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -71,7 +71,9 @@ func (r *reference) env(home string, extra ...string) []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "HOME="+home, "PATH="+r.nodeBin+string(os.PathListSeparator)+os.Getenv("PATH"),
+	// A fixed PATH: the reference reports it (node host pathEnv, nodes
+	// describe), so it must not carry this machine's.
+	env = append(env, "HOME="+home, "PATH="+r.nodeBin+":/usr/local/bin:/usr/bin:/bin",
 		"TZ=UTC", "NO_COLOR=1", "LANG=C.UTF-8", "COLUMNS=120")
 	return append(env, extra...)
 }

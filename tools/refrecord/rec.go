@@ -68,9 +68,7 @@ type conn struct {
 func newRecorder(ref *reference, out string, keep bool) *recorder {
 	sc := newScrubber()
 	sc.add(recordToken, "<token>")
-	if h, err := os.Hostname(); err == nil {
-		sc.add(h, "<hostname>")
-	}
+	addHost(sc)
 	sc.add(ref.dir, "<refDir>")
 	if v, err := nodeVersion(ref); err == nil {
 		sc.add("v"+v, "<nodeVersion>")

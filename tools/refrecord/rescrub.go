@@ -12,6 +12,7 @@ import (
 // file already has.
 func phaseRescrub(out string) (int, error) {
 	sc := newScrubber()
+	addHost(sc) // same machine: the host name is known
 	n := 0
 	err := filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

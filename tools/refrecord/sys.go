@@ -85,3 +85,16 @@ func killMarked(marker string) int {
 	}
 	return n
 }
+
+// addHost registers the host name with a scrubber: as a whole value, and
+// inside the JSON text of log records (a short name like "vm" is not
+// replaced inside other words).
+func addHost(sc *scrubber) {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return
+	}
+	sc.add(h, "<hostname>")
+	sc.add(`"hostname":"`+h+`"`, `"hostname":"<hostname>"`)
+	sc.add(`\"hostname\":\"`+h+`\"`, `\"hostname\":\"<hostname>\"`)
+}
