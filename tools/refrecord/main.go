@@ -39,7 +39,7 @@ import (
 )
 
 // maxRun bounds a whole recording.
-const maxRun = 40 * time.Minute
+const maxRun = 60 * time.Minute
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "tap" {
