@@ -65,8 +65,6 @@ type waitTimeout struct {
 
 type sweep struct{}
 
-// resumeRuns carries the turns the last gateway left unfinished.
-type resumeRuns struct{ runs map[string]*inflight }
 
 // entry is one run, running or finished within the idempotency window.
 type entry struct {
@@ -111,19 +109,13 @@ func (a *runsActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.timers.After(ctx, sweepEvery, &sweep{})
-		self, root, st, log := ctx.Self(), ctx.ActorSystem().Root, a.d.Store, a.d.Log
-		go func() {
-			recs, err := interrupted(st)
-			if err != nil {
-				log.Error("the interrupted turns could not be read; they will not be resumed", "err", err)
-				return
-			}
-			if len(recs) > 0 {
-				root.Send(self, &resumeRuns{runs: recs})
-			}
-		}()
-	case *resumeRuns:
-		a.resume(ctx, m.runs)
+		// Read here, before any request: an agent.wait for a turn being
+		// resumed must find it. A few rows, once per start.
+		recs, err := interrupted(a.d.Store)
+		if err != nil {
+			a.d.Log.Error("the interrupted turns could not be read; they will not be resumed", "err", err)
+		}
+		a.resume(ctx, recs)
 	case *core.Shutdown:
 		a.shutdown(m)
 	case *actor.Stopping:

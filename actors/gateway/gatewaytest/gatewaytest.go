@@ -29,6 +29,11 @@ import (
 	"openclaw/transport/client"
 )
 
+// frameWait bounds a test's wait for a frame or a close: generous, since a
+// test under -race on a loaded machine is slow, and only a hang should
+// reach it.
+const frameWait = 20 * time.Second
+
 // Token is the shared secret of a gateway Start runs.
 const Token = "test-token-0123456789"
 
@@ -265,8 +270,8 @@ func (w *Conn) Next() *Frame {
 		default:
 		}
 		w.t.Fatalf("socket closed (%d %q) while waiting for a frame", w.code, w.reason)
-	case <-time.After(5 * time.Second):
-		w.t.Fatal("no frame within 5s")
+	case <-time.After(frameWait):
+		w.t.Fatalf("no frame within %s", frameWait)
 	}
 	return nil
 }
@@ -311,8 +316,8 @@ func (w *Conn) Closed() (uint16, string) {
 	select {
 	case <-w.done:
 		return w.code, w.reason
-	case <-time.After(5 * time.Second):
-		w.t.Fatal("socket not closed within 5s")
+	case <-time.After(frameWait):
+		w.t.Fatalf("socket not closed within %s", frameWait)
 	}
 	return 0, ""
 }
