@@ -65,7 +65,6 @@ type waitTimeout struct {
 
 type sweep struct{}
 
-
 // entry is one run, running or finished within the idempotency window.
 type entry struct {
 	runID, sessionKey, agentID string
