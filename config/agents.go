@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // DefaultAgentID is the agent when the config names none.
 const DefaultAgentID = "main"
 
@@ -54,4 +56,51 @@ func DefaultChannel(c *Config) string {
 		return "telegram"
 	}
 	return KnownChannels[0]
+}
+
+// AgentModelRef is the model an agent uses as "<provider>/<model id>"
+// (agents.list[].model.primary, else agents.defaults.model.primary), or ""
+// when the config names none.
+func AgentModelRef(c *Config, agentID string) string {
+	if c == nil {
+		return ""
+	}
+	for _, a := range c.Agents.List {
+		if a.ID == agentID && a.Model != nil && a.Model.Primary != "" {
+			return a.Model.Primary
+		}
+	}
+	return c.Agents.Defaults.Model.Primary
+}
+
+// AgentName is the agent's display name ("" when the config gives none).
+func AgentName(c *Config, agentID string) string {
+	if c == nil {
+		return ""
+	}
+	for _, a := range c.Agents.List {
+		if a.ID == agentID {
+			return a.Name
+		}
+	}
+	return ""
+}
+
+// ModelInfo finds a model reference ("<provider>/<model id>") among
+// models.providers.<id>.models; ok is false when the config does not
+// declare it.
+func ModelInfo(c *Config, ref string) (m ProviderModel, ok bool) {
+	if c == nil {
+		return ProviderModel{}, false
+	}
+	providerID, id, found := strings.Cut(ref, "/")
+	if !found {
+		return ProviderModel{}, false
+	}
+	for _, pm := range c.Models.Providers[providerID].Models {
+		if pm.ID == id {
+			return pm, true
+		}
+	}
+	return ProviderModel{}, false
 }

@@ -22,7 +22,7 @@ import (
 // Request types, one per method: what its owner receives.
 type (
 	Health         = core.Request[protocol.HealthParams, protocol.Health]
-	Status         = core.Request[protocol.Empty, protocol.Status]
+	Status         = core.Request[protocol.StatusParams, protocol.Status]
 	SystemPresence = core.Request[protocol.Empty, []protocol.PresenceEntry]
 	SystemEvent    = core.Request[protocol.SystemEventParams, protocol.OKResult]
 	LogsTail       = core.Request[protocol.LogsTailParams, protocol.LogsTail]

@@ -252,12 +252,22 @@ func checkHealthJSON(t *testing.T, r cmdResult) {
 	}
 }
 
-// checkStatusJSON checks the status summary: version and connections.
+// checkStatusJSON checks the status summary has the reference's shape
+// (runtimeVersion, heartbeat, sessions, processMemory, pid) and our
+// connections.
 func checkStatusJSON(t *testing.T, r cmdResult) {
 	t.Helper()
 	v := decodeJSON(t, r.Stdout)
-	if ver, _ := jsonPath(v, "version"); !isNonEmptyString(ver) {
-		t.Errorf("version = %v, want a version string", ver)
+	if ver, _ := jsonPath(v, "runtimeVersion"); !isNonEmptyString(ver) {
+		t.Errorf("runtimeVersion = %v, want a version string", ver)
+	}
+	if a, _ := jsonPath(v, "heartbeat", "agents"); a == nil {
+		t.Errorf("heartbeat.agents missing")
+	}
+	for _, p := range [][]string{{"sessions", "count"}, {"processMemory", "rssBytes"}, {"pid"}, {"tasks", "total"}} {
+		if n, _ := jsonPath(v, p...); !isNumber(n) {
+			t.Errorf("%s = %v, want a number", strings.Join(p, "."), n)
+		}
 	}
 	if c, _ := jsonPath(v, "connections"); !isObject(c) {
 		t.Errorf("connections = %v (%T), want an object", c, c)
