@@ -37,8 +37,13 @@ import (
 	"openclaw/transport/server"
 )
 
-// Version is the gateway's version, reported in hello-ok and presence.
-var Version = "2026.9.6-go"
+// Version is the OpenClaw version this gateway speaks for, reported in
+// hello-ok.server.version, status.runtimeVersion and presence: the
+// reference's release whose protocol and shapes it matches. The reference
+// CLI compares it with its own version and flags any difference as a
+// mismatch (openclaw doctor, restart checks), so it carries no suffix; what
+// this build is goes in BuildID.
+var Version = "2026.9.6"
 
 // bootID identifies this process across in-process restarts.
 var bootID = uuid.NewString()

@@ -119,8 +119,8 @@ func TestConformanceReferenceCLI(t *testing.T) {
 			if ok, _ := jsonPath(v, "rpc", "ok"); ok != true {
 				t.Errorf("rpc.ok = %v, want true", ok)
 			}
-			if ver, _ := jsonPath(v, "rpc", "server", "version"); !isNonEmptyString(ver) {
-				t.Errorf("rpc.server.version = %v, want a version string", ver)
+			if ver, _ := jsonPath(v, "rpc", "server", "version"); ver != referenceVersion {
+				t.Errorf("rpc.server.version = %v, want %s", ver, referenceVersion)
 			}
 		}},
 		{name: "wrong token", args: []string{"gateway", "call", "health", "--url", g.URL, "--token", "WRONG", "--json"}, wantCode: 1,
@@ -258,8 +258,8 @@ func checkHealthJSON(t *testing.T, r cmdResult) {
 func checkStatusJSON(t *testing.T, r cmdResult) {
 	t.Helper()
 	v := decodeJSON(t, r.Stdout)
-	if ver, _ := jsonPath(v, "runtimeVersion"); !isNonEmptyString(ver) {
-		t.Errorf("runtimeVersion = %v, want a version string", ver)
+	if ver, _ := jsonPath(v, "runtimeVersion"); ver != referenceVersion {
+		t.Errorf("runtimeVersion = %v, want %s (the reference CLI flags anything else as a version mismatch)", ver, referenceVersion)
 	}
 	if a, _ := jsonPath(v, "heartbeat", "agents"); a == nil {
 		t.Errorf("heartbeat.agents missing")

@@ -19,7 +19,7 @@ func ptr[T any](v T) *T { return &v }
 // code: a changed shape is a changed wire contract.
 var goldenPayloads = map[string]any{
 	"hello-ok": &HelloOK{Type: "hello-ok", Protocol: Version,
-		Server:   HelloServer{Version: "2026.9.6-go", BuildID: "2026.9.6-go-go1.26.8", ConnID: "c-1", BootID: "b-1"},
+		Server:   HelloServer{Version: "2026.9.6", BuildID: "openclaw-go-0123456789ab-go1.26.8", ConnID: "c-1", BootID: "b-1"},
 		Features: HelloFeature{Methods: []string{"health", "status"}, Events: []string{"connect.challenge", "tick"}},
 		Snapshot: Snapshot{Presence: []PresenceEntry{{Host: "gw", Mode: "gateway", Reason: "self", TS: 1700000000000}},
 			Health: json.RawMessage(`{"ok":true}`), StateVersion: StateVersion{Presence: 2, Health: 1}, UptimeMs: 1234,
@@ -60,8 +60,8 @@ var goldenPayloads = map[string]any{
 		Channels:    []ChannelLine{{Channel: "telegram", AccountID: "default", Linked: true, Running: true, Mode: "polling"}},
 		ActiveRuns:  1, Goroutines: 42, StateVersion: StateVersion{Presence: 5, Health: 2}},
 	"presence-event": &PresenceEvent{Presence: []PresenceEntry{
-		{Host: "gw", IP: "10.0.0.2", Version: "2026.9.6-go", Platform: "linux 6.1", DeviceFamily: "Linux", Mode: "gateway",
-			Reason: "self", Text: "Gateway: gw (10.0.0.2) · app 2026.9.6-go · mode gateway · reason self", TS: 1700000000000, InstanceID: "i-1"},
+		{Host: "gw", IP: "10.0.0.2", Version: "2026.9.6", Platform: "linux 6.1", DeviceFamily: "Linux", Mode: "gateway",
+			Reason: "self", Text: "Gateway: gw (10.0.0.2) · app 2026.9.6 · mode gateway · reason self", TS: 1700000000000, InstanceID: "i-1"},
 		{Host: "openclaw-control-ui", Version: "1.0.0", Platform: "linux", Mode: "ui", Reason: "connect", TS: 1700000000001,
 			DeviceID: "d-1", Roles: []string{"operator"}, Scopes: []string{"operator.read"}, InstanceID: "inst", ClientID: "openclaw-control-ui",
 			LastInputSeconds: ptr(12.5), Tags: []string{"desk"}, Text: "Operator: openclaw-control-ui · mode ui"}}},
