@@ -81,10 +81,14 @@ func (m *Method) Decode(req *protocol.Request, caller *Peer, to *actor.PID, root
 	return r, nil
 }
 
-// Registry is the method table: every method the gateway serves, by name.
+// Registry is the method table: every method the gateway serves, by name,
+// and the names it knows of without serving them.
 type Registry struct {
 	byName map[string]*Method
 	names  []string
+	// unserved are methods other gateways serve (the reference's) that
+	// this one does not: a call is told so, rather than "unknown method".
+	unserved map[string]bool
 }
 
 // NewRegistry builds a registry; a name declared twice panics (at start,
@@ -101,6 +105,34 @@ func NewRegistry(methods ...Method) *Registry {
 	}
 	sort.Strings(r.names)
 	return r
+}
+
+// NotServed records names of methods this gateway knows of but does not
+// serve; the served ones among them are ignored. It returns r.
+func (r *Registry) NotServed(names []string) *Registry {
+	if r.unserved == nil {
+		r.unserved = map[string]bool{}
+	}
+	for _, n := range names {
+		if _, served := r.byName[n]; !served {
+			r.unserved[n] = true
+		}
+	}
+	return r
+}
+
+// Unserved reports whether name is a method the gateway knows of and does
+// not serve.
+func (r *Registry) Unserved(name string) bool { return r.unserved[name] }
+
+// UnservedNames lists the known methods not served, sorted.
+func (r *Registry) UnservedNames() []string {
+	out := make([]string, 0, len(r.unserved))
+	for n := range r.unserved {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Lookup finds a method by name (nil when none is served).

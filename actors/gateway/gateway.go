@@ -291,7 +291,7 @@ func registry(extra []core.Method) *core.Registry {
 	}
 	all := []core.Method{}
 	methods.Registry.Each(func(m *core.Method) { all = append(all, *m) })
-	return core.NewRegistry(append(all, extra...)...)
+	return core.NewRegistry(append(all, extra...)...).NotServed(methods.ReferenceMethods)
 }
 
 // publishedHealth is the health summary hello-ok shows until the health

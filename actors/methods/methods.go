@@ -13,7 +13,9 @@
 package methods
 
 import (
+	_ "embed"
 	"encoding/json"
+	"strings"
 
 	"openclaw/actors/core"
 	"openclaw/transport/protocol"
@@ -49,6 +51,24 @@ const (
 	operator = core.RoleOperator
 )
 
+// referenceMethodList is the reference gateway's method list.
+//
+//go:embed reference-methods.txt
+var referenceMethodList string
+
+// ReferenceMethods are the methods the reference gateway serves
+// (openclaw@2026.9.6's hello-ok.features.methods). Those we do not serve
+// are answered UNAVAILABLE NOT_SUPPORTED, not "unknown method".
+var ReferenceMethods = func() []string {
+	var out []string
+	for _, l := range strings.Split(referenceMethodList, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}()
+
 // Registry is every method the gateway serves.
 var Registry = core.NewRegistry(
 	// System
@@ -75,7 +95,7 @@ var Registry = core.NewRegistry(
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels),
 	core.Serve[PairingList]("channels.pairing.list", operator, core.ScopePairing, core.OwnerChannels),
 	core.Serve[PairingApprove]("channels.pairing.approve", operator, core.ScopePairing, core.OwnerChannels),
-)
+).NotServed(ReferenceMethods)
 
 // Events the gateway emits, with their payloads and who receives them.
 var (

@@ -136,6 +136,15 @@ func TestConformanceReferenceCLI(t *testing.T) {
 			requireJSONEqual(t, r.Stdout, `{"ok":false,"error":{"type":"gateway_request_error","code":"INVALID_REQUEST",`+
 				`"message":"unknown method: no.such.method","retryable":false}}`)
 		}},
+		{name: "known method not served", args: call("tts.status"), wantCode: 1, check: func(t *testing.T, r cmdResult) {
+			v := decodeJSON(t, r.Stdout)
+			if code, _ := jsonPath(v, "error", "code"); code != "UNAVAILABLE" {
+				t.Errorf("error.code = %v, want UNAVAILABLE", code)
+			}
+			if code, _ := jsonPath(v, "error", "details", "code"); code != "NOT_SUPPORTED" {
+				t.Errorf("error.details.code = %v, want NOT_SUPPORTED", code)
+			}
+		}},
 		{name: "bad params", args: call("system-event", "--params", `{}`), wantCode: 1, check: func(t *testing.T, r cmdResult) {
 			v := decodeJSON(t, r.Stdout)
 			if ok, _ := jsonPath(v, "ok"); ok != false {
