@@ -26,9 +26,10 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 		return
 	}
 	req := in.req
-	if c.d.Log.Enabled(context.Background(), slog.LevelDebug) {
+	if req.Method != "logs.tail" && c.d.Log.Enabled(context.Background(), slog.LevelDebug) {
 		// Checked first: the arguments would be allocated per frame even
-		// with debug off.
+		// with debug off. A logs.tail is not recorded: a follower polling
+		// the log would otherwise read its own polls back.
 		c.d.Log.Debug("req", "conn", c.sock.ID, "id", req.ID, "method", req.Method)
 	}
 	if req.Method == "connect" {

@@ -173,7 +173,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		// The actor library logs dead letters and restarts at INFO; keep
 		// what matters (warnings and errors) in our log.
-		return slog.New(levelFilter{h: o.Log.Handler(), min: slog.LevelWarn}).With("lib", "actor")
+		return slog.New(levelFilter{h: o.Log.Handler(), min: slog.LevelWarn}).With("subsystem", "actor")
 	}), actor.WithDeadLetterRequestLogging(false))
 	hub.CompactRegistry(g.system)
 

@@ -380,12 +380,18 @@ type LogsTailParams struct {
 
 // LogsTail is logs.tail's result.
 type LogsTail struct {
-	File      string   `json:"file"`
-	Cursor    int64    `json:"cursor"`
-	Size      int64    `json:"size"`
-	Lines     []string `json:"lines"`
-	Truncated bool     `json:"truncated,omitempty"`
-	Reset     bool     `json:"reset,omitempty"`
+	File   string   `json:"file"`
+	Cursor int64    `json:"cursor"`
+	Size   int64    `json:"size"`
+	Lines  []string `json:"lines"`
+	// Truncated says lines were left out: older ones before a tail, or
+	// some skipped by a reset.
+	Truncated bool `json:"truncated,omitempty"`
+	// Reset says the cursor could not be continued: the file rotated (read
+	// from the top) or the client fell too far behind (SkippedBytes were
+	// passed over).
+	Reset        bool  `json:"reset,omitempty"`
+	SkippedBytes int64 `json:"skippedBytes,omitempty"`
 }
 
 // Tick is the tick event's payload.
