@@ -339,6 +339,23 @@ type ProviderModel struct {
 	// MaxTokens bounds the tokens one reply may use. Default: the
 	// provider's.
 	MaxTokens int `json:"maxTokens,omitempty"`
+	// Cost is what the model's tokens cost, for usage.cost. Default:
+	// unknown (its turns count as entries without a cost).
+	Cost *ModelCost `json:"cost,omitempty"`
+}
+
+// ModelCost is models.providers.<id>.models[].cost: US dollars per million
+// tokens.
+type ModelCost struct {
+	// Input is the price of a million prompt tokens.
+	Input float64 `json:"input,omitempty"`
+	// Output is the price of a million completion tokens.
+	Output float64 `json:"output,omitempty"`
+	// CacheRead is the price of a million prompt tokens read from the
+	// provider's cache.
+	CacheRead float64 `json:"cacheRead,omitempty"`
+	// CacheWrite is the price of a million prompt tokens written to it.
+	CacheWrite float64 `json:"cacheWrite,omitempty"`
 }
 
 // Channels is channels.*. Changes apply in place; only the affected

@@ -99,6 +99,20 @@ type ChannelsReport struct {
 // ReportChannels asks the channels actor for its report.
 type ReportChannels = Request[struct{}, ChannelsReport]
 
+// ---- sessions ----
+
+// SessionTouched tells the sessions actor that a session's transcript
+// changed outside it (a run appended to it): it tells the subscribers.
+type SessionTouched struct {
+	Key    string
+	Reason string // "update"
+}
+
+// ---- runs ----
+
+// ActiveRuns asks the runs actor for the runs in progress, by session key.
+type ActiveRuns = Request[struct{}, map[string][]string]
+
 // ---- devices ----
 
 // PairCheck asks the device actor whether a verified device may connect,

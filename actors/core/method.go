@@ -30,6 +30,8 @@ const (
 	OwnerDevices  Owner = "devices"
 	OwnerRuns     Owner = "runs"
 	OwnerChannels Owner = "channels"
+	OwnerSessions Owner = "sessions"
+	OwnerCron     Owner = "cron"
 )
 
 // Routes maps each owner to its actor.
@@ -293,12 +295,29 @@ type Event[T any] struct {
 	Droppable bool
 	// NodesToo sends it to node sockets as well.
 	NodesToo bool
+	// Topic limits it to the sockets that subscribed to that topic.
+	Topic Topic
+}
+
+// Topic is a kind of event a socket receives only after subscribing.
+type Topic = string
+
+// The topics.
+const (
+	// TopicSessions: sessions.changed, after sessions.subscribe.
+	TopicSessions Topic = "sessions"
+)
+
+// Subscribe asks the hub to add a topic to a connection's subscriptions.
+type Subscribe struct {
+	ConnID string
+	Topic  Topic
 }
 
 // Broadcast encodes payload once for every recipient.
 func (e Event[T]) Broadcast(payload T, sv *protocol.StateVersion) *protocol.Broadcast {
 	b := protocol.NewBroadcast(e.Name, payload, sv)
-	b.Droppable, b.Scope, b.NodesToo = e.Droppable, e.Scope, e.NodesToo
+	b.Droppable, b.Scope, b.NodesToo, b.Topic = e.Droppable, e.Scope, e.NodesToo, e.Topic
 	return b
 }
 

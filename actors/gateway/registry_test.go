@@ -36,6 +36,17 @@ var minimalParams = map[string]map[string]any{
 	"send":                     {"to": "42", "message": "hi", "idempotencyKey": "registry-send"},
 	"channels.pairing.list":    {},
 	"channels.pairing.approve": {"channel": "nope", "code": "ABCD2345"},
+	"sessions.list":            {},
+	"sessions.preview":         {"keys": []string{"agent:main:main"}},
+	"sessions.describe":        {"key": "agent:main:main"},
+	"sessions.patch":           {"key": "agent:main:registry", "label": "registry"},
+	"sessions.reset":           {"key": "agent:main:registry"},
+	"sessions.delete":          {"key": "agent:main:registry"},
+	"sessions.compact":         {"key": "agent:main:registry"},
+	"sessions.subscribe":       {},
+	"chat.inject":              {"sessionKey": "agent:main:main", "message": "hi"},
+	"usage.status":             {},
+	"usage.cost":               {"days": 1},
 }
 
 // TestEveryMethodAnswers calls every method the registry declares with

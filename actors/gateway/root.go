@@ -21,6 +21,7 @@ import (
 	"openclaw/actors/presence"
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
+	"openclaw/actors/sessions"
 	"openclaw/actors/tools"
 	"openclaw/config"
 	"openclaw/transport/auth"
@@ -38,6 +39,7 @@ import (
 //	├── logs       logs.tail
 //	├── runs       agent runs; agent, agent.wait, chat.*
 //	│   └── $n     one run actor per turn
+//	├── sessions   session metadata, lists, compaction; sessions.*, chat.inject, usage.*
 //	├── channels   channel accounts; send, channels.pairing.*
 //	│   └── <channel>:<account>
 //	└── health     health and status summaries
@@ -50,7 +52,7 @@ import (
 const rootName = "gateway"
 
 type pids struct {
-	hub, presence, devices, config, logs, runs, channels, health *actor.PID
+	hub, presence, devices, config, logs, runs, sessions, channels, health *actor.PID
 }
 
 // child is one actor of the tree, spawned in order.
@@ -74,7 +76,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	o, sys := g.opts, g.system
 	pid := func(name string) *actor.PID { return actor.NewPID(sys.Address(), rootName+"/"+name) }
 	p := pids{hub: pid("hub"), presence: pid("presence"), devices: pid("devices"), config: pid("config"),
-		logs: pid("logs"), runs: pid("runs"), channels: pid("channels"), health: pid("health")}
+		logs: pid("logs"), runs: pid("runs"), sessions: pid("sessions"), channels: pid("channels"), health: pid("health")}
 	extraOwners := map[core.Owner]*actor.PID{}
 	for owner := range o.Extra.Owners {
 		extraOwners[owner] = pid("extra-" + string(owner))
@@ -99,6 +101,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	routes := core.Routes{
 		core.OwnerHub: p.hub, core.OwnerPresence: p.presence, core.OwnerHealth: p.health, core.OwnerConfig: p.config,
 		core.OwnerLogs: p.logs, core.OwnerDevices: p.devices, core.OwnerRuns: p.runs, core.OwnerChannels: p.channels,
+		core.OwnerSessions: p.sessions,
 	}
 	for owner, pid := range extraOwners {
 		routes[owner] = pid
@@ -130,7 +133,9 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 			Restart: o.RequestRestart, Active: active, Secret: secret, Limiter: limiter, Status: reloadStatus,
 			Hub: p.hub, Channels: p.channels, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
-		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Store: g.store, Config: active, Tools: toolset, Log: o.Log})},
+		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
+			Tools: toolset, Log: o.Log})},
+		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log,
 			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log}})},
 	}

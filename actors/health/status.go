@@ -165,8 +165,8 @@ func sessionDefaults(cfg *config.Config, agentID string) protocol.StatusSessionD
 func sessionRows(cfg *config.Config, recent []store.SessionInfo, now time.Time) []protocol.StatusSessionRow {
 	rows := make([]protocol.StatusSessionRow, 0, len(recent))
 	for _, r := range recent {
-		agentID := sessionAgent(r.Key)
-		row := protocol.StatusSessionRow{AgentID: agentID, Key: r.Key, Kind: sessionKind(r.Key), SessionID: r.SessionID,
+		agentID := core.SessionAgent(r.Key)
+		row := protocol.StatusSessionRow{AgentID: agentID, Key: r.Key, Kind: core.SessionKind(r.Key), SessionID: r.SessionID,
 			UpdatedAt: r.UpdatedAt, Age: now.UnixMilli() - r.UpdatedAt, Flags: []string{"id:" + r.SessionID}}
 		if ref := config.AgentModelRef(cfg, agentID); ref != "" {
 			_, model, _ := strings.Cut(ref, "/")
@@ -178,33 +178,4 @@ func sessionRows(cfg *config.Config, recent []store.SessionInfo, now time.Time) 
 		rows = append(rows, row)
 	}
 	return rows
-}
-
-// sessionAgent is the agent of a session key agent:<id>:... ("" otherwise).
-func sessionAgent(key string) string {
-	rest, ok := strings.CutPrefix(key, "agent:")
-	if !ok {
-		return ""
-	}
-	id, _, _ := strings.Cut(rest, ":")
-	return id
-}
-
-// sessionKind classifies a session key as the reference does.
-func sessionKind(key string) string {
-	switch {
-	case key == "global" || key == "unknown":
-		return key
-	case strings.HasPrefix(key, "agent:") && strings.HasPrefix(afterAgent(key), "cron:"):
-		return "cron"
-	case strings.Contains(key, ":group:") || strings.Contains(key, ":channel:"):
-		return "group"
-	}
-	return "direct"
-}
-
-func afterAgent(key string) string {
-	rest := strings.TrimPrefix(key, "agent:")
-	_, after, _ := strings.Cut(rest, ":")
-	return after
 }

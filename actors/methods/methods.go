@@ -40,6 +40,18 @@ type (
 	ChatAbort   = core.Request[protocol.ChatAbortParams, protocol.ChatAbort]
 	ChatHistory = core.Request[protocol.ChatHistoryParams, protocol.ChatHistory]
 
+	SessionsList      = core.Request[protocol.SessionsListParams, protocol.SessionsList]
+	SessionsPreview   = core.Request[protocol.SessionsPreviewParams, protocol.SessionsPreview]
+	SessionsDescribe  = core.Request[protocol.SessionsDescribeParams, protocol.SessionsDescribe]
+	SessionsPatch     = core.Request[protocol.SessionsPatchParams, protocol.SessionsPatched]
+	SessionsReset     = core.Request[protocol.SessionsResetParams, protocol.SessionsPatched]
+	SessionsDelete    = core.Request[protocol.SessionsDeleteParams, protocol.SessionsDeleted]
+	SessionsCompact   = core.Request[protocol.SessionsCompactParams, protocol.SessionsCompacted]
+	SessionsSubscribe = core.Request[protocol.Empty, protocol.SessionsSubscribed]
+	ChatInject        = core.Request[protocol.ChatInjectParams, protocol.ChatInjected]
+	UsageStatus       = core.Request[protocol.Empty, protocol.UsageStatus]
+	UsageCost         = core.Request[protocol.UsageCostParams, protocol.UsageCost]
+
 	Send           = core.Request[protocol.SendParams, protocol.SendResult]
 	PairingList    = core.Request[protocol.PairingListParams, protocol.PairingList]
 	PairingApprove = core.Request[protocol.PairingApproveParams, protocol.PairingApproved]
@@ -91,6 +103,21 @@ var Registry = core.NewRegistry(
 	core.Serve[ChatAbort]("chat.abort", operator, core.ScopeWrite, core.OwnerRuns),
 	core.Serve[ChatHistory]("chat.history", operator, core.ScopeRead, core.OwnerRuns),
 
+	// Sessions. sessions.patch and sessions.delete take a scope that depends
+	// on their params at the reference; here patch (label, model, thinking
+	// level) is write and delete admin, the reference's scopes for them.
+	core.Serve[SessionsList]("sessions.list", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[SessionsPreview]("sessions.preview", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[SessionsDescribe]("sessions.describe", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[SessionsPatch]("sessions.patch", operator, core.ScopeWrite, core.OwnerSessions),
+	core.Serve[SessionsReset]("sessions.reset", operator, core.ScopeAdmin, core.OwnerSessions),
+	core.Serve[SessionsDelete]("sessions.delete", operator, core.ScopeAdmin, core.OwnerSessions),
+	core.Serve[SessionsCompact]("sessions.compact", operator, core.ScopeAdmin, core.OwnerSessions),
+	core.Serve[SessionsSubscribe]("sessions.subscribe", operator, core.ScopeRead, core.OwnerHub),
+	core.Serve[ChatInject]("chat.inject", operator, core.ScopeAdmin, core.OwnerSessions),
+	core.Serve[UsageStatus]("usage.status", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[UsageCost]("usage.cost", operator, core.ScopeRead, core.OwnerSessions),
+
 	// Channels
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels),
 	core.Serve[PairingList]("channels.pairing.list", operator, core.ScopePairing, core.OwnerChannels),
@@ -108,6 +135,9 @@ var (
 	// Agent and chat events: a run marks its deltas droppable, the rest not.
 	AgentEvent = event(core.Event[protocol.AgentEvent]{Name: "agent", Scope: core.ScopeRead})
 	ChatEvent  = event(core.Event[protocol.ChatEvent]{Name: "chat", Scope: core.ScopeRead})
+	// SessionsChanged goes to the connections that called sessions.subscribe.
+	SessionsChanged = event(core.Event[protocol.SessionsChanged]{Name: "sessions.changed", Scope: core.ScopeRead,
+		Droppable: true, Topic: core.TopicSessions})
 )
 
 var eventNames []string

@@ -54,7 +54,8 @@ func TestSchemasMatchTypes(t *testing.T) {
 // call.
 func TestRegistry(t *testing.T) {
 	owners := map[core.Owner]bool{core.OwnerHub: true, core.OwnerPresence: true, core.OwnerHealth: true,
-		core.OwnerConfig: true, core.OwnerLogs: true, core.OwnerDevices: true, core.OwnerRuns: true, core.OwnerChannels: true}
+		core.OwnerConfig: true, core.OwnerLogs: true, core.OwnerDevices: true, core.OwnerRuns: true, core.OwnerChannels: true,
+		core.OwnerSessions: true, core.OwnerCron: true}
 	names := methods.Registry.Names()
 	if !sort.StringsAreSorted(names) || len(names) == 0 {
 		t.Fatalf("names not sorted or empty: %v", names)

@@ -71,6 +71,28 @@ var migrations = [][]string{
 		`CREATE INDEX queue_pending_part ON queue_items (queue, part, id) WHERE acked_at IS NULL`,
 		`CREATE INDEX queue_acked ON queue_items (acked_at) WHERE acked_at IS NOT NULL`,
 	},
+
+	// 2: session metadata (docs/PROTOCOL.md, sessions.*): what an operator
+	// sets (label, model override, thinking level), what the turns used
+	// (tokens in and out, summed; the last turn's total, the context it
+	// filled) and how often the transcript was compacted. The token sums
+	// of existing sessions are backfilled from their messages' usage.
+	{
+		`ALTER TABLE sessions ADD COLUMN label TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sessions ADD COLUMN model_override TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sessions ADD COLUMN thinking_level TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE sessions ADD COLUMN last_total_tokens INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE sessions ADD COLUMN compactions INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE sessions SET
+			input_tokens = (SELECT COALESCE(SUM(json_extract(usage, '$.input')), 0) FROM messages m
+				WHERE m.session_key = sessions.key AND m.usage IS NOT NULL),
+			output_tokens = (SELECT COALESCE(SUM(json_extract(usage, '$.output')), 0) FROM messages m
+				WHERE m.session_key = sessions.key AND m.usage IS NOT NULL),
+			last_total_tokens = COALESCE((SELECT json_extract(usage, '$.total') FROM messages m
+				WHERE m.session_key = sessions.key AND m.usage IS NOT NULL ORDER BY seq DESC LIMIT 1), 0)`,
+	},
 }
 
 // SchemaVersion is the schema version this build migrates to.
