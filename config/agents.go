@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
 
 // DefaultAgentID is the agent when the config names none.
 const DefaultAgentID = "main"
@@ -103,4 +107,28 @@ func ModelInfo(c *Config, ref string) (m ProviderModel, ok bool) {
 		}
 	}
 	return ProviderModel{}, false
+}
+
+// AgentWorkspace is the agent's working directory: agents.list[].workspace,
+// else agents.defaults.workspace, else <stateDir>/workspace; "~" is the home
+// directory.
+func AgentWorkspace(c *Config, agentID, stateDir string) string {
+	ws := ""
+	if c != nil {
+		ws = c.Agents.Defaults.Workspace
+		for _, a := range c.Agents.List {
+			if a.ID == agentID && a.Workspace != "" {
+				ws = a.Workspace
+			}
+		}
+	}
+	if ws == "" {
+		return filepath.Join(stateDir, "workspace")
+	}
+	if ws == "~" || strings.HasPrefix(ws, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, strings.TrimPrefix(ws, "~"))
+		}
+	}
+	return ws
 }

@@ -644,3 +644,9 @@ func Load(path string) (*Config, error) {
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// JSONSchema describes an IDList for the config's JSON Schema: strings or
+// integers.
+func (IDList) JSONSchema() map[string]any {
+	return map[string]any{"type": "array", "items": map[string]any{"type": []string{"string", "integer"}}}
+}

@@ -62,6 +62,21 @@ func Redact(c *Config) map[string]any {
 	return m
 }
 
+// RedactText replaces every secret value of c found in text (the config
+// file as written) with Redacted, however it is quoted.
+func RedactText(text string, c *Config) string {
+	var secrets []string
+	eachSecretKey(ToMap(c), func(parent map[string]any, segs []string) {
+		if s, ok := parent[segs[len(segs)-1]].(string); ok && s != "" {
+			secrets = append(secrets, s)
+		}
+	})
+	for _, s := range secrets {
+		text = strings.ReplaceAll(text, s, Redacted)
+	}
+	return text
+}
+
 // RestoreRedacted returns a copy of next (a config object a client sent)
 // where every secret key still holding Redacted gets the current config's
 // value back, so that a client can get, edit and apply a config without

@@ -47,6 +47,17 @@ var minimalParams = map[string]map[string]any{
 	"chat.inject":              {"sessionKey": "agent:main:main", "message": "hi"},
 	"usage.status":             {},
 	"usage.cost":               {"days": 1},
+	"config.set":               {"raw": "{", "baseHash": "stale"},
+	"config.schema":            {},
+	"config.schema.lookup":     {"path": "gateway.port"},
+	"models.list":              {},
+	"models.authStatus":        {},
+	"agents.list":              {},
+	"tools.catalog":            {},
+	"exec.approval.list":       {},
+	"plugin.approval.list":     {},
+	"openclaw.approval.list":   {},
+	"system.info":              {},
 }
 
 // TestEveryMethodAnswers calls every method the registry declares with

@@ -110,7 +110,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	t := &tree{pids: p}
 	t.conn = &conn.Deps{
 		Hub: p.hub, Presence: p.presence, Devices: p.devices, Routes: routes,
-		Methods: registry(o.Extra.Methods), Events: methods.Events(),
+		Methods: registry(o.Extra.Methods), Events: methods.Events(), Capabilities: methods.Capabilities,
 		Validate: validate, Limits: limits, Secret: secret, Limiter: limiter,
 		Roster: roster, Health: healthSnap, Versions: versions,
 		Server: conn.ServerInfo{Version: Version, BuildID: buildID(), BootID: bootID, Started: started,
@@ -129,7 +129,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 				Version: Version, InstanceID: uuid.NewString()}})},
 		{"devices", devices.Props(devices.Deps{Hub: p.hub, Store: g.store, StateDir: o.StateDir,
 			AutoApproveLocal: o.AutoApproveLocal, Log: o.Log})},
-		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, Config: o.Config, Hash: o.ConfigHash, Mode: reloadMode,
+		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, StateDir: o.StateDir, Version: Version, Config: o.Config, Hash: o.ConfigHash, Mode: reloadMode,
 			Restart: o.RequestRestart, Active: active, Secret: secret, Limiter: limiter, Status: reloadStatus,
 			Hub: p.hub, Channels: p.channels, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
@@ -146,7 +146,8 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels,
 		Store: g.store, Config: active, Reload: reloadStatus, Published: healthSnap, Versions: versions,
 		Every: o.HealthEvery, Log: o.Log,
-		Process: health.Process{Version: Version, BuildID: buildID(), PID: os.Getpid(), Started: started}})})
+		Process: health.Process{Version: Version, BuildID: buildID(), PID: os.Getpid(), Started: started, InstanceID: bootID,
+			StateDir: o.StateDir, Port: g.Port}})})
 	return t
 }
 

@@ -51,11 +51,16 @@ type Deps struct {
 	Log       *slog.Logger
 }
 
-// Process describes the running gateway for status.
+// Process describes the running gateway for status and system.info.
 type Process struct {
 	Version, BuildID string
 	PID              int
 	Started          time.Time
+	// InstanceID identifies this process (the same across in-process
+	// restarts); StateDir is its state directory; Port the bound port.
+	InstanceID string
+	StateDir   string
+	Port       func() int
 }
 
 type healthActor struct {
@@ -109,6 +114,9 @@ func (h *healthActor) Receive(ctx actor.Context) {
 			return
 		}
 		m.ReplyRaw(h.encoded)
+	case *methods.SystemInfo:
+		p := h.d.Process
+		go func() { m.Reply(systemInfo(p)) }()
 	case *methods.Status:
 		root, d := ctx.ActorSystem().Root, h.d
 		go func() { m.Reply(status(root, d, m.Params, m.Caller)) }()

@@ -100,11 +100,16 @@ func status(root *actor.RootContext, d Deps, p protocol.StatusParams, caller *co
 		s.Sessions.ByAgent = append(s.Sessions.ByAgent, a)
 	}
 
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	s.ProcessMemory = protocol.ProcessMemory{RSSBytes: rss(), HeapUsedBytes: ms.HeapAlloc, HeapTotalBytes: ms.HeapSys}
+	s.ProcessMemory = processMemory()
 	s.Goroutines = runtime.NumGoroutine()
 	return s
+}
+
+// processMemory is this process's resident set and Go heap.
+func processMemory() protocol.ProcessMemory {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return protocol.ProcessMemory{RSSBytes: rss(), HeapUsedBytes: ms.HeapAlloc, HeapTotalBytes: ms.HeapSys}
 }
 
 // channelSummary is a channel's lines in status.channelSummary, as the

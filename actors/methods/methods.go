@@ -30,15 +30,27 @@ type (
 	LogsTail       = core.Request[protocol.LogsTailParams, protocol.LogsTail]
 	IdentityGet    = core.Request[protocol.Empty, protocol.GatewayIdentity]
 
-	ConfigGet   = core.Request[protocol.Empty, protocol.ConfigGet]
-	ConfigApply = core.Request[protocol.ConfigApplyParams, protocol.ConfigWritten]
-	ConfigPatch = core.Request[protocol.ConfigPatchParams, protocol.ConfigWritten]
+	ConfigGet          = core.Request[protocol.Empty, protocol.ConfigGet]
+	ConfigSet          = core.Request[protocol.ConfigSetParams, protocol.ConfigSet]
+	ConfigSchema       = core.Request[protocol.Empty, protocol.ConfigSchema]
+	ConfigSchemaLookup = core.Request[protocol.ConfigSchemaLookupParams, protocol.ConfigSchemaLookup]
+	ModelsList         = core.Request[protocol.ModelsListParams, protocol.ModelsList]
+	ModelsAuthStatus   = core.Request[protocol.ModelsAuthStatusParams, protocol.ModelsAuthStatus]
+	AgentsList         = core.Request[protocol.Empty, protocol.AgentsList]
+	ConfigApply        = core.Request[protocol.ConfigApplyParams, protocol.ConfigWritten]
+	ConfigPatch        = core.Request[protocol.ConfigPatchParams, protocol.ConfigWritten]
 
 	Agent       = core.Request[protocol.AgentParams, protocol.AgentResponse]
 	AgentWait   = core.Request[protocol.AgentWaitParams, protocol.AgentWait]
 	ChatSend    = core.Request[protocol.ChatSendParams, protocol.ChatSend]
 	ChatAbort   = core.Request[protocol.ChatAbortParams, protocol.ChatAbort]
 	ChatHistory = core.Request[protocol.ChatHistoryParams, protocol.ChatHistory]
+
+	ToolsCatalog         = core.Request[protocol.ToolsCatalogParams, protocol.ToolsCatalog]
+	ExecApprovalList     = core.Request[protocol.Empty, protocol.Approvals]
+	PluginApprovalList   = core.Request[protocol.Empty, protocol.Approvals]
+	OpenclawApprovalList = core.Request[protocol.Empty, protocol.Approvals]
+	SystemInfo           = core.Request[protocol.Empty, protocol.SystemInfo]
 
 	SessionsList      = core.Request[protocol.SessionsListParams, protocol.SessionsList]
 	SessionsPreview   = core.Request[protocol.SessionsPreviewParams, protocol.SessionsPreview]
@@ -90,9 +102,17 @@ var Registry = core.NewRegistry(
 	core.Serve[SystemEvent]("system-event", operator, core.ScopeAdmin, core.OwnerPresence),
 	core.Serve[LogsTail]("logs.tail", operator, core.ScopeRead, core.OwnerLogs),
 	core.Serve[IdentityGet]("gateway.identity.get", operator, core.ScopeRead, core.OwnerDevices),
+	core.Serve[SystemInfo]("system.info", operator, core.ScopeRead, core.OwnerHealth),
 
-	// Config
-	core.Serve[ConfigGet]("config.get", operator, core.ScopeAdmin, core.OwnerConfig),
+	// Config, and what it declares. config.get is read scope as at the
+	// reference: secrets are redacted.
+	core.Serve[ConfigGet]("config.get", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[ConfigSet]("config.set", operator, core.ScopeAdmin, core.OwnerConfig),
+	core.Serve[ConfigSchema]("config.schema", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[ConfigSchemaLookup]("config.schema.lookup", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[ModelsList]("models.list", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[ModelsAuthStatus]("models.authStatus", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[AgentsList]("agents.list", operator, core.ScopeRead, core.OwnerConfig),
 	core.Serve[ConfigApply]("config.apply", operator, core.ScopeAdmin, core.OwnerConfig),
 	core.Serve[ConfigPatch]("config.patch", operator, core.ScopeAdmin, core.OwnerConfig),
 
@@ -102,6 +122,12 @@ var Registry = core.NewRegistry(
 	core.Serve[ChatSend]("chat.send", operator, core.ScopeWrite, core.OwnerRuns),
 	core.Serve[ChatAbort]("chat.abort", operator, core.ScopeWrite, core.OwnerRuns),
 	core.Serve[ChatHistory]("chat.history", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[ToolsCatalog]("tools.catalog", operator, core.ScopeRead, core.OwnerRuns),
+	// Approvals of what the agent wants to run: none of our tools executes
+	// anything yet, so the runs actor answers empty lists.
+	core.Serve[ExecApprovalList]("exec.approval.list", operator, core.ScopeApprovals, core.OwnerRuns),
+	core.Serve[PluginApprovalList]("plugin.approval.list", operator, core.ScopeApprovals, core.OwnerRuns),
+	core.Serve[OpenclawApprovalList]("openclaw.approval.list", operator, core.ScopeApprovals, core.OwnerRuns),
 
 	// Sessions. sessions.patch and sessions.delete take a scope that depends
 	// on their params at the reference; here patch (label, model, thinking
@@ -139,6 +165,12 @@ var (
 	SessionsChanged = event(core.Event[protocol.SessionsChanged]{Name: "sessions.changed", Scope: core.ScopeRead,
 		Droppable: true, Topic: core.TopicSessions})
 )
+
+// Capabilities are the hello-ok.features.capabilities this gateway has, by
+// the reference's names: published-model-catalog, as models.list answers
+// the catalog (the config's models, each with whether it can be called)
+// that openclaw models list requires.
+var Capabilities = []string{"published-model-catalog"}
 
 var eventNames []string
 

@@ -129,6 +129,10 @@ func (a *runsActor) Receive(ctx actor.Context) {
 			}
 			m.Reply(res)
 		}()
+	case *methods.ToolsCatalog:
+		m.Reply(catalog(a.d.Config.Get(), a.d.Tools, m.Params.AgentID))
+	case *methods.ExecApprovalList: // and plugin. and openclaw.approval.list: the same request type
+		m.Reply(protocol.Approvals{})
 	case *core.CountRuns:
 		m.Reply(a.running)
 	case *core.ActiveRuns:

@@ -30,7 +30,7 @@ const (
 
 // thinkingLevels are the values sessions.patch accepts for thinkingLevel;
 // all but off are sent to the model as its reasoning effort.
-var thinkingLevels = []string{"off", "minimal", "low", "medium", "high"}
+var thinkingLevels = protocol.ThinkingLevels
 
 // modelOf is the model a session's next turn uses: its override, else its
 // agent's, as provider and model id (nil when the config names none).

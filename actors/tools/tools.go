@@ -26,7 +26,9 @@ import (
 type Tool struct {
 	Name        string
 	Description string
-	Parameters  json.RawMessage // a JSON Schema object
+	// Group is the catalog group it is listed in (tools.catalog).
+	Group      string
+	Parameters json.RawMessage // a JSON Schema object
 	// Invoke runs the tool. It is called on a run's worker goroutine or an
 	// HTTP handler's, never inside an actor, so it may block.
 	Invoke func(ctx context.Context, args json.RawMessage) (string, error)
@@ -90,7 +92,7 @@ func New(d Deps) Set {
 	}
 	return Set{
 		"sessions_list": {
-			Name: "sessions_list", Description: "List the gateway's conversation sessions, newest first.",
+			Name: "sessions_list", Group: "sessions", Description: "List the gateway's conversation sessions, newest first.",
 			Parameters: obj(`"limit":{"type":"integer","minimum":1,"maximum":200}`),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
 				var a struct {
@@ -112,7 +114,7 @@ func New(d Deps) Set {
 			},
 		},
 		"session_status": {
-			Name: "session_status", Description: "Describe one session: its id, message count and last update.",
+			Name: "session_status", Group: "sessions", Description: "Describe one session: its id, message count and last update.",
 			Parameters: obj(`"sessionKey":{"type":"string"}`, "sessionKey"),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
 				var a struct {
@@ -133,7 +135,7 @@ func New(d Deps) Set {
 			},
 		},
 		"message_send": {
-			Name: "message_send", Description: "Send a message through a messaging channel (for example Telegram).",
+			Name: "message_send", Group: "messaging", Description: "Send a message through a messaging channel (for example Telegram).",
 			Parameters: obj(`"to":{"type":"string"},"message":{"type":"string"},"channel":{"type":"string"}`, "to", "message"),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
 				var p struct{ To, Message, Channel string }
@@ -151,7 +153,7 @@ func New(d Deps) Set {
 			},
 		},
 		"nodes_list": {
-			Name: "nodes_list", Description: "List the node devices (phones, desktops, headless hosts) connected to the gateway.",
+			Name: "nodes_list", Group: "nodes", Description: "List the node devices (phones, desktops, headless hosts) connected to the gateway.",
 			Parameters: obj(``),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
 				nodes, errShape := core.Ask[struct{}, []protocol.NodeInfo](d.Root, d.Hub, struct{}{}, askTimeout)
