@@ -58,6 +58,12 @@ var minimalParams = map[string]map[string]any{
 	"plugin.approval.list":     {},
 	"openclaw.approval.list":   {},
 	"system.info":              {},
+	"channels.status":          {},
+	"channels.start":           {"channel": "telegram"},
+	"channels.stop":            {"channel": "telegram"},
+	"channels.logout":          {"channel": "telegram"},
+	"channels.pairing.dismiss": {"channel": "telegram", "accountId": "default", "requestId": "r"},
+	"message.action":           {"channel": "telegram", "action": "send", "params": map[string]any{"target": "1", "message": "x"}, "idempotencyKey": "k"},
 }
 
 // TestEveryMethodAnswers calls every method the registry declares with

@@ -67,6 +67,12 @@ type (
 	Send           = core.Request[protocol.SendParams, protocol.SendResult]
 	PairingList    = core.Request[protocol.PairingListParams, protocol.PairingList]
 	PairingApprove = core.Request[protocol.PairingApproveParams, protocol.PairingApproved]
+	PairingDismiss = core.Request[protocol.PairingDismissParams, protocol.PairingDismissed]
+	ChannelsStatus = core.Request[protocol.ChannelsStatusParams, protocol.ChannelsStatus]
+	ChannelsStart  = core.Request[protocol.ChannelAccountParams, protocol.ChannelStarted]
+	ChannelsStop   = core.Request[protocol.ChannelAccountParams, protocol.ChannelStopped]
+	ChannelsLogout = core.Request[protocol.ChannelAccountParams, protocol.ChannelLoggedOut]
+	MessageAction  = core.Request[protocol.MessageActionParams, protocol.MessageActionResult]
 )
 
 // Who may call what.
@@ -148,6 +154,14 @@ var Registry = core.NewRegistry(
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels),
 	core.Serve[PairingList]("channels.pairing.list", operator, core.ScopePairing, core.OwnerChannels),
 	core.Serve[PairingApprove]("channels.pairing.approve", operator, core.ScopePairing, core.OwnerChannels),
+	core.Serve[PairingDismiss]("channels.pairing.dismiss", operator, core.ScopePairing, core.OwnerChannels),
+	core.Serve[ChannelsStatus]("channels.status", operator, core.ScopeRead, core.OwnerChannels),
+	core.Serve[ChannelsStart]("channels.start", operator, core.ScopeAdmin, core.OwnerChannels),
+	core.Serve[ChannelsStop]("channels.stop", operator, core.ScopeAdmin, core.OwnerChannels),
+	// Logging out removes the account's credentials from the config file:
+	// the config actor writes it, and the channel restarts without them.
+	core.Serve[ChannelsLogout]("channels.logout", operator, core.ScopeAdmin, core.OwnerConfig),
+	core.Serve[MessageAction]("message.action", operator, core.ScopeWrite, core.OwnerChannels),
 ).NotServed(ReferenceMethods)
 
 // Events the gateway emits, with their payloads and who receives them.

@@ -240,3 +240,49 @@ func reloadKind(path string) string {
 	}
 	return "hot"
 }
+
+// channelTokenEnv is the variable that gives a channel's default account
+// its token when the config does not.
+var channelTokenEnv = map[string]string{"telegram": "TELEGRAM_BOT_TOKEN"}
+
+// logout is channels.logout: the account's credentials are removed from the
+// config file, which is written and applied (the account restarts without
+// them). A token the environment gives stays: the account is then not
+// logged out.
+func (r *reloader) logout(ctx actor.Context, p protocol.ChannelAccountParams) (protocol.ChannelLoggedOut, *protocol.ErrorShape) {
+	channel := strings.ToLower(strings.TrimSpace(p.Channel))
+	account := p.AccountID
+	if account == "" {
+		account = config.DefaultAccountID
+	}
+	res := protocol.ChannelLoggedOut{Channel: channel, AccountID: account}
+	known := false
+	for _, c := range config.KnownChannels {
+		known = known || c == channel
+	}
+	if !known {
+		return res, protocol.NewError(protocol.CodeInvalidRequest, "unknown channel: "+p.Channel, nil)
+	}
+	current := config.ToMap(r.cur)
+	res.Cleared = config.ClearChannelCredentials(current, channel, p.AccountID)
+	if res.Cleared {
+		if _, errShape := r.write(ctx, r.diskHash(), func(map[string]any) map[string]any { return current }); errShape != nil {
+			return res, errShape
+		}
+		r.d.Log.Info("channel account logged out: credentials removed from the config", "channel", channel, "account", account)
+	}
+	if env := channelTokenEnv[channel]; env != "" && account == config.DefaultAccountID && os.Getenv(env) != "" {
+		res.EnvToken = true
+	}
+	res.LoggedOut = !res.EnvToken
+	return res, nil
+}
+
+// diskHash is the hash of the config file as it is now ("" without one).
+func (r *reloader) diskHash() string {
+	data, err := os.ReadFile(r.d.Path)
+	if err != nil {
+		return ""
+	}
+	return config.HashBytes(data)
+}

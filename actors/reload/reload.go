@@ -123,6 +123,13 @@ func (r *reloader) Receive(ctx actor.Context) {
 			return
 		}
 		m.Reply(res)
+	case *methods.ChannelsLogout:
+		res, err := r.logout(ctx, m.Params)
+		if err != nil {
+			m.Fail(err)
+			return
+		}
+		m.Reply(res)
 	case *methods.ModelsList:
 		m.Reply(modelsList(r.cur, m.Params))
 	case *methods.ModelsAuthStatus:
