@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // DefaultAgentID is the agent when the config names none.
@@ -131,4 +132,49 @@ func AgentWorkspace(c *Config, agentID, stateDir string) string {
 		}
 	}
 	return ws
+}
+
+// DefaultHeartbeatPrompt is the heartbeat turn's message when the config
+// gives none (the reference's wording).
+const DefaultHeartbeatPrompt = "Read the system events below, if any, and act on what needs attention. " +
+	"Do not infer or repeat old tasks from prior chats. If nothing needs attention, reply HEARTBEAT_OK."
+
+// HeartbeatAckToken is what a heartbeat reply says when there is nothing to
+// report; such a reply is not sent anywhere.
+const HeartbeatAckToken = "HEARTBEAT_OK"
+
+// HeartbeatFor is an agent's heartbeat: agents.list[].heartbeat over
+// agents.defaults.heartbeat, key by key, with the prompt's default; every
+// is 0 when heartbeats are off for the agent (the default) or the period
+// does not parse.
+func HeartbeatFor(c *Config, agentID string) (h Heartbeat, every time.Duration) {
+	if c == nil {
+		return Heartbeat{}, 0
+	}
+	if d := c.Agents.Defaults.Heartbeat; d != nil {
+		h = *d
+	}
+	for _, a := range c.Agents.List {
+		if a.ID == agentID && a.Heartbeat != nil {
+			o := a.Heartbeat
+			if o.Every != "" {
+				h.Every = o.Every
+			}
+			if o.Prompt != "" {
+				h.Prompt = o.Prompt
+			}
+			if o.Channel != "" {
+				h.Channel, h.To, h.AccountID = o.Channel, o.To, o.AccountID
+			}
+		}
+	}
+	if h.Prompt == "" {
+		h.Prompt = DefaultHeartbeatPrompt
+	}
+	if h.Every != "" && h.Every != "0" {
+		if d, err := time.ParseDuration(h.Every); err == nil && d > 0 {
+			every = d
+		}
+	}
+	return h, every
 }

@@ -94,6 +94,7 @@ var hotKeys = []string{
 	"agents",
 	"models",
 	"channels",
+	"cron",
 	"gateway.http",
 	"gateway.tools",
 	"gateway.auth.token",

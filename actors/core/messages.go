@@ -113,6 +113,19 @@ type SessionTouched struct {
 // ActiveRuns asks the runs actor for the runs in progress, by session key.
 type ActiveRuns = Request[struct{}, map[string][]string]
 
+// ---- cron ----
+
+// CronReport is the scheduler's part of status: each agent's heartbeat,
+// the system events waiting for one, and the runs recorded.
+type CronReport struct {
+	Heartbeats   []protocol.AgentHeartbeat
+	QueuedEvents []string
+	Tasks        protocol.TaskCounts
+}
+
+// ReportCron asks the cron actor for its report.
+type ReportCron = Request[struct{}, CronReport]
+
 // ---- devices ----
 
 // PairCheck asks the device actor whether a verified device may connect,

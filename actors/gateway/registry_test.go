@@ -63,7 +63,18 @@ var minimalParams = map[string]map[string]any{
 	"channels.stop":            {"channel": "telegram"},
 	"channels.logout":          {"channel": "telegram"},
 	"channels.pairing.dismiss": {"channel": "telegram", "accountId": "default", "requestId": "r"},
-	"message.action":           {"channel": "telegram", "action": "send", "params": map[string]any{"target": "1", "message": "x"}, "idempotencyKey": "k"},
+	"cron.list":                {},
+	"cron.status":              {},
+	"cron.add": {"name": "registry", "schedule": map[string]any{"kind": "every", "everyMs": 3600000}, "sessionTarget": "isolated",
+		"wakeMode": "now", "payload": map[string]any{"kind": "agentTurn", "message": "hi"}},
+	"cron.update":    {"id": "nope", "patch": map[string]any{"enabled": false}},
+	"cron.remove":    {"id": "nope"},
+	"cron.run":       {"id": "nope"},
+	"cron.runs":      {},
+	"wake":           {"mode": "next-heartbeat", "text": "registry"},
+	"last-heartbeat": {},
+	"set-heartbeats": {"enabled": true},
+	"message.action": {"channel": "telegram", "action": "send", "params": map[string]any{"target": "1", "message": "x"}, "idempotencyKey": "k"},
 }
 
 // TestEveryMethodAnswers calls every method the registry declares with

@@ -12,6 +12,7 @@ import (
 	"openclaw/actors/channels"
 	"openclaw/actors/conn"
 	"openclaw/actors/core"
+	cronactor "openclaw/actors/cron"
 	"openclaw/actors/devices"
 	"openclaw/actors/health"
 	"openclaw/actors/httpapi"
@@ -40,6 +41,7 @@ import (
 //	├── runs       agent runs; agent, agent.wait, chat.*
 //	│   └── $n     one run actor per turn
 //	├── sessions   session metadata, lists, compaction; sessions.*, chat.inject, usage.*
+//	├── cron       scheduled turns and heartbeats; cron.*, wake, *-heartbeat(s)
 //	├── channels   channel accounts; send, channels.pairing.*
 //	│   └── <channel>:<account>
 //	└── health     health and status summaries
@@ -52,7 +54,7 @@ import (
 const rootName = "gateway"
 
 type pids struct {
-	hub, presence, devices, config, logs, runs, sessions, channels, health *actor.PID
+	hub, presence, devices, config, logs, runs, sessions, cron, channels, health *actor.PID
 }
 
 // child is one actor of the tree, spawned in order.
@@ -76,7 +78,8 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	o, sys := g.opts, g.system
 	pid := func(name string) *actor.PID { return actor.NewPID(sys.Address(), rootName+"/"+name) }
 	p := pids{hub: pid("hub"), presence: pid("presence"), devices: pid("devices"), config: pid("config"),
-		logs: pid("logs"), runs: pid("runs"), sessions: pid("sessions"), channels: pid("channels"), health: pid("health")}
+		logs: pid("logs"), runs: pid("runs"), sessions: pid("sessions"), cron: pid("cron"), channels: pid("channels"),
+		health: pid("health")}
 	extraOwners := map[core.Owner]*actor.PID{}
 	for owner := range o.Extra.Owners {
 		extraOwners[owner] = pid("extra-" + string(owner))
@@ -101,7 +104,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	routes := core.Routes{
 		core.OwnerHub: p.hub, core.OwnerPresence: p.presence, core.OwnerHealth: p.health, core.OwnerConfig: p.config,
 		core.OwnerLogs: p.logs, core.OwnerDevices: p.devices, core.OwnerRuns: p.runs, core.OwnerChannels: p.channels,
-		core.OwnerSessions: p.sessions,
+		core.OwnerSessions: p.sessions, core.OwnerCron: p.cron,
 	}
 	for owner, pid := range extraOwners {
 		routes[owner] = pid
@@ -131,11 +134,13 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 			AutoApproveLocal: o.AutoApproveLocal, Log: o.Log})},
 		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, StateDir: o.StateDir, Version: Version, Config: o.Config, Hash: o.ConfigHash, Mode: reloadMode,
 			Restart: o.RequestRestart, Active: active, Secret: secret, Limiter: limiter, Status: reloadStatus,
-			Hub: p.hub, Channels: p.channels, Health: p.health, Log: o.Log})},
+			Hub: p.hub, Channels: p.channels, Cron: p.cron, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
 		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
 			Tools: toolset, Log: o.Log})},
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
+		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
+			InstanceID: bootID, Log: o.Log})},
 		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log,
 			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log}})},
 	}
@@ -143,7 +148,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		t.children = append(t.children, child{"extra-" + string(owner), props})
 	}
 	// Last: its first summary asks the others.
-	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels,
+	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Cron: p.cron,
 		Store: g.store, Config: active, Reload: reloadStatus, Published: healthSnap, Versions: versions,
 		Every: o.HealthEvery, Log: o.Log,
 		Process: health.Process{Version: Version, BuildID: buildID(), PID: os.Getpid(), Started: started, InstanceID: bootID,

@@ -39,6 +39,7 @@ const recentSessions = 5
 // Deps is what the health actor is built with.
 type Deps struct {
 	Hub, Runs, Channels *actor.PID // asked for counts and channel state
+	Cron                *actor.PID // asked for heartbeats and scheduled runs (status)
 	Store               *store.Store
 	Config              *core.Live[*config.Config]
 	// Reload is the config watcher's state: "active" or "disabled".

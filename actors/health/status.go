@@ -45,9 +45,13 @@ func status(root *actor.RootContext, d Deps, p protocol.StatusParams, caller *co
 		s.CLIProjection = proj
 	}
 	s.Heartbeat = protocol.StatusHeartbeats{DefaultAgentID: defaultAgent, Agents: []protocol.AgentHeartbeat{}}
-	for _, id := range agents {
-		// No heartbeats run yet: every agent's is disabled.
-		s.Heartbeat.Agents = append(s.Heartbeat.Agents, protocol.AgentHeartbeat{AgentID: id, Every: "disabled"})
+	if rep, err := core.Ask[struct{}, core.CronReport](root, d.Cron, struct{}{}, askTimeout); err == nil {
+		s.Heartbeat.Agents, s.QueuedSystemEvents, s.Tasks = rep.Heartbeats, rep.QueuedEvents, rep.Tasks
+	} else {
+		for _, id := range agents {
+			// The scheduler did not answer: its heartbeats cannot be vouched for.
+			s.Heartbeat.Agents = append(s.Heartbeat.Agents, protocol.AgentHeartbeat{AgentID: id, Every: "disabled"})
+		}
 	}
 
 	if n, err := core.Ask[struct{}, protocol.ConnectionCount](root, d.Hub, struct{}{}, askTimeout); err == nil {

@@ -64,6 +64,17 @@ type (
 	UsageStatus       = core.Request[protocol.Empty, protocol.UsageStatus]
 	UsageCost         = core.Request[protocol.UsageCostParams, protocol.UsageCost]
 
+	CronList      = core.Request[protocol.CronListParams, protocol.CronList]
+	CronStatus    = core.Request[protocol.Empty, protocol.CronStatus]
+	CronAdd       = core.Request[protocol.CronAddParams, protocol.CronAdded]
+	CronUpdate    = core.Request[protocol.CronUpdateParams, protocol.CronJob]
+	CronRemove    = core.Request[protocol.CronJobRef, protocol.CronRemoved]
+	CronRun       = core.Request[protocol.CronRunParams, protocol.CronRunStarted]
+	CronRuns      = core.Request[protocol.CronRunsParams, protocol.CronRuns]
+	Wake          = core.Request[protocol.WakeParams, protocol.OKResult]
+	LastHeartbeat = core.Request[protocol.Empty, *protocol.HeartbeatEvent]
+	SetHeartbeats = core.Request[protocol.SetHeartbeatsParams, protocol.HeartbeatsSet]
+
 	Send           = core.Request[protocol.SendParams, protocol.SendResult]
 	PairingList    = core.Request[protocol.PairingListParams, protocol.PairingList]
 	PairingApprove = core.Request[protocol.PairingApproveParams, protocol.PairingApproved]
@@ -150,6 +161,18 @@ var Registry = core.NewRegistry(
 	core.Serve[UsageStatus]("usage.status", operator, core.ScopeRead, core.OwnerSessions),
 	core.Serve[UsageCost]("usage.cost", operator, core.ScopeRead, core.OwnerSessions),
 
+	// Scheduled turns and heartbeats.
+	core.Serve[CronList]("cron.list", operator, core.ScopeRead, core.OwnerCron),
+	core.Serve[CronStatus]("cron.status", operator, core.ScopeRead, core.OwnerCron),
+	core.Serve[CronAdd]("cron.add", operator, core.ScopeAdmin, core.OwnerCron),
+	core.Serve[CronUpdate]("cron.update", operator, core.ScopeAdmin, core.OwnerCron),
+	core.Serve[CronRemove]("cron.remove", operator, core.ScopeAdmin, core.OwnerCron),
+	core.Serve[CronRun]("cron.run", operator, core.ScopeAdmin, core.OwnerCron),
+	core.Serve[CronRuns]("cron.runs", operator, core.ScopeRead, core.OwnerCron),
+	core.Serve[Wake]("wake", operator, core.ScopeWrite, core.OwnerCron),
+	core.Serve[LastHeartbeat]("last-heartbeat", operator, core.ScopeRead, core.OwnerCron),
+	core.Serve[SetHeartbeats]("set-heartbeats", operator, core.ScopeAdmin, core.OwnerCron),
+
 	// Channels
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels),
 	core.Serve[PairingList]("channels.pairing.list", operator, core.ScopePairing, core.OwnerChannels),
@@ -175,6 +198,10 @@ var (
 	// Agent and chat events: a run marks its deltas droppable, the rest not.
 	AgentEvent = event(core.Event[protocol.AgentEvent]{Name: "agent", Scope: core.ScopeRead})
 	ChatEvent  = event(core.Event[protocol.ChatEvent]{Name: "chat", Scope: core.ScopeRead})
+	// HeartbeatEventName and CronEventName: how heartbeats and scheduled
+	// runs went.
+	HeartbeatEventName = event(core.Event[protocol.HeartbeatEvent]{Name: "heartbeat", Scope: core.ScopeRead})
+	CronEventName      = event(core.Event[protocol.CronEvent]{Name: "cron", Scope: core.ScopeRead, Droppable: true})
 	// SessionsChanged goes to the connections that called sessions.subscribe.
 	SessionsChanged = event(core.Event[protocol.SessionsChanged]{Name: "sessions.changed", Scope: core.ScopeRead,
 		Droppable: true, Topic: core.TopicSessions})

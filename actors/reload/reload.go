@@ -52,6 +52,7 @@ type Deps struct {
 
 	Hub      *actor.PID // closes sockets of a rotated secret
 	Channels *actor.PID // restarts changed channel accounts
+	Cron     *actor.PID // reschedules heartbeats
 	Health   *actor.PID // told when the watcher's state changes
 	Log      *slog.Logger
 }
@@ -243,6 +244,10 @@ func (r *reloader) adopt(ctx actor.Context, next *config.Config, hash string) co
 	if changed(plan.Hot, "channels.") {
 		// Only the channel accounts whose settings changed restart.
 		ctx.Send(r.d.Channels, &core.ConfigChanged{Prev: prev, Next: next})
+	}
+	if r.d.Cron != nil && (changed(plan.Hot, "agents.") || changed(plan.Hot, "cron.")) {
+		// Heartbeats follow agents.*.heartbeat; scheduling follows cron.enabled.
+		ctx.Send(r.d.Cron, &core.ConfigChanged{Prev: prev, Next: next})
 	}
 	return plan
 }
