@@ -45,6 +45,10 @@ func TestStatus(t *testing.T) {
 		r.ConfiguredModel != "fake/mock-1" || r.Model == nil || *r.Model != "mock-1" {
 		t.Errorf("recent[0] = %+v", r)
 	}
+	// The turn's usage, as the session recorded it.
+	if r.InputTokens == nil || *r.InputTokens <= 0 || r.TotalTokens == nil || !r.TotalTokensFresh {
+		t.Errorf("recent[0] tokens = in %v total %v fresh %v", r.InputTokens, r.TotalTokens, r.TotalTokensFresh)
+	}
 	if d := s.Sessions.Defaults; d.Model == nil || *d.Model != "mock-1" {
 		t.Errorf("sessions.defaults = %+v", d)
 	}

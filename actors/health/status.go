@@ -176,12 +176,35 @@ func sessionRows(cfg *config.Config, recent []store.SessionInfo, now time.Time) 
 	for _, r := range recent {
 		agentID := core.SessionAgent(r.Key)
 		row := protocol.StatusSessionRow{AgentID: agentID, Key: r.Key, Kind: core.SessionKind(r.Key), SessionID: r.SessionID,
-			UpdatedAt: r.UpdatedAt, Age: now.UnixMilli() - r.UpdatedAt, Flags: []string{"id:" + r.SessionID}}
-		if ref := config.AgentModelRef(cfg, agentID); ref != "" {
+			UpdatedAt: r.UpdatedAt, Age: now.UnixMilli() - r.UpdatedAt, ThinkingLevel: r.ThinkingLevel,
+			Flags: []string{"id:" + r.SessionID}}
+		if r.ThinkingLevel != "" {
+			row.Flags = append([]string{"think:" + r.ThinkingLevel}, row.Flags...)
+		}
+		if r.InputTokens > 0 || r.OutputTokens > 0 {
+			in, out := r.InputTokens, r.OutputTokens
+			row.InputTokens, row.OutputTokens = &in, &out
+		}
+		if r.LastTotalTokens > 0 {
+			total := r.LastTotalTokens
+			row.TotalTokens, row.TotalTokensFresh = &total, true
+		}
+		ref := r.ModelOverride
+		if ref == "" {
+			ref = config.AgentModelRef(cfg, agentID)
+		}
+		if ref != "" {
 			_, model, _ := strings.Cut(ref, "/")
-			row.Model, row.SelectedModel, row.ConfiguredModel = &model, &ref, ref
+			row.Model, row.SelectedModel = &model, &ref
+			row.ConfiguredModel = config.AgentModelRef(cfg, agentID)
 			if m, ok := config.ModelInfo(cfg, ref); ok && m.ContextWindow > 0 {
-				row.ContextTokens = &m.ContextWindow
+				cw := m.ContextWindow
+				row.ContextTokens = &cw
+				if row.TotalTokens != nil {
+					remaining := max(int64(cw)-*row.TotalTokens, 0)
+					pct := min(int(*row.TotalTokens*100/int64(cw)), 999)
+					row.RemainingTokens, row.PercentUsed = &remaining, &pct
+				}
 			}
 		}
 		rows = append(rows, row)
