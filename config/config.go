@@ -378,6 +378,9 @@ type ProviderModel struct {
 	// MaxTokens bounds the tokens one reply may use. Default: the
 	// provider's.
 	MaxTokens int `json:"maxTokens,omitempty"`
+	// Reasoning says the model thinks before it answers and takes a
+	// reasoning effort (a session's thinking level). Default false.
+	Reasoning bool `json:"reasoning,omitempty"`
 	// Cost is what the model's tokens cost, for usage.cost. Default:
 	// unknown (its turns count as entries without a cost).
 	Cost *ModelCost `json:"cost,omitempty"`

@@ -343,9 +343,12 @@ func (a *cronActor) reschedule(ctx actor.Context) {
 		if !a.active(j) {
 			continue
 		}
+		// Slots strictly after the job's creation (an "every" job first
+		// runs one period after it is added, as at the reference) or after
+		// the last slot it ran.
 		base := j.lastSlot
 		if created := time.UnixMilli(j.def.CreatedAtMs); base.Before(created) && j.agent == "" {
-			base = created.Add(-time.Millisecond)
+			base = created
 		}
 		if due := latestDue(j.sched, base, now); !due.IsZero() {
 			j.next = due

@@ -109,7 +109,8 @@ func (a *cronActor) view(j *job) protocol.CronJob {
 			dur := l.EndedAt - l.StartedAt
 			v.State.LastDurationMs = &dur
 		}
-		v.State.ConsecutiveErrors = j.errors
+		errs := j.errors
+		v.State.ConsecutiveErrors = &errs
 		v.State.LastDeliveryStatus, v.State.LastDeliveryError = l.DeliveryStatus, l.DeliveryError
 	}
 	return v
@@ -160,7 +161,8 @@ func (a *cronActor) list(p protocol.CronListParams) protocol.CronList {
 		sel = append(sel, j)
 	}
 	sortJobs(sel, p.SortBy, p.SortDir == "desc")
-	res := protocol.CronList{Jobs: []protocol.CronJob{}, Total: len(sel), Offset: p.Offset, Limit: limit}
+	res := protocol.CronList{Jobs: []protocol.CronJob{}, Total: len(sel), Offset: p.Offset, Limit: limit,
+		SnapshotRevision: a.snapshotRevision()}
 	for i := p.Offset; i < len(sel) && i < p.Offset+limit; i++ {
 		res.Jobs = append(res.Jobs, a.view(sel[i]))
 	}
@@ -168,6 +170,20 @@ func (a *cronActor) list(p protocol.CronListParams) protocol.CronList {
 		res.HasMore, res.NextOffset = true, &next
 	}
 	return res
+}
+
+// snapshotRevision is a token of the set of job definitions.
+func (a *cronActor) snapshotRevision() string {
+	ids := make([]string, 0, len(a.jobs))
+	for id := range a.jobs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	h := sha256.New()
+	for _, id := range ids {
+		h.Write([]byte(id + "\x00" + a.jobs[id].def.revision() + "\x00"))
+	}
+	return "sha256:" + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
 func lastStatus(j *job) string {
@@ -241,6 +257,10 @@ func (a *cronActor) add(ctx actor.Context, m *methods.CronAdd) {
 	if err := normalizeAt(&d.Schedule, now); err != nil {
 		m.Fail(invalid("cron.add", err))
 		return
+	}
+	if d.Schedule.Kind == "every" && d.Schedule.AnchorMs == nil {
+		anchor := d.CreatedAtMs // the anchor it runs from, said
+		d.Schedule.AnchorMs = &anchor
 	}
 	sched, err := compile(d.Schedule, now)
 	if err == nil {
@@ -553,13 +573,9 @@ func runEntry(r store.CronRun, name string) protocol.CronRunEntry {
 		d := r.EndedAt - r.StartedAt
 		e.DurationMs = &d
 	}
-	switch r.DeliveryStatus {
-	case "delivered":
-		t := true
-		e.Delivered = &t
-	case "not-delivered":
-		f := false
-		e.Delivered = &f
+	if r.DeliveryStatus != "" {
+		delivered := r.DeliveryStatus == "delivered"
+		e.Delivered = &delivered
 	}
 	var u struct{ Input, Output, Total int64 }
 	if len(r.Usage) > 0 && json.Unmarshal(r.Usage, &u) == nil {

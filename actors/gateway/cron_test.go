@@ -210,7 +210,7 @@ func TestCronSurvivesRestart(t *testing.T) {
 	if n := len(fp.Requests()); n != 1 {
 		t.Fatalf("the interrupted slot ran again (%d provider requests)", n)
 	}
-	if j := call[protocol.CronList](t, adm, "cron.list", nil).Jobs[0]; j.State.ConsecutiveErrors != 1 ||
+	if j := call[protocol.CronList](t, adm, "cron.list", nil).Jobs[0]; j.State.ConsecutiveErrors == nil || *j.State.ConsecutiveErrors != 1 ||
 		*j.NextRunAtMs != anchor+3600000 {
 		t.Fatalf("the job after the restart = %+v", j)
 	}

@@ -264,6 +264,9 @@ func (r *reloader) logout(ctx actor.Context, p protocol.ChannelAccountParams) (p
 		return res, protocol.NewError(protocol.CodeInvalidRequest, "unknown channel: "+p.Channel, nil)
 	}
 	current := config.ToMap(r.cur)
+	if chs, _ := current["channels"].(map[string]any); chs[channel] == nil {
+		return res, protocol.NewError(protocol.CodeInvalidRequest, "channel "+channel+" is not configured", nil)
+	}
 	res.Cleared = config.ClearChannelCredentials(current, channel, p.AccountID)
 	if res.Cleared {
 		if _, errShape := r.write(ctx, r.diskHash(), func(map[string]any) map[string]any { return current }); errShape != nil {

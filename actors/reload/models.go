@@ -1,7 +1,10 @@
 package reload
 
 import (
+	"net"
+	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +40,10 @@ func modelsList(c *config.Config, p protocol.ModelsListParams) protocol.ModelsLi
 		pc := c.Models.Providers[id]
 		for _, m := range pc.Models {
 			e := modelEntry(id, m, def, p.IncludeDetails)
+			if p.IncludeDetails {
+				local := isLoopback(pc.BaseURL)
+				e.Local = &local
+			}
 			if pc.BaseURL == "" {
 				e.Available, e.UnavailableReason = false, "models.providers."+id+".baseUrl is not set"
 			}
@@ -55,7 +62,8 @@ func modelsList(c *config.Config, p protocol.ModelsListParams) protocol.ModelsLi
 
 func modelEntry(providerID string, m config.ProviderModel, def string, details bool) protocol.ModelEntry {
 	e := protocol.ModelEntry{ID: m.ID, Name: m.Name, Provider: providerID, ContextWindow: m.ContextWindow, MaxTokens: m.MaxTokens,
-		Tags: []string{}, ThinkingLevel: protocol.ThinkingItems(), ThinkingDef: "off", Available: true}
+		Reasoning: m.Reasoning,
+		Tags:      []string{}, ThinkingLevel: protocol.ThinkingItems(), ThinkingDef: "off", Available: true}
 	if e.Name == "" {
 		e.Name = m.ID
 	}
@@ -66,6 +74,20 @@ func modelEntry(providerID string, m config.ProviderModel, def string, details b
 		e.Input = []string{"text"}
 	}
 	return e
+}
+
+// isLoopback reports whether a base URL names this machine.
+func isLoopback(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // authStatus is models.authStatus: each configured provider and where its
@@ -103,7 +125,9 @@ func agentsList(c *config.Config, stateDir string) protocol.AgentsList {
 	def := config.DefaultAgent(c)
 	res := protocol.AgentsList{DefaultID: def, Ownership: "sole", MainKey: "main", Scope: "per-sender", Agents: []protocol.AgentInfo{}}
 	for _, id := range config.AgentIDs(c) {
-		a := protocol.AgentInfo{ID: id, Name: config.AgentName(c, id), IsDefault: id == def, Workspace: config.AgentWorkspace(c, id, stateDir),
+		ws := config.AgentWorkspace(c, id, stateDir)
+		_, gitErr := os.Stat(filepath.Join(ws, ".git"))
+		a := protocol.AgentInfo{ID: id, Name: config.AgentName(c, id), IsDefault: id == def, Workspace: ws, WorkspaceGit: gitErr == nil,
 			ThinkingLevels: protocol.ThinkingItems(), ThinkingOptions: protocol.ThinkingLevels, ThinkingDefault: "off"}
 		if ref := config.AgentModelRef(c, id); ref != "" {
 			a.Model = &protocol.AgentModelRef{Primary: ref}

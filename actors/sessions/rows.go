@@ -55,8 +55,18 @@ func sessionRow(cfg *config.Config, si store.SessionInfo, runIDs []string) proto
 	row := protocol.SessionRow{Key: si.Key, Kind: core.SessionKind(si.Key), AgentID: core.SessionAgent(si.Key),
 		IsMain: rest == "main", DisplayName: rest, Label: si.Label, CreatedAt: si.CreatedAt, UpdatedAt: si.UpdatedAt,
 		SessionID: si.SessionID, ThinkingLevel: si.ThinkingLevel, InputTokens: si.InputTokens, OutputTokens: si.OutputTokens,
-		ModelOverride: si.ModelOverride, HasActiveRun: len(runIDs) > 0, ActiveRunIDs: runIDs,
-		MessageCount: si.MessageCount, CompactionCount: si.Compactions}
+		ModelOverride: si.ModelOverride, HasActiveRun: len(runIDs) > 0, ActiveRunIDs: runIDs, LastRunID: si.LastRunID,
+		MessageCount: si.MessageCount, CompactionCount: si.Compactions, IsBackground: core.SessionKind(si.Key) == "cron",
+		ThinkingLevels: protocol.ThinkingItems(), ThinkingOptions: protocol.ThinkingLevels, ThinkingDefault: "off"}
+	switch {
+	case len(runIDs) > 0:
+		row.Status = "running"
+	case si.LastRunID == "":
+	case si.LastRole == "user":
+		row.Status = "failed" // the turn's reply was never recorded
+	default:
+		row.Status = "done"
+	}
 	if si.Label != "" {
 		row.DisplayName = si.Label
 	}
@@ -77,8 +87,10 @@ func sessionRow(cfg *config.Config, si store.SessionInfo, runIDs []string) proto
 }
 
 // entry is the stored session as patch and reset report it.
-func entry(si store.SessionInfo) protocol.SessionEntry {
-	return protocol.SessionEntry{SessionID: si.SessionID, CreatedAt: si.CreatedAt, UpdatedAt: si.UpdatedAt, Label: si.Label,
+func entry(cfg *config.Config, si store.SessionInfo) protocol.SessionEntry {
+	_, provider, model := modelOf(cfg, si)
+	return protocol.SessionEntry{SessionID: si.SessionID, CreatedAt: si.CreatedAt, SessionStartedAt: si.CreatedAt,
+		UpdatedAt: si.UpdatedAt, ModelProvider: provider, Model: model, Label: si.Label,
 		ModelOverride: si.ModelOverride, ThinkingLevel: si.ThinkingLevel, InputTokens: si.InputTokens,
 		OutputTokens: si.OutputTokens, TotalTokens: si.LastTotalTokens, TotalTokensFresh: si.LastTotalTokens > 0,
 		CompactionCount: si.Compactions}
@@ -86,7 +98,8 @@ func entry(si store.SessionInfo) protocol.SessionEntry {
 
 // defaults is sessions.list's defaults: the default agent's model.
 func defaults(cfg *config.Config) protocol.SessionsDefaults {
-	out := protocol.SessionsDefaults{ModelSelectionTarget: "session"}
+	out := protocol.SessionsDefaults{ModelSelectionTarget: "session", ThinkingLevels: protocol.ThinkingItems(),
+		ThinkingOptions: protocol.ThinkingLevels, ThinkingDefault: "off"}
 	ref := config.AgentModelRef(cfg, config.DefaultAgent(cfg))
 	if p, m, ok := strings.Cut(ref, "/"); ok {
 		out.ModelProvider, out.Model = &p, &m
@@ -281,7 +294,7 @@ func (w *worker) expected(ctx context.Context, m interface{ Fail(*protocol.Error
 
 func patched(cfg *config.Config, path string, si store.SessionInfo) protocol.SessionsPatched {
 	_, provider, model := modelOf(cfg, si)
-	return protocol.SessionsPatched{OK: true, Path: path, Key: si.Key, Entry: entry(si),
+	return protocol.SessionsPatched{OK: true, Path: path, Key: si.Key, Entry: entry(cfg, si),
 		Resolved: protocol.SessionsModel{ModelProvider: provider, Model: model}}
 }
 

@@ -41,17 +41,23 @@ type SessionInfo struct {
 	InputTokens, OutputTokens, LastTotalTokens int64
 	// Compactions counts the times the transcript was compacted.
 	Compactions int
+	// LastRunID and LastRole are the newest message's run (of the newest
+	// message that has one) and role: a last user message of a run that is
+	// no longer going means that turn did not finish.
+	LastRunID, LastRole string
 }
 
 // sessionColumns are the columns scanSession reads, in its order.
 const sessionColumns = `key, session_id, message_count, created_at, updated_at, label, model_override, thinking_level,
-	input_tokens, output_tokens, last_total_tokens, compactions`
+	input_tokens, output_tokens, last_total_tokens, compactions,
+	COALESCE((SELECT run_id FROM messages m WHERE m.session_key = sessions.key AND m.run_id <> '' ORDER BY m.seq DESC LIMIT 1), ''),
+	COALESCE((SELECT role FROM messages m WHERE m.session_key = sessions.key ORDER BY m.seq DESC LIMIT 1), '')`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row interface{ Scan(...any) error }) (SessionInfo, error) {
 	var si SessionInfo
 	err := row.Scan(&si.Key, &si.SessionID, &si.MessageCount, &si.CreatedAt, &si.UpdatedAt, &si.Label, &si.ModelOverride,
-		&si.ThinkingLevel, &si.InputTokens, &si.OutputTokens, &si.LastTotalTokens, &si.Compactions)
+		&si.ThinkingLevel, &si.InputTokens, &si.OutputTokens, &si.LastTotalTokens, &si.Compactions, &si.LastRunID, &si.LastRole)
 	return si, err
 }
 

@@ -28,6 +28,7 @@ func configSchema(dir string) ([]byte, error) {
 	}
 	return protocol.GenerateSchemaWith("", reflect.TypeOf(config.Config{}), protocol.SchemaOptions{
 		Draft: "http://json-schema.org/draft-07/schema#",
+		Title: "OpenClaw Config",
 		Describe: func(owner reflect.Type, f reflect.StructField) (string, string) {
 			return humanize(owner.Name()) + " " + humanize(f.Name), docs[owner.Name()+"."+f.Name]
 		},

@@ -83,7 +83,7 @@ type CronJobState struct {
 	LastStatus         string `json:"lastStatus,omitempty"`    // the reference's older name for it
 	LastError          string `json:"lastError,omitempty"`
 	LastDurationMs     *int64 `json:"lastDurationMs,omitempty"`
-	ConsecutiveErrors  int    `json:"consecutiveErrors,omitempty"`
+	ConsecutiveErrors  *int   `json:"consecutiveErrors,omitempty"` // set once it has run
 	LastDeliveryStatus string `json:"lastDeliveryStatus,omitempty"`
 	LastDeliveryError  string `json:"lastDeliveryError,omitempty"`
 }
@@ -152,14 +152,17 @@ type CronListParams struct {
 	IncludeDeliveryPreviews bool `json:"includeDeliveryPreviews,omitempty"`
 }
 
-// CronList is cron.list's result.
+// CronList is cron.list's result. SnapshotRevision identifies the set of
+// job definitions (it changes when a job is added, changed or removed): a
+// client paging through the list starts over when it changes.
 type CronList struct {
-	Jobs       []CronJob `json:"jobs"`
-	Total      int       `json:"total"`
-	Offset     int       `json:"offset"`
-	Limit      int       `json:"limit"`
-	HasMore    bool      `json:"hasMore"`
-	NextOffset *int      `json:"nextOffset"`
+	Jobs             []CronJob `json:"jobs"`
+	SnapshotRevision string    `json:"snapshotRevision"`
+	Total            int       `json:"total"`
+	Offset           int       `json:"offset"`
+	Limit            int       `json:"limit"`
+	HasMore          bool      `json:"hasMore"`
+	NextOffset       *int      `json:"nextOffset"`
 }
 
 // CronStatus is cron.status's result.

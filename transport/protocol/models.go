@@ -21,11 +21,15 @@ type ModelsList struct {
 
 // ModelEntry is one model of the catalog (models.providers.<id>.models).
 type ModelEntry struct {
-	ID            string         `json:"id"`
-	Name          string         `json:"name"`
-	Provider      string         `json:"provider"`
-	ContextWindow int            `json:"contextWindow,omitempty"`
-	MaxTokens     int            `json:"maxTokens,omitempty"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Provider      string `json:"provider"`
+	ContextWindow int    `json:"contextWindow,omitempty"`
+	MaxTokens     int    `json:"maxTokens,omitempty"`
+	Reasoning     bool   `json:"reasoning"` // models.providers.<id>.models[].reasoning
+	// Local (with includeDetails) says the provider runs on this machine
+	// (its baseUrl is a loopback address).
+	Local         *bool          `json:"local,omitempty"`
 	Input         []string       `json:"input,omitempty"` // with includeDetails: ["text"]
 	Tags          []string       `json:"tags"`            // "default" for the default agent's model
 	ThinkingLevel []ThinkingItem `json:"thinkingLevels"`
@@ -89,6 +93,7 @@ type AgentInfo struct {
 	Name            string         `json:"name,omitempty"`
 	IsDefault       bool           `json:"isDefault"`
 	Workspace       string         `json:"workspace"`
+	WorkspaceGit    bool           `json:"workspaceGit"` // the workspace is a git repository
 	ThinkingLevels  []ThinkingItem `json:"thinkingLevels"`
 	ThinkingOptions []string       `json:"thinkingOptions"`
 	ThinkingDefault string         `json:"thinkingDefault"`

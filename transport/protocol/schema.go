@@ -47,6 +47,8 @@ type SchemaOptions struct {
 	Describe func(owner reflect.Type, f reflect.StructField) (title, description string)
 	// Draft, when set, is written as $schema.
 	Draft string
+	// Title, when set, is the root's title.
+	Title string
 }
 
 // GenerateSchema returns the JSON Schema of t (a struct type or a pointer to
@@ -69,6 +71,9 @@ func GenerateSchemaWith(id string, t reflect.Type, o SchemaOptions) ([]byte, err
 	}
 	if o.Draft != "" {
 		s["$schema"] = o.Draft
+	}
+	if o.Title != "" {
+		s["title"] = o.Title
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)

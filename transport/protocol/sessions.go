@@ -58,6 +58,10 @@ type SessionsDefaults struct {
 	// it (models.providers.<id>.models[].contextWindow).
 	ContextTokens        *int   `json:"contextTokens"`
 	ModelSelectionTarget string `json:"modelSelectionTarget"` // "session": sessions.patch model applies per session
+	// The thinking levels sessions accept.
+	ThinkingLevels  []ThinkingItem `json:"thinkingLevels"`
+	ThinkingOptions []string       `json:"thinkingOptions"`
+	ThinkingDefault string         `json:"thinkingDefault"`
 }
 
 // SessionRow is one session as sessions.list, sessions.describe and the
@@ -94,6 +98,15 @@ type SessionRow struct {
 	HasActiveRun  bool     `json:"hasActiveRun"`
 	ActiveRunIDs  []string `json:"activeRunIds"`
 	LastRunID     string   `json:"lastRunId,omitempty"`
+	// Status is the last turn's: running, done, or failed (its reply was
+	// never recorded); absent before the first turn.
+	Status string `json:"status,omitempty"`
+	// IsBackground marks a scheduled job's session (kind cron).
+	IsBackground bool `json:"isBackground"`
+	// The thinking levels the session accepts (sessions.patch).
+	ThinkingLevels  []ThinkingItem `json:"thinkingLevels"`
+	ThinkingOptions []string       `json:"thinkingOptions"`
+	ThinkingDefault string         `json:"thinkingDefault"`
 	// Ours: how many messages the transcript holds, and how often it was
 	// compacted.
 	MessageCount    int `json:"messageCount"`
@@ -168,17 +181,22 @@ type SessionsPatched struct {
 
 // SessionEntry is the stored session after a change.
 type SessionEntry struct {
-	SessionID        string `json:"sessionId"`
-	CreatedAt        int64  `json:"createdAt"`
-	UpdatedAt        int64  `json:"updatedAt"`
-	Label            string `json:"label,omitempty"`
-	ModelOverride    string `json:"modelOverride,omitempty"`
-	ThinkingLevel    string `json:"thinkingLevel,omitempty"`
-	InputTokens      int64  `json:"inputTokens"`
-	OutputTokens     int64  `json:"outputTokens"`
-	TotalTokens      int64  `json:"totalTokens"`
-	TotalTokensFresh bool   `json:"totalTokensFresh"`
-	CompactionCount  int    `json:"compactionCount"`
+	SessionID string `json:"sessionId"`
+	CreatedAt int64  `json:"createdAt"`
+	// SessionStartedAt is when this session id began (its creation or the
+	// last reset).
+	SessionStartedAt int64   `json:"sessionStartedAt"`
+	UpdatedAt        int64   `json:"updatedAt"`
+	ModelProvider    *string `json:"modelProvider,omitempty"`
+	Model            *string `json:"model,omitempty"`
+	Label            string  `json:"label,omitempty"`
+	ModelOverride    string  `json:"modelOverride,omitempty"`
+	ThinkingLevel    string  `json:"thinkingLevel,omitempty"`
+	InputTokens      int64   `json:"inputTokens"`
+	OutputTokens     int64   `json:"outputTokens"`
+	TotalTokens      int64   `json:"totalTokens"`
+	TotalTokensFresh bool    `json:"totalTokensFresh"`
+	CompactionCount  int     `json:"compactionCount"`
 }
 
 // SessionsModel is the model a session's next turn uses.
