@@ -39,6 +39,8 @@ type Config struct {
 	Channels Channels `json:"channels,omitzero"`
 	// Commands configures operator commands (restart on SIGUSR1).
 	Commands Commands `json:"commands,omitzero"`
+	// Cron configures the scheduler of jobs (cron.*) and heartbeats.
+	Cron Cron `json:"cron,omitzero"`
 	// Meta is written by the reference's own tools (last version and time
 	// that touched the file). Accepted as any JSON and otherwise ignored.
 	Meta json.RawMessage `json:"meta,omitempty"`
@@ -326,7 +328,41 @@ type AgentDefaults struct {
 	// the newest messages that fit in this many characters (the new message
 	// always goes). Default 200000. An openclaw-go key.
 	ContextMaxChars int `json:"contextMaxChars,omitempty"`
+	// Heartbeat runs a turn in each agent's main session on a schedule, so
+	// the agent can act on system events and on what it was asked to watch.
+	// Default: off (the reference runs one every 30 minutes).
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 }
+
+// Heartbeat is agents.defaults.heartbeat and agents.list[].heartbeat.
+type Heartbeat struct {
+	// Every is the period, a duration such as "30m" or "1h"; "0" or ""
+	// turns heartbeats off.
+	Every string `json:"every,omitempty"`
+	// Prompt is the heartbeat turn's message; the system events queued for
+	// the agent (wake, cron system events) are appended to it. Default: the
+	// reference's prompt, asking the agent to answer HEARTBEAT_OK when
+	// nothing needs attention.
+	Prompt string `json:"prompt,omitempty"`
+	// Channel and To, when both set, are where a heartbeat reply that is not
+	// the ack token is sent (a channel target). Default: nowhere (the reply
+	// stays in the session).
+	Channel string `json:"channel,omitempty"`
+	To      string `json:"to,omitempty"`
+	// AccountID is the channel account that sends it. Default: the
+	// channel's default account.
+	AccountID string `json:"accountId,omitempty"`
+}
+
+// Cron is cron.*. Changes apply in place.
+type Cron struct {
+	// Enabled runs the scheduled jobs (cron.add) and heartbeats. Default
+	// true; when false nothing runs on schedule (cron.run still runs a job).
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// IsEnabled is Enabled with its default (true) applied.
+func (c Cron) IsEnabled() bool { return c.Enabled == nil || *c.Enabled }
 
 // AgentModel is agents.defaults.model and agents.list[].model.
 type AgentModel struct {
@@ -350,6 +386,9 @@ type Agent struct {
 	// Default makes this the agent used when a request names none.
 	// Default: the first agent in the list.
 	Default bool `json:"default,omitempty"`
+	// Heartbeat overrides agents.defaults.heartbeat for this agent (its keys
+	// replace the defaults' one by one).
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 }
 
 // Models is models.*. Changes apply in place.
@@ -385,6 +424,26 @@ type ProviderModel struct {
 	// MaxTokens bounds the tokens one reply may use. Default: the
 	// provider's.
 	MaxTokens int `json:"maxTokens,omitempty"`
+	// Reasoning says the model thinks before it answers and takes a
+	// reasoning effort (a session's thinking level). Default false.
+	Reasoning bool `json:"reasoning,omitempty"`
+	// Cost is what the model's tokens cost, for usage.cost. Default:
+	// unknown (its turns count as entries without a cost).
+	Cost *ModelCost `json:"cost,omitempty"`
+}
+
+// ModelCost is models.providers.<id>.models[].cost: US dollars per million
+// tokens.
+type ModelCost struct {
+	// Input is the price of a million prompt tokens.
+	Input float64 `json:"input,omitempty"`
+	// Output is the price of a million completion tokens.
+	Output float64 `json:"output,omitempty"`
+	// CacheRead is the price of a million prompt tokens read from the
+	// provider's cache.
+	CacheRead float64 `json:"cacheRead,omitempty"`
+	// CacheWrite is the price of a million prompt tokens written to it.
+	CacheWrite float64 `json:"cacheWrite,omitempty"`
 }
 
 // Channels is channels.*. Changes apply in place; only the affected
@@ -672,4 +731,10 @@ func Load(path string) (*Config, error) {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// JSONSchema describes an IDList for the config's JSON Schema: strings or
+// integers.
+func (IDList) JSONSchema() map[string]any {
+	return map[string]any{"type": "array", "items": map[string]any{"type": []string{"string", "integer"}}}
 }

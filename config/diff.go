@@ -95,6 +95,7 @@ var hotKeys = []string{
 	"agents",
 	"models",
 	"channels",
+	"cron",
 	"gateway.http",
 	"gateway.tools",
 	"gateway.nodes.commands",

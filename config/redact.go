@@ -62,6 +62,21 @@ func Redact(c *Config) map[string]any {
 	return m
 }
 
+// RedactText replaces every secret value of c found in text (the config
+// file as written) with Redacted, however it is quoted.
+func RedactText(text string, c *Config) string {
+	var secrets []string
+	eachSecretKey(ToMap(c), func(parent map[string]any, segs []string) {
+		if s, ok := parent[segs[len(segs)-1]].(string); ok && s != "" {
+			secrets = append(secrets, s)
+		}
+	})
+	for _, s := range secrets {
+		text = strings.ReplaceAll(text, s, Redacted)
+	}
+	return text
+}
+
 // RestoreRedacted returns a copy of next (a config object a client sent)
 // where every secret key still holding Redacted gets the current config's
 // value back, so that a client can get, edit and apply a config without
@@ -175,4 +190,40 @@ func MergePatch(target map[string]any, patch map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// ClearChannelCredentials removes a channel account's credentials from a
+// config object (channels.telegram's botToken and tokenFile, or those of
+// channels.telegram.accounts.<id>): what logging the account out means. It
+// reports whether there was anything to remove. account "" is the default
+// account.
+func ClearChannelCredentials(m map[string]any, channel, account string) bool {
+	if channel != "telegram" {
+		return false
+	}
+	channels, _ := m["channels"].(map[string]any)
+	section, _ := channels["telegram"].(map[string]any)
+	if section == nil {
+		return false
+	}
+	target := section
+	accounts, _ := section["accounts"].(map[string]any)
+	switch acc, ok := accounts[account].(map[string]any); {
+	case ok && account != "":
+		target = acc
+	case account != "" && account != DefaultAccountID:
+		return false // no such account
+	default:
+		if acc, ok := accounts[DefaultAccountID].(map[string]any); ok {
+			target = acc
+		}
+	}
+	cleared := false
+	for _, k := range []string{"botToken", "tokenFile"} {
+		if v, ok := target[k]; ok && v != "" {
+			delete(target, k)
+			cleared = true
+		}
+	}
+	return cleared
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Allowed values of the enumerated keys ("" always means the default).
@@ -133,6 +134,9 @@ func (c *Config) validateAgents() *Error {
 	if e := atLeast("agents.defaults.timeoutSeconds", &a.Defaults.TimeoutSeconds, 0); e != nil {
 		return e
 	}
+	if e := heartbeat("agents.defaults.heartbeat", a.Defaults.Heartbeat); e != nil {
+		return e
+	}
 	seen := map[string]int{}
 	firstDefault := -1
 	for i, ag := range a.List {
@@ -154,12 +158,33 @@ func (c *Config) validateAgents() *Error {
 				return e
 			}
 		}
+		if e := heartbeat(p+".heartbeat", ag.Heartbeat); e != nil {
+			return e
+		}
 		if ag.Default {
 			if firstDefault >= 0 {
 				return fail(p+".default", fmt.Sprintf("%s.default: agents.list[%d] is already the default agent", p, firstDefault))
 			}
 			firstDefault = i
 		}
+	}
+	return nil
+}
+
+// heartbeat checks a heartbeat section: a period that parses, and a
+// delivery target given whole.
+func heartbeat(p string, h *Heartbeat) *Error {
+	if h == nil {
+		return nil
+	}
+	if h.Every != "" && h.Every != "0" {
+		d, err := time.ParseDuration(h.Every)
+		if err != nil || d < time.Minute {
+			return fail(p+".every", fmt.Sprintf("%s.every: %q is not a period of at least a minute (e.g. \"30m\", \"1h\", or \"0\" for off)", p, h.Every))
+		}
+	}
+	if (h.Channel == "") != (h.To == "") {
+		return fail(p+".to", p+": channel and to go together (where a heartbeat reply is sent)")
 	}
 	return nil
 }

@@ -72,6 +72,11 @@ type PairingRequests struct {
 // account answers with *PairingApproved.
 type PairingApprove struct{ Code, RequestID string }
 
+// PairingDismiss drops a pending request by requestId without allowing its
+// sender; the account answers with *PairingApproved (Found false: no such
+// request).
+type PairingDismiss struct{ RequestID string }
+
 // PairingApproved answers PairingApprove; Found is false when the account
 // has no such request.
 type PairingApproved struct {
@@ -101,8 +106,11 @@ type account struct {
 // supervisor is the channels actor.
 type supervisor struct {
 	d        Deps
-	accounts map[string]*account // by "<channel>:<account>"
+	accounts map[string]*account // by "<channel>:<account>"; pid nil while stopped
 	byPID    map[string]*account
+	// stopped are the accounts channels.stop stopped: they stay stopped
+	// (listed, not running) until channels.start or the next start.
+	stopped map[string]bool
 }
 
 // Backoff bounds for restarting a failed account.
@@ -122,7 +130,7 @@ func Props(d Deps) *actor.Props {
 func (s *supervisor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		s.accounts, s.byPID = map[string]*account{}, map[string]*account{}
+		s.accounts, s.byPID, s.stopped = map[string]*account{}, map[string]*account{}, map[string]bool{}
 		s.apply(ctx, s.d.Account.Config.Get())
 	case *core.ConfigChanged:
 		s.apply(ctx, m.Next)
@@ -136,7 +144,7 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *core.ReportChannels:
 		m.Reply(s.report())
 	case *methods.Send:
-		a, errShape := s.route(m.Params.Channel, m.Params.AccountID)
+		a, errShape := s.running(m.Params.Channel, m.Params.AccountID)
 		if errShape != nil {
 			m.Fail(errShape)
 			return
@@ -146,6 +154,16 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		s.pairingList(ctx, m)
 	case *methods.PairingApprove:
 		s.pairingApprove(ctx, m)
+	case *methods.PairingDismiss:
+		s.pairingDismiss(ctx, m)
+	case *methods.ChannelsStatus:
+		s.status(m)
+	case *methods.ChannelsStart:
+		s.start(ctx, m)
+	case *methods.ChannelsStop:
+		s.stop(ctx, m)
+	case *methods.MessageAction:
+		s.messageAction(ctx, m)
 	}
 }
 
@@ -162,21 +180,35 @@ func (s *supervisor) apply(ctx actor.Context, c *config.Config) {
 	}
 	for k, a := range s.accounts {
 		if w, ok := want[k]; !ok || !reflect.DeepEqual(w.settings, a.settings) {
-			s.d.Log.Info("channel account stopping (config changed)", "channel", a.driver.ID(), "account", a.id)
-			ctx.Stop(a.pid)
+			if a.pid != nil {
+				s.d.Log.Info("channel account stopping (config changed)", "channel", a.driver.ID(), "account", a.id)
+				ctx.Stop(a.pid)
+			}
 			delete(s.accounts, k)
 		}
 	}
 	for k, w := range want {
-		if _, running := s.accounts[k]; running {
+		if _, listed := s.accounts[k]; listed {
 			continue
 		}
-		w.pid = ctx.SpawnPrefix(w.driver.Props(w.id, w.settings, s.d.Account), k)
 		w.status = protocol.AccountStatus{AccountID: w.id}
 		s.accounts[k] = w
-		s.byPID[w.pid.String()] = w
+		if !s.stopped[k] {
+			s.spawn(ctx, k, w)
+		}
+	}
+	for k := range s.stopped {
+		if _, ok := want[k]; !ok {
+			delete(s.stopped, k) // gone from the config: forgotten
+		}
 	}
 	ctx.Send(s.d.Health, &core.HealthChanged{})
+}
+
+// spawn starts an account's actor.
+func (s *supervisor) spawn(ctx actor.Context, k string, a *account) {
+	a.pid = ctx.SpawnPrefix(a.driver.Props(a.id, a.settings, s.d.Account), k)
+	s.byPID[a.pid.String()] = a
 }
 
 // report is the channels' part of the health summary: per channel, its

@@ -32,6 +32,8 @@ type Deps struct {
 	Routes  core.Routes
 	Methods *core.Registry
 	Events  []string // hello-ok.features.events
+	// Capabilities is hello-ok.features.capabilities.
+	Capabilities []string
 
 	Validate *protocol.Validator
 	Limits   server.Limits

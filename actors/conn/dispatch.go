@@ -27,9 +27,10 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 		return
 	}
 	req := in.req
-	if c.d.Log.Enabled(context.Background(), slog.LevelDebug) {
+	if req.Method != "logs.tail" && c.d.Log.Enabled(context.Background(), slog.LevelDebug) {
 		// Checked first: the arguments would be allocated per frame even
-		// with debug off.
+		// with debug off. A logs.tail is not recorded: a follower polling
+		// the log would otherwise read its own polls back.
 		c.d.Log.Debug("req", "conn", c.sock.ID, "id", req.ID, "method", req.Method)
 	}
 	if req.Method == "connect" {
@@ -42,6 +43,12 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 		return
 	}
 	m := c.d.Methods.Lookup(req.Method)
+	if m == nil && c.d.Methods.Unserved(req.Method) {
+		// A method the reference serves and we do not (yet): say so, to
+		// everyone, before any scope check.
+		c.sock.Send(protocol.Fail(req.ID, notSupported(req.Method)))
+		return
+	}
 	if m == nil {
 		// Whatever the caller's scopes: a permission error here would send
 		// people chasing the wrong problem.
@@ -87,6 +94,12 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 	}
 	c.inflight++
 	ctx.Send(owner, msg)
+}
+
+// notSupported answers a method this gateway knows of but does not serve.
+func notSupported(method string) *protocol.ErrorShape {
+	return protocol.NewError(protocol.CodeUnavailable, method+" is not supported by this gateway",
+		map[string]any{"code": "NOT_SUPPORTED", "method": method})
 }
 
 func missingScope(scope core.Scope) *protocol.ErrorShape {

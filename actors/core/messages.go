@@ -159,6 +159,33 @@ type NodeForget struct{ NodeID string }
 // CountNodes asks the nodes actor how many nodes it knows.
 type CountNodes = Request[struct{}, protocol.NodesCount]
 
+// ---- sessions ----
+
+// SessionTouched tells the sessions actor that a session's transcript
+// changed outside it (a run appended to it): it tells the subscribers.
+type SessionTouched struct {
+	Key    string
+	Reason string // "update"
+}
+
+// ---- runs ----
+
+// ActiveRuns asks the runs actor for the runs in progress, by session key.
+type ActiveRuns = Request[struct{}, map[string][]string]
+
+// ---- cron ----
+
+// CronReport is the scheduler's part of status: each agent's heartbeat,
+// the system events waiting for one, and the runs recorded.
+type CronReport struct {
+	Heartbeats   []protocol.AgentHeartbeat
+	QueuedEvents []string
+	Tasks        protocol.TaskCounts
+}
+
+// ReportCron asks the cron actor for its report.
+type ReportCron = Request[struct{}, CronReport]
+
 // ---- devices ----
 
 // PairCheck asks the device actor whether a verified device may connect,

@@ -31,6 +31,8 @@ const (
 	OwnerRuns     Owner = "runs"
 	OwnerChannels Owner = "channels"
 	OwnerNodes    Owner = "nodes"
+	OwnerSessions Owner = "sessions"
+	OwnerCron     Owner = "cron"
 )
 
 // Routes maps each owner to its actor.
@@ -97,10 +99,14 @@ func (m *Method) Decode(req *protocol.Request, caller *Peer, to *actor.PID, root
 	return r, nil
 }
 
-// Registry is the method table: every method the gateway serves, by name.
+// Registry is the method table: every method the gateway serves, by name,
+// and the names it knows of without serving them.
 type Registry struct {
 	byName map[string]*Method
 	names  []string
+	// unserved are methods other gateways serve (the reference's) that
+	// this one does not: a call is told so, rather than "unknown method".
+	unserved map[string]bool
 }
 
 // NewRegistry builds a registry; a name declared twice panics (at start,
@@ -117,6 +123,34 @@ func NewRegistry(methods ...Method) *Registry {
 	}
 	sort.Strings(r.names)
 	return r
+}
+
+// NotServed records names of methods this gateway knows of but does not
+// serve; the served ones among them are ignored. It returns r.
+func (r *Registry) NotServed(names []string) *Registry {
+	if r.unserved == nil {
+		r.unserved = map[string]bool{}
+	}
+	for _, n := range names {
+		if _, served := r.byName[n]; !served {
+			r.unserved[n] = true
+		}
+	}
+	return r
+}
+
+// Unserved reports whether name is a method the gateway knows of and does
+// not serve.
+func (r *Registry) Unserved(name string) bool { return r.unserved[name] }
+
+// UnservedNames lists the known methods not served, sorted.
+func (r *Registry) UnservedNames() []string {
+	out := make([]string, 0, len(r.unserved))
+	for n := range r.unserved {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Lookup finds a method by name (nil when none is served).
@@ -275,12 +309,29 @@ type Event[T any] struct {
 	Droppable bool
 	// NodesToo sends it to node sockets as well.
 	NodesToo bool
+	// Topic limits it to the sockets that subscribed to that topic.
+	Topic Topic
+}
+
+// Topic is a kind of event a socket receives only after subscribing.
+type Topic = string
+
+// The topics.
+const (
+	// TopicSessions: sessions.changed, after sessions.subscribe.
+	TopicSessions Topic = "sessions"
+)
+
+// Subscribe asks the hub to add a topic to a connection's subscriptions.
+type Subscribe struct {
+	ConnID string
+	Topic  Topic
 }
 
 // Broadcast encodes payload once for every recipient.
 func (e Event[T]) Broadcast(payload T, sv *protocol.StateVersion) *protocol.Broadcast {
 	b := protocol.NewBroadcast(e.Name, payload, sv)
-	b.Droppable, b.Scope, b.NodesToo = e.Droppable, e.Scope, e.NodesToo
+	b.Droppable, b.Scope, b.NodesToo, b.Topic = e.Droppable, e.Scope, e.NodesToo, e.Topic
 	return b
 }
 

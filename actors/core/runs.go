@@ -15,12 +15,15 @@ import (
 
 // RunParams start a run.
 type RunParams struct {
-	Message           string
-	IdempotencyKey    string // becomes the runId
-	AgentID           string
-	SessionKey        string
-	Timeout           time.Duration
-	Model             string
+	Message        string
+	IdempotencyKey string // becomes the runId
+	AgentID        string
+	SessionKey     string
+	Timeout        time.Duration
+	Model          string
+	// Thinking is the reasoning effort of this turn (off, minimal, low,
+	// medium, high); "" uses the session's (sessions.patch thinkingLevel).
+	Thinking          string
 	ExtraSystemPrompt string
 	// Resume makes the run safe to repeat after a crash (a channel that
 	// processes an update again): a user message already recorded under this

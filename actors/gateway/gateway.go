@@ -37,8 +37,13 @@ import (
 	"openclaw/transport/server"
 )
 
-// Version is the gateway's version, reported in hello-ok and presence.
-var Version = "2026.9.6-go"
+// Version is the OpenClaw version this gateway speaks for, reported in
+// hello-ok.server.version, status.runtimeVersion and presence: the
+// reference's release whose protocol and shapes it matches. The reference
+// CLI compares it with its own version and flags any difference as a
+// mismatch (openclaw doctor, restart checks), so it carries no suffix; what
+// this build is goes in BuildID.
+var Version = "2026.9.6"
 
 // bootID identifies this process across in-process restarts.
 var bootID = uuid.NewString()
@@ -171,7 +176,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		// The actor library logs dead letters and restarts at INFO; keep
 		// what matters (warnings and errors) in our log.
-		return slog.New(levelFilter{h: o.Log.Handler(), min: slog.LevelWarn}).With("lib", "actor")
+		return slog.New(levelFilter{h: o.Log.Handler(), min: slog.LevelWarn}).With("subsystem", "actor")
 	}), actor.WithDeadLetterRequestLogging(false))
 	hub.CompactRegistry(g.system)
 
@@ -294,7 +299,7 @@ func registry(extra []core.Method) *core.Registry {
 	}
 	all := []core.Method{}
 	methods.Registry.Each(func(m *core.Method) { all = append(all, *m) })
-	return core.NewRegistry(append(all, extra...)...)
+	return core.NewRegistry(append(all, extra...)...).NotServed(methods.ReferenceMethods)
 }
 
 // publishedHealth is the health summary hello-ok shows until the health

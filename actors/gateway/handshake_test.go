@@ -307,6 +307,14 @@ func TestHelloOK(t *testing.T) {
 	if server["version"] != gateway.Version || server["connId"] == "" || server["bootId"] == "" {
 		t.Errorf("server = %v", server)
 	}
+	// The version is the reference release we speak for, bare (the
+	// reference CLI flags any other string as a mismatch); the build is ours.
+	if v, _ := server["version"].(string); strings.ContainsAny(v, "-+ ") {
+		t.Errorf("server.version %q carries a suffix", v)
+	}
+	if b, _ := server["buildId"].(string); !strings.HasPrefix(b, "openclaw-go") {
+		t.Errorf("server.buildId %q does not name this build", b)
+	}
 	features := hello["features"].(map[string]any)
 	var wantMethods []any
 	for _, n := range methods.Registry.Names() {

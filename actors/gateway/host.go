@@ -11,10 +11,11 @@ import (
 	"syscall"
 )
 
-// buildID names this binary: version, VCS revision when the build recorded
-// one, and the Go runtime.
+// buildID names this binary (hello-ok.server.buildId, status.buildId):
+// openclaw-go, the VCS revision when the build recorded one, and the Go
+// runtime, e.g. openclaw-go-5ed0a9d1c2b3-go1.26.8.
 func buildID() string {
-	id := Version
+	id := "openclaw-go"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 12 {

@@ -12,6 +12,7 @@ import (
 	"openclaw/actors/channels"
 	"openclaw/actors/conn"
 	"openclaw/actors/core"
+	cronactor "openclaw/actors/cron"
 	"openclaw/actors/devices"
 	"openclaw/actors/health"
 	"openclaw/actors/httpapi"
@@ -22,6 +23,7 @@ import (
 	"openclaw/actors/presence"
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
+	"openclaw/actors/sessions"
 	"openclaw/actors/tools"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
@@ -39,6 +41,8 @@ import (
 //	├── logs       logs.tail
 //	├── runs       agent runs; agent, agent.wait, chat.*
 //	│   └── $n     one run actor per turn
+//	├── sessions   session metadata, lists, compaction; sessions.*, chat.inject, usage.*
+//	├── cron       scheduled turns and heartbeats; cron.*, wake, *-heartbeat(s)
 //	├── channels   channel accounts; send, channels.pairing.*
 //	│   └── <channel>:<account>
 //	└── health     health and status summaries
@@ -51,7 +55,7 @@ import (
 const rootName = "gateway"
 
 type pids struct {
-	hub, presence, devices, nodes, config, logs, runs, channels, health *actor.PID
+	hub, presence, devices, nodes, config, logs, runs, sessions, cron, channels, health *actor.PID
 }
 
 // child is one actor of the tree, spawned in order.
@@ -75,7 +79,8 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	o, sys := g.opts, g.system
 	pid := func(name string) *actor.PID { return actor.NewPID(sys.Address(), rootName+"/"+name) }
 	p := pids{hub: pid("hub"), presence: pid("presence"), devices: pid("devices"), nodes: pid("nodes"), config: pid("config"),
-		logs: pid("logs"), runs: pid("runs"), channels: pid("channels"), health: pid("health")}
+		logs: pid("logs"), runs: pid("runs"), sessions: pid("sessions"), cron: pid("cron"), channels: pid("channels"),
+		health: pid("health")}
 	extraOwners := map[core.Owner]*actor.PID{}
 	for owner := range o.Extra.Owners {
 		extraOwners[owner] = pid("extra-" + string(owner))
@@ -100,7 +105,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	routes := core.Routes{
 		core.OwnerHub: p.hub, core.OwnerPresence: p.presence, core.OwnerHealth: p.health, core.OwnerConfig: p.config,
 		core.OwnerLogs: p.logs, core.OwnerDevices: p.devices, core.OwnerRuns: p.runs, core.OwnerChannels: p.channels,
-		core.OwnerNodes: p.nodes,
+		core.OwnerNodes: p.nodes, core.OwnerSessions: p.sessions, core.OwnerCron: p.cron,
 	}
 	for owner, pid := range extraOwners {
 		routes[owner] = pid
@@ -109,7 +114,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	t := &tree{pids: p}
 	t.conn = &conn.Deps{
 		Hub: p.hub, Presence: p.presence, Devices: p.devices, Nodes: p.nodes, Routes: routes,
-		Methods: registry(o.Extra.Methods), Events: methods.Events(),
+		Methods: registry(o.Extra.Methods), Events: methods.Events(), Capabilities: methods.Capabilities,
 		Validate: validate, Limits: limits, Secret: secret, Limiter: limiter, Config: active,
 		Roster: roster, Health: healthSnap, Versions: versions,
 		Server: conn.ServerInfo{Version: Version, BuildID: buildID(), BootID: bootID, Started: started,
@@ -129,11 +134,15 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 			AutoApproveLocal: o.AutoApproveLocal, Log: o.Log})},
 		{"nodes", nodes.Props(nodes.Deps{Hub: p.hub, Store: g.store, Config: active, MaxResultBytes: limits.MaxPayload / 2,
 			Log: o.Log})},
-		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, Config: o.Config, Hash: o.ConfigHash,
+		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, StateDir: o.StateDir, Version: Version, Config: o.Config, Hash: o.ConfigHash,
 			Restart: o.RequestRestart, Active: active, Secret: secret, Limiter: limiter, Status: reloadStatus,
-			Hub: p.hub, Channels: p.channels, Health: p.health, Log: o.Log})},
+			Hub: p.hub, Channels: p.channels, Cron: p.cron, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
-		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Store: g.store, Config: active, Tools: toolset, Log: o.Log})},
+		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
+			Tools: toolset, Log: o.Log})},
+		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
+		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
+			InstanceID: bootID, Log: o.Log})},
 		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log,
 			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log}})},
 	}
@@ -141,10 +150,11 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		t.children = append(t.children, child{"extra-" + string(owner), props})
 	}
 	// Last: its first summary asks the others.
-	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Nodes: p.nodes,
+	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Nodes: p.nodes, Cron: p.cron,
 		Store: g.store, Config: active, Reload: reloadStatus, Published: healthSnap, Versions: versions,
 		Every: o.HealthEvery, Log: o.Log,
-		Process: health.Process{Version: Version, BuildID: buildID(), PID: os.Getpid(), Started: started}})})
+		Process: health.Process{Version: Version, BuildID: buildID(), PID: os.Getpid(), Started: started, InstanceID: bootID,
+			StateDir: o.StateDir, Port: g.Port}})})
 	return t
 }
 

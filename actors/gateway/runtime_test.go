@@ -45,6 +45,10 @@ func TestScopes(t *testing.T) {
 		{"admin posts system-event", adm, "system-event", map[string]any{"text": "x"}, true, "", ""},
 		{"unknown method, admin", adm, "no.such", nil, false, "INVALID_REQUEST", "unknown method: no.such"},
 		{"unknown method, reader", read, "no.such", nil, false, "INVALID_REQUEST", "unknown method: no.such"},
+		// A method the reference serves and we do not: said so, whatever
+		// the caller's scopes (tts.* needs admin at the reference).
+		{"known method not served, no scopes", noScopes, "tts.status", nil, false, "UNAVAILABLE", "tts.status is not supported by this gateway"},
+		{"known method not served, admin", adm, "tts.status", map[string]any{"x": 1}, false, "UNAVAILABLE", "tts.status is not supported by this gateway"},
 		{"node calls an operator method", node, "status", nil, false, "INVALID_REQUEST", "unauthorized role: node"},
 		{"node calls health", node, "health", nil, true, "", ""},
 		{"second connect, admin", adm, "connect", map[string]any{}, false, "INVALID_REQUEST", "connect is only valid as the first request"},
@@ -64,6 +68,9 @@ func TestScopes(t *testing.T) {
 			}
 			if tt.code == "FORBIDDEN" && f.Error.Details["code"] != "MISSING_SCOPE" {
 				t.Fatalf("FORBIDDEN without MISSING_SCOPE details: %s", f.Raw)
+			}
+			if tt.code == "UNAVAILABLE" && (f.Error.Details["code"] != "NOT_SUPPORTED" || f.Error.Details["method"] != tt.method) {
+				t.Fatalf("UNAVAILABLE without NOT_SUPPORTED details: %s", f.Raw)
 			}
 		})
 	}

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +40,7 @@ const recentSessions = 5
 type Deps struct {
 	Hub, Runs, Channels *actor.PID // asked for counts and channel state
 	Nodes               *actor.PID // asked for the node counts
+	Cron                *actor.PID // asked for heartbeats and scheduled runs (status)
 	Store               *store.Store
 	Config              *core.Live[*config.Config]
 	// Reload is the config watcher's state: "active" or "disabled".
@@ -53,11 +53,16 @@ type Deps struct {
 	Log       *slog.Logger
 }
 
-// Process describes the running gateway for status.
+// Process describes the running gateway for status and system.info.
 type Process struct {
 	Version, BuildID string
 	PID              int
 	Started          time.Time
+	// InstanceID identifies this process (the same across in-process
+	// restarts); StateDir is its state directory; Port the bound port.
+	InstanceID string
+	StateDir   string
+	Port       func() int
 }
 
 type healthActor struct {
@@ -111,9 +116,12 @@ func (h *healthActor) Receive(ctx actor.Context) {
 			return
 		}
 		m.ReplyRaw(h.encoded)
+	case *methods.SystemInfo:
+		p := h.d.Process
+		go func() { m.Reply(systemInfo(p)) }()
 	case *methods.Status:
 		root, d := ctx.ActorSystem().Root, h.d
-		go func() { m.Reply(status(root, d)) }()
+		go func() { m.Reply(status(root, d, m.Params, m.Caller)) }()
 	case *tick:
 		h.build(ctx)
 		h.timers.After(ctx, h.d.Every, &tick{})
@@ -225,37 +233,6 @@ func reloadStatus(d Deps) string {
 		return s
 	}
 	return "disabled"
-}
-
-// status builds the status summary; it runs off the actor.
-func status(root *actor.RootContext, d Deps) protocol.Status {
-	s := protocol.Status{OK: true, Version: d.Process.Version, BuildID: d.Process.BuildID, RuntimeVersion: runtime.Version(),
-		PID: d.Process.PID, UptimeMs: time.Since(d.Process.Started).Milliseconds(), Channels: []protocol.ChannelLine{},
-		StateVersion: *d.Versions.Current()}
-	if n, err := core.Ask[struct{}, protocol.ConnectionCount](root, d.Hub, struct{}{}, askTimeout); err == nil {
-		s.Connections = n
-	}
-	s.Nodes = nodeCounts(root, d)
-	if n, err := core.Ask[struct{}, int](root, d.Runs, struct{}{}, askTimeout); err == nil {
-		s.ActiveRuns = n
-	}
-	if rep, err := core.Ask[struct{}, core.ChannelsReport](root, d.Channels, struct{}{}, askTimeout); err == nil {
-		for _, id := range rep.Order {
-			ch := rep.Channels[id]
-			for _, acc := range ch.AccountOrder {
-				a := ch.Accounts[acc]
-				s.Channels = append(s.Channels, protocol.ChannelLine{Channel: id, AccountID: acc, Linked: a.Linked,
-					Running: a.Running, Mode: a.Mode, LastError: a.LastError})
-			}
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
-	defer cancel()
-	s.Sessions.Count, _ = d.Store.CountSessions(ctx, "")
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	s.Memory = protocol.Memory{RSSBytes: rss(), HeapAllocBytes: ms.HeapAlloc, Goroutines: runtime.NumGoroutine()}
-	return s
 }
 
 // rss reads the resident set size from /proc (0 where there is none).

@@ -30,7 +30,24 @@ type entry struct {
 	pid    *actor.PID
 	sock   core.Pinger
 	peer   *core.Peer
-	secret bool // authenticated with the gateway token or password
+	secret bool  // authenticated with the gateway token or password
+	topics uint8 // subscribed topics (topicBit)
+}
+
+func connID(p *core.Peer) string {
+	if p == nil {
+		return ""
+	}
+	return p.ConnID
+}
+
+// topicBit is a topic's bit in entry.topics (0: not a topic).
+func topicBit(t core.Topic) uint8 {
+	switch t {
+	case core.TopicSessions:
+		return 1
+	}
+	return 0
 }
 
 type hubActor struct {
@@ -92,6 +109,12 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		h.spawned--
 	case *core.Publish:
 		h.publish(ctx, m.B)
+	case *methods.SessionsSubscribe:
+		// The subscription lives as long as the connection's entry.
+		if e := h.conns[connID(m.Caller)]; e != nil {
+			e.topics |= topicBit(core.TopicSessions)
+		}
+		m.Reply(protocol.SessionsSubscribed{Subscribed: true})
 	case *tickMsg:
 		h.publish(ctx, methods.Tick.Broadcast(protocol.Tick{TS: time.Now().UnixMilli()}, nil))
 		h.timers.After(ctx, h.d.TickInterval, &tickMsg{})
@@ -147,7 +170,11 @@ func (h *hubActor) publish(ctx actor.Context, b *protocol.Broadcast) {
 		return
 	}
 	d := &core.Deliver{B: b}
+	topic := topicBit(b.Topic)
 	for _, e := range h.conns {
+		if topic != 0 && e.topics&topic == 0 {
+			continue
+		}
 		if e.peer.Role == core.RoleNode {
 			if !b.NodesToo {
 				continue

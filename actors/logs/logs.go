@@ -92,13 +92,24 @@ func endsLine(f *os.File, off int64) bool {
 const (
 	defaultLimit    = 200
 	defaultMaxBytes = 256 << 10
+	// maxBehindWindows bounds how far a follower may lag: a cursor more
+	// than this many maxBytes windows behind the end skips to the newest
+	// window (reset, skippedBytes) instead of paging through the backlog.
+	maxBehindWindows = 64
 )
 
-// Tail reads complete lines from path. Without a cursor it returns the last
-// lines; with one it returns what was written after that byte offset. A cursor
-// past the end means the file rotated or was truncated: reading restarts from
-// the top and Reset says so. The returned cursor is where the next call
-// should continue.
+// Tail reads complete lines from path.
+//
+// Without a cursor it returns the newest lines (at most limit, from the last
+// maxBytes); truncated says the file has more before them. With a cursor it
+// returns what was written after that byte offset, oldest first, at most
+// limit lines and maxBytes bytes, and the cursor to continue from: a client
+// that follows the file sees every line once, and truncated stays false,
+// since nothing was skipped. Two cases do skip, and say so with reset: a
+// cursor past the end (the file rotated or was truncated: reading restarts
+// from the top) and a cursor so far behind (maxBehindWindows windows) that
+// paging would never catch up (reading jumps to the newest window;
+// skippedBytes counts what was passed over, and truncated is set).
 func Tail(path string, p protocol.LogsTailParams) (*protocol.LogsTail, error) {
 	limit, maxBytes := p.Limit, p.MaxBytes
 	if limit <= 0 {
@@ -119,34 +130,39 @@ func Tail(path string, p protocol.LogsTailParams) (*protocol.LogsTail, error) {
 	size := st.Size()
 	res := &protocol.LogsTail{File: path, Size: size, Lines: []string{}}
 	var start int64
-	if p.Cursor == nil {
+	newest := true // return the newest lines of the window, not the oldest
+	switch {
+	case p.Cursor == nil:
 		start = max(size-int64(maxBytes), 0)
-	} else {
-		start = *p.Cursor
-		if start > size {
-			start, res.Reset = 0, true
-		}
+		res.Truncated = start > 0 // the file has more before the window
+	case *p.Cursor > size:
+		start, res.Reset, newest = 0, true, false
+	case size-*p.Cursor > int64(maxBytes)*maxBehindWindows:
+		start = size - int64(maxBytes)
+		res.Reset, res.Truncated, res.SkippedBytes = true, true, start-*p.Cursor
+	default:
+		start, newest = *p.Cursor, false
 	}
 	end := min(size, start+int64(maxBytes))
 	buf := make([]byte, end-start)
 	if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
 		return nil, err
 	}
-	// Only whole lines: a partial first line (when we started mid-file
-	// without a cursor) and a partial last line are left out. The first
-	// line is whole when the byte before it ends a line.
-	if p.Cursor == nil && start > 0 {
-		res.Truncated = true // the file has more before the window
-		if !endsLine(f, start) {
-			if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-				buf, start = buf[i+1:], start+int64(i+1)
-			}
+	// Only whole lines: a partial first line (when the window starts
+	// mid-file without a cursor to say it is a line start) and a partial
+	// last line are left out. The first line is whole when the byte before
+	// it ends a line.
+	if newest && start > 0 && !endsLine(f, start) {
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			buf, start = buf[i+1:], start+int64(i+1)
+		} else {
+			buf = buf[:0]
 		}
 	}
 	last := bytes.LastIndexByte(buf, '\n')
 	if last < 0 {
 		res.Cursor = start
-		if p.Cursor != nil && int64(len(buf)) == int64(maxBytes) {
+		if !newest && int64(len(buf)) == int64(maxBytes) {
 			// One line longer than maxBytes: return what fits as a cut-off
 			// line and move on, or a follower would poll here forever.
 			res.Lines = append(res.Lines, string(buf))
@@ -159,10 +175,12 @@ func Tail(path string, p protocol.LogsTailParams) (*protocol.LogsTail, error) {
 	lines := bytes.Split(bytes.TrimSuffix(buf, []byte("\n")), []byte("\n"))
 	consumed := start + int64(len(buf))
 	if len(lines) > limit {
-		if p.Cursor == nil {
+		if newest {
 			lines = lines[len(lines)-limit:]
+			res.Truncated = true
 		} else {
-			// Continue from the first line not returned.
+			// Continue from the first line not returned: a page, nothing
+			// skipped.
 			n := 0
 			for _, l := range lines[:limit] {
 				n += len(l) + 1
@@ -170,7 +188,6 @@ func Tail(path string, p protocol.LogsTailParams) (*protocol.LogsTail, error) {
 			consumed = start + int64(n)
 			lines = lines[:limit]
 		}
-		res.Truncated = true
 	}
 	for _, l := range lines {
 		res.Lines = append(res.Lines, string(l))

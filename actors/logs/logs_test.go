@@ -240,14 +240,14 @@ func TestTail(t *testing.T) {
 		},
 		{
 			// With a cursor, limit keeps the oldest lines and the cursor
-			// stops right after the last one returned, so nothing is
-			// skipped.
-			name:          "cursor and limit",
-			content:       content,
-			params:        protocol.LogsTailParams{Cursor: cursor(3), Limit: 2},
-			wantLines:     []string{"l2", "l3"},
-			wantCursor:    9,
-			wantTruncated: true,
+			// stops right after the last one returned: a page, nothing
+			// skipped, so not truncated (the reference CLI prints "Log tail
+			// truncated" for that flag).
+			name:       "cursor and limit",
+			content:    content,
+			params:     protocol.LogsTailParams{Cursor: cursor(3), Limit: 2},
+			wantLines:  []string{"l2", "l3"},
+			wantCursor: 9,
 		},
 		{
 			// maxBytes cuts "l3" in half: only whole lines come back and the
@@ -300,13 +300,12 @@ func TestTail(t *testing.T) {
 			wantReset:  true,
 		},
 		{
-			name:          "reset with limit",
-			content:       "a\nb\nc\n",
-			params:        protocol.LogsTailParams{Cursor: cursor(100), Limit: 1},
-			wantLines:     []string{"a"},
-			wantCursor:    2,
-			wantTruncated: true,
-			wantReset:     true,
+			name:       "reset with limit",
+			content:    "a\nb\nc\n",
+			params:     protocol.LogsTailParams{Cursor: cursor(100), Limit: 1},
+			wantLines:  []string{"a"},
+			wantCursor: 2,
+			wantReset:  true,
 		},
 	}
 	for _, tt := range tests {
@@ -497,6 +496,69 @@ func TestTailCursorPastLongLine(t *testing.T) {
 	}
 	if !slices.Contains(got, "next") {
 		t.Fatalf("never reached the line after the long one: %q", got)
+	}
+}
+
+// A follower too far behind (more than maxBehindWindows windows) jumps to
+// the newest window instead of paging through the backlog, and is told what
+// it missed.
+func TestTailFarBehind(t *testing.T) {
+	var b strings.Builder
+	for i := range 400 {
+		fmt.Fprintf(&b, "%04d\n", i) // 5 bytes a line, 2000 bytes
+	}
+	path := writeLog(t, b.String())
+	res, err := Tail(path, protocol.LogsTailParams{Cursor: cursor(0), MaxBytes: 25}) // 64 windows = 1600 bytes < 2000
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Reset || !res.Truncated || res.SkippedBytes != 2000-25 || !slices.Equal(res.Lines, []string{"0395", "0396", "0397", "0398", "0399"}) ||
+		res.Cursor != 2000 {
+		t.Fatalf("far behind: %+v", res)
+	}
+	// Within the bound, the same cursor pages without loss.
+	res, err = Tail(path, protocol.LogsTailParams{Cursor: cursor(500), MaxBytes: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reset || res.Truncated || res.SkippedBytes != 0 || !slices.Equal(res.Lines, []string{"0100", "0101", "0102", "0103", "0104"}) {
+		t.Fatalf("paging: %+v", res)
+	}
+}
+
+// Following a busy file from its end never reports truncation: each poll
+// returns what was written since the last, across several pages when more
+// than limit lines arrived.
+func TestTailFollowNotTruncated(t *testing.T) {
+	path := writeLog(t, "start\n")
+	res, err := Tail(path, protocol.LogsTailParams{Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, seen := res.Cursor, 0
+	for round := range 3 {
+		var b strings.Builder
+		for i := range 450 {
+			fmt.Fprintf(&b, "{\"round\":%d,\"i\":%d}\n", round, i)
+		}
+		appendLog(t, path, b.String())
+		for {
+			res, err = Tail(path, protocol.LogsTailParams{Cursor: cursor(c), Limit: 200, MaxBytes: 250000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Truncated || res.Reset {
+				t.Fatalf("round %d: truncated=%v reset=%v while following", round, res.Truncated, res.Reset)
+			}
+			if len(res.Lines) == 0 {
+				break
+			}
+			seen += len(res.Lines)
+			c = res.Cursor
+		}
+	}
+	if seen != 3*450 {
+		t.Fatalf("followed %d lines, want %d", seen, 3*450)
 	}
 }
 

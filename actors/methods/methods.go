@@ -13,7 +13,9 @@
 package methods
 
 import (
+	_ "embed"
 	"encoding/json"
+	"strings"
 
 	"openclaw/actors/core"
 	"openclaw/transport/protocol"
@@ -22,21 +24,56 @@ import (
 // Request types, one per method: what its owner receives.
 type (
 	Health         = core.Request[protocol.HealthParams, protocol.Health]
-	Status         = core.Request[protocol.Empty, protocol.Status]
+	Status         = core.Request[protocol.StatusParams, protocol.Status]
 	SystemPresence = core.Request[protocol.Empty, []protocol.PresenceEntry]
 	SystemEvent    = core.Request[protocol.SystemEventParams, protocol.OKResult]
 	LogsTail       = core.Request[protocol.LogsTailParams, protocol.LogsTail]
 	IdentityGet    = core.Request[protocol.Empty, protocol.GatewayIdentity]
 
-	ConfigGet   = core.Request[protocol.Empty, protocol.ConfigGet]
-	ConfigApply = core.Request[protocol.ConfigApplyParams, protocol.ConfigWritten]
-	ConfigPatch = core.Request[protocol.ConfigPatchParams, protocol.ConfigWritten]
+	ConfigGet          = core.Request[protocol.Empty, protocol.ConfigGet]
+	ConfigSet          = core.Request[protocol.ConfigSetParams, protocol.ConfigSet]
+	ConfigSchema       = core.Request[protocol.Empty, protocol.ConfigSchema]
+	ConfigSchemaLookup = core.Request[protocol.ConfigSchemaLookupParams, protocol.ConfigSchemaLookup]
+	ModelsList         = core.Request[protocol.ModelsListParams, protocol.ModelsList]
+	ModelsAuthStatus   = core.Request[protocol.ModelsAuthStatusParams, protocol.ModelsAuthStatus]
+	AgentsList         = core.Request[protocol.Empty, protocol.AgentsList]
+	ConfigApply        = core.Request[protocol.ConfigApplyParams, protocol.ConfigWritten]
+	ConfigPatch        = core.Request[protocol.ConfigPatchParams, protocol.ConfigWritten]
 
 	Agent       = core.Request[protocol.AgentParams, protocol.AgentResponse]
 	AgentWait   = core.Request[protocol.AgentWaitParams, protocol.AgentWait]
 	ChatSend    = core.Request[protocol.ChatSendParams, protocol.ChatSend]
 	ChatAbort   = core.Request[protocol.ChatAbortParams, protocol.ChatAbort]
 	ChatHistory = core.Request[protocol.ChatHistoryParams, protocol.ChatHistory]
+
+	ToolsCatalog         = core.Request[protocol.ToolsCatalogParams, protocol.ToolsCatalog]
+	ExecApprovalList     = core.Request[protocol.ExecApprovalListParams, protocol.Approvals]
+	PluginApprovalList   = core.Request[protocol.PluginApprovalListParams, protocol.Approvals]
+	OpenclawApprovalList = core.Request[protocol.OpenclawApprovalListParams, protocol.Approvals]
+	SystemInfo           = core.Request[protocol.Empty, protocol.SystemInfo]
+
+	SessionsList      = core.Request[protocol.SessionsListParams, protocol.SessionsList]
+	SessionsPreview   = core.Request[protocol.SessionsPreviewParams, protocol.SessionsPreview]
+	SessionsDescribe  = core.Request[protocol.SessionsDescribeParams, protocol.SessionsDescribe]
+	SessionsPatch     = core.Request[protocol.SessionsPatchParams, protocol.SessionsPatched]
+	SessionsReset     = core.Request[protocol.SessionsResetParams, protocol.SessionsPatched]
+	SessionsDelete    = core.Request[protocol.SessionsDeleteParams, protocol.SessionsDeleted]
+	SessionsCompact   = core.Request[protocol.SessionsCompactParams, protocol.SessionsCompacted]
+	SessionsSubscribe = core.Request[protocol.Empty, protocol.SessionsSubscribed]
+	ChatInject        = core.Request[protocol.ChatInjectParams, protocol.ChatInjected]
+	UsageStatus       = core.Request[protocol.Empty, protocol.UsageStatus]
+	UsageCost         = core.Request[protocol.UsageCostParams, protocol.UsageCost]
+
+	CronList      = core.Request[protocol.CronListParams, protocol.CronList]
+	CronStatus    = core.Request[protocol.Empty, protocol.CronStatus]
+	CronAdd       = core.Request[protocol.CronAddParams, protocol.CronAdded]
+	CronUpdate    = core.Request[protocol.CronUpdateParams, protocol.CronJob]
+	CronRemove    = core.Request[protocol.CronJobRef, protocol.CronRemoved]
+	CronRun       = core.Request[protocol.CronRunParams, protocol.CronRunStarted]
+	CronRuns      = core.Request[protocol.CronRunsParams, protocol.CronRuns]
+	Wake          = core.Request[protocol.WakeParams, protocol.OKResult]
+	LastHeartbeat = core.Request[protocol.Empty, *protocol.HeartbeatEvent]
+	SetHeartbeats = core.Request[protocol.SetHeartbeatsParams, protocol.HeartbeatsSet]
 
 	Send           = core.Request[protocol.SendParams, protocol.SendResult]
 	PairingList    = core.Request[protocol.PairingListParams, protocol.PairingList]
@@ -66,6 +103,12 @@ type (
 	DevicePairRemove      = core.Request[protocol.DeviceIDParams, protocol.DeviceRef]
 	DeviceTokenRotate     = core.Request[protocol.DeviceTokenRotateParams, protocol.DeviceTokenRotated]
 	DeviceTokenRevoke     = core.Request[protocol.DeviceTokenRevokeParams, protocol.DeviceTokenRevoked]
+	PairingDismiss        = core.Request[protocol.PairingDismissParams, protocol.PairingDismissed]
+	ChannelsStatus        = core.Request[protocol.ChannelsStatusParams, protocol.ChannelsStatus]
+	ChannelsStart         = core.Request[protocol.ChannelAccountParams, protocol.ChannelStarted]
+	ChannelsStop          = core.Request[protocol.ChannelAccountParams, protocol.ChannelStopped]
+	ChannelsLogout        = core.Request[protocol.ChannelAccountParams, protocol.ChannelLoggedOut]
+	MessageAction         = core.Request[protocol.MessageActionParams, protocol.MessageActionResult]
 )
 
 // contentBytes is the frame limit of the methods that carry content (a
@@ -84,6 +127,24 @@ const (
 	node     = core.RoleNode
 )
 
+// referenceMethodList is the reference gateway's method list.
+//
+//go:embed reference-methods.txt
+var referenceMethodList string
+
+// ReferenceMethods are the methods the reference gateway serves
+// (openclaw@2026.9.6's hello-ok.features.methods). Those we do not serve
+// are answered UNAVAILABLE NOT_SUPPORTED, not "unknown method".
+var ReferenceMethods = func() []string {
+	var out []string
+	for _, l := range strings.Split(referenceMethodList, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}()
+
 // Registry is every method the gateway serves.
 var Registry = core.NewRegistry(
 	// System
@@ -93,9 +154,17 @@ var Registry = core.NewRegistry(
 	core.Serve[SystemEvent]("system-event", operator, core.ScopeAdmin, core.OwnerPresence),
 	core.Serve[LogsTail]("logs.tail", operator, core.ScopeRead, core.OwnerLogs),
 	core.Serve[IdentityGet]("gateway.identity.get", operator, core.ScopeRead, core.OwnerDevices),
+	core.Serve[SystemInfo]("system.info", operator, core.ScopeRead, core.OwnerHealth),
 
-	// Config
-	core.Serve[ConfigGet]("config.get", operator, core.ScopeAdmin, core.OwnerConfig),
+	// Config, and what it declares. config.get is read scope as at the
+	// reference: secrets are redacted.
+	core.Serve[ConfigGet]("config.get", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[ConfigSet]("config.set", operator, core.ScopeAdmin, core.OwnerConfig),
+	core.Serve[ConfigSchema]("config.schema", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[ConfigSchemaLookup]("config.schema.lookup", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[ModelsList]("models.list", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[ModelsAuthStatus]("models.authStatus", operator, core.ScopeRead, core.OwnerConfig),
+	core.Serve[AgentsList]("agents.list", operator, core.ScopeRead, core.OwnerConfig),
 	core.Serve[ConfigApply]("config.apply", operator, core.ScopeAdmin, core.OwnerConfig).WithMaxBytes(contentBytes),
 	core.Serve[ConfigPatch]("config.patch", operator, core.ScopeAdmin, core.OwnerConfig).WithMaxBytes(contentBytes),
 
@@ -105,6 +174,39 @@ var Registry = core.NewRegistry(
 	core.Serve[ChatSend]("chat.send", operator, core.ScopeWrite, core.OwnerRuns).WithMaxBytes(contentBytes),
 	core.Serve[ChatAbort]("chat.abort", operator, core.ScopeWrite, core.OwnerRuns),
 	core.Serve[ChatHistory]("chat.history", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[ToolsCatalog]("tools.catalog", operator, core.ScopeRead, core.OwnerRuns),
+	// Approvals of what the agent wants to run: none of our tools executes
+	// anything yet, so the runs actor answers empty lists.
+	core.Serve[ExecApprovalList]("exec.approval.list", operator, core.ScopeApprovals, core.OwnerRuns),
+	core.Serve[PluginApprovalList]("plugin.approval.list", operator, core.ScopeApprovals, core.OwnerRuns),
+	core.Serve[OpenclawApprovalList]("openclaw.approval.list", operator, core.ScopeApprovals, core.OwnerRuns),
+
+	// Sessions. sessions.patch and sessions.delete take a scope that depends
+	// on their params at the reference; here patch (label, model, thinking
+	// level) is write and delete admin, the reference's scopes for them.
+	core.Serve[SessionsList]("sessions.list", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[SessionsPreview]("sessions.preview", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[SessionsDescribe]("sessions.describe", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[SessionsPatch]("sessions.patch", operator, core.ScopeWrite, core.OwnerSessions),
+	core.Serve[SessionsReset]("sessions.reset", operator, core.ScopeAdmin, core.OwnerSessions),
+	core.Serve[SessionsDelete]("sessions.delete", operator, core.ScopeAdmin, core.OwnerSessions),
+	core.Serve[SessionsCompact]("sessions.compact", operator, core.ScopeAdmin, core.OwnerSessions),
+	core.Serve[SessionsSubscribe]("sessions.subscribe", operator, core.ScopeRead, core.OwnerHub),
+	core.Serve[ChatInject]("chat.inject", operator, core.ScopeAdmin, core.OwnerSessions),
+	core.Serve[UsageStatus]("usage.status", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[UsageCost]("usage.cost", operator, core.ScopeRead, core.OwnerSessions),
+
+	// Scheduled turns and heartbeats.
+	core.Serve[CronList]("cron.list", operator, core.ScopeRead, core.OwnerCron),
+	core.Serve[CronStatus]("cron.status", operator, core.ScopeRead, core.OwnerCron),
+	core.Serve[CronAdd]("cron.add", operator, core.ScopeAdmin, core.OwnerCron),
+	core.Serve[CronUpdate]("cron.update", operator, core.ScopeAdmin, core.OwnerCron),
+	core.Serve[CronRemove]("cron.remove", operator, core.ScopeAdmin, core.OwnerCron),
+	core.Serve[CronRun]("cron.run", operator, core.ScopeAdmin, core.OwnerCron),
+	core.Serve[CronRuns]("cron.runs", operator, core.ScopeRead, core.OwnerCron),
+	core.Serve[Wake]("wake", operator, core.ScopeWrite, core.OwnerCron),
+	core.Serve[LastHeartbeat]("last-heartbeat", operator, core.ScopeRead, core.OwnerCron),
+	core.Serve[SetHeartbeats]("set-heartbeats", operator, core.ScopeAdmin, core.OwnerCron),
 
 	// Channels
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels).WithMaxBytes(contentBytes),
@@ -144,7 +246,16 @@ var Registry = core.NewRegistry(
 	core.Serve[DevicePairRemove]("device.pair.remove", operator, core.ScopePairing, core.OwnerDevices),
 	core.Serve[DeviceTokenRotate]("device.token.rotate", operator, core.ScopePairing, core.OwnerDevices),
 	core.Serve[DeviceTokenRevoke]("device.token.revoke", operator, core.ScopePairing, core.OwnerDevices),
-)
+
+	core.Serve[PairingDismiss]("channels.pairing.dismiss", operator, core.ScopePairing, core.OwnerChannels),
+	core.Serve[ChannelsStatus]("channels.status", operator, core.ScopeRead, core.OwnerChannels),
+	core.Serve[ChannelsStart]("channels.start", operator, core.ScopeAdmin, core.OwnerChannels),
+	core.Serve[ChannelsStop]("channels.stop", operator, core.ScopeAdmin, core.OwnerChannels),
+	// Logging out removes the account's credentials from the config file:
+	// the config actor writes it, and the channel restarts without them.
+	core.Serve[ChannelsLogout]("channels.logout", operator, core.ScopeAdmin, core.OwnerConfig),
+	core.Serve[MessageAction]("message.action", operator, core.ScopeWrite, core.OwnerChannels),
+).NotServed(ReferenceMethods)
 
 // Events the gateway emits, with their payloads and who receives them.
 var (
@@ -165,7 +276,20 @@ var (
 	// Agent and chat events: a run marks its deltas droppable, the rest not.
 	AgentEvent = event(core.Event[protocol.AgentEvent]{Name: "agent", Scope: core.ScopeRead})
 	ChatEvent  = event(core.Event[protocol.ChatEvent]{Name: "chat", Scope: core.ScopeRead})
+	// HeartbeatEventName and CronEventName: how heartbeats and scheduled
+	// runs went.
+	HeartbeatEventName = event(core.Event[protocol.HeartbeatEvent]{Name: "heartbeat", Scope: core.ScopeRead})
+	CronEventName      = event(core.Event[protocol.CronEvent]{Name: "cron", Scope: core.ScopeRead, Droppable: true})
+	// SessionsChanged goes to the connections that called sessions.subscribe.
+	SessionsChanged = event(core.Event[protocol.SessionsChanged]{Name: "sessions.changed", Scope: core.ScopeRead,
+		Droppable: true, Topic: core.TopicSessions})
 )
+
+// Capabilities are the hello-ok.features.capabilities this gateway has, by
+// the reference's names: published-model-catalog, as models.list answers
+// the catalog (the config's models, each with whether it can be called)
+// that openclaw models list requires.
+var Capabilities = []string{"published-model-catalog"}
 
 var eventNames []string
 

@@ -55,7 +55,7 @@ func TestSchemasMatchTypes(t *testing.T) {
 func TestRegistry(t *testing.T) {
 	owners := map[core.Owner]bool{core.OwnerHub: true, core.OwnerPresence: true, core.OwnerHealth: true,
 		core.OwnerConfig: true, core.OwnerLogs: true, core.OwnerDevices: true, core.OwnerRuns: true, core.OwnerChannels: true,
-		core.OwnerNodes: true}
+		core.OwnerNodes: true, core.OwnerSessions: true, core.OwnerCron: true}
 	names := methods.Registry.Names()
 	if !sort.StringsAreSorted(names) || len(names) == 0 {
 		t.Fatalf("names not sorted or empty: %v", names)

@@ -33,9 +33,11 @@ const DefaultDebounce = 300 * time.Millisecond
 
 // Deps is what the config actor is built with.
 type Deps struct {
-	Path   string         // the config file
-	Config *config.Config // what the running generation was built from
-	Hash   string         // hash of the file those bytes came from ("" = no file)
+	Path     string         // the config file
+	StateDir string         // for paths the config leaves to their defaults
+	Version  string         // the gateway's version (config.schema's)
+	Config   *config.Config // what the running generation was built from
+	Hash     string         // hash of the file those bytes came from ("" = no file)
 	// Restart asks for an in-process restart (nil: log only).
 	Restart func(reason string)
 
@@ -48,6 +50,7 @@ type Deps struct {
 
 	Hub      *actor.PID // closes sockets of a rotated secret
 	Channels *actor.PID // restarts changed channel accounts
+	Cron     *actor.PID // reschedules heartbeats
 	Health   *actor.PID // told when the watcher's state changes
 	Log      *slog.Logger
 }
@@ -56,13 +59,14 @@ type fileEvent struct{}
 type settle struct{ gen int }
 
 type reloader struct {
-	d       Deps
-	timers  core.Timers
-	rotated bool // the secret changed: sockets using the old one are to be closed
-	cur     *config.Config
-	hash    string
-	watcher *fsnotify.Watcher
-	pending int // debounce generation
+	d         Deps
+	timers    core.Timers
+	schemaDoc *schemaDoc // config.schema's answer, built on first use
+	rotated   bool       // the secret changed: sockets using the old one are to be closed
+	cur       *config.Config
+	hash      string
+	watcher   *fsnotify.Watcher
+	pending   int // debounce generation
 }
 
 // Props builds the config actor.
@@ -92,7 +96,37 @@ func (r *reloader) Receive(ctx actor.Context) {
 			r.fileChanged(ctx)
 		}
 	case *methods.ConfigGet:
-		m.Reply(protocol.ConfigGet{Path: r.d.Path, Hash: r.hash, Config: config.Redact(r.cur)})
+		m.Reply(r.get(m.Caller))
+	case *methods.ConfigSet:
+		res, err := r.set(ctx, m.Params)
+		if err != nil {
+			m.Fail(err)
+		} else {
+			m.Reply(res)
+		}
+		r.closeOldSecretSockets(ctx)
+	case *methods.ConfigSchema:
+		m.Reply(r.schema())
+	case *methods.ConfigSchemaLookup:
+		res, err := r.lookup(m.Params.Path)
+		if err != nil {
+			m.Fail(err)
+			return
+		}
+		m.Reply(res)
+	case *methods.ChannelsLogout:
+		res, err := r.logout(ctx, m.Params)
+		if err != nil {
+			m.Fail(err)
+			return
+		}
+		m.Reply(res)
+	case *methods.ModelsList:
+		m.Reply(modelsList(r.cur, m.Params))
+	case *methods.ModelsAuthStatus:
+		m.Reply(authStatus(r.cur))
+	case *methods.AgentsList:
+		m.Reply(agentsList(r.cur, r.d.StateDir))
 	case *methods.ConfigApply:
 		answer(m, func() (protocol.ConfigWritten, *protocol.ErrorShape) {
 			return r.write(ctx, m.Params.BaseHash, func(map[string]any) map[string]any { return m.Params.Config })
@@ -204,6 +238,10 @@ func (r *reloader) adopt(ctx actor.Context, next *config.Config, hash string) co
 		// Only the channel accounts whose settings changed restart.
 		ctx.Send(r.d.Channels, &core.ConfigChanged{Prev: prev, Next: next})
 	}
+	if r.d.Cron != nil && (changed(plan.Hot, "agents.") || changed(plan.Hot, "cron.")) {
+		// Heartbeats follow agents.*.heartbeat; scheduling follows cron.enabled.
+		ctx.Send(r.d.Cron, &core.ConfigChanged{Prev: prev, Next: next})
+	}
 	return plan
 }
 
@@ -249,13 +287,8 @@ func (r *reloader) write(ctx actor.Context, baseHash string, edit func(current m
 	fail := func(msg string) (protocol.ConfigWritten, *protocol.ErrorShape) {
 		return protocol.ConfigWritten{}, protocol.NewError(protocol.CodeInvalidRequest, msg, nil)
 	}
-	onDisk := ""
-	if data, err := os.ReadFile(r.d.Path); err == nil {
-		onDisk = config.HashBytes(data)
-	}
-	if baseHash != onDisk {
-		return protocol.ConfigWritten{}, protocol.NewError(protocol.CodeInvalidRequest, "config changed since last load",
-			map[string]any{"code": "CONFIG_CHANGED", "hash": onDisk})
+	if err := r.checkBase(baseHash); err != nil {
+		return protocol.ConfigWritten{}, err
 	}
 	current := config.ToMap(r.cur)
 	next, err := config.RestoreRedacted(edit(current), r.cur)
@@ -271,6 +304,12 @@ func (r *reloader) write(ctx actor.Context, baseHash string, edit func(current m
 		return fail("invalid config: " + err.Error())
 	}
 	data = append(data, '\n')
+	return r.persist(ctx, data, cfg)
+}
+
+// persist writes a validated config file atomically and adopts cfg, the
+// config it holds.
+func (r *reloader) persist(ctx actor.Context, data []byte, cfg *config.Config) (protocol.ConfigWritten, *protocol.ErrorShape) {
 	if err := config.WriteAtomic(r.d.Path, data); err != nil {
 		return protocol.ConfigWritten{}, protocol.NewError(protocol.CodeUnavailable, "cannot write the config file: "+err.Error(), nil)
 	}
@@ -279,6 +318,19 @@ func (r *reloader) write(ctx actor.Context, baseHash string, edit func(current m
 	plan := r.adopt(ctx, cfg, hash)
 	return protocol.ConfigWritten{OK: true, Path: r.d.Path, Hash: hash, Restart: plan.NeedsRestart(),
 		Changed: append(append([]string{}, plan.Hot...), plan.Restart...)}, nil
+}
+
+// checkBase checks a write's baseHash against the file on disk now.
+func (r *reloader) checkBase(baseHash string) *protocol.ErrorShape {
+	onDisk := ""
+	if data, err := os.ReadFile(r.d.Path); err == nil {
+		onDisk = config.HashBytes(data)
+	}
+	if baseHash != onDisk {
+		return protocol.NewError(protocol.CodeInvalidRequest, "config changed since last load",
+			map[string]any{"code": "CONFIG_CHANGED", "hash": onDisk})
+	}
+	return nil
 }
 
 // answer replies with what write returned, or fails with its error.

@@ -1,7 +1,6 @@
 package runs
 
 import (
-	"os"
 	"strings"
 	"time"
 
@@ -40,12 +39,7 @@ func resolve(c *config.Config, agentID, modelOverride string, timeout time.Durat
 	if !config.KnownAgent(c, agentID) {
 		return nil, protocol.NewError(protocol.CodeInvalidRequest, "unknown agent: "+agentID, nil)
 	}
-	primary := c.Agents.Defaults.Model.Primary
-	for _, a := range c.Agents.List {
-		if a.ID == agentID && a.Model != nil && a.Model.Primary != "" {
-			primary = a.Model.Primary
-		}
-	}
+	primary := config.AgentModelRef(c, agentID)
 	if modelOverride != "" {
 		primary = modelOverride
 	}
@@ -59,32 +53,14 @@ func resolve(c *config.Config, agentID, modelOverride string, timeout time.Durat
 	if timeout > 0 {
 		t.Timeout = timeout
 	}
-	providerID, model, _ := strings.Cut(primary, "/")
-	if p, ok := c.Models.Providers[providerID]; ok && primary != "" {
-		t.ProviderID, t.Model = providerID, model
-		t.Provider = provider.NewOpenAICompatible(provider.Config{ID: providerID, BaseURL: p.BaseURL, APIKey: p.APIKey})
-		return t, nil
-	}
-	if len(c.Models.Providers) == 0 {
-		if key := os.Getenv("OPENAI_API_KEY"); key != "" {
-			base := os.Getenv("OPENAI_BASE_URL")
-			if base == "" {
-				base = "https://api.openai.com/v1"
-			}
-			if providerID != "openai" || model == "" {
-				model = primary
-				if model == "" {
-					model = "gpt-4o-mini"
-				}
-			}
-			t.ProviderID, t.Model = "openai", model
-			t.Provider = provider.NewOpenAICompatible(provider.Config{ID: "openai", BaseURL: base, APIKey: key})
-			return t, nil
+	p, providerID, model, err := provider.FromConfig(c, primary)
+	if err != nil {
+		msg := err.Error()
+		if pid, _, _ := strings.Cut(primary, "/"); primary != "" {
+			msg = "agents.defaults.model.primary is " + primary + " but models.providers." + pid + " is not configured"
 		}
+		return nil, protocol.NewError(protocol.CodeUnavailable, msg, map[string]any{"code": "NO_PROVIDER"})
 	}
-	msg := "no model provider configured: set models.providers.<id> and agents.defaults.model.primary (\"<id>/<model>\"), or OPENAI_API_KEY"
-	if primary != "" {
-		msg = "agents.defaults.model.primary is " + primary + " but models.providers." + providerID + " is not configured"
-	}
-	return nil, protocol.NewError(protocol.CodeUnavailable, msg, map[string]any{"code": "NO_PROVIDER"})
+	t.ProviderID, t.Model, t.Provider = providerID, model, p
+	return t, nil
 }

@@ -53,15 +53,21 @@ type job struct {
 	Message                    string
 	ExtraSystemPrompt          string
 	Resume                     bool
+	Deliver                    *core.Delivery
+	Target                     *target
 	// Record keeps the turn's params in the store until it ends, so a turn
 	// the gateway did not finish (a crash, a stop) runs again at the next
 	// start. A channel that resumes its own turns (Resume) does not need it.
-	Record  *inflight
-	Deliver *core.Delivery
-	Target  *target
-	Tools   []*tools.Tool
-	Sink    func(delta string)
-	Started time.Time
+	Record *inflight
+	// ExplicitModel: the request named the model; a session's model
+	// override does not apply then. Thinking is the request's reasoning
+	// effort ("" for the session's); Timeout the request's.
+	ExplicitModel bool
+	Thinking      string
+	Timeout       time.Duration
+	Tools         []*tools.Tool
+	Sink          func(delta string)
+	Started       time.Time
 }
 
 // messages from the worker to its actor
@@ -186,6 +192,10 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	if err != nil {
 		return nil, err
 	}
+	target, effort, err := r.sessionSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	history, _, err := st.History(ctx, j.SessionKey, HistoryWindow)
 	if err != nil {
 		return nil, err
@@ -206,16 +216,16 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 			return nil, err
 		}
 	}
-	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message, j.Target.ContextChars)
+	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message, target.ContextChars)
 	offered := providerTools(j.Tools)
 	var usage provider.Usage
 	var res *provider.Result
 	for round := 0; ; round++ {
-		req := provider.Request{Model: j.Target.Model, Messages: msgs}
+		req := provider.Request{Model: target.Model, Messages: msgs, ReasoningEffort: effort}
 		if round < MaxToolRounds {
 			req.Tools = offered
 		}
-		res, err = j.Target.Provider.Stream(ctx, req, func(text string) {
+		res, err = target.Provider.Stream(ctx, req, func(text string) {
 			if j.Sink != nil {
 				j.Sink(text)
 			}
@@ -244,7 +254,7 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	post(&evUsage{u: protocol.Usage{Input: usage.Input, Output: usage.Output, Total: usage.Total}})
 	model := res.Model
 	if model == "" {
-		model = j.Target.Model
+		model = target.Model
 	}
 	usageJSON, _ := json.Marshal(map[string]int{"input": usage.Input, "output": usage.Output, "total": usage.Total})
 	content, _ := json.Marshal(protocol.TextParts(res.Text))
@@ -253,17 +263,43 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	wctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if _, err := st.Append(wctx, store.Message{SessionKey: j.SessionKey, Role: "assistant", Content: content, RunID: j.RunID,
-		Provider: j.Target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usageJSON}); err != nil {
+		Provider: target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usageJSON}); err != nil {
 		return nil, err
 	}
 	f := &core.RunFinal{RunID: j.RunID, SessionKey: j.SessionKey, SessionID: sessionID, AgentID: j.AgentID, Text: res.Text,
-		Provider: j.Target.ProviderID, Model: model, StopReason: res.FinishReason,
+		Provider: target.ProviderID, Model: model, StopReason: res.FinishReason,
 		Usage: protocol.Usage{Input: usage.Input, Output: usage.Output, Total: usage.Total}}
 	if j.Deliver != nil {
 		f.Delivery = r.deliver(j.RunID, j.Deliver, res.Text)
 	}
 	f.DurationMs = time.Since(j.Started).Milliseconds()
 	return f, nil
+}
+
+// sessionSettings applies what sessions.patch set on the session: its
+// model override (unless the request named a model) and its thinking level
+// (unless the request gave one, as reasoning effort; "off" sends none).
+func (r *run) sessionSettings(ctx context.Context) (*target, string, error) {
+	j := r.job
+	t, effort := j.Target, j.Thinking
+	si, ok, err := r.d.Store.Session(ctx, j.SessionKey)
+	if err != nil {
+		return nil, "", err
+	}
+	if ok && si.ModelOverride != "" && !j.ExplicitModel {
+		ot, errShape := resolve(r.d.Config.Get(), j.AgentID, si.ModelOverride, j.Timeout)
+		if errShape != nil {
+			return nil, "", fmt.Errorf("the session's model %s: %s", si.ModelOverride, errShape.Message)
+		}
+		t = ot
+	}
+	if effort == "" && ok {
+		effort = si.ThinkingLevel
+	}
+	if effort == "off" {
+		effort = ""
+	}
+	return t, effort, nil
 }
 
 // deliver sends a run's final text to its channel target (agent's
@@ -318,23 +354,33 @@ func (r *run) invoke(ctx context.Context, call provider.ToolCall) (string, bool)
 
 // contextMessages turns the stored conversation into the provider's: the
 // newest messages that fit in maxChars, in order, plus the new user message.
+// A compaction's summary (a system message, the oldest of a compacted
+// transcript) goes to the model with the system prompt.
 func contextMessages(history []store.Message, system, user string, maxChars int) []provider.Message {
 	var kept []provider.Message
+	var summary string
 	budget := maxChars - len(user) - len(system)
 	for i := len(history) - 1; i >= 0 && budget > 0; i-- {
 		m := history[i]
-		text := messageText(m.Content)
-		if m.Role != "user" && m.Role != "assistant" {
+		if m.Role != "user" && m.Role != "assistant" && m.Role != "system" {
 			continue
 		}
+		text := messageText(m.Content)
 		if budget -= len(text); budget < 0 {
 			break
+		}
+		if m.Role == "system" {
+			summary = text
+			continue
 		}
 		kept = append(kept, provider.Message{Role: m.Role, Content: text})
 	}
 	out := make([]provider.Message, 0, len(kept)+2)
-	if system != "" {
-		out = append(out, provider.Message{Role: "system", Content: system})
+	switch {
+	case system != "" && summary != "":
+		out = append(out, provider.Message{Role: "system", Content: system + "\n\n" + summary})
+	case system != "" || summary != "":
+		out = append(out, provider.Message{Role: "system", Content: system + summary})
 	}
 	for i := len(kept) - 1; i >= 0; i-- {
 		out = append(out, kept[i])

@@ -44,6 +44,7 @@ const historyTimeout = 10 * time.Second
 type Deps struct {
 	Hub      *actor.PID // agent and chat events go out through it
 	Channels *actor.PID // deliver: true sends the final text there
+	Sessions *actor.PID // told when a run changed a session
 	Store    *store.Store
 	Config   *core.Live[*config.Config]
 	Tools    tools.Set
@@ -144,8 +145,24 @@ func (a *runsActor) Receive(ctx actor.Context) {
 			}
 			m.Reply(res)
 		}()
+	case *methods.ToolsCatalog:
+		m.Reply(catalog(a.d.Config.Get(), a.d.Tools, m.Params.AgentID))
+	case *methods.ExecApprovalList: // none of our tools asks for approval
+		m.Reply(protocol.Approvals{})
+	case *methods.PluginApprovalList:
+		m.Reply(protocol.Approvals{})
+	case *methods.OpenclawApprovalList:
+		m.Reply(protocol.Approvals{})
 	case *core.CountRuns:
 		m.Reply(a.running)
+	case *core.ActiveRuns:
+		active := map[string][]string{}
+		for _, e := range a.entries {
+			if e.status == "running" {
+				active[e.sessionKey] = append(active[e.sessionKey], e.runID)
+			}
+		}
+		m.Reply(active)
 	case *runDone:
 		a.done(ctx, m.runID, m.final, m.err, m.endedAt)
 		if e := a.entries[m.runID]; e != nil && e.pid != nil {
@@ -189,7 +206,8 @@ func (a *runsActor) agent(ctx actor.Context, m *methods.Agent) {
 		deliver = peer
 	}
 	rp := core.RunParams{Message: p.Message, IdempotencyKey: p.IdempotencyKey, AgentID: p.AgentID, SessionKey: p.SessionKey,
-		Timeout: seconds(p.Timeout), Model: p.Model, ExtraSystemPrompt: p.ExtraSystemPrompt, Peer: peer, Deliver: deliver}
+		Timeout: seconds(p.Timeout), Model: p.Model, Thinking: p.Thinking, ExtraSystemPrompt: p.ExtraSystemPrompt, Peer: peer,
+		Deliver: deliver}
 	if e := a.entries[rp.IdempotencyKey]; e != nil {
 		if e.status == "running" {
 			m.Reply(protocol.AgentResponse{RunID: e.runID, Status: "in_flight"})
@@ -275,6 +293,7 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 	}
 	j := &job{RunID: runID, SessionKey: sessionKey, AgentID: t.AgentID, Message: p.Message,
 		ExtraSystemPrompt: p.ExtraSystemPrompt, Resume: p.Resume, Deliver: p.Deliver, Target: t,
+		ExplicitModel: p.Model != "", Thinking: p.Thinking, Timeout: p.Timeout,
 		Tools: a.d.Tools.Offered(a.d.Config.Get()), Sink: sink, Started: now}
 	if !p.Resume || rec != nil {
 		j.Record = rec
@@ -283,6 +302,9 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 				ExtraSystemPrompt: p.ExtraSystemPrompt, TimeoutMs: p.Timeout.Milliseconds(), Deliver: p.Deliver,
 				StartedAt: now.UnixMilli()}
 		}
+	}
+	if a.d.Sessions != nil {
+		ctx.Send(a.d.Sessions, &core.SessionTouched{Key: sessionKey, Reason: "update"})
 	}
 	e := &entry{runID: runID, sessionKey: sessionKey, agentID: t.AgentID, startedAt: now, status: "running", job: j}
 	a.entries[runID] = e
@@ -381,6 +403,9 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, 
 		return
 	}
 	a.running--
+	if a.d.Sessions != nil {
+		ctx.Send(a.d.Sessions, &core.SessionTouched{Key: e.sessionKey, Reason: "update"})
+	}
 	e.endedAt, e.final = ended, final
 	switch {
 	case err == nil:

@@ -23,9 +23,9 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 				(SELECT message_count FROM sessions WHERE key = ?1)
 			FROM messages WHERE session_key = ?1 ORDER BY seq DESC LIMIT ?2`},
 		{&r.countSessions, `SELECT COUNT(*) FROM sessions WHERE key >= ?1 AND (?2 = '' OR key < ?2)`},
-		{&r.recent, `SELECT key, session_id, message_count, created_at, updated_at FROM sessions
+		{&r.recent, `SELECT ` + sessionColumns + ` FROM sessions
 			WHERE key >= ?1 AND (?2 = '' OR key < ?2) ORDER BY updated_at DESC, key LIMIT ?3`},
-		{&r.session, `SELECT key, session_id, message_count, created_at, updated_at FROM sessions WHERE key = ?`},
+		{&r.session, `SELECT ` + sessionColumns + ` FROM sessions WHERE key = ?`},
 		{&r.sessionID, `SELECT session_id FROM sessions WHERE key = ?`},
 		{&r.get, `SELECT value FROM kv WHERE ns = ? AND key = ?`},
 		{&r.scan, `SELECT key, value FROM kv WHERE ns = ? ORDER BY key`},

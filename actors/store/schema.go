@@ -71,6 +71,64 @@ var migrations = [][]string{
 		`CREATE INDEX queue_pending_part ON queue_items (queue, part, id) WHERE acked_at IS NULL`,
 		`CREATE INDEX queue_acked ON queue_items (acked_at) WHERE acked_at IS NOT NULL`,
 	},
+
+	// 2: session metadata (docs/PROTOCOL.md, sessions.*): what an operator
+	// sets (label, model override, thinking level), what the turns used
+	// (tokens in and out, summed; the last turn's total, the context it
+	// filled) and how often the transcript was compacted. The token sums
+	// of existing sessions are backfilled from their messages' usage.
+	{
+		`ALTER TABLE sessions ADD COLUMN label TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sessions ADD COLUMN model_override TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sessions ADD COLUMN thinking_level TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE sessions ADD COLUMN last_total_tokens INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE sessions ADD COLUMN compactions INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE sessions SET
+			input_tokens = (SELECT COALESCE(SUM(json_extract(usage, '$.input')), 0) FROM messages m
+				WHERE m.session_key = sessions.key AND m.usage IS NOT NULL),
+			output_tokens = (SELECT COALESCE(SUM(json_extract(usage, '$.output')), 0) FROM messages m
+				WHERE m.session_key = sessions.key AND m.usage IS NOT NULL),
+			last_total_tokens = COALESCE((SELECT json_extract(usage, '$.total') FROM messages m
+				WHERE m.session_key = sessions.key AND m.usage IS NOT NULL ORDER BY seq DESC LIMIT 1), 0)`,
+	},
+
+	// 3: scheduled jobs and their runs (actors/cron). A job is its
+	// definition as JSON. A run is claimed for its job and schedule slot
+	// before it starts (UNIQUE (job_id, slot_ms)), so a slot never runs
+	// twice, even across a crash: a run still 'running' at the next start
+	// was cut off and is closed as an error, not run again.
+	{
+		`CREATE TABLE cron_jobs (
+			id         TEXT    NOT NULL PRIMARY KEY,
+			job        TEXT    NOT NULL,
+			created_at INTEGER NOT NULL,
+			updated_at INTEGER NOT NULL
+		) WITHOUT ROWID`,
+		`CREATE TABLE cron_runs (
+			id              INTEGER PRIMARY KEY,
+			job_id          TEXT    NOT NULL,
+			slot_ms         INTEGER NOT NULL,
+			run_id          TEXT    NOT NULL,
+			trigger         TEXT    NOT NULL,
+			status          TEXT    NOT NULL,
+			started_at      INTEGER NOT NULL,
+			ended_at        INTEGER,
+			session_key     TEXT    NOT NULL DEFAULT '',
+			error           TEXT    NOT NULL DEFAULT '',
+			summary         TEXT    NOT NULL DEFAULT '',
+			provider        TEXT    NOT NULL DEFAULT '',
+			model           TEXT    NOT NULL DEFAULT '',
+			usage           TEXT,
+			delivery_status TEXT    NOT NULL DEFAULT '',
+			delivery_error  TEXT    NOT NULL DEFAULT '',
+			UNIQUE (job_id, slot_ms)
+		)`,
+		`CREATE INDEX cron_runs_by_job ON cron_runs (job_id, started_at DESC)`,
+		`CREATE INDEX cron_runs_by_time ON cron_runs (started_at DESC)`,
+		`CREATE INDEX cron_runs_running ON cron_runs (status) WHERE status = 'running'`,
+	},
 }
 
 // SchemaVersion is the schema version this build migrates to.

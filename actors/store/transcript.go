@@ -30,10 +30,35 @@ type Message struct {
 // SessionInfo describes one session (a sessions row).
 type SessionInfo struct {
 	Key          string
-	SessionID    string // a stable uuid, created with the session
+	SessionID    string // a stable uuid, created with the session (a reset makes a new one)
 	MessageCount int
 	CreatedAt    int64 // ms
-	UpdatedAt    int64 // ms: the last append (or creation)
+	UpdatedAt    int64 // ms: the last append or change
+	// Set by an operator (sessions.patch); "" when not set.
+	Label, ModelOverride, ThinkingLevel string
+	// Token usage the session's turns recorded: input and output summed
+	// over all turns, and the last turn's total (the context it filled).
+	InputTokens, OutputTokens, LastTotalTokens int64
+	// Compactions counts the times the transcript was compacted.
+	Compactions int
+	// LastRunID and LastRole are the newest message's run (of the newest
+	// message that has one) and role: a last user message of a run that is
+	// no longer going means that turn did not finish.
+	LastRunID, LastRole string
+}
+
+// sessionColumns are the columns scanSession reads, in its order.
+const sessionColumns = `key, session_id, message_count, created_at, updated_at, label, model_override, thinking_level,
+	input_tokens, output_tokens, last_total_tokens, compactions,
+	COALESCE((SELECT run_id FROM messages m WHERE m.session_key = sessions.key AND m.run_id <> '' ORDER BY m.seq DESC LIMIT 1), ''),
+	COALESCE((SELECT role FROM messages m WHERE m.session_key = sessions.key ORDER BY m.seq DESC LIMIT 1), '')`
+
+// scanSession reads one row of sessionColumns.
+func scanSession(row interface{ Scan(...any) error }) (SessionInfo, error) {
+	var si SessionInfo
+	err := row.Scan(&si.Key, &si.SessionID, &si.MessageCount, &si.CreatedAt, &si.UpdatedAt, &si.Label, &si.ModelOverride,
+		&si.ThinkingLevel, &si.InputTokens, &si.OutputTokens, &si.LastTotalTokens, &si.Compactions, &si.LastRunID, &si.LastRole)
+	return si, err
 }
 
 // ErrInvalid wraps the reason an argument was refused before reaching the
@@ -166,8 +191,8 @@ func (s *Store) RecentSessions(ctx context.Context, prefix string, limit int) ([
 	defer rows.Close()
 	var out []SessionInfo
 	for rows.Next() {
-		var si SessionInfo
-		if err := rows.Scan(&si.Key, &si.SessionID, &si.MessageCount, &si.CreatedAt, &si.UpdatedAt); err != nil {
+		si, err := scanSession(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, si)
@@ -191,8 +216,7 @@ func (s *Store) Session(ctx context.Context, key string) (info SessionInfo, ok b
 	if err := s.readable(); err != nil {
 		return SessionInfo{}, false, err
 	}
-	err = s.reads.session.QueryRowContext(ctx, key).Scan(&info.Key, &info.SessionID, &info.MessageCount,
-		&info.CreatedAt, &info.UpdatedAt)
+	info, err = scanSession(s.reads.session.QueryRowContext(ctx, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return SessionInfo{}, false, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ const (
 	opEnqueue
 	opAck
 	opPrune
+	opFunc
 )
 
 // op is one queued write. Fields a, b, c and val are the arguments:
@@ -31,6 +33,7 @@ const (
 //	opEnqueue:   a=queue, b=partition, c=id, val=payload
 //	opAck:       a=queue, c=id
 //	opPrune:     n=cutoff (ms)
+//	opFunc:      fn, run in the batch's transaction
 type op struct {
 	kind    opKind
 	ctx     context.Context // nil for async ops
@@ -38,6 +41,7 @@ type op struct {
 	a, b, c string
 	val     []byte
 	n       int64
+	fn      func(w *writer) error
 
 	// results
 	sid      string
@@ -63,10 +67,12 @@ func putOp(o *op) {
 	opPool.Put(o)
 }
 
-// sessState is the writer's cached view of a sessions row.
+// sessState is the writer's cached view of a sessions row: the columns an
+// append changes.
 type sessState struct {
 	key, id                   string
 	lastSeq, count, updatedAt int64
+	inTok, outTok, lastTotal  int64
 	dirty                     bool
 }
 
@@ -102,9 +108,11 @@ func newWriter(s *Store, conn *sql.Conn) (*writer, error) {
 		{&w.commit, "COMMIT"},
 		{&w.rollback, "ROLLBACK"},
 		{&w.dataVersion, "PRAGMA data_version"},
-		{&w.selSession, "SELECT session_id, last_seq, message_count, updated_at FROM sessions WHERE key = ?"},
+		{&w.selSession, `SELECT session_id, last_seq, message_count, updated_at, input_tokens, output_tokens, last_total_tokens
+			FROM sessions WHERE key = ?`},
 		{&w.insSession, "INSERT INTO sessions (key, session_id, created_at, updated_at) VALUES (?, ?, ?, ?)"},
-		{&w.updSession, "UPDATE sessions SET last_seq = ?, message_count = ?, updated_at = ? WHERE key = ?"},
+		{&w.updSession, `UPDATE sessions SET last_seq = ?, message_count = ?, updated_at = ?, input_tokens = ?, output_tokens = ?,
+			last_total_tokens = ? WHERE key = ?`},
 		{&w.insMsg, `INSERT INTO messages (session_key, seq, role, content, ts, run_id, provider, model, stop_reason, usage, extra)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.putKV, `INSERT INTO kv (ns, key, value, updated_at) VALUES (?, ?, ?, ?)
@@ -242,14 +250,10 @@ func (w *writer) tryBatch(batch []*op) (bad int, err error) {
 			return i, err
 		}
 	}
-	for _, st := range w.dirty {
-		if _, err := w.updSession.ExecContext(w.ctx, st.lastSeq, st.count, st.updatedAt, st.key); err != nil {
-			w.rollback.ExecContext(w.ctx)
-			return -1, err
-		}
-		st.dirty = false
+	if err := w.flush(); err != nil {
+		w.rollback.ExecContext(w.ctx)
+		return -1, err
 	}
-	w.dirty = w.dirty[:0]
 	if _, err := w.commit.ExecContext(w.ctx); err != nil {
 		// A failed COMMIT may leave the transaction open (SQLITE_BUSY) or
 		// already rolled back (I/O error); make sure it is gone.
@@ -258,6 +262,23 @@ func (w *writer) tryBatch(batch []*op) (bad int, err error) {
 	}
 	return -1, nil
 }
+
+// flush writes the cached sessions rows that appends changed.
+func (w *writer) flush() error {
+	for _, st := range w.dirty {
+		if _, err := w.updSession.ExecContext(w.ctx, st.lastSeq, st.count, st.updatedAt, st.inTok, st.outTok,
+			st.lastTotal, st.key); err != nil {
+			return err
+		}
+		st.dirty = false
+	}
+	w.dirty = w.dirty[:0]
+	return nil
+}
+
+// forget drops one session from the cache (after an op rewrote its row).
+// The row must have been flushed first.
+func (w *writer) forget(key string) { delete(w.sessions, key) }
 
 // reset drops the session cache (after a rollback or a foreign commit).
 func (w *writer) reset() {
@@ -307,6 +328,11 @@ func (w *writer) apply(o *op) error {
 		st.lastSeq = m.Seq
 		st.count++
 		st.updatedAt = w.now
+		if u, ok := parseUsage(m.Usage); ok {
+			st.inTok += u.Input
+			st.outTok += u.Output
+			st.lastTotal = u.Total
+		}
 		if !st.dirty {
 			st.dirty = true
 			w.dirty = append(w.dirty, st)
@@ -336,6 +362,13 @@ func (w *writer) apply(o *op) error {
 	case opAck:
 		_, err := w.ack.ExecContext(w.ctx, w.now, o.a, o.c)
 		return err
+	case opFunc:
+		// A function may read and rewrite sessions rows: it sees them as
+		// the appends before it in this batch left them.
+		if err := w.flush(); err != nil {
+			return err
+		}
+		return o.fn(w)
 	case opPrune:
 		res, err := w.prune.ExecContext(w.ctx, o.n)
 		if err != nil {
@@ -354,7 +387,8 @@ func (w *writer) session(key string) (*sessState, error) {
 		return st, nil
 	}
 	st := &sessState{key: key}
-	err := w.selSession.QueryRowContext(w.ctx, key).Scan(&st.id, &st.lastSeq, &st.count, &st.updatedAt)
+	err := w.selSession.QueryRowContext(w.ctx, key).Scan(&st.id, &st.lastSeq, &st.count, &st.updatedAt, &st.inTok,
+		&st.outTok, &st.lastTotal)
 	if errors.Is(err, sql.ErrNoRows) {
 		st.id = newUUID()
 		st.updatedAt = w.now
@@ -365,6 +399,24 @@ func (w *writer) session(key string) (*sessState, error) {
 	}
 	w.sessions[key] = st
 	return st, nil
+}
+
+// usage is the token usage a message records ({"input","output","total"}).
+type usage struct {
+	Input  int64 `json:"input"`
+	Output int64 `json:"output"`
+	Total  int64 `json:"total"`
+}
+
+func parseUsage(raw []byte) (usage, bool) {
+	var u usage
+	if len(raw) == 0 || json.Unmarshal(raw, &u) != nil {
+		return usage{}, false
+	}
+	if u.Total == 0 {
+		u.Total = u.Input + u.Output
+	}
+	return u, true
 }
 
 // jsonText binds optional JSON as TEXT, absent as NULL.

@@ -26,7 +26,9 @@ import (
 type Tool struct {
 	Name        string
 	Description string
-	Parameters  json.RawMessage // a JSON Schema object
+	// Group is the catalog group it is listed in (tools.catalog).
+	Group      string
+	Parameters json.RawMessage // a JSON Schema object
 	// Invoke runs the tool. It is called on a run's worker goroutine or an
 	// HTTP handler's, never inside an actor, so it may block.
 	Invoke func(ctx context.Context, args json.RawMessage) (string, error)
@@ -94,7 +96,7 @@ func New(d Deps) Set {
 	}
 	return Set{
 		"sessions_list": {
-			Name: "sessions_list", Description: "List the gateway's conversation sessions, newest first.",
+			Name: "sessions_list", Group: "sessions", Description: "List the gateway's conversation sessions, newest first.",
 			Parameters: obj(`"limit":{"type":"integer","minimum":1,"maximum":200}`),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
 				var a struct {
@@ -116,7 +118,7 @@ func New(d Deps) Set {
 			},
 		},
 		"session_status": {
-			Name: "session_status", Description: "Describe one session: its id, message count and last update.",
+			Name: "session_status", Group: "sessions", Description: "Describe one session: its id, message count and last update.",
 			Parameters: obj(`"sessionKey":{"type":"string"}`, "sessionKey"),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
 				var a struct {
@@ -137,7 +139,7 @@ func New(d Deps) Set {
 			},
 		},
 		"message_send": {
-			Name: "message_send", Description: "Send a message through a messaging channel (for example Telegram).",
+			Name: "message_send", Group: "messaging", Description: "Send a message through a messaging channel (for example Telegram).",
 			Parameters: obj(`"to":{"type":"string"},"message":{"type":"string"},"channel":{"type":"string"}`, "to", "message"),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
 				var p struct{ To, Message, Channel string }
@@ -155,7 +157,7 @@ func New(d Deps) Set {
 			},
 		},
 		"nodes_list": {
-			Name: "nodes_list", Description: "List the node devices (phones, desktops, headless hosts) paired with or connected to the gateway, with the commands each serves.",
+			Name: "nodes_list", Group: "nodes", Description: "List the node devices (phones, desktops, headless hosts) paired with or connected to the gateway, with the commands each serves.",
 			Parameters: obj(``),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {
 				list, errShape := core.Ask[protocol.Empty, protocol.NodeList](d.Root, d.Nodes, protocol.Empty{}, askTimeout)
@@ -166,7 +168,7 @@ func New(d Deps) Set {
 			},
 		},
 		"node_invoke": {
-			Name: "node_invoke", Description: "Run one approved command on a connected node (for example system.which or system.run) and return what it answered.",
+			Name: "node_invoke", Group: "nodes", Description: "Run one approved command on a connected node (for example system.which or system.run) and return what it answered.",
 			Parameters: obj(`"nodeId":{"type":"string"},"command":{"type":"string"},"params":{"type":"object"},`+
 				`"timeoutMs":{"type":"integer","minimum":1,"maximum":600000}`, "nodeId", "command"),
 			Invoke: func(ctx context.Context, args json.RawMessage) (string, error) {

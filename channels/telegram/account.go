@@ -216,6 +216,8 @@ func (a *account) Receive(ctx actor.Context) {
 		ctx.Respond(a.pairingList())
 	case *channels.PairingApprove:
 		a.pairingApprove(ctx, m)
+	case *channels.PairingDismiss:
+		a.pairingDismiss(ctx, m)
 	}
 }
 

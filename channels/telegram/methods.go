@@ -120,6 +120,19 @@ func (a *account) pairingApprove(ctx actor.Context, m *channels.PairingApprove) 
 	a.d.Log.Info("telegram sender approved", "account", a.id, "sender", r.SenderID)
 }
 
+func (a *account) pairingDismiss(ctx actor.Context, m *channels.PairingDismiss) {
+	r, ok := a.pairing.dismiss(a.id, m.RequestID, time.Now())
+	if !ok {
+		ctx.Respond(&channels.PairingApproved{})
+		return
+	}
+	sender, root := ctx.Sender(), a.root
+	a.saver.save(a.pairing, func(err error) {
+		root.Send(sender, &channels.PairingApproved{Found: true, Err: err, SenderID: r.SenderID, Request: m.RequestID})
+	})
+	a.d.Log.Info("telegram pairing request dismissed", "account", a.id, "sender", r.SenderID)
+}
+
 // ---- send ----
 
 // SendWindow is how long a send's result answers a repeat of its key.

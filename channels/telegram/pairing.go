@@ -85,6 +85,19 @@ func (p *pairingState) approve(accountID, code, requestID string, now time.Time)
 	return pairRequest{}, false
 }
 
+// dismiss drops the request with the reference's requestId without
+// allowing its sender.
+func (p *pairingState) dismiss(accountID, requestID string, now time.Time) (pairRequest, bool) {
+	p.prune(now)
+	for i, r := range p.Requests {
+		if pairingRequestID(accountID, r) == requestID {
+			p.Requests = slices.Delete(p.Requests, i, i+1)
+			return r, true
+		}
+	}
+	return pairRequest{}, false
+}
+
 // pairingRequestID is the reference's stable id for a request (what its
 // Control UI approves by).
 func pairingRequestID(accountID string, r pairRequest) string {

@@ -117,8 +117,8 @@ func (g *baselineGateway) OnMessage(s *gws.Conn, m *gws.Message) {
 		host, _ := json.Marshal(req.Params.Host)
 		g.broadcast("presence", `{"presence":[{"text":"Gateway: baseline · reason self","mode":"gateway","ts":1},{"text":`+string(text)+`,"host":`+string(host)+`,"ts":2}]}`)
 	case "status":
-		_ = s.WriteString(`{"type":"res","id":` + string(id) + `,"ok":true,"payload":{"ok":true,"memory":{"rssBytes":` +
-			strconv.FormatInt(rssKB(os.Getpid())*1024, 10) + `,"goroutines":` + strconv.Itoa(runtime.NumGoroutine()) + `},"connections":{"total":1}}}`)
+		_ = s.WriteString(`{"type":"res","id":` + string(id) + `,"ok":true,"payload":{"processMemory":{"rssBytes":` +
+			strconv.FormatInt(rssKB(os.Getpid())*1024, 10) + `},"goroutines":` + strconv.Itoa(runtime.NumGoroutine()) + `,"connections":{"total":1}}}`)
 	default:
 		_ = s.WriteString(`{"type":"res","id":` + string(id) + `,"ok":true,"payload":{"ok":true,"ts":3,"nested":{"id":"nope","list":[{"a":"}"}]}}}`)
 	}

@@ -63,7 +63,8 @@ type gwStatus struct {
 }
 
 // fetchStatus calls status (scope operator.read) and picks the memory
-// figures; a gateway that does not report them gives -1s, not an error.
+// figures (processMemory, as both gateways report it; goroutines from ours);
+// a gateway that does not report them gives -1s, not an error.
 func fetchStatus(ctx context.Context, url, token string) gwStatus {
 	st := gwStatus{goroutines: -1, rssBytes: -1, heapBytes: -1, conns: -1}
 	raw, err := callOnce(ctx, url, token, []string{"operator.read"}, "status", map[string]any{}, 10*time.Second)
@@ -74,11 +75,11 @@ func fetchStatus(ctx context.Context, url, token string) gwStatus {
 	var res struct {
 		OK      bool `json:"ok"`
 		Payload struct {
-			Memory struct {
-				Goroutines *int64 `json:"goroutines"`
-				RSSBytes   *int64 `json:"rssBytes"`
-				HeapBytes  *int64 `json:"heapAllocBytes"`
-			} `json:"memory"`
+			Goroutines    *int64 `json:"goroutines"`
+			ProcessMemory struct {
+				RSSBytes  *int64 `json:"rssBytes"`
+				HeapBytes *int64 `json:"heapUsedBytes"`
+			} `json:"processMemory"`
 			Connections struct {
 				Total *int64 `json:"total"`
 			} `json:"connections"`
@@ -90,13 +91,13 @@ func fetchStatus(ctx context.Context, url, token string) gwStatus {
 		return st
 	}
 	st.ok = true
-	if v := res.Payload.Memory.Goroutines; v != nil {
+	if v := res.Payload.Goroutines; v != nil {
 		st.goroutines = *v
 	}
-	if v := res.Payload.Memory.RSSBytes; v != nil {
+	if v := res.Payload.ProcessMemory.RSSBytes; v != nil {
 		st.rssBytes = *v
 	}
-	if v := res.Payload.Memory.HeapBytes; v != nil {
+	if v := res.Payload.ProcessMemory.HeapBytes; v != nil {
 		st.heapBytes = *v
 	}
 	if v := res.Payload.Connections.Total; v != nil {

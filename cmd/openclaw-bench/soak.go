@@ -208,7 +208,7 @@ func (s *soak) goroutines(ctx context.Context) (int, error) {
 			cancel()
 			c.Close()
 			if err == nil && json.Unmarshal(raw, &st) == nil {
-				return st.Memory.Goroutines, nil
+				return st.Goroutines, nil
 			}
 		}
 		sleepCtx(ctx, 500*time.Millisecond) // a restart in progress

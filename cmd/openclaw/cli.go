@@ -24,16 +24,18 @@ func (g *Globals) profile() (config.Profile, error) { return config.ResolveProfi
 type CLI struct {
 	Globals
 
-	Gateway GatewayCmd `cmd:"" help:"Run the gateway, or talk to a running one."`
-	Health  HealthCmd  `cmd:"" help:"Fetch the gateway's health over its WebSocket."`
-	Status  StatusCmd  `cmd:"" help:"Fetch the gateway's status over its WebSocket."`
-	Agent   AgentCmd   `cmd:"" help:"Run one agent turn through the gateway and print the reply as it streams."`
-	Message MessageCmd `cmd:"" help:"Send messages through the gateway's channels."`
-	Pairing PairingCmd `cmd:"" help:"Secure DM pairing: list and approve inbound requests."`
-	Nodes   NodesCmd   `cmd:"" help:"Node hosts: pairing, status, describe and invoke."`
-	Devices DevicesCmd `cmd:"" help:"Device pairing and device tokens."`
-	Setup   SetupCmd   `cmd:"" help:"Create the profile's config (with a generated token) and workspace."`
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Gateway  GatewayCmd  `cmd:"" help:"Run the gateway, or talk to a running one."`
+	Health   HealthCmd   `cmd:"" help:"Fetch the gateway's health over its WebSocket."`
+	Status   StatusCmd   `cmd:"" help:"Fetch the gateway's status over its WebSocket."`
+	Agent    AgentCmd    `cmd:"" help:"Run one agent turn through the gateway and print the reply as it streams."`
+	Message  MessageCmd  `cmd:"" help:"Send messages through the gateway's channels."`
+	Pairing  PairingCmd  `cmd:"" help:"Secure DM pairing: list and approve inbound requests."`
+	Nodes    NodesCmd    `cmd:"" help:"Node hosts: pairing, status, describe and invoke."`
+	Devices  DevicesCmd  `cmd:"" help:"Device pairing and device tokens."`
+	Sessions SessionsCmd `cmd:"" help:"List, compact, reset and delete the gateway's sessions."`
+	Cron     CronCmd     `cmd:"" help:"Scheduled agent turns and heartbeats."`
+	Setup    SetupCmd    `cmd:"" help:"Create the profile's config (with a generated token) and workspace."`
+	Version  VersionCmd  `cmd:"" help:"Print the version."`
 }
 
 // GatewayCmd groups the gateway subcommands; a bare `openclaw gateway` runs it.

@@ -119,8 +119,8 @@ func TestConformanceReferenceCLI(t *testing.T) {
 			if ok, _ := jsonPath(v, "rpc", "ok"); ok != true {
 				t.Errorf("rpc.ok = %v, want true", ok)
 			}
-			if ver, _ := jsonPath(v, "rpc", "server", "version"); !isNonEmptyString(ver) {
-				t.Errorf("rpc.server.version = %v, want a version string", ver)
+			if ver, _ := jsonPath(v, "rpc", "server", "version"); ver != referenceVersion {
+				t.Errorf("rpc.server.version = %v, want %s", ver, referenceVersion)
 			}
 		}},
 		{name: "wrong token", args: []string{"gateway", "call", "health", "--url", g.URL, "--token", "WRONG", "--json"}, wantCode: 1,
@@ -135,6 +135,15 @@ func TestConformanceReferenceCLI(t *testing.T) {
 			// Exactly what the reference gateway answers (recon k_call_unknown_json).
 			requireJSONEqual(t, r.Stdout, `{"ok":false,"error":{"type":"gateway_request_error","code":"INVALID_REQUEST",`+
 				`"message":"unknown method: no.such.method","retryable":false}}`)
+		}},
+		{name: "known method not served", args: call("tts.status"), wantCode: 1, check: func(t *testing.T, r cmdResult) {
+			v := decodeJSON(t, r.Stdout)
+			if code, _ := jsonPath(v, "error", "code"); code != "UNAVAILABLE" {
+				t.Errorf("error.code = %v, want UNAVAILABLE", code)
+			}
+			if code, _ := jsonPath(v, "error", "details", "code"); code != "NOT_SUPPORTED" {
+				t.Errorf("error.details.code = %v, want NOT_SUPPORTED", code)
+			}
 		}},
 		{name: "bad params", args: call("system-event", "--params", `{}`), wantCode: 1, check: func(t *testing.T, r cmdResult) {
 			v := decodeJSON(t, r.Stdout)
@@ -252,12 +261,22 @@ func checkHealthJSON(t *testing.T, r cmdResult) {
 	}
 }
 
-// checkStatusJSON checks the status summary: version and connections.
+// checkStatusJSON checks the status summary has the reference's shape
+// (runtimeVersion, heartbeat, sessions, processMemory, pid) and our
+// connections.
 func checkStatusJSON(t *testing.T, r cmdResult) {
 	t.Helper()
 	v := decodeJSON(t, r.Stdout)
-	if ver, _ := jsonPath(v, "version"); !isNonEmptyString(ver) {
-		t.Errorf("version = %v, want a version string", ver)
+	if ver, _ := jsonPath(v, "runtimeVersion"); ver != referenceVersion {
+		t.Errorf("runtimeVersion = %v, want %s (the reference CLI flags anything else as a version mismatch)", ver, referenceVersion)
+	}
+	if a, _ := jsonPath(v, "heartbeat", "agents"); a == nil {
+		t.Errorf("heartbeat.agents missing")
+	}
+	for _, p := range [][]string{{"sessions", "count"}, {"processMemory", "rssBytes"}, {"pid"}, {"tasks", "total"}} {
+		if n, _ := jsonPath(v, p...); !isNumber(n) {
+			t.Errorf("%s = %v, want a number", strings.Join(p, "."), n)
+		}
 	}
 	if c, _ := jsonPath(v, "connections"); !isObject(c) {
 		t.Errorf("connections = %v (%T), want an object", c, c)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"openclaw/transport/protocol"
 )
@@ -62,7 +63,7 @@ func writeDeviceList(w io.Writer, l protocol.DevicePairList) error {
 				status = "re-pairing"
 			}
 			rows[i] = []string{p.RequestID, deviceLabel(p.DisplayName, p.DeviceID, p.RemoteIP),
-				"roles: " + none(p.Roles) + "; scopes: " + none(p.Scopes), ago(p.TS), status}
+				"roles: " + none(p.Roles) + "; scopes: " + none(p.Scopes), ago(time.Now(), p.TS), status}
 		}
 		fmt.Fprintf(w, "Pending (%d)\n%s", len(l.Pending), renderTable([]tableColumn{{"Request", 10, false},
 			{"Device", 10, true}, {"Requested", 12, false}, {"Age", 8, false}, {"Status", 8, false}}, rows, 120))

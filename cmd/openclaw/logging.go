@@ -23,7 +23,7 @@ func setupLogging(stateDir string, verbose bool) (*slog.Logger, *logs.Writer, er
 		return nil, nil, err
 	}
 	h := slog.NewMultiHandler(
-		slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}),
+		logs.NewFileHandler(w, level),
 		slog.NewTextHandler(stdoutOrDiscard(), &slog.HandlerOptions{Level: level}),
 	)
 	return slog.New(h), w, nil

@@ -70,7 +70,7 @@ func (c *NodesListCmd) Run(g *Globals) error {
 		if len(paired) > 0 {
 			rows := make([][]string, len(paired))
 			for i, n := range paired {
-				rows[i] = []string{nodeName(n), n.NodeID, n.RemoteIP, ago(n.LastConnectedAtMs)}
+				rows[i] = []string{nodeName(n), n.NodeID, n.RemoteIP, ago(time.Now(), n.LastConnectedAtMs)}
 			}
 			fmt.Printf("\nPaired\n%s", renderTable([]tableColumn{{"Node", 12, true}, {"ID", 10, false}, {"IP", 10, false},
 				{"Last Connect", 14, false}}, rows, 120))
@@ -110,7 +110,7 @@ func pendingTable(pending []protocol.NodePairRequest) string {
 		if name == "" {
 			name = p.NodeID
 		}
-		rows[i] = []string{p.RequestID, name, p.RemoteIP, ago(p.TS)}
+		rows[i] = []string{p.RequestID, name, p.RemoteIP, ago(time.Now(), p.TS)}
 	}
 	return renderTable([]tableColumn{{"Request", 10, false}, {"Node", 12, true}, {"IP", 10, false}, {"Requested", 12, false}}, rows, 120)
 }
@@ -183,7 +183,7 @@ func writeNodeStatus(w io.Writer, nodes []protocol.NodeInfo) error {
 			state = append(state, "paired")
 		}
 		if n.Connected {
-			state = append(state, "connected ("+ago(n.ConnectedAtMs)+")")
+			state = append(state, "connected ("+ago(time.Now(), n.ConnectedAtMs)+")")
 		} else {
 			state = append(state, "offline")
 		}
@@ -455,23 +455,6 @@ func nodeName(n protocol.NodeInfo) string {
 		return n.DisplayName
 	}
 	return n.NodeID
-}
-
-// ago renders a past epoch-ms time as "just now", "5m ago", "2h ago".
-func ago(ms int64) string {
-	if ms <= 0 {
-		return ""
-	}
-	d := time.Since(time.UnixMilli(ms))
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }
 
 // writeJSON prints v indented, as the reference CLI prints JSON.

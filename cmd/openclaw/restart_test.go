@@ -37,10 +37,8 @@ func statusOf(t testing.TB, c *client.Client) (pid float64, goroutines float64, 
 		t.Fatalf("status: %v", err)
 	}
 	var st struct {
-		PID    float64 `json:"pid"`
-		Memory struct {
-			Goroutines float64 `json:"goroutines"`
-		} `json:"memory"`
+		PID        float64 `json:"pid"`
+		Goroutines float64 `json:"goroutines"`
 	}
 	if err := json.Unmarshal(raw, &st); err != nil {
 		t.Fatal(err)
@@ -51,7 +49,7 @@ func statusOf(t testing.TB, c *client.Client) (pid float64, goroutines float64, 
 		} `json:"server"`
 	}
 	_ = json.Unmarshal(c.Hello, &hello)
-	return st.PID, st.Memory.Goroutines, hello.Server.BootID
+	return st.PID, st.Goroutines, hello.Server.BootID
 }
 
 // TestSIGUSR1Restart: 200 clients connected, SIGUSR1: every client is told

@@ -1,6 +1,7 @@
 // Command protocolgen writes the JSON Schemas of the wire contract from the
 // Go types (go tool task protocol:gen): every method's params as the
-// registry declares them, connect's params and the request frame. Run it
+// registry declares them, connect's params and the request frame; and the
+// JSON Schema of the config file (config/schema.json). Run it
 // from the module root after changing a params type; the registry's tests
 // fail until the committed schemas match the types.
 package main
@@ -53,5 +54,14 @@ func run() error {
 		}
 	}
 	fmt.Printf("wrote %d schemas to %s: %s\n", len(names), dir, strings.Join(names, " "))
+
+	cs, err := configSchema("config")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.FromSlash(ConfigSchemaFile), cs, 0o644); err != nil {
+		return err
+	}
+	fmt.Println("wrote", ConfigSchemaFile)
 	return nil
 }

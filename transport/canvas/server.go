@@ -45,7 +45,7 @@ func New(opts Options) *Server {
 	if len(opts.Hosts) == 0 {
 		opts.Hosts = []string{"127.0.0.1"}
 	}
-	return &Server{opts: opts, log: log.With("component", "canvas")}
+	return &Server{opts: opts, log: log.With("subsystem", "canvas")}
 }
 
 // Handler is the Server's whole HTTP handler: the canvas at Prefix, 404

@@ -93,3 +93,134 @@ type PairingApproved struct {
 	Notification          string `json:"notification"` // not-requested | sent | failed
 	CommandOwnerBootstrap string `json:"commandOwnerBootstrap"`
 }
+
+// ChannelsStatusParams are channels.status's params. Probe and TimeoutMs
+// are accepted: the accounts check their credentials as they run, and the
+// answer is their live state.
+type ChannelsStatusParams struct {
+	Probe     bool   `json:"probe,omitempty"`
+	TimeoutMs int    `json:"timeoutMs,omitempty" minimum:"0"`
+	Channel   string `json:"channel,omitempty" minLength:"1"`
+}
+
+// ChannelsStatus is channels.status's result: per channel, a summary and
+// every account's state, with the problems found.
+type ChannelsStatus struct {
+	TS                      int64                      `json:"ts"`
+	ChannelOrder            []string                   `json:"channelOrder"`
+	ChannelLabels           map[string]string          `json:"channelLabels"`
+	ChannelDetailLabels     map[string]string          `json:"channelDetailLabels"`
+	ChannelMeta             []ChannelMeta              `json:"channelMeta"`
+	Channels                map[string]ChannelSummary  `json:"channels"`
+	ChannelAccounts         map[string][]AccountStatus `json:"channelAccounts"`
+	ChannelDefaultAccountID map[string]string          `json:"channelDefaultAccountId"`
+	StatusIssues            []ChannelStatusIssue       `json:"statusIssues"`
+}
+
+// ChannelMeta names a channel for a UI.
+type ChannelMeta struct {
+	ID          string `json:"id"`
+	Label       string `json:"label"`
+	DetailLabel string `json:"detailLabel"`
+}
+
+// ChannelSummary is one channel's state: its default account's.
+type ChannelSummary struct {
+	Configured bool     `json:"configured"`
+	Linked     bool     `json:"linked"`
+	Running    bool     `json:"running"`
+	Mode       string   `json:"mode,omitempty"`
+	Bot        *BotInfo `json:"bot,omitempty"`
+	LastError  string   `json:"lastError,omitempty"`
+}
+
+// ChannelStatusIssue is a problem with one account.
+type ChannelStatusIssue struct {
+	Channel   string `json:"channel"`
+	AccountID string `json:"accountId"`
+	Kind      string `json:"kind"` // auth | runtime | config
+	Message   string `json:"message"`
+	Fix       string `json:"fix,omitempty"`
+}
+
+// ChannelAccountParams name one channel account (channels.start, .stop,
+// .logout); without accountId, the channel's default account.
+type ChannelAccountParams struct {
+	Channel   string `json:"channel" minLength:"1"`
+	AccountID string `json:"accountId,omitempty"`
+}
+
+// ChannelStarted is channels.start's result.
+type ChannelStarted struct {
+	Channel   string `json:"channel"`
+	AccountID string `json:"accountId"`
+	Started   bool   `json:"started"`
+	Outcome   string `json:"outcome"` // started | already-running
+}
+
+// ChannelStopped is channels.stop's result. A stopped account stays
+// stopped until channels.start or the next start of the gateway.
+type ChannelStopped struct {
+	Channel   string `json:"channel"`
+	AccountID string `json:"accountId"`
+	Stopped   bool   `json:"stopped"`
+}
+
+// ChannelLoggedOut is channels.logout's result: the account's credentials
+// were removed from the config file (Cleared); one given by the
+// environment stays (EnvToken), so the account is then not LoggedOut.
+type ChannelLoggedOut struct {
+	Channel   string `json:"channel"`
+	AccountID string `json:"accountId"`
+	Cleared   bool   `json:"cleared"`
+	EnvToken  bool   `json:"envToken"`
+	LoggedOut bool   `json:"loggedOut"`
+}
+
+// PairingDismissParams are channels.pairing.dismiss's params.
+type PairingDismissParams struct {
+	Channel   string `json:"channel" minLength:"1"`
+	AccountID string `json:"accountId" minLength:"1"`
+	RequestID string `json:"requestId" minLength:"1"`
+}
+
+// PairingDismissed is channels.pairing.dismiss's result: the request is
+// gone, its sender not allowed.
+type PairingDismissed struct {
+	RequestID string `json:"requestId"`
+	SenderID  string `json:"senderId"`
+}
+
+// MessageActionParams are message.action's params (what `openclaw message
+// send` calls): an action on a channel with the action's own params. The
+// send action is served: params target (or to, "<channel>:<target>"),
+// message, silent, replyTo, threadId. The context fields the reference's
+// agents add are accepted and not used.
+type MessageActionParams struct {
+	Channel                string          `json:"channel" minLength:"1"`
+	Action                 string          `json:"action" minLength:"1"`
+	Params                 map[string]any  `json:"params"`
+	IdempotencyKey         string          `json:"idempotencyKey" minLength:"1" maxLength:"256"`
+	AccountID              string          `json:"accountId,omitempty"`
+	AgentID                string          `json:"agentId,omitempty"`
+	SessionKey             string          `json:"sessionKey,omitempty"`
+	SessionID              string          `json:"sessionId,omitempty"`
+	SenderIsOwner          *bool           `json:"senderIsOwner,omitempty"`
+	ConversationReadOrigin string          `json:"conversationReadOrigin,omitempty" const:"direct-operator"`
+	InboundTurnKind        string          `json:"inboundTurnKind,omitempty" enum:"user_request,room_event"`
+	RequesterAccountID     string          `json:"requesterAccountId,omitempty"`
+	RequesterSenderID      string          `json:"requesterSenderId,omitempty"`
+	Reply                  json.RawMessage `json:"reply,omitempty" type:"object"`
+	ToolContext            json.RawMessage `json:"toolContext,omitempty" type:"object"`
+}
+
+// MessageActionResult is message.action's result for send.
+type MessageActionResult struct {
+	OK        bool   `json:"ok"`
+	Action    string `json:"action"`
+	Channel   string `json:"channel"`
+	To        string `json:"to"`
+	MessageID string `json:"messageId"`
+	ChatID    string `json:"chatId,omitempty"`
+	RunID     string `json:"runId"`
+}

@@ -138,6 +138,9 @@ type Broadcast struct {
 	Scope string
 	// NodesToo sends the event to node-role sockets as well as operators.
 	NodesToo bool
+	// Topic, when set, limits the event to sockets that subscribed to it
+	// (sessions.subscribe subscribes to "sessions").
+	Topic string
 }
 
 // NewBroadcast encodes payload once into a Broadcast.

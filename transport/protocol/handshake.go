@@ -85,6 +85,9 @@ type HelloServer struct {
 type HelloFeature struct {
 	Methods []string `json:"methods"`
 	Events  []string `json:"events"`
+	// Capabilities are feature names of the reference's that clients check
+	// before relying on a behaviour; only those we have are listed.
+	Capabilities []string `json:"capabilities"`
 }
 
 // Snapshot lets a client render at once, without further requests.

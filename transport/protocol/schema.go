@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -33,32 +34,77 @@ type SchemaExtender interface {
 	ExtendSchema(s map[string]any)
 }
 
+// SchemaProvider is a type that gives its whole schema itself (a list that
+// decodes strings and numbers alike, say).
+type SchemaProvider interface {
+	JSONSchema() map[string]any
+}
+
+// SchemaOptions adjust GenerateSchemaWith.
+type SchemaOptions struct {
+	// Describe, when set, gives a struct field's title and description
+	// ("" leaves them out).
+	Describe func(owner reflect.Type, f reflect.StructField) (title, description string)
+	// Draft, when set, is written as $schema.
+	Draft string
+	// Title, when set, is the root's title.
+	Title string
+}
+
 // GenerateSchema returns the JSON Schema of t (a struct type or a pointer to
 // one) with the given $id, indented, with a trailing newline.
 func GenerateSchema(id string, t reflect.Type) ([]byte, error) {
-	s, err := schemaOf(t, map[reflect.Type]bool{})
+	return GenerateSchemaWith(id, t, SchemaOptions{})
+}
+
+// GenerateSchemaWith is GenerateSchema with options: descriptions from
+// outside the type (doc comments), a $schema dialect. An empty id is left
+// out.
+func GenerateSchemaWith(id string, t reflect.Type, o SchemaOptions) ([]byte, error) {
+	g := &generator{o: o, seen: map[reflect.Type]bool{}}
+	s, err := g.schemaOf(t)
 	if err != nil {
 		return nil, err
 	}
-	s["$id"] = id
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
+	if id != "" {
+		s["$id"] = id
+	}
+	if o.Draft != "" {
+		s["$schema"] = o.Draft
+	}
+	if o.Title != "" {
+		s["title"] = o.Title
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // descriptions say "<provider>/<model>"
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 var (
 	rawMessageType = reflect.TypeOf(json.RawMessage(nil))
 	extenderType   = reflect.TypeOf((*SchemaExtender)(nil)).Elem()
+	providerType   = reflect.TypeOf((*SchemaProvider)(nil)).Elem()
 )
 
-func schemaOf(t reflect.Type, seen map[reflect.Type]bool) (map[string]any, error) {
+type generator struct {
+	o    SchemaOptions
+	seen map[reflect.Type]bool
+}
+
+func (g *generator) schemaOf(t reflect.Type) (map[string]any, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t == rawMessageType {
 		return map[string]any{}, nil
+	}
+	if t.Implements(providerType) {
+		return reflect.Zero(t).Interface().(SchemaProvider).JSONSchema(), nil
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -73,7 +119,7 @@ func schemaOf(t reflect.Type, seen map[reflect.Type]bool) (map[string]any, error
 	case reflect.Interface:
 		return map[string]any{}, nil
 	case reflect.Slice, reflect.Array:
-		items, err := schemaOf(t.Elem(), seen)
+		items, err := g.schemaOf(t.Elem())
 		if err != nil {
 			return nil, err
 		}
@@ -85,48 +131,27 @@ func schemaOf(t reflect.Type, seen map[reflect.Type]bool) (map[string]any, error
 		if t.Elem().Kind() == reflect.Interface {
 			return map[string]any{"type": "object"}, nil
 		}
-		elem, err := schemaOf(t.Elem(), seen)
+		elem, err := g.schemaOf(t.Elem())
 		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"type": "object", "additionalProperties": elem}, nil
 	case reflect.Struct:
-		return structSchema(t, seen)
+		return g.structSchema(t)
 	}
 	return nil, fmt.Errorf("%s: no JSON Schema for kind %s", t, t.Kind())
 }
 
-func structSchema(t reflect.Type, seen map[reflect.Type]bool) (map[string]any, error) {
-	if seen[t] {
+func (g *generator) structSchema(t reflect.Type) (map[string]any, error) {
+	if g.seen[t] {
 		return nil, fmt.Errorf("%s: recursive types are not supported", t)
 	}
-	seen[t] = true
-	defer delete(seen, t)
+	g.seen[t] = true
+	defer delete(g.seen, t)
 	props := map[string]any{}
 	required := []string{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		s, err := schemaOf(f.Type, seen)
-		if err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", t.Name(), f.Name, err)
-		}
-		if err := applyTags(s, f.Tag); err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", t.Name(), f.Name, err)
-		}
-		props[name] = s
-		if !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,") {
-			required = append(required, name)
-		}
+	if err := g.fields(t, props, &required); err != nil {
+		return nil, err
 	}
 	s := map[string]any{"type": "object", "additionalProperties": false, "properties": props}
 	if len(required) > 0 {
@@ -138,6 +163,51 @@ func structSchema(t reflect.Type, seen map[reflect.Type]bool) (map[string]any, e
 		reflect.Zero(t).Interface().(SchemaExtender).ExtendSchema(s)
 	}
 	return s, nil
+}
+
+// fields adds t's fields to props; an embedded struct without a json name
+// contributes its own fields, as encoding/json flattens it.
+func (g *generator) fields(t reflect.Type, props map[string]any, required *[]string) error {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			if err := g.fields(f.Type, props, required); err != nil {
+				return err
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		s, err := g.schemaOf(f.Type)
+		if err != nil {
+			return fmt.Errorf("%s.%s: %w", t.Name(), f.Name, err)
+		}
+		if err := applyTags(s, f.Tag); err != nil {
+			return fmt.Errorf("%s.%s: %w", t.Name(), f.Name, err)
+		}
+		if g.o.Describe != nil {
+			title, desc := g.o.Describe(t, f)
+			if title != "" {
+				s["title"] = title
+			}
+			if desc != "" {
+				s["description"] = desc
+			}
+		}
+		props[name] = s
+		if !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,") {
+			*required = append(*required, name)
+		}
+	}
+	return nil
 }
 
 // applyTags adds the keywords a field's struct tags name.

@@ -9,6 +9,15 @@ import "encoding/json"
 // that says nothing.
 type Empty struct{}
 
+// ExecApprovalListParams, PluginApprovalListParams and
+// OpenclawApprovalListParams are the (empty) params of the three approval
+// lists: distinct types, so their owner tells the methods apart.
+type (
+	ExecApprovalListParams     struct{}
+	PluginApprovalListParams   struct{}
+	OpenclawApprovalListParams struct{}
+)
+
 // OKResult is {"ok":true}.
 type OKResult struct {
 	OK bool `json:"ok"`
@@ -114,21 +123,196 @@ type NodesCount struct {
 	Pending   int `json:"pending"`
 }
 
-// Status is the status method's result: a short summary of the process.
+// StatusParams are status's params (the reference's): includeChannelSummary
+// (default true) adds channelSummary's lines; includeCliProjection adds
+// cliProjection, what `openclaw status` reads of the gateway's agents.
+type StatusParams struct {
+	IncludeChannelSummary *bool `json:"includeChannelSummary,omitempty"`
+	IncludeCliProjection  bool  `json:"includeCliProjection,omitempty"`
+}
+
+// Status is the status method's result. Its first part is the reference's
+// status summary (`openclaw gateway call status --json`), filled with our own
+// numbers; what the reference reports and we have no equivalent of (the Node
+// event loop and worker pools, the host desktop, the shutdown budget) is
+// left out rather than made up. The fields after ActiveRuns are ours.
 type Status struct {
-	OK             bool            `json:"ok"`
-	Version        string          `json:"version"`
-	BuildID        string          `json:"buildId"`
-	RuntimeVersion string          `json:"runtimeVersion"`
-	PID            int             `json:"pid"`
-	UptimeMs       int64           `json:"uptimeMs"`
-	Connections    ConnectionCount `json:"connections"`
-	Channels       []ChannelLine   `json:"channels"`
-	Sessions       StatusSessions  `json:"sessions"`
-	ActiveRuns     int             `json:"activeRuns"`
-	Nodes          NodesCount      `json:"nodes"`
-	Memory         Memory          `json:"memory"`
-	StateVersion   StateVersion    `json:"stateVersion"`
+	// RuntimeVersion is the OpenClaw version the gateway speaks for
+	// (2026.9.6); the reference CLI compares it with its own.
+	RuntimeVersion string               `json:"runtimeVersion"`
+	CLIProjection  *StatusCLIProjection `json:"cliProjection,omitempty"`
+	// LinkChannel is the first channel with a linked account, if any.
+	LinkChannel        *LinkChannel     `json:"linkChannel,omitempty"`
+	Heartbeat          StatusHeartbeats `json:"heartbeat"`
+	ChannelSummary     []string         `json:"channelSummary"`
+	QueuedSystemEvents []string         `json:"queuedSystemEvents"`
+	// DegradedSecretOwners and DegradedPlugins are always empty: we have
+	// neither secret providers nor plugins that can degrade.
+	DegradedSecretOwners []struct{}      `json:"degradedSecretOwners"`
+	DegradedPlugins      []struct{}      `json:"degradedPlugins"`
+	Tasks                TaskCounts      `json:"tasks"`
+	TaskAudit            TaskAudit       `json:"taskAudit"`
+	Sessions             StatusSessions  `json:"sessions"`
+	ModelRuntime         ModelRuntime    `json:"modelRuntime"`
+	ProcessMemory        ProcessMemory   `json:"processMemory"`
+	PID                  int             `json:"pid"`
+	Version              string          `json:"version"`
+	BuildID              string          `json:"buildId"`
+	UptimeMs             int64           `json:"uptimeMs"`
+	Connections          ConnectionCount `json:"connections"`
+	Channels             []ChannelLine   `json:"channels"`
+	ActiveRuns           int             `json:"activeRuns"`
+	Nodes                NodesCount      `json:"nodes"`
+	Goroutines           int             `json:"goroutines"`
+	StateVersion         StateVersion    `json:"stateVersion"`
+}
+
+// StatusCLIProjection is what `openclaw status` reads of the gateway's agents.
+type StatusCLIProjection struct {
+	Agents StatusAgents `json:"agents"`
+	// UpdateChannel is the reference's update channel; we have none (null).
+	UpdateChannel *string `json:"updateChannel"`
+}
+
+// StatusAgents lists the configured agents.
+type StatusAgents struct {
+	DefaultID         string           `json:"defaultId"`
+	Ownership         string           `json:"ownership"` // "sole": one operator owns every agent
+	SelectionRequired bool             `json:"selectionRequired"`
+	Rows              []StatusAgentRow `json:"rows"`
+}
+
+// StatusAgentRow is one agent.
+type StatusAgentRow struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// StatusHeartbeats is every agent's heartbeat schedule.
+type StatusHeartbeats struct {
+	DefaultAgentID string           `json:"defaultAgentId"`
+	Agents         []AgentHeartbeat `json:"agents"`
+}
+
+// AgentHeartbeat is one agent's heartbeat schedule: every is a duration
+// ("30m") or "disabled" (everyMs null then).
+type AgentHeartbeat struct {
+	AgentID         string `json:"agentId"`
+	Enabled         bool   `json:"enabled"`
+	Every           string `json:"every"`
+	EveryMs         *int64 `json:"everyMs"`
+	WaitingForRoute bool   `json:"waitingForRoute"`
+}
+
+// TaskCounts counts background tasks (the reference's task registry: cron
+// runs, sub-agents, ...) by status and by runtime.
+type TaskCounts struct {
+	Total     int            `json:"total"`
+	Active    int            `json:"active"`
+	Terminal  int            `json:"terminal"`
+	Failures  int            `json:"failures"`
+	ByStatus  TasksByStatus  `json:"byStatus"`
+	ByRuntime TasksByRuntime `json:"byRuntime"`
+}
+
+// TasksByStatus counts tasks by state.
+type TasksByStatus struct {
+	Queued    int `json:"queued"`
+	Running   int `json:"running"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	TimedOut  int `json:"timed_out"`
+	Cancelled int `json:"cancelled"`
+	Lost      int `json:"lost"`
+}
+
+// TasksByRuntime counts tasks by what runs them.
+type TasksByRuntime struct {
+	Subagent int `json:"subagent"`
+	ACP      int `json:"acp"`
+	CLI      int `json:"cli"`
+	Cron     int `json:"cron"`
+}
+
+// TaskAudit counts problems found in the task records.
+type TaskAudit struct {
+	Total    int             `json:"total"`
+	Warnings int             `json:"warnings"`
+	Errors   int             `json:"errors"`
+	ByCode   TaskAuditByCode `json:"byCode"`
+}
+
+// TaskAuditByCode counts task problems by kind.
+type TaskAuditByCode struct {
+	StaleQueued            int `json:"stale_queued"`
+	StaleRunning           int `json:"stale_running"`
+	Lost                   int `json:"lost"`
+	DeliveryFailed         int `json:"delivery_failed"`
+	MissingCleanup         int `json:"missing_cleanup"`
+	InconsistentTimestamps int `json:"inconsistent_timestamps"`
+}
+
+// StatusSessions is the sessions part of status: where they are kept, how
+// many, the most recent, and the same per agent.
+type StatusSessions struct {
+	Paths    []string               `json:"paths"`
+	Count    int                    `json:"count"`
+	Defaults StatusSessionDefaults  `json:"defaults"`
+	Recent   []StatusSessionRow     `json:"recent"`
+	ByAgent  []StatusAgentsSessions `json:"byAgent"`
+}
+
+// StatusSessionDefaults is the default agent's model and its context window
+// (null when the config does not say).
+type StatusSessionDefaults struct {
+	Model         *string `json:"model"`
+	ContextTokens *int    `json:"contextTokens"`
+}
+
+// StatusAgentsSessions is one agent's sessions.
+type StatusAgentsSessions struct {
+	AgentID string             `json:"agentId"`
+	Path    string             `json:"path"`
+	Count   int                `json:"count"`
+	Recent  []StatusSessionRow `json:"recent"`
+}
+
+// StatusSessionRow is one recent session in status. Token counts are null
+// when no turn recorded usage.
+type StatusSessionRow struct {
+	AgentID          string   `json:"agentId"`
+	Key              string   `json:"key"`
+	Kind             string   `json:"kind"` // direct | group | cron | global
+	SessionID        string   `json:"sessionId"`
+	UpdatedAt        int64    `json:"updatedAt"`
+	Age              int64    `json:"age"`
+	ThinkingLevel    string   `json:"thinkingLevel,omitempty"`
+	InputTokens      *int64   `json:"inputTokens,omitempty"`
+	OutputTokens     *int64   `json:"outputTokens,omitempty"`
+	TotalTokens      *int64   `json:"totalTokens"`
+	TotalTokensFresh bool     `json:"totalTokensFresh"`
+	RemainingTokens  *int64   `json:"remainingTokens"`
+	PercentUsed      *int     `json:"percentUsed"`
+	Model            *string  `json:"model"`
+	ConfiguredModel  string   `json:"configuredModel"`
+	SelectedModel    *string  `json:"selectedModel"`
+	ContextTokens    *int     `json:"contextTokens"`
+	Flags            []string `json:"flags"`
+}
+
+// ModelRuntime says whether model resolution is degraded; ours resolves from
+// the config at each turn and never is.
+type ModelRuntime struct {
+	Degraded      bool     `json:"degraded"`
+	PendingAgents []string `json:"pendingAgents"`
+}
+
+// ProcessMemory is the process's memory: resident set, Go heap in use and
+// the heap obtained from the OS.
+type ProcessMemory struct {
+	RSSBytes       int64  `json:"rssBytes"`
+	HeapUsedBytes  uint64 `json:"heapUsedBytes"`
+	HeapTotalBytes uint64 `json:"heapTotalBytes"`
 }
 
 // ConnectionCount counts sockets by role; Handshaking ones have not
@@ -148,18 +332,6 @@ type ChannelLine struct {
 	Running   bool   `json:"running"`
 	Mode      string `json:"mode,omitempty"`
 	LastError string `json:"lastError,omitempty"`
-}
-
-// StatusSessions counts stored sessions.
-type StatusSessions struct {
-	Count int `json:"count"`
-}
-
-// Memory is the process's memory use.
-type Memory struct {
-	RSSBytes       int64  `json:"rssBytes"`
-	HeapAllocBytes uint64 `json:"heapAllocBytes"`
-	Goroutines     int    `json:"goroutines"`
 }
 
 // PresenceEntry is one row of the presence roster. Only ts is always set.
@@ -224,12 +396,18 @@ type LogsTailParams struct {
 
 // LogsTail is logs.tail's result.
 type LogsTail struct {
-	File      string   `json:"file"`
-	Cursor    int64    `json:"cursor"`
-	Size      int64    `json:"size"`
-	Lines     []string `json:"lines"`
-	Truncated bool     `json:"truncated,omitempty"`
-	Reset     bool     `json:"reset,omitempty"`
+	File   string   `json:"file"`
+	Cursor int64    `json:"cursor"`
+	Size   int64    `json:"size"`
+	Lines  []string `json:"lines"`
+	// Truncated says lines were left out: older ones before a tail, or
+	// some skipped by a reset.
+	Truncated bool `json:"truncated,omitempty"`
+	// Reset says the cursor could not be continued: the file rotated (read
+	// from the top) or the client fell too far behind (SkippedBytes were
+	// passed over).
+	Reset        bool  `json:"reset,omitempty"`
+	SkippedBytes int64 `json:"skippedBytes,omitempty"`
 }
 
 // Tick is the tick event's payload.

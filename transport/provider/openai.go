@@ -223,6 +223,9 @@ func (p *openAICompatible) params(req Request) (openai.ChatCompletionNewParams, 
 	if req.Model == "" {
 		return params, errors.New("provider: request has no model")
 	}
+	if req.ReasoningEffort != "" {
+		params.ReasoningEffort = shared.ReasoningEffort(req.ReasoningEffort)
+	}
 	if req.MaxTokens > 0 {
 		if p.maxTokensField == "max_completion_tokens" {
 			params.MaxCompletionTokens = openai.Int(int64(req.MaxTokens))

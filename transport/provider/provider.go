@@ -44,6 +44,9 @@ type Request struct {
 	Messages  []Message
 	Tools     []Tool
 	MaxTokens int // 0: the provider's default
+	// ReasoningEffort is sent as reasoning_effort (minimal, low, medium,
+	// high) to models that think before answering; "" sends none.
+	ReasoningEffort string
 }
 
 // Usage counts tokens. It is zero when the provider reported none.
