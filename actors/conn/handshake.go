@@ -245,10 +245,12 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 	}
 	c.sock.Authenticated()
 	c.limiter().Succeed(c.sock.IP)
+	// hello-ok is queued first: the hub queues events on the socket
+	// directly, and none may come before it.
+	c.sock.Send(protocol.OK(c.hs.connectID, c.hello(deviceToken, issuedAt)))
 	ctx.Send(c.d.Hub, &core.Register{PID: ctx.Self(), Socket: c.sock, Peer: c.peer,
 		SharedSecret: c.hs.method == "token" || c.hs.method == "password"})
 	c.registered = true
-	c.sock.Send(protocol.OK(c.hs.connectID, c.hello(deviceToken, issuedAt)))
 	c.d.Log.Debug("handshake ok", "conn", c.sock.ID, "client", p.Client.ID, "mode", p.Client.Mode,
 		"role", c.hs.role, "auth", c.hs.method, "scopes", []string(scopes))
 	c.track(ctx)

@@ -27,7 +27,7 @@ type Deps struct {
 // idle sockets each have one).
 type entry struct {
 	pid    *actor.PID
-	sock   core.Pinger
+	sock   core.Outlet
 	peer   *core.Peer
 	secret bool // authenticated with the gateway token or password
 }
@@ -90,9 +90,9 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		h.spawned--
 	case *core.Publish:
-		h.publish(ctx, m.B)
+		h.publish(m)
 	case *tickMsg:
-		h.publish(ctx, methods.Tick.Broadcast(protocol.Tick{TS: time.Now().UnixMilli()}, nil))
+		h.publish(&core.Publish{B: methods.Tick.Broadcast(protocol.Tick{TS: time.Now().UnixMilli()}, nil)})
 		h.timers.After(ctx, h.d.TickInterval, &tickMsg{})
 	case *pingMsg:
 		for _, e := range h.conns {
@@ -132,21 +132,38 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	}
 }
 
-// publish hands b to every connection it is meant for. The payload was
-// encoded once by the publisher; each connection adds only its seq.
-func (h *hubActor) publish(ctx actor.Context, b *protocol.Broadcast) {
+// publish queues the broadcasts on every socket they are meant for. The
+// payload was encoded once by the publisher; each socket adds only its seq.
+// Queuing is a short locked append per socket (the socket's own writer
+// does the writing), so one publish to ten thousand sockets keeps the hub
+// for a few milliseconds and sends no actor message.
+func (h *hubActor) publish(m *core.Publish) {
 	if h.stopping {
 		return
 	}
-	d := &core.Deliver{B: b}
+	bs := make([]*protocol.Broadcast, 0, 1+len(m.Also))
+	bs = append(append(bs, m.B), m.Also...)
+	var some [4]*protocol.Broadcast
 	for _, e := range h.conns {
-		if e.peer.Role == core.RoleNode {
-			if !b.NodesToo {
-				continue
+		mine := some[:0]
+		for _, b := range bs {
+			if e.gets(b) {
+				mine = append(mine, b)
 			}
-		} else if !e.peer.Scopes.Has(b.Scope) {
-			continue
 		}
-		ctx.Send(e.pid, d)
+		switch {
+		case len(mine) == len(bs):
+			e.sock.Broadcast(bs...)
+		case len(mine) > 0:
+			e.sock.Broadcast(mine...)
+		}
 	}
+}
+
+// gets reports whether the connection is meant to receive b.
+func (e *entry) gets(b *protocol.Broadcast) bool {
+	if e.peer.Role == core.RoleNode {
+		return b.NodesToo
+	}
+	return e.peer.Scopes.Has(b.Scope)
 }

@@ -160,8 +160,13 @@ func TextParts(text string) []TextPart { return []TextPart{{Type: "text", Text: 
 // AgentEvent is the agent event's payload. Seq counts per run from 1; Data
 // depends on Stream: *Lifecycle, *AssistantDelta, *ToolEvent or *Usage.
 type AgentEvent struct {
-	RunID      string `json:"runId"`
-	Seq        int64  `json:"seq"`
+	RunID string `json:"runId"`
+	Seq   int64  `json:"seq"`
+	// FromSeq is set on an assistant event that stands for several merged
+	// ones (a reader that fell behind): it covers run seqs FromSeq..Seq,
+	// its delta is theirs concatenated and its text the last one's
+	// (docs/PROTOCOL.md §6.3).
+	FromSeq    int64  `json:"fromSeq,omitempty"`
 	Stream     string `json:"stream"` // lifecycle | assistant | tool | usage
 	TS         int64  `json:"ts"`
 	SessionKey string `json:"sessionKey,omitempty"`
@@ -206,9 +211,13 @@ type ToolEvent struct {
 
 // ChatEvent is the chat event's payload. Seq counts per run from 1.
 type ChatEvent struct {
-	RunID        string       `json:"runId"`
-	SessionKey   string       `json:"sessionKey"`
-	Seq          int64        `json:"seq"`
+	RunID      string `json:"runId"`
+	SessionKey string `json:"sessionKey"`
+	Seq        int64  `json:"seq"`
+	// FromSeq is set on a delta that stands for several merged ones: it
+	// covers run seqs FromSeq..Seq and its deltaText is theirs
+	// concatenated (docs/PROTOCOL.md §6.3).
+	FromSeq      int64        `json:"fromSeq,omitempty"`
 	State        string       `json:"state"` // delta | final | aborted | error
 	DeltaText    string       `json:"deltaText,omitempty"`
 	Message      *ChatMessage `json:"message,omitempty"`

@@ -138,6 +138,14 @@ type Broadcast struct {
 	Scope string
 	// NodesToo sends the event to node-role sockets as well as operators.
 	NodesToo bool
+	// Run is the agent run an agent or chat event belongs to ("" for
+	// other events): a socket never merges a run's deltas across its other
+	// events.
+	Run string
+	// Delta is set on a text delta, which a socket that still holds the
+	// run's previous delta of the same event unsent merges into it instead
+	// of queuing another frame (Merge).
+	Delta *Delta
 }
 
 // NewBroadcast encodes payload once into a Broadcast.
