@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -62,6 +63,25 @@ type job struct {
 	Tools   []*tools.Tool
 	Sink    func(delta string)
 	Started time.Time
+	// Progress is the text so far, for chat.history (a reader that
+	// reconnects mid-run).
+	Progress *progress
+}
+
+// progress is a running turn's text so far and the run seqs it covers:
+// the run actor stores it, chat.history reads it from another goroutine.
+type progress struct {
+	p atomic.Pointer[protocol.InFlightRun]
+}
+
+func (p *progress) store(r *protocol.InFlightRun) { p.p.Store(r) }
+
+// load is nil for a nil progress or a run that has streamed no text yet.
+func (p *progress) load() *protocol.InFlightRun {
+	if p == nil {
+		return nil
+	}
+	return p.p.Load()
 }
 
 // messages from the worker to its actor
@@ -99,6 +119,10 @@ func (r *run) Receive(ctx actor.Context) {
 		}()
 	case *evDelta:
 		r.text.WriteString(m.text)
+		// Stored before the events go out: a chat.history that sees this
+		// text sees events after it only with later seqs.
+		r.job.Progress.store(&protocol.InFlightRun{RunID: r.job.RunID, Text: r.text.String(),
+			StartedAt: r.job.Started.UnixMilli(), Seq: r.seq + 1, ChatSeq: r.chat + 1})
 		// Both events of a delta in one publish: a socket writes them
 		// with one system call.
 		ctx.Send(r.d.Hub, &core.Publish{B: r.agentDelta(r.text.String(), m.text), Also: []*protocol.Broadcast{r.chatDelta(m.text)}})

@@ -132,6 +132,20 @@ type ChatHistory struct {
 	Messages      []ChatMessage `json:"messages"`
 	HasMore       bool          `json:"hasMore"`
 	TotalMessages int           `json:"totalMessages"`
+	// InFlightRun is the session's turn in progress, if any, with its
+	// text so far: a reader that (re)connects mid-run starts from it and
+	// continues with the run's events after it (docs/PROTOCOL.md §6.4).
+	InFlightRun *InFlightRun `json:"inFlightRun,omitempty"`
+}
+
+// InFlightRun is a turn still running: the reply's text so far and the
+// last agent and chat event seqs of the run that text includes.
+type InFlightRun struct {
+	RunID     string `json:"runId"`
+	Text      string `json:"text"`
+	StartedAt int64  `json:"startedAt,omitempty"`
+	Seq       int64  `json:"seq"`
+	ChatSeq   int64  `json:"chatSeq"`
 }
 
 // ChatMessage is one transcript message as the reference returns it: a
