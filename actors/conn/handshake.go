@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -236,7 +237,8 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 	if c.hs.timeout != nil {
 		c.hs.timeout.Stop()
 	}
-	c.peer = &core.Peer{ConnID: c.sock.ID, Role: c.hs.role, Scopes: scopes}
+	c.peer = &core.Peer{ConnID: c.sock.ID, Role: c.hs.role, Scopes: scopes,
+		SessionScoped: slices.Contains(p.Caps, protocol.CapSessionScopedEvents)}
 	if p.Device != nil {
 		c.peer.DeviceID = strings.ToLower(p.Device.ID)
 	}

@@ -140,6 +140,9 @@ type Peer struct {
 	Scopes   Scopes
 	DeviceID string
 	Node     *NodePeer // role node only
+	// SessionScoped: connected with the session-scoped-events cap, it
+	// gets agent and chat events only for the sessions it subscribed to.
+	SessionScoped bool
 }
 
 // NodePeer is what a node socket declared at connect.

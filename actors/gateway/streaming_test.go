@@ -287,3 +287,65 @@ func TestReconnectMidRunRecoversText(t *testing.T) {
 		t.Fatalf("inFlightRun after the run ended: %+v", h.InFlightRun)
 	}
 }
+
+// TestSessionScopedEvents: a socket that connected with the
+// session-scoped-events cap gets agent and chat events only for the
+// sessions it subscribed to (sessions.messages.subscribe); the others get
+// every session's, as from the reference.
+func TestSessionScopedEvents(t *testing.T) {
+	fp := fakeprovider.New(t)
+	fp.SetDefault(fakeprovider.Text("one two three", 0))
+	gw := agentGateway(t, fp, nil)
+	read := gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Scopes: []string{"operator.read"}}
+	all, _ := gatewaytest.MustConnect(t, gw.URL, read)
+	read.Extra = map[string]any{"caps": []string{protocol.CapSessionScopedEvents}}
+	scoped, _ := gatewaytest.MustConnect(t, gw.URL, read)
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+
+	sub := gatewaytest.Decode[protocol.SessionSubscription](t, scoped.Call("s", "sessions.messages.subscribe", map[string]any{"key": "agent:main:s1"}).Payload)
+	if !sub.Subscribed || sub.Key != "agent:main:s1" {
+		t.Fatalf("subscribe: %+v", sub)
+	}
+	turn := func(id, session string) {
+		t.Helper()
+		if f := adm.Call(id, "chat.send", map[string]any{"sessionKey": session, "message": "hi", "idempotencyKey": id}); !f.OK {
+			t.Fatalf("chat.send: %s", f.Raw)
+		}
+		if v := follow(t, all, id, 30*time.Second); v.agentText != "one two three" {
+			t.Fatalf("the unscoped reader rebuilt %q", v.agentText)
+		}
+	}
+	turn("r2", "agent:main:s2") // not subscribed
+	turn("r1", "agent:main:s1")
+	// The scoped reader's first run event is r1's: r2's were published
+	// before r1's, and none reached it.
+	for {
+		f := scoped.Event("agent")
+		ev := gatewaytest.Decode[agentEvent](t, f.Payload)
+		if ev.RunID != "r1" {
+			t.Fatalf("the scoped reader got an event of run %s (session %s)", ev.RunID, ev.SessionKey)
+		}
+		if ev.Stream == "lifecycle" && ev.Data["phase"] == "end" {
+			break
+		}
+	}
+	if u := gatewaytest.Decode[protocol.SessionSubscription](t, scoped.Call("u", "sessions.messages.unsubscribe", map[string]any{"key": "agent:main:s1"}).Payload); u.Subscribed {
+		t.Fatalf("unsubscribe: %+v", u)
+	}
+	turn("r3", "agent:main:s1")
+	// Nothing of r3 either: everything before the presence broadcast
+	// posted after r3 ended has been read by then.
+	adm.Call("p", "system-event", map[string]any{"text": "marker", "host": "m"})
+	for {
+		f := scoped.Next()
+		if f.Event == "agent" || f.Event == "chat" {
+			t.Fatalf("an event after unsubscribing: %s", f.Raw)
+		}
+		if f.Event == "presence" {
+			break
+		}
+	}
+	if f := scoped.Call("x", "sessions.messages.subscribe", map[string]any{"key": "k", "includeApprovals": true}); f.OK {
+		t.Fatalf("includeApprovals accepted: %s", f.Raw)
+	}
+}

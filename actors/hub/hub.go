@@ -30,6 +30,9 @@ type entry struct {
 	sock   core.Outlet
 	peer   *core.Peer
 	secret bool // authenticated with the gateway token or password
+	// subs are the sessions whose agent and chat events a session-scoped
+	// socket gets (nil for most).
+	subs map[string]struct{}
 }
 
 type hubActor struct {
@@ -118,6 +121,14 @@ func (h *hubActor) Receive(ctx actor.Context) {
 			}
 		}
 		m.Reply(nodes)
+	case *methods.SessionsMessagesSubscribe:
+		if m.Params.IncludeApprovals {
+			m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "sessions.messages.subscribe includeApprovals: this gateway has no approvals", nil))
+			return
+		}
+		m.Reply(h.subscribe(m.Caller, m.Params.Key, true))
+	case *methods.SessionsMessagesUnsubscribe:
+		m.Reply(h.subscribe(m.Caller, m.Params.Key, false))
 	case *core.CountConns:
 		m.Reply(protocol.ConnectionCount{Total: len(h.conns), Operators: len(h.conns) - h.nodes, Nodes: h.nodes,
 			Handshaking: h.spawned - len(h.conns)})
@@ -165,5 +176,44 @@ func (e *entry) gets(b *protocol.Broadcast) bool {
 	if e.peer.Role == core.RoleNode {
 		return b.NodesToo
 	}
-	return e.peer.Scopes.Has(b.Scope)
+	if !e.peer.Scopes.Has(b.Scope) {
+		return false
+	}
+	if b.Session != "" && e.peer.SessionScoped {
+		_, ok := e.subs[b.Session]
+		return ok
+	}
+	return true
 }
+
+// subscribe is sessions.messages.subscribe and unsubscribe: the caller's
+// socket gets (or stops getting) the session's agent and chat events, from
+// the next publish on. Only sockets that connected with the
+// session-scoped-events cap are filtered; the others get every session's,
+// subscribed or not, as from the reference. Past maxSubscriptions a new
+// key is not added (subscribed false).
+func (h *hubActor) subscribe(caller *core.Peer, key string, on bool) protocol.SessionSubscription {
+	var e *entry
+	if caller != nil {
+		e = h.conns[caller.ConnID]
+	}
+	if e == nil {
+		return protocol.SessionSubscription{Subscribed: false, Key: key}
+	}
+	if !on {
+		delete(e.subs, key)
+		return protocol.SessionSubscription{Subscribed: false, Key: key}
+	}
+	if e.subs == nil {
+		e.subs = make(map[string]struct{}, 1)
+	}
+	if _, ok := e.subs[key]; !ok && len(e.subs) >= maxSubscriptions {
+		return protocol.SessionSubscription{Subscribed: false, Key: key}
+	}
+	e.subs[key] = struct{}{}
+	return protocol.SessionSubscription{Subscribed: true, Key: key}
+}
+
+// maxSubscriptions bounds the sessions one socket subscribes to, so one
+// client cannot make the hub's state grow without end.
+const maxSubscriptions = 1000

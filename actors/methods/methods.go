@@ -38,6 +38,9 @@ type (
 	ChatAbort   = core.Request[protocol.ChatAbortParams, protocol.ChatAbort]
 	ChatHistory = core.Request[protocol.ChatHistoryParams, protocol.ChatHistory]
 
+	SessionsMessagesSubscribe   = core.Request[protocol.SessionMessagesParams, protocol.SessionSubscription]
+	SessionsMessagesUnsubscribe = core.Request[protocol.SessionUnsubscribeParams, protocol.SessionSubscription]
+
 	Send           = core.Request[protocol.SendParams, protocol.SendResult]
 	PairingList    = core.Request[protocol.PairingListParams, protocol.PairingList]
 	PairingApprove = core.Request[protocol.PairingApproveParams, protocol.PairingApproved]
@@ -75,6 +78,10 @@ var Registry = core.NewRegistry(
 	core.Serve[ChatSend]("chat.send", operator, core.ScopeWrite, core.OwnerRuns).WithMaxBytes(contentBytes),
 	core.Serve[ChatAbort]("chat.abort", operator, core.ScopeWrite, core.OwnerRuns),
 	core.Serve[ChatHistory]("chat.history", operator, core.ScopeRead, core.OwnerRuns),
+	// Which sessions' agent and chat events a socket with the
+	// session-scoped-events cap gets: per socket, so the hub keeps them.
+	core.Serve[SessionsMessagesSubscribe]("sessions.messages.subscribe", operator, core.ScopeRead, core.OwnerHub),
+	core.Serve[SessionsMessagesUnsubscribe]("sessions.messages.unsubscribe", operator, core.ScopeRead, core.OwnerHub),
 
 	// Channels
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels).WithMaxBytes(contentBytes),
@@ -90,7 +97,8 @@ var (
 	HealthEvent       = event(core.Event[json.RawMessage]{Name: "health", Droppable: true, NodesToo: true})
 	ShutdownEvent     = event(core.Event[protocol.Shutdown]{Name: "shutdown", NodesToo: true})
 	NodePairRequested = event(core.Event[protocol.NodePairRequested]{Name: "node.pair.requested", Scope: core.ScopePairing})
-	// Agent and chat events: a run marks its deltas droppable, the rest not.
+	// Agent and chat events: a run marks its text deltas mergeable
+	// (protocol.Delta), its run and its session.
 	AgentEvent = event(core.Event[protocol.AgentEvent]{Name: "agent", Scope: core.ScopeRead})
 	ChatEvent  = event(core.Event[protocol.ChatEvent]{Name: "chat", Scope: core.ScopeRead})
 )

@@ -154,7 +154,7 @@ func (r *run) emit(ctx actor.Context, stream string, data any) {
 	r.seq++
 	b := methods.AgentEvent.Broadcast(protocol.AgentEvent{RunID: r.job.RunID, Seq: r.seq, Stream: stream,
 		TS: time.Now().UnixMilli(), SessionKey: r.job.SessionKey, AgentID: r.job.AgentID, Data: data}, nil)
-	b.Run = r.job.RunID
+	b.Run, b.Session = r.job.RunID, r.job.SessionKey
 	ctx.Send(r.d.Hub, &core.Publish{B: b})
 }
 
@@ -166,7 +166,7 @@ func (r *run) chatEvent(ev protocol.ChatEvent) *protocol.Broadcast {
 	r.chat++
 	ev.RunID, ev.SessionKey, ev.Seq = r.job.RunID, r.job.SessionKey, r.chat
 	b := methods.ChatEvent.Broadcast(ev, nil)
-	b.Run = r.job.RunID
+	b.Run, b.Session = r.job.RunID, r.job.SessionKey
 	return b
 }
 
@@ -180,7 +180,7 @@ func (r *run) agentDelta(text, piece string) *protocol.Broadcast {
 		TS: time.Now().UnixMilli(), SessionKey: r.job.SessionKey, AgentID: r.job.AgentID,
 		Data: &protocol.AssistantDelta{Text: text, Delta: piece}}
 	b := methods.AgentEvent.Broadcast(ev, nil)
-	b.Run = r.job.RunID
+	b.Run, b.Session = r.job.RunID, r.job.SessionKey
 	b.Delta = protocol.NewDelta(r.seq, r.seq, text, piece, func(d *protocol.Delta) *protocol.Broadcast {
 		m := ev
 		m.FromSeq, m.Seq, m.Data = d.FromSeq, d.Seq, &protocol.AssistantDelta{Text: d.Text, Delta: d.Piece}

@@ -238,3 +238,30 @@ type ChatEvent struct {
 	StopReason   string       `json:"stopReason,omitempty"`
 	ErrorMessage string       `json:"errorMessage,omitempty"`
 }
+
+// SessionMessagesParams are sessions.messages.subscribe's params: the
+// session whose agent and chat events a socket that connected with the
+// "session-scoped-events" cap receives (docs/PROTOCOL.md §6).
+type SessionMessagesParams struct {
+	Key     string `json:"key" minLength:"1" maxLength:"512"`
+	AgentID string `json:"agentId,omitempty"`
+	// IncludeApprovals is the reference's pending-approval replay; there
+	// are no approvals here, and true is refused.
+	IncludeApprovals bool `json:"includeApprovals,omitempty"`
+}
+
+// SessionUnsubscribeParams are sessions.messages.unsubscribe's params.
+type SessionUnsubscribeParams struct {
+	Key     string `json:"key" minLength:"1" maxLength:"512"`
+	AgentID string `json:"agentId,omitempty"`
+}
+
+// SessionSubscription is their result.
+type SessionSubscription struct {
+	Subscribed bool   `json:"subscribed"`
+	Key        string `json:"key"`
+}
+
+// CapSessionScopedEvents is the connect cap that makes a socket receive
+// agent and chat events only for the sessions it subscribed to.
+const CapSessionScopedEvents = "session-scoped-events"

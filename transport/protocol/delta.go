@@ -53,7 +53,7 @@ func Merge(prev, next *Broadcast) *Broadcast {
 	p := prev.Delta
 	md := &Delta{FromSeq: p.FromSeq, Seq: d.Seq, Text: d.Text, Piece: p.Piece + d.Piece, encode: d.encode}
 	m := d.encode(md)
-	m.Delta, m.Run = md, next.Run
+	m.Delta, m.Run, m.Session = md, next.Run, next.Session
 	if d.merges == nil {
 		d.merges = make(map[*Broadcast]*Broadcast, 1)
 	}

@@ -142,6 +142,9 @@ type Broadcast struct {
 	// other events): a socket never merges a run's deltas across its other
 	// events.
 	Run string
+	// Session is the session key of an agent or chat event: a socket that
+	// asked for session-scoped events gets it only when subscribed to it.
+	Session string
 	// Delta is set on a text delta, which a socket that still holds the
 	// run's previous delta of the same event unsent merges into it instead
 	// of queuing another frame (Merge).
