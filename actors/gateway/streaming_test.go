@@ -349,3 +349,39 @@ func TestSessionScopedEvents(t *testing.T) {
 		t.Fatalf("includeApprovals accepted: %s", f.Raw)
 	}
 }
+
+// TestBroadcastAfterChurn: after sockets come and go in any order, a
+// broadcast reaches every socket still open.
+func TestBroadcastAfterChurn(t *testing.T) {
+	gw := gatewaytest.Start(t, nil)
+	read := gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Scopes: []string{"operator.read"}}
+	ws := make([]*gatewaytest.Conn, 30)
+	for i := range ws {
+		ws[i], _ = gatewaytest.MustConnect(t, gw.URL, read)
+	}
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	var open []*gatewaytest.Conn
+	for i, w := range ws {
+		if i%3 == 1 || i == 0 || i == len(ws)-1 {
+			_ = w.NetConn().Close()
+			continue
+		}
+		open = append(open, w)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := gatewaytest.Decode[map[string]any](t, adm.Call("s", "status", nil).Payload)
+		if st["connections"].(map[string]any)["total"].(float64) == float64(len(open)+1) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connections: %v, want %d", st["connections"], len(open)+1)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	adm.Call("e", "system-event", map[string]any{"text": "after churn", "host": "h"})
+	for _, w := range open {
+		for !strings.Contains(string(w.Event("presence").Payload), "after churn") {
+		}
+	}
+}

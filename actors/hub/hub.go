@@ -30,6 +30,8 @@ type entry struct {
 	sock   core.Outlet
 	peer   *core.Peer
 	secret bool // authenticated with the gateway token or password
+	reads  bool // peer.Scopes.Has(ScopeRead), asked once: most events need it
+	at     int  // its index in hubActor.list
 	// subs are the sessions whose agent and chat events a session-scoped
 	// socket gets (nil for most).
 	subs map[string]struct{}
@@ -38,6 +40,7 @@ type entry struct {
 type hubActor struct {
 	d        Deps
 	conns    map[string]*entry // authenticated connections by id
+	list     []*entry          // the same, for publish to walk (a slice walks faster than a map)
 	spawned  int               // live connection actors, authenticated or not
 	nodes    int               // authenticated node connections
 	stopping bool
@@ -79,16 +82,19 @@ func (h *hubActor) Receive(ctx actor.Context) {
 			h.timers.After(ctx, wait, &burstCheck{})
 		}
 	case *core.Register:
-		h.conns[m.Peer.ConnID] = &entry{pid: m.PID, sock: m.Socket, peer: m.Peer, secret: m.SharedSecret}
+		e := &entry{pid: m.PID, sock: m.Socket, peer: m.Peer, secret: m.SharedSecret, reads: m.Peer.Scopes.Has(core.ScopeRead)}
+		if old := h.conns[m.Peer.ConnID]; old != nil {
+			h.remove(old)
+		}
+		h.conns[m.Peer.ConnID] = e
+		e.at = len(h.list)
+		h.list = append(h.list, e)
 		if m.Peer.Role == core.RoleNode {
 			h.nodes++
 		}
 	case *core.Unregister:
 		if e := h.conns[m.ConnID]; e != nil {
-			if e.peer.Role == core.RoleNode {
-				h.nodes--
-			}
-			delete(h.conns, m.ConnID)
+			h.remove(e)
 		}
 	case *actor.Terminated:
 		h.spawned--
@@ -155,7 +161,7 @@ func (h *hubActor) publish(m *core.Publish) {
 	bs := make([]*protocol.Broadcast, 0, 1+len(m.Also))
 	bs = append(append(bs, m.B), m.Also...)
 	var some [4]*protocol.Broadcast
-	for _, e := range h.conns {
+	for _, e := range h.list {
 		mine := some[:0]
 		for _, b := range bs {
 			if e.gets(b) {
@@ -171,13 +177,33 @@ func (h *hubActor) publish(m *core.Publish) {
 	}
 }
 
+// remove forgets a connection.
+func (h *hubActor) remove(e *entry) {
+	if e.peer.Role == core.RoleNode {
+		h.nodes--
+	}
+	delete(h.conns, e.peer.ConnID)
+	last := h.list[len(h.list)-1]
+	h.list[e.at], last.at = last, e.at
+	h.list[len(h.list)-1] = nil
+	h.list = h.list[:len(h.list)-1]
+}
+
 // gets reports whether the connection is meant to receive b.
 func (e *entry) gets(b *protocol.Broadcast) bool {
 	if e.peer.Role == core.RoleNode {
 		return b.NodesToo
 	}
-	if !e.peer.Scopes.Has(b.Scope) {
-		return false
+	switch b.Scope {
+	case core.NoScope:
+	case core.ScopeRead:
+		if !e.reads {
+			return false
+		}
+	default:
+		if !e.peer.Scopes.Has(b.Scope) {
+			return false
+		}
 	}
 	if b.Session != "" && e.peer.SessionScoped {
 		_, ok := e.subs[b.Session]

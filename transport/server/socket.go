@@ -41,11 +41,12 @@ type Socket struct {
 	// The outbound queue (writer.go). Everything written to the peer goes
 	// through it, in order; one writer goroutine at a time drains it, all
 	// that is queued in one write.
-	mu      sync.Mutex
-	q       *outQueue // nil when empty
-	seq     int64     // the last broadcast seq used (docs/PROTOCOL.md §6.1)
-	writing bool      // a writer goroutine is running
-	abandon bool      // dropped as a slow consumer: nothing more but the close is written
+	mu       sync.Mutex
+	q        *outQueue // nil when empty
+	seq      int64     // the last broadcast seq used (docs/PROTOCOL.md §6.1)
+	writing  bool      // a writer goroutine is running
+	deadline int64     // the write deadline set on raw, Unix ns (writer.go)
+	abandon  bool      // dropped as a slow consumer: nothing more but the close is written
 }
 
 // Authenticated tells the transport the handshake succeeded: the frame size
@@ -272,7 +273,9 @@ func (s *Socket) slowConsumerLocked() {
 	}
 	s.abandon = true
 	s.dropQueueLocked()
-	_ = s.raw.SetWriteDeadline(time.Now().Add(slowConsumerGrace))
+	at := time.Now().Add(slowConsumerGrace)
+	s.deadline = at.UnixNano()
+	_ = s.raw.SetWriteDeadline(at)
 	s.pushLocked(outItem{op: opClose, code: 1008, frame: []byte("slow consumer")})
 	time.AfterFunc(slowConsumerGrace+closeWriteTimeout, func() { _ = s.conn.NetConn().Close() })
 }

@@ -120,13 +120,18 @@ func (s *Socket) writeLoop() {
 			return
 		}
 		s.q = nil
-		timeout := s.limits.WriteTimeout
-		if s.abandon {
-			timeout = slowConsumerGrace
+		if !s.abandon {
+			// Under the lock: SlowConsumer's shorter deadline is never
+			// overwritten by this one. A write gets between half the
+			// write timeout and all of it: moving the deadline is a
+			// timer operation, not done for every burst.
+			now := time.Now()
+			if timeout := s.limits.WriteTimeout; time.Duration(s.deadline-now.UnixNano()) < timeout/2 {
+				at := now.Add(timeout)
+				s.deadline = at.UnixNano()
+				_ = s.raw.SetWriteDeadline(at)
+			}
 		}
-		// Under the lock: SlowConsumer's shorter deadline is never
-		// overwritten by this one.
-		_ = s.raw.SetWriteDeadline(time.Now().Add(timeout))
 		s.mu.Unlock()
 
 		ok := s.writeItems(w, q.items)
