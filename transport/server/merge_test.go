@@ -112,3 +112,42 @@ func TestDeltasMergeWhileTheWriteIsStuck(t *testing.T) {
 		}
 	}
 }
+
+// A merge whose frame would pass MaxFrameOut is not made: the delta is
+// queued on its own.
+func TestMergeNeverMakesAFrameTooLarge(t *testing.T) {
+	pad := []byte(`{"type":"event","event":"pad","payload":"` + strings.Repeat("x", 8<<20) + `"}`)
+	a, b := strings.Repeat("a", 3<<20), strings.Repeat("b", 3<<20)
+	queued := make(chan struct{})
+	ts := startServer(t, server.Options{Limits: server.Limits{MaxFrameOut: 10 << 20}}, func(s *server.Socket, data []byte) {
+		switch string(data) {
+		case "auth":
+			authOnFrame(s, data)
+		case "go":
+			s.Send(pad)
+			s.Broadcast(delta("agent", "R", 1, a, a))   // a 6 MiB frame
+			s.Broadcast(delta("agent", "R", 2, a+b, b)) // 9 MiB; both merged would be 12
+			s.Send([]byte("end"))
+			if got := s.Merged(); got != 0 {
+				t.Errorf("Merged() = %d, want 0", got)
+			}
+			close(queued)
+		}
+	})
+	w := dial(t, ts.addr)
+	w.authenticate()
+	w.text("go")
+	<-queued
+	for i, want := range []struct {
+		size int
+		seq  string
+	}{{len(pad), ""}, {6 << 20, `"seq":1}`}, {9 << 20, `"seq":2}`}, {3, ""}} {
+		_, p, err := w.read(30 * time.Second)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if len(p) < want.size || len(p) > want.size+200 || !strings.HasSuffix(string(p), want.seq) || strings.Contains(string(p[:min(len(p), 100)]), "fromSeq") {
+			t.Fatalf("frame %d: %d bytes ending %q, want about %d ending %q", i, len(p), p[max(len(p)-20, 0):], want.size, want.seq)
+		}
+	}
+}

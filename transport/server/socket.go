@@ -160,24 +160,28 @@ func (s *Socket) Broadcast(bs ...*protocol.Broadcast) int {
 func (s *Socket) broadcastLocked(b *protocol.Broadcast) bool {
 	it := outItem{b: b}
 	size := it.size()
-	if exact := int64(len(b.Head)+len(b.Tail)) + seqLen(s.seq+1); exact > int64(s.limits.MaxFrameOut) {
+	if !s.fits(b, s.seq+1) {
 		s.seq++
-		s.srv.oversizeBroadcast(b, exact)
+		s.srv.oversizeBroadcast(b, int64(len(b.Head)+len(b.Tail))+seqLen(s.seq))
 		return false
 	}
 	if b.Delta != nil {
+		// A merge that would make a frame over MaxFrameOut is not made:
+		// b then goes on its own.
 		if i := s.mergeTarget(b); i >= 0 {
 			prev := &s.q.items[i]
-			m := outItem{b: protocol.Merge(prev.b, b), seq: prev.seq}
-			grow := m.size() - prev.size()
-			if s.overLimit(grow) {
-				s.slowConsumerLocked()
-				return false
+			if mb := protocol.Merge(prev.b, b); s.fits(mb, prev.seq) {
+				m := outItem{b: mb, seq: prev.seq}
+				grow := m.size() - prev.size()
+				if s.overLimit(grow) {
+					s.slowConsumerLocked()
+					return false
+				}
+				*prev = m
+				s.backlog.Add(grow)
+				s.merged.Add(1)
+				return true
 			}
-			*prev = m
-			s.backlog.Add(grow)
-			s.merged.Add(1)
-			return true
 		}
 	}
 	if s.overLimit(size) {
@@ -193,6 +197,11 @@ func (s *Socket) broadcastLocked(b *protocol.Broadcast) bool {
 	it.seq = s.seq
 	s.pushLocked(it)
 	return true
+}
+
+// fits reports whether b with seq is a frame of at most MaxFrameOut.
+func (s *Socket) fits(b *protocol.Broadcast, seq int64) bool {
+	return int64(len(b.Head)+len(b.Tail))+seqLen(seq) <= int64(s.limits.MaxFrameOut)
 }
 
 // seqLen is the length of `,"seq":N`.
