@@ -83,7 +83,7 @@ func (s *Socket) pushLocked(it outItem) {
 	s.backlog.Add(it.size())
 	if !s.writing {
 		s.writing = true
-		go s.writeLoop()
+		go writeLoop(s) // not s.writeLoop: a method value is an allocation
 	}
 }
 
@@ -101,8 +101,8 @@ func (s *Socket) dropQueueLocked() {
 	s.q = nil
 }
 
-// writeLoop drains the queue until it is empty or the socket is done.
-func (s *Socket) writeLoop() {
+// writeLoop drains s's queue until it is empty or the socket is done.
+func writeLoop(s *Socket) {
 	w := batches.Get().(*batch)
 	defer func() {
 		if cap(w.buf) > keepBuf {
@@ -226,18 +226,19 @@ func (s *Socket) flush(w *batch, items []outItem) bool {
 		}
 	}
 	w.buf = buf
-	var err error
 	if len(iov) == 0 {
-		_, err = s.raw.Write(buf)
-	} else {
-		if mark < len(buf) {
-			iov = append(iov, buf[mark:])
-		}
-		w.iov = iov
-		_, err = iov.WriteTo(s.raw)
-		clear(w.iov[:cap(w.iov)])
-		w.iov = w.iov[:0]
+		_, err := s.raw.Write(buf)
+		return err == nil
 	}
+	if mark < len(buf) {
+		iov = append(iov, buf[mark:])
+	}
+	// WriteTo through the pooled w.iov: on a local slice it would move
+	// that slice header to the heap, once per write.
+	w.iov = iov
+	_, err := w.iov.WriteTo(s.raw) // consumes w.iov
+	clear(iov)
+	w.iov = iov[:0]
 	return err == nil
 }
 
