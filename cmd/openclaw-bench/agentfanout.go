@@ -311,10 +311,11 @@ func (af *agentFanout) turn(ctx context.Context, id string, timeout time.Duratio
 }
 
 // agentConfig is the gateway config: the token and the fake provider as the
-// default model.
+// default model (gateway.mode "local": the reference will not start
+// without it).
 func agentConfig(token, providerURL string) []byte {
 	b, _ := json.Marshal(map[string]any{
-		"gateway": map[string]any{"auth": map[string]any{"token": token}},
+		"gateway": map[string]any{"mode": "local", "auth": map[string]any{"token": token}},
 		"models": map[string]any{"providers": map[string]any{"mock": map[string]any{
 			"baseUrl": providerURL, "apiKey": "x", "api": "openai-completions",
 			"models": []any{map[string]any{"id": "m", "name": "M"}},
