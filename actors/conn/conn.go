@@ -3,7 +3,8 @@
 // negotiation, shared-secret and device authentication, scopes, hello-ok:
 // docs/PROTOCOL.md), then checks each request against the method registry
 // (role, scope, params), sends it to the actor that owns the method, writes
-// the answers, and stamps its own seq on every broadcast the hub hands it.
+// the answers. Broadcasts do not pass through it: the hub queues them on the
+// socket, which gives each its seq (transport/server).
 package conn
 
 import (
@@ -97,7 +98,6 @@ type connActor struct {
 	peer *core.Peer   // set at hello-ok
 
 	phase       phase
-	seq         int64
 	inflight    int    // requests dispatched and not yet answered
 	draining    bool   // shutdown sent: finish in-flight requests, take no new ones
 	registered  bool   // the hub knows this connection
@@ -126,8 +126,7 @@ func (c *connActor) Receive(ctx actor.Context) {
 		c.reply(m)
 	case *core.Deliver:
 		if c.phase == open {
-			c.seq++
-			c.sock.SendBroadcast(m.B, c.seq)
+			c.sock.SendBroadcast(m.B)
 		}
 	case *core.Shutdown:
 		c.shutdown(ctx, m)
@@ -224,8 +223,7 @@ func (c *connActor) shutdown(ctx actor.Context, m *core.Shutdown) {
 		c.phase = closed
 		return
 	}
-	c.seq++
-	c.sock.SendBroadcast(shutdownEvent(m), c.seq)
+	c.sock.SendBroadcast(shutdownEvent(m))
 	c.draining = true
 	if c.inflight <= 0 {
 		c.finishDrain()

@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -236,15 +237,13 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 	if c.hs.timeout != nil {
 		c.hs.timeout.Stop()
 	}
-	c.peer = &core.Peer{ConnID: c.sock.ID, Role: c.hs.role, Scopes: scopes, DeviceAuth: c.hs.method == "device-token"}
+	c.peer = &core.Peer{ConnID: c.sock.ID, Role: c.hs.role, Scopes: scopes, DeviceAuth: c.hs.method == "device-token",
+		SessionScoped: slices.Contains(p.Caps, protocol.CapSessionScopedEvents)}
 	if p.Device != nil {
 		c.peer.DeviceID = strings.ToLower(p.Device.ID)
 	}
 	c.sock.Authenticated()
 	c.limiter().Succeed(c.sock.IP)
-	ctx.Send(c.d.Hub, &core.Register{PID: ctx.Self(), Socket: c.sock, Peer: c.peer,
-		SharedSecret: c.hs.method == "token" || c.hs.method == "password"})
-	c.registered = true
 	if c.hs.role == core.RoleNode && c.d.Nodes != nil {
 		// Before hello-ok, so the nodes actor knows this socket before any
 		// request of it arrives.
@@ -252,7 +251,12 @@ func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken 
 			Client: p.Client, PathEnv: p.PathEnv, RemoteIP: c.remoteIP(), Local: c.sock.Local,
 			Declared: core.NodeSurface{Caps: p.Caps, Commands: p.Commands, Permissions: p.Permissions}})
 	}
+	// hello-ok is queued first: the hub queues events on the socket
+	// directly, and none may come before it.
 	c.sock.Send(protocol.OK(c.hs.connectID, c.hello(deviceToken, issuedAt)))
+	ctx.Send(c.d.Hub, &core.Register{PID: ctx.Self(), Socket: c.sock, Peer: c.peer,
+		SharedSecret: c.hs.method == "token" || c.hs.method == "password"})
+	c.registered = true
 	c.d.Log.Debug("handshake ok", "conn", c.sock.ID, "client", p.Client.ID, "mode", p.Client.Mode,
 		"role", c.hs.role, "auth", c.hs.method, "scopes", []string(scopes))
 	c.track(ctx)

@@ -17,15 +17,22 @@ import (
 // the hub responds with its *actor.PID.
 type SpawnConn struct{ Props *actor.Props }
 
-// Pinger is what the hub needs of a socket: the keepalive ping (false when
-// the last one went unanswered and the socket was dropped).
-type Pinger interface{ Ping() bool }
+// Outlet is what the hub needs of a socket: the keepalive ping (false when
+// the last one went unanswered and the socket was dropped), and queuing
+// broadcasts, each with the socket's own next seq, in order behind what the
+// socket already queued (its connection actor's responses included). It
+// never blocks (server.Socket).
+type Outlet interface {
+	Ping() bool
+	Broadcast(bs ...*protocol.Broadcast) int
+}
 
 // Register tells the hub a connection finished its handshake and may receive
-// broadcasts.
+// broadcasts. The connection queues hello-ok before it registers, so no
+// event can overtake it.
 type Register struct {
 	PID    *actor.PID
-	Socket Pinger
+	Socket Outlet
 	Peer   *Peer
 	// SharedSecret is true when the socket authenticated with the gateway
 	// token or password: a rotated secret closes it.
@@ -36,11 +43,17 @@ type Register struct {
 type Unregister struct{ ConnID string }
 
 // Publish asks the hub to fan a broadcast out to every connection it
-// matches.
-type Publish struct{ B *protocol.Broadcast }
+// matches: the hub queues it on each socket directly, without a message
+// to the connection's actor. Also are more broadcasts published with B, in
+// order (a run's agent and chat event for one delta): a socket that gets
+// them all writes them with one system call.
+type Publish struct {
+	B    *protocol.Broadcast
+	Also []*protocol.Broadcast
+}
 
-// Deliver is the hub handing one broadcast to one connection actor, which
-// adds its own seq and writes it.
+// Deliver hands one broadcast to one connection actor, which queues it on
+// its socket with the socket's next seq.
 type Deliver struct{ B *protocol.Broadcast }
 
 // SecretRotated tells the hub, then each socket that authenticated with the

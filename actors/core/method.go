@@ -179,6 +179,9 @@ type Peer struct {
 	// rather than the shared secret: such a caller manages only its own
 	// device's pairing.
 	DeviceAuth bool
+	// SessionScoped: connected with the session-scoped-events cap, it
+	// gets agent and chat events only for the sessions it subscribed to.
+	SessionScoped bool
 }
 
 // Request is one call of a method: the decoded params, who asked, and where

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,6 +39,7 @@ func agentGateway(t testing.TB, fp *fakeprovider.Server, mutate func(*gateway.Op
 type agentEvent struct {
 	RunID      string         `json:"runId"`
 	Seq        int64          `json:"seq"`
+	FromSeq    int64          `json:"fromSeq"` // set on a merged event
 	Stream     string         `json:"stream"`
 	SessionKey string         `json:"sessionKey"`
 	Data       map[string]any `json:"data"`
@@ -95,13 +97,16 @@ func TestAgentRun(t *testing.T) {
 		t.Fatalf("final: %s", final.Raw)
 	}
 
-	// The watcher saw the whole run, in order.
+	// The watcher saw the whole run, in order: every run seq once (a
+	// merged event covers fromSeq..seq).
 	evs := collectRun(t, watcher, "k1")
 	var text strings.Builder
+	next := int64(1)
 	for i, ev := range evs {
-		if ev.Seq != int64(i+1) {
-			t.Fatalf("event %d has seq %d", i, ev.Seq)
+		if from := cmp.Or(ev.FromSeq, ev.Seq); from != next || ev.Seq < from {
+			t.Fatalf("event %d covers seqs %d..%d, want it to start at %d", i, from, ev.Seq, next)
 		}
+		next = ev.Seq + 1
 		if ev.Stream == "assistant" {
 			text.WriteString(ev.Data["delta"].(string))
 			if ev.Data["text"] != text.String() {
@@ -291,7 +296,8 @@ func TestRunPanicIsolation(t *testing.T) {
 }
 
 // TestAgentFanout200: 200 watching sockets each see the whole run, in order:
-// agent events with seq 1..n, deltas concatenating to the final text.
+// agent events covering seqs 1..n once each (merged ones cover several),
+// deltas concatenating to the final text.
 func TestAgentFanout200(t *testing.T) {
 	const watchers = 200
 	text := strings.Repeat("word ", 40)
@@ -324,10 +330,11 @@ func TestAgentFanout200(t *testing.T) {
 					if ev.RunID != "fan" {
 						continue
 					}
-					if n++; ev.Seq != n {
-						errs <- fmt.Errorf("seq %d after %d", ev.Seq, n-1)
+					if from := cmp.Or(ev.FromSeq, ev.Seq); from != n+1 || ev.Seq < from {
+						errs <- fmt.Errorf("event covering seqs %d..%d after %d", from, ev.Seq, n)
 						return
 					}
+					n = ev.Seq
 					if ev.Stream == "assistant" {
 						got.WriteString(ev.Data["delta"].(string))
 					}

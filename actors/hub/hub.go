@@ -2,8 +2,7 @@
 // connection actor per socket (and supervises them: a connection that panics
 // is stopped, alone), keeps the authenticated ones with their role and
 // scopes, and fans broadcasts out to them. It also drives the tick event and
-// the WebSocket pings, counts connections for status, and closes the sockets
-// of a device whose pairing or token was revoked.
+// the WebSocket pings, and counts connections for status.
 package hub
 
 import (
@@ -28,10 +27,15 @@ type Deps struct {
 // idle sockets each have one).
 type entry struct {
 	pid    *actor.PID
-	sock   core.Pinger
+	sock   core.Outlet
 	peer   *core.Peer
 	secret bool  // authenticated with the gateway token or password
+	reads  bool  // peer.Scopes.Has(ScopeRead), asked once: most events need it
+	at     int   // its index in hubActor.list
 	topics uint8 // subscribed topics (topicBit)
+	// subs are the sessions whose agent and chat events a session-scoped
+	// socket gets (nil for most).
+	subs map[string]struct{}
 }
 
 func connID(p *core.Peer) string {
@@ -53,6 +57,7 @@ func topicBit(t core.Topic) uint8 {
 type hubActor struct {
 	d        Deps
 	conns    map[string]*entry // authenticated connections by id
+	list     []*entry          // the same, for publish to walk (a slice walks faster than a map)
 	spawned  int               // live connection actors, authenticated or not
 	nodes    int               // authenticated node connections
 	stopping bool
@@ -94,21 +99,24 @@ func (h *hubActor) Receive(ctx actor.Context) {
 			h.timers.After(ctx, wait, &burstCheck{})
 		}
 	case *core.Register:
-		h.conns[m.Peer.ConnID] = &entry{pid: m.PID, sock: m.Socket, peer: m.Peer, secret: m.SharedSecret}
+		e := &entry{pid: m.PID, sock: m.Socket, peer: m.Peer, secret: m.SharedSecret, reads: m.Peer.Scopes.Has(core.ScopeRead)}
+		if old := h.conns[m.Peer.ConnID]; old != nil {
+			h.remove(old)
+		}
+		h.conns[m.Peer.ConnID] = e
+		e.at = len(h.list)
+		h.list = append(h.list, e)
 		if m.Peer.Role == core.RoleNode {
 			h.nodes++
 		}
 	case *core.Unregister:
 		if e := h.conns[m.ConnID]; e != nil {
-			if e.peer.Role == core.RoleNode {
-				h.nodes--
-			}
-			delete(h.conns, m.ConnID)
+			h.remove(e)
 		}
 	case *actor.Terminated:
 		h.spawned--
 	case *core.Publish:
-		h.publish(ctx, m.B)
+		h.publish(m)
 	case *methods.SessionsSubscribe:
 		// The subscription lives as long as the connection's entry.
 		if e := h.conns[connID(m.Caller)]; e != nil {
@@ -116,7 +124,7 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		}
 		m.Reply(protocol.SessionsSubscribed{Subscribed: true})
 	case *tickMsg:
-		h.publish(ctx, methods.Tick.Broadcast(protocol.Tick{TS: time.Now().UnixMilli()}, nil))
+		h.publish(&core.Publish{B: methods.Tick.Broadcast(protocol.Tick{TS: time.Now().UnixMilli()}, nil)})
 		h.timers.After(ctx, h.d.TickInterval, &tickMsg{})
 	case *pingMsg:
 		for _, e := range h.conns {
@@ -149,6 +157,14 @@ func (h *hubActor) Receive(ctx actor.Context) {
 			}
 		}
 		m.Reply(ids)
+	case *methods.SessionsMessagesSubscribe:
+		if m.Params.IncludeApprovals {
+			m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "sessions.messages.subscribe includeApprovals: this gateway has no approvals", nil))
+			return
+		}
+		m.Reply(h.subscribe(m.Caller, m.Params.Key, true))
+	case *methods.SessionsMessagesUnsubscribe:
+		m.Reply(h.subscribe(m.Caller, m.Params.Key, false))
 	case *core.CountConns:
 		m.Reply(protocol.ConnectionCount{Total: len(h.conns), Operators: len(h.conns) - h.nodes, Nodes: h.nodes,
 			Handshaking: h.spawned - len(h.conns)})
@@ -163,25 +179,100 @@ func (h *hubActor) Receive(ctx actor.Context) {
 	}
 }
 
-// publish hands b to every connection it is meant for. The payload was
-// encoded once by the publisher; each connection adds only its seq.
-func (h *hubActor) publish(ctx actor.Context, b *protocol.Broadcast) {
+// publish queues the broadcasts on every socket they are meant for. The
+// payload was encoded once by the publisher; each socket adds only its seq.
+// Queuing is a short locked append per socket (the socket's own writer
+// does the writing), so one publish to ten thousand sockets keeps the hub
+// for a few milliseconds and sends no actor message.
+func (h *hubActor) publish(m *core.Publish) {
 	if h.stopping {
 		return
 	}
-	d := &core.Deliver{B: b}
-	topic := topicBit(b.Topic)
-	for _, e := range h.conns {
-		if topic != 0 && e.topics&topic == 0 {
-			continue
-		}
-		if e.peer.Role == core.RoleNode {
-			if !b.NodesToo {
-				continue
+	bs := make([]*protocol.Broadcast, 0, 1+len(m.Also))
+	bs = append(append(bs, m.B), m.Also...)
+	var some [4]*protocol.Broadcast
+	for _, e := range h.list {
+		mine := some[:0]
+		for _, b := range bs {
+			if e.gets(b) {
+				mine = append(mine, b)
 			}
-		} else if !e.peer.Scopes.Has(b.Scope) {
-			continue
 		}
-		ctx.Send(e.pid, d)
+		switch {
+		case len(mine) == len(bs):
+			e.sock.Broadcast(bs...)
+		case len(mine) > 0:
+			e.sock.Broadcast(mine...)
+		}
 	}
 }
+
+// remove forgets a connection.
+func (h *hubActor) remove(e *entry) {
+	if e.peer.Role == core.RoleNode {
+		h.nodes--
+	}
+	delete(h.conns, e.peer.ConnID)
+	last := h.list[len(h.list)-1]
+	h.list[e.at], last.at = last, e.at
+	h.list[len(h.list)-1] = nil
+	h.list = h.list[:len(h.list)-1]
+}
+
+// gets reports whether the connection is meant to receive b.
+func (e *entry) gets(b *protocol.Broadcast) bool {
+	if t := topicBit(b.Topic); t != 0 && e.topics&t == 0 {
+		return false
+	}
+	if e.peer.Role == core.RoleNode {
+		return b.NodesToo
+	}
+	switch b.Scope {
+	case core.NoScope:
+	case core.ScopeRead:
+		if !e.reads {
+			return false
+		}
+	default:
+		if !e.peer.Scopes.Has(b.Scope) {
+			return false
+		}
+	}
+	if b.Session != "" && e.peer.SessionScoped {
+		_, ok := e.subs[b.Session]
+		return ok
+	}
+	return true
+}
+
+// subscribe is sessions.messages.subscribe and unsubscribe: the caller's
+// socket gets (or stops getting) the session's agent and chat events, from
+// the next publish on. Only sockets that connected with the
+// session-scoped-events cap are filtered; the others get every session's,
+// subscribed or not, as from the reference. Past maxSubscriptions a new
+// key is not added (subscribed false).
+func (h *hubActor) subscribe(caller *core.Peer, key string, on bool) protocol.SessionSubscription {
+	var e *entry
+	if caller != nil {
+		e = h.conns[caller.ConnID]
+	}
+	if e == nil {
+		return protocol.SessionSubscription{Subscribed: false, Key: key}
+	}
+	if !on {
+		delete(e.subs, key)
+		return protocol.SessionSubscription{Subscribed: false, Key: key}
+	}
+	if e.subs == nil {
+		e.subs = make(map[string]struct{}, 1)
+	}
+	if _, ok := e.subs[key]; !ok && len(e.subs) >= maxSubscriptions {
+		return protocol.SessionSubscription{Subscribed: false, Key: key}
+	}
+	e.subs[key] = struct{}{}
+	return protocol.SessionSubscription{Subscribed: true, Key: key}
+}
+
+// maxSubscriptions bounds the sessions one socket subscribes to, so one
+// client cannot make the hub's state grow without end.
+const maxSubscriptions = 1000

@@ -75,6 +75,9 @@ type (
 	LastHeartbeat = core.Request[protocol.Empty, *protocol.HeartbeatEvent]
 	SetHeartbeats = core.Request[protocol.SetHeartbeatsParams, protocol.HeartbeatsSet]
 
+	SessionsMessagesSubscribe   = core.Request[protocol.SessionMessagesParams, protocol.SessionSubscription]
+	SessionsMessagesUnsubscribe = core.Request[protocol.SessionUnsubscribeParams, protocol.SessionSubscription]
+
 	Send           = core.Request[protocol.SendParams, protocol.SendResult]
 	PairingList    = core.Request[protocol.PairingListParams, protocol.PairingList]
 	PairingApprove = core.Request[protocol.PairingApproveParams, protocol.PairingApproved]
@@ -208,6 +211,11 @@ var Registry = core.NewRegistry(
 	core.Serve[LastHeartbeat]("last-heartbeat", operator, core.ScopeRead, core.OwnerCron),
 	core.Serve[SetHeartbeats]("set-heartbeats", operator, core.ScopeAdmin, core.OwnerCron),
 
+	// Which sessions' agent and chat events a socket with the
+	// session-scoped-events cap gets: per socket, so the hub keeps them.
+	core.Serve[SessionsMessagesSubscribe]("sessions.messages.subscribe", operator, core.ScopeRead, core.OwnerHub),
+	core.Serve[SessionsMessagesUnsubscribe]("sessions.messages.unsubscribe", operator, core.ScopeRead, core.OwnerHub),
+
 	// Channels
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels).WithMaxBytes(contentBytes),
 	core.Serve[PairingList]("channels.pairing.list", operator, core.ScopePairing, core.OwnerChannels),
@@ -273,7 +281,8 @@ var (
 	// To one node socket only, without seq (Encode, core.SendFrame).
 	NodeInvokeRequest = event(core.Event[protocol.NodeInvokeRequest]{Name: "node.invoke.request"})
 	NodeInvokeCancel  = event(core.Event[protocol.NodeInvokeCancel]{Name: "node.invoke.cancel"})
-	// Agent and chat events: a run marks its deltas droppable, the rest not.
+	// Agent and chat events: a run marks its text deltas mergeable
+	// (protocol.Delta), its run and its session.
 	AgentEvent = event(core.Event[protocol.AgentEvent]{Name: "agent", Scope: core.ScopeRead})
 	ChatEvent  = event(core.Event[protocol.ChatEvent]{Name: "chat", Scope: core.ScopeRead})
 	// HeartbeatEventName and CronEventName: how heartbeats and scheduled

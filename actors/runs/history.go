@@ -20,6 +20,14 @@ const historyRowOverhead = 160
 // an assistant message's a list of parts with provider, model, stopReason
 // and usage (as the reference returns them).
 func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams) (protocol.ChatHistory, error) {
+	return history(ctx, st, p, nil)
+}
+
+// history is History with the session's turn in progress, when there is
+// one (read before the transcript): its text so far comes with the answer
+// as inFlightRun unless the transcript already holds its reply, and counts
+// first against the size budget.
+func history(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams, inFlight *protocol.InFlightRun) (protocol.ChatHistory, error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultHistoryLimit
@@ -35,6 +43,17 @@ func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams)
 	budget := p.MaxBytes
 	if budget <= 0 || budget > MaxHistoryBytes {
 		budget = MaxHistoryBytes
+	}
+	if inFlight != nil {
+		for _, m := range msgs {
+			if m.Role == "assistant" && m.RunID == inFlight.RunID {
+				inFlight = nil // finished since: its reply is in the transcript
+				break
+			}
+		}
+	}
+	if inFlight != nil {
+		budget -= len(inFlight.Text) + historyRowOverhead
 	}
 	// Newest first until the budget is spent, then back into order.
 	out := make([]protocol.ChatMessage, 0, len(msgs))
@@ -55,5 +74,5 @@ func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams)
 	}
 	slices.Reverse(out)
 	return protocol.ChatHistory{SessionKey: p.SessionKey, SessionID: sessionID, Messages: out,
-		HasMore: total > len(out), TotalMessages: total}, nil
+		HasMore: total > len(out), TotalMessages: total, InFlightRun: inFlight}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -68,6 +69,25 @@ type job struct {
 	Tools         []*tools.Tool
 	Sink          func(delta string)
 	Started       time.Time
+	// Progress is the text so far, for chat.history (a reader that
+	// reconnects mid-run).
+	Progress *progress
+}
+
+// progress is a running turn's text so far and the run seqs it covers:
+// the run actor stores it, chat.history reads it from another goroutine.
+type progress struct {
+	p atomic.Pointer[protocol.InFlightRun]
+}
+
+func (p *progress) store(r *protocol.InFlightRun) { p.p.Store(r) }
+
+// load is nil for a nil progress or a run that has streamed no text yet.
+func (p *progress) load() *protocol.InFlightRun {
+	if p == nil {
+		return nil
+	}
+	return p.p.Load()
 }
 
 // messages from the worker to its actor
@@ -96,7 +116,7 @@ func (r *run) Receive(ctx actor.Context) {
 		wctx, cancel := context.WithCancelCause(context.Background())
 		wctx, stopTimer := context.WithTimeout(wctx, r.job.Target.Timeout)
 		r.cancel = func(cause error) { cancel(cause); stopTimer() }
-		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "start", StartedAt: r.job.Started.UnixMilli()}, false)
+		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "start", StartedAt: r.job.Started.UnixMilli()})
 		self, sys := ctx.Self(), ctx.ActorSystem()
 		r.root = sys.Root
 		go func() {
@@ -105,8 +125,13 @@ func (r *run) Receive(ctx actor.Context) {
 		}()
 	case *evDelta:
 		r.text.WriteString(m.text)
-		r.emit(ctx, protocol.StreamAssistant, &protocol.AssistantDelta{Text: r.text.String(), Delta: m.text}, true)
-		r.emitChat(ctx, protocol.ChatEvent{State: "delta", DeltaText: m.text}, true)
+		// Stored before the events go out: a chat.history that sees this
+		// text sees events after it only with later seqs.
+		r.job.Progress.store(&protocol.InFlightRun{RunID: r.job.RunID, Text: r.text.String(),
+			StartedAt: r.job.Started.UnixMilli(), Seq: r.seq + 1, ChatSeq: r.chat + 1})
+		// Both events of a delta in one publish: a socket writes them
+		// with one system call.
+		ctx.Send(r.d.Hub, &core.Publish{B: r.agentDelta(r.text.String(), m.text), Also: []*protocol.Broadcast{r.chatDelta(m.text)}})
 	case *evTool:
 		data := &protocol.ToolEvent{Phase: m.phase, Name: m.name, ToolCallID: m.id}
 		if m.phase == "start" {
@@ -114,9 +139,9 @@ func (r *run) Receive(ctx actor.Context) {
 		} else {
 			data.Result, data.IsError = &m.result, &m.isError
 		}
-		r.emit(ctx, protocol.StreamTool, data, false)
+		r.emit(ctx, protocol.StreamTool, data)
 	case *evUsage:
-		r.emit(ctx, protocol.StreamUsage, &m.u, false)
+		r.emit(ctx, protocol.StreamUsage, &m.u)
 	case *abortRun:
 		r.cancel(context.Canceled)
 	case *evFinish:
@@ -131,20 +156,56 @@ func (r *run) Receive(ctx actor.Context) {
 }
 
 // emit publishes one agent event: encoded once, fanned out by the hub.
-func (r *run) emit(ctx actor.Context, stream string, data any, droppable bool) {
+func (r *run) emit(ctx actor.Context, stream string, data any) {
 	r.seq++
 	b := methods.AgentEvent.Broadcast(protocol.AgentEvent{RunID: r.job.RunID, Seq: r.seq, Stream: stream,
 		TS: time.Now().UnixMilli(), SessionKey: r.job.SessionKey, AgentID: r.job.AgentID, Data: data}, nil)
-	b.Droppable = droppable
+	b.Run, b.Session = r.job.RunID, r.job.SessionKey
 	ctx.Send(r.d.Hub, &core.Publish{B: b})
 }
 
-func (r *run) emitChat(ctx actor.Context, ev protocol.ChatEvent, droppable bool) {
+func (r *run) emitChat(ctx actor.Context, ev protocol.ChatEvent) {
+	ctx.Send(r.d.Hub, &core.Publish{B: r.chatEvent(ev)})
+}
+
+func (r *run) chatEvent(ev protocol.ChatEvent) *protocol.Broadcast {
 	r.chat++
 	ev.RunID, ev.SessionKey, ev.Seq = r.job.RunID, r.job.SessionKey, r.chat
 	b := methods.ChatEvent.Broadcast(ev, nil)
-	b.Droppable = droppable
-	ctx.Send(r.d.Hub, &core.Publish{B: b})
+	b.Run, b.Session = r.job.RunID, r.job.SessionKey
+	return b
+}
+
+// agentDelta is the assistant event of one text delta. A socket that
+// still holds the previous one unsent merges the two (protocol.Merge): the
+// merged event covers both run seqs (fromSeq..seq), its delta is both
+// pieces and its text the newer cumulative text.
+func (r *run) agentDelta(text, piece string) *protocol.Broadcast {
+	r.seq++
+	ev := protocol.AgentEvent{RunID: r.job.RunID, Seq: r.seq, Stream: protocol.StreamAssistant,
+		TS: time.Now().UnixMilli(), SessionKey: r.job.SessionKey, AgentID: r.job.AgentID,
+		Data: &protocol.AssistantDelta{Text: text, Delta: piece}}
+	b := methods.AgentEvent.Broadcast(ev, nil)
+	b.Run, b.Session = r.job.RunID, r.job.SessionKey
+	b.Delta = protocol.NewDelta(r.seq, r.seq, text, piece, func(d *protocol.Delta) *protocol.Broadcast {
+		m := ev
+		m.FromSeq, m.Seq, m.Data = d.FromSeq, d.Seq, &protocol.AssistantDelta{Text: d.Text, Delta: d.Piece}
+		return methods.AgentEvent.Broadcast(m, nil)
+	})
+	return b
+}
+
+// chatDelta is the chat event of one text delta; merged like agentDelta's
+// (deltaText is both pieces).
+func (r *run) chatDelta(piece string) *protocol.Broadcast {
+	b := r.chatEvent(protocol.ChatEvent{State: "delta", DeltaText: piece})
+	ev := protocol.ChatEvent{RunID: r.job.RunID, SessionKey: r.job.SessionKey, State: "delta"}
+	b.Delta = protocol.NewDelta(r.chat, r.chat, "", piece, func(d *protocol.Delta) *protocol.Broadcast {
+		m := ev
+		m.FromSeq, m.Seq, m.DeltaText = d.FromSeq, d.Seq, d.Piece
+		return methods.ChatEvent.Broadcast(m, nil)
+	})
+	return b
 }
 
 func (r *run) finish(ctx actor.Context, m *evFinish) {
@@ -154,15 +215,15 @@ func (r *run) finish(ctx actor.Context, m *evFinish) {
 	case m.err == nil:
 		content, _ := json.Marshal(protocol.TextParts(m.final.Text))
 		r.emitChat(ctx, protocol.ChatEvent{State: "final", StopReason: m.final.StopReason,
-			Message: &protocol.ChatMessage{Role: "assistant", Content: content, Timestamp: ended.UnixMilli()}}, false)
+			Message: &protocol.ChatMessage{Role: "assistant", Content: content, Timestamp: ended.UnixMilli()}})
 	case aborted:
-		r.emitChat(ctx, protocol.ChatEvent{State: "aborted"}, false)
+		r.emitChat(ctx, protocol.ChatEvent{State: "aborted"})
 	default:
-		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "error", Error: m.err.Error()}, false)
-		r.emitChat(ctx, protocol.ChatEvent{State: "error", ErrorMessage: m.err.Error()}, false)
+		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "error", Error: m.err.Error()})
+		r.emitChat(ctx, protocol.ChatEvent{State: "error", ErrorMessage: m.err.Error()})
 	}
 	r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "end", StartedAt: r.job.Started.UnixMilli(),
-		EndedAt: ended.UnixMilli(), Aborted: &aborted}, false)
+		EndedAt: ended.UnixMilli(), Aborted: &aborted})
 	// The runs actor stops this actor once it has the outcome: stopping
 	// here would let the Terminated system message overtake runDone.
 	ctx.Send(ctx.Parent(), &runDone{runID: r.job.RunID, sessionKey: r.job.SessionKey, final: m.final, err: m.err, endedAt: ended})

@@ -78,6 +78,7 @@ type entry struct {
 	done                       func(*core.RunFinal, *protocol.ErrorShape)
 	waiters                    []*methods.AgentWait
 	job                        *job // set until its actor is spawned (queued behind its session)
+	progress                   *progress
 }
 
 type runsActor struct {
@@ -88,7 +89,7 @@ type runsActor struct {
 	// queued holds, per session, the runs waiting for the one in progress:
 	// turns of one session run one after the other, never interleaved.
 	queued map[string][]*entry
-	busy   map[string]bool // sessions with a run in progress
+	busy   map[string]*entry // the run in progress, by session
 	timers core.Timers
 }
 
@@ -101,7 +102,7 @@ func Props(d Deps) *actor.Props {
 	})
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &runsActor{d: d, entries: map[string]*entry{}, byPID: map[string]*entry{},
-			queued: map[string][]*entry{}, busy: map[string]bool{}}
+			queued: map[string][]*entry{}, busy: map[string]*entry{}}
 	}, actor.WithSupervisor(stop))
 }
 
@@ -135,10 +136,14 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		a.abort(ctx, m.SessionKey, m.RunID)
 	case *methods.ChatHistory:
 		st := a.d.Store
+		var running *progress
+		if e := a.busy[m.Params.SessionKey]; e != nil && e.status == "running" {
+			running = e.progress
+		}
 		go func() {
 			hctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 			defer cancel()
-			res, err := History(hctx, st, m.Params)
+			res, err := history(hctx, st, m.Params, running.load())
 			if err != nil {
 				m.Fail(protocol.NewError(protocol.CodeUnavailable, "history unavailable: "+err.Error(), nil))
 				return
@@ -306,10 +311,12 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 	if a.d.Sessions != nil {
 		ctx.Send(a.d.Sessions, &core.SessionTouched{Key: sessionKey, Reason: "update"})
 	}
-	e := &entry{runID: runID, sessionKey: sessionKey, agentID: t.AgentID, startedAt: now, status: "running", job: j}
+	j.Progress = &progress{}
+	e := &entry{runID: runID, sessionKey: sessionKey, agentID: t.AgentID, startedAt: now, status: "running", job: j,
+		progress: j.Progress}
 	a.entries[runID] = e
 	a.running++
-	if a.busy[sessionKey] {
+	if a.busy[sessionKey] != nil {
 		a.queued[sessionKey] = append(a.queued[sessionKey], e)
 		return e, nil
 	}
@@ -319,7 +326,7 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 
 // launch spawns the actor of a run whose session is free.
 func (a *runsActor) launch(ctx actor.Context, e *entry) {
-	a.busy[e.sessionKey] = true
+	a.busy[e.sessionKey] = e
 	e.pid = ctx.Spawn(runProps(a.d, e.job))
 	e.job = nil
 	a.byPID[e.pid.Id] = e

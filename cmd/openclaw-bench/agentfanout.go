@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,26 +17,49 @@ import (
 )
 
 // The agent-fanout scenario: the tool runs an instant fake model provider
-// in-process and starts the gateway under test (--bin) configured to use it
-// as its default model. R reader sockets (operator.read) watch; one admin
-// socket (operator.admin) starts an agent run per turn. The provider streams
-// --deltas text deltas --chunk-delay apart; the gateway emits one "agent"
-// event with stream "assistant" per delta, in order. A reader's latency for
-// delta k is the time from the provider flushing chunk k (its OnChunk hook,
-// same process and monotonic clock) to the reader reading its k-th assistant
-// event of that run.
+// in-process and starts the gateway under test (--bin, --cmd) configured to
+// use it as its default model. R reader sockets (operator.read) watch; one
+// admin socket (operator.admin) starts --concurrent agent runs per turn,
+// each in its own session. The provider streams each run's reply as
+// --deltas pieces ("w0", " w1", …) --chunk-delay apart.
+//
+// What is measured is the time until a reader holds a piece of text: from
+// the provider flushing piece k (its OnChunk hook, same process and
+// monotonic clock) to the reader reading an "agent" assistant event of that
+// run whose delta ends with piece k or a later one. A gateway that merges
+// the deltas of a reader that fell behind (docs/PROTOCOL.md §6.3), or
+// coalesces them as the reference does, hands over several pieces in one
+// event: each is counted when it arrives. The delta's last word names the
+// last piece it carries, so the reader never parses the cumulative text.
+//
+// --watch all: every reader watches every run (what a gateway does for
+// every operator.read socket). --watch own: the readers are split in
+// --concurrent groups; each connects with the session-scoped-events cap and
+// subscribes to its group's session only (sessions.messages.subscribe).
 
-type agentRunState struct {
-	key       string
-	provSeq   atomic.Int64   // the provider request serving this run (0: not yet)
-	sent      []atomic.Int64 // per delta: readers' bench clock when the chunk was flushed
-	cnt       []atomic.Int32 // per reader idx: assistant events of this run read
-	recv      []atomic.Int64 // [idx*deltas+k]: bench clock when reader idx read delta k
+// afRun is one agent run of a turn.
+type afRun struct {
+	idx     int
+	key     string // idempotency key = runId
+	session string
+	provSeq int // the provider request serving it (its position in the provider's order)
+	final   chan struct{}
+	once    atomic.Bool
+	status  atomic.Pointer[string]
+}
+
+// afTurn is one turn: its runs and, per watching reader, the pieces held.
+type afTurn struct {
+	runs  []*afRun
+	byKey map[string]*afRun // read-only once the turn is published
+	// held[run*slots+idx]: how many pieces (0..deltas) reader idx holds
+	// of run; written only by that reader's read goroutine.
+	held []atomic.Int32
+	// recv[(run*slots+idx)*deltas+k]: bench clock when it got piece k.
+	recv      []atomic.Int64
 	remaining atomic.Int64
-	done      chan struct{} // every reader has every delta
-	final     chan struct{} // the agent request's final response
-	finalOnce atomic.Bool
-	status    atomic.Pointer[string]
+	done      chan struct{}
+	doneOnce  atomic.Bool
 }
 
 type agentFanout struct {
@@ -43,57 +67,128 @@ type agentFanout struct {
 	admin   *bench
 	adminC  *bconn
 	conns   []*bconn
+	slots   int // highest reader idx + 1
 	deltas  int
+	k       int  // runs per turn
+	own     bool // --watch own
 
-	cur       atomic.Pointer[agentRunState]
-	lat       atomic.Pointer[histogram] // nil during warm-up (only the driver uses it)
-	noSent    atomic.Int64              // events read before the provider's send time was known
-	extra     atomic.Int64              // assistant events beyond --deltas
-	agentErrs errCounter
+	cur      atomic.Pointer[afTurn]
+	sentMu   sync.Mutex
+	sent     map[int][]int64 // provider request seq -> per piece: bench clock when flushed
+	lastSeq  []atomic.Int64  // per reader: the last frame seq
+	gaps     atomic.Int64    // frame seq numbers skipped
+	events   atomic.Int64    // assistant events of measured runs read
+	merged   atomic.Int64    // of which stood for several run seqs (fromSeq)
+	foreign  atomic.Int64    // events of runs a reader does not watch (--watch own)
+	badDelta atomic.Int64    // assistant events whose delta names no piece
+	subs     atomic.Int64    // subscriptions confirmed
+	agentErr errCounter
+	served   func() int // requests the provider has seen
 }
 
+func (af *agentFanout) watches(run, idx int) bool { return !af.own || idx%af.k == run }
+
 func (af *agentFanout) onChunk(seq, index int, at time.Time) {
-	rs := af.cur.Load()
-	if rs == nil || index >= len(rs.sent) {
-		return
-	}
-	if !rs.provSeq.CompareAndSwap(0, int64(seq)) && rs.provSeq.Load() != int64(seq) {
-		return // another provider request (not this run's reply)
-	}
 	v := int64(at.Sub(af.readers.base))
 	if v <= 0 {
 		v = 1
 	}
-	rs.sent[index].Store(v)
+	af.sentMu.Lock()
+	defer af.sentMu.Unlock()
+	s := af.sent[seq]
+	if s == nil {
+		s = make([]int64, af.deltas)
+		af.sent[seq] = s
+	}
+	if index < len(s) {
+		s[index] = v
+	}
+}
+
+// lastPiece is the index of the last "w<k>" word in an assistant event's
+// data.delta, or -1.
+func lastPiece(payload []byte) int {
+	d := field(field(payload, "data"), "delta")
+	if len(d) < 2 {
+		return -1
+	}
+	i := len(d) - 2 // the last byte inside the quotes
+	end := i + 1
+	for i > 0 && d[i] >= '0' && d[i] <= '9' {
+		i--
+	}
+	if i == end-1 || d[i] != 'w' {
+		return -1
+	}
+	return int(atoi(d[i+1 : end]))
 }
 
 func (af *agentFanout) onReader(c *bconn, f *frame, raw []byte) {
+	if f.seq >= 0 && c.idx < len(af.lastSeq) {
+		if last := af.lastSeq[c.idx].Load(); last > 0 && f.seq > last+1 {
+			af.gaps.Add(f.seq - last - 1)
+		}
+		af.lastSeq[c.idx].Store(f.seq)
+	}
+	if string(f.typ) == "res" && string(f.id) == "sub" {
+		if f.ok == 1 && string(field(field(raw, "payload"), "subscribed")) == "true" {
+			af.subs.Add(1)
+		} else {
+			af.readers.errs.add("subscribe", truncate(string(raw), 200))
+		}
+		return
+	}
 	if string(f.typ) != "event" || string(f.event) != "agent" {
 		return
 	}
 	now := af.readers.now()
-	rs := af.cur.Load()
-	if rs == nil {
+	t := af.cur.Load()
+	if t == nil {
 		return
 	}
 	p := field(raw, "payload")
-	if string(unquote(field(p, "stream"))) != "assistant" || string(unquote(field(p, "runId"))) != rs.key {
+	if string(unquote(field(p, "stream"))) != "assistant" {
 		return
 	}
-	k := int(rs.cnt[c.idx].Add(1)) - 1
-	if k >= af.deltas {
-		af.extra.Add(1)
+	r := t.byKey[string(unquote(field(p, "runId")))]
+	if r == nil {
 		return
 	}
-	rs.recv[c.idx*af.deltas+k].Store(now)
-	if rs.remaining.Add(-1) == 0 {
-		close(rs.done)
+	if !af.watches(r.idx, c.idx) {
+		af.foreign.Add(1)
+		return
+	}
+	af.events.Add(1)
+	if field(p, "fromSeq") != nil {
+		af.merged.Add(1)
+	}
+	k := lastPiece(p)
+	if k < 0 || k >= af.deltas {
+		af.badDelta.Add(1)
+		return
+	}
+	slot := r.idx*af.slots + c.idx
+	h := int(t.held[slot].Load())
+	if k < h {
+		return
+	}
+	base := slot * af.deltas
+	for j := h; j <= k; j++ {
+		t.recv[base+j].Store(now)
+	}
+	t.held[slot].Store(int32(k + 1))
+	if t.remaining.Add(-int64(k+1-h)) == 0 && t.doneOnce.CompareAndSwap(false, true) {
+		close(t.done)
 	}
 }
 
 func (af *agentFanout) onAdmin(_ *bconn, f *frame, raw []byte) {
-	rs := af.cur.Load()
-	if string(f.typ) != "res" || rs == nil || string(f.id) != rs.key {
+	t := af.cur.Load()
+	if string(f.typ) != "res" || t == nil {
+		return
+	}
+	r := t.byKey[string(f.id)]
+	if r == nil {
 		return
 	}
 	status := string(unquote(field(field(raw, "payload"), "status")))
@@ -101,81 +196,124 @@ func (af *agentFanout) onAdmin(_ *bconn, f *frame, raw []byte) {
 		return
 	}
 	if f.ok != 1 {
-		af.agentErrs.add("agent_"+string(unquote(field(f.err, "code"))), string(unquote(field(f.err, "message"))))
+		af.agentErr.add("agent_"+string(unquote(field(f.err, "code"))), string(unquote(field(f.err, "message"))))
 		status = "error"
 	} else if status != "ok" && status != "" {
-		af.agentErrs.add("agent_status_"+status, truncate(string(raw), 200))
+		af.agentErr.add("agent_status_"+status, truncate(string(raw), 200))
 	}
-	if rs.finalOnce.CompareAndSwap(false, true) {
-		rs.status.Store(&status)
-		close(rs.final)
+	if r.once.CompareAndSwap(false, true) {
+		r.status.Store(&status)
+		close(r.final)
 	}
 }
 
-// run does one agent turn and waits until every reader has every delta and
-// the agent request answered finally, or timeout. It returns the deliveries
-// missing and the readers that missed some.
-func (af *agentFanout) run(ctx context.Context, i int, timeout time.Duration) (missing int64, missed []int) {
-	rs := &agentRunState{key: fmt.Sprintf("bench-%d-%s", i, uuid.NewString()[:8]),
-		sent: make([]atomic.Int64, af.deltas), done: make(chan struct{}), final: make(chan struct{})}
-	maxIdx := 0
-	for _, c := range af.conns {
-		maxIdx = max(maxIdx, c.idx)
+// turnStats collects a measured turn's figures.
+type turnStats struct {
+	lat, all     histogram // per piece and watcher; per piece, until its last watcher held it
+	expected     int64
+	missing      int64
+	noSend       int64
+	missedReader map[int]bool
+}
+
+// turn starts the runs one after the other (each once the provider has
+// seen the previous one's request, so the provider's request order names
+// the run), then waits until every watcher holds every piece and every run
+// answered its final, or timeout.
+func (af *agentFanout) turn(ctx context.Context, id string, timeout time.Duration, st *turnStats) {
+	t := &afTurn{byKey: map[string]*afRun{}, done: make(chan struct{})}
+	for i := range af.k {
+		r := &afRun{idx: i, key: fmt.Sprintf("bench-%s-%d-%s", id, i, uuid.NewString()[:8]),
+			session: "agent:main:bench-" + strconv.Itoa(i), final: make(chan struct{})}
+		t.runs = append(t.runs, r)
+		t.byKey[r.key] = r
 	}
-	rs.cnt = make([]atomic.Int32, maxIdx+1)
-	rs.recv = make([]atomic.Int64, (maxIdx+1)*af.deltas)
-	rs.remaining.Store(int64(len(af.conns)) * int64(af.deltas))
-	req, _ := json.Marshal(map[string]any{"type": "req", "id": rs.key, "method": "agent",
-		"params": map[string]any{"message": "go", "idempotencyKey": rs.key}})
-	af.cur.Store(rs)
-	if err := af.adminC.ws.WriteMessage(gws.OpcodeText, req); err != nil {
-		af.agentErrs.add("admin_write", err.Error())
-		return rs.remaining.Load(), nil
+	watchers := int64(0)
+	for _, r := range t.runs {
+		for _, c := range af.conns {
+			if af.watches(r.idx, c.idx) {
+				watchers++
+			}
+		}
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	for _, ch := range []chan struct{}{rs.done, rs.final} {
+	t.held = make([]atomic.Int32, af.k*af.slots)
+	t.recv = make([]atomic.Int64, af.k*af.slots*af.deltas)
+	t.remaining.Store(watchers * int64(af.deltas))
+	af.cur.Store(t)
+
+	deadline := time.Now().Add(timeout)
+	for _, r := range t.runs {
+		base := af.served()
+		req, _ := json.Marshal(map[string]any{"type": "req", "id": r.key, "method": "agent",
+			"params": map[string]any{"message": "go", "idempotencyKey": r.key, "sessionKey": r.session}})
+		if err := af.adminC.ws.WriteMessage(gws.OpcodeText, req); err != nil {
+			af.agentErr.add("admin_write", err.Error())
+			break
+		}
+		for af.served() == base && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		r.provSeq = base + 1
+	}
+	wait := func(ch chan struct{}) bool {
 		select {
 		case <-ch:
-		case <-t.C:
+			return true
+		case <-time.After(time.Until(deadline)):
 		case <-ctx.Done():
 		}
+		return false
 	}
-	select {
-	case <-rs.final:
-	default:
-		af.agentErrs.add("agent_no_final", "no final agent response within "+timeout.String())
+	if watchers > 0 {
+		wait(t.done)
 	}
-	// Latencies now: the provider's hook for chunk k may run after a
+	for _, r := range t.runs {
+		if !wait(r.final) {
+			af.agentErr.add("agent_no_final", "no final agent response within "+timeout.String())
+		}
+	}
+	if st == nil {
+		return
+	}
+	// Latencies now: the provider's hook for piece k may run after a
 	// reader already has it (it reports the time the write began).
-	h := af.lat.Load()
-	for _, c := range af.conns {
-		if int(rs.cnt[c.idx].Load()) < af.deltas {
-			missed = append(missed, c.idx)
-		}
-		if h == nil {
-			continue
-		}
+	af.sentMu.Lock()
+	defer af.sentMu.Unlock()
+	for _, r := range t.runs {
+		sent := af.sent[r.provSeq]
 		for k := range af.deltas {
-			recv := rs.recv[c.idx*af.deltas+k].Load()
-			if recv == 0 {
-				continue
+			var last int64
+			for _, c := range af.conns {
+				if !af.watches(r.idx, c.idx) {
+					continue
+				}
+				st.expected++
+				recv := t.recv[(r.idx*af.slots+c.idx)*af.deltas+k].Load()
+				switch {
+				case recv == 0:
+					st.missing++
+					st.missedReader[c.idx] = true
+				case sent == nil || sent[k] == 0:
+					st.noSend++
+				default:
+					st.lat.record(time.Duration(recv - sent[k]))
+					last = max(last, recv-sent[k])
+				}
 			}
-			if sent := rs.sent[k].Load(); sent == 0 {
-				af.noSent.Add(1)
-			} else {
-				h.record(time.Duration(recv - sent))
+			if last > 0 {
+				st.all.record(time.Duration(last))
 			}
 		}
+		delete(af.sent, r.provSeq)
 	}
-	return max(rs.remaining.Load(), 0), missed
 }
 
 // agentConfig is the gateway config: the token and the fake provider as the
-// default model.
+// default model (gateway.mode "local": the reference will not start
+// without it).
 func agentConfig(token, providerURL string) []byte {
 	b, _ := json.Marshal(map[string]any{
-		"gateway": map[string]any{"auth": map[string]any{"token": token}},
+		"gateway": map[string]any{"mode": "local", "auth": map[string]any{"token": token}},
 		"models": map[string]any{"providers": map[string]any{"mock": map[string]any{
 			"baseUrl": providerURL, "apiKey": "x", "api": "openai-completions",
 			"models": []any{map[string]any{"id": "m", "name": "M"}},
@@ -189,14 +327,17 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	fs := newFlagSet("agent-fanout")
 	var cf common
 	cf.register(fs)
-	bin := fs.String("bin", "", "gateway binary (run as: BIN gateway --port P, with a config naming the fake provider)")
-	deltas := fs.Int("deltas", 50, "text deltas per reply")
-	chunkDelay := fs.Duration("chunk-delay", 20*time.Millisecond, "provider pause between two chunks")
-	runs := fs.Int("runs", 3, "measured agent turns")
-	warmup := fs.Int("warmup", 1, "unmeasured agent turns first")
-	runTimeout := fs.Duration("run-timeout", 60*time.Second, "give up on a turn's missing deliveries after this long")
+	bin := fs.String("bin", "", "gateway binary (run as: BIN CMD --port P, with a config naming the fake provider)")
+	sub := fs.String("cmd", "gateway", `the subcommand words before --port (the reference: "gateway run"; the floor: "baseline-gateway")`)
+	deltas := fs.Int("deltas", 20, "text pieces per reply")
+	chunkDelay := fs.Duration("chunk-delay", 50*time.Millisecond, "provider pause between two pieces")
+	concurrent := fs.Int("concurrent", 1, "agent runs per turn, at once, each in its own session")
+	watch := fs.String("watch", "all", `"all": every reader watches every run; "own": the readers are split among the runs (session-scoped-events + sessions.messages.subscribe)`)
+	runs := fs.Int("runs", 3, "measured turns")
+	warmup := fs.Int("warmup", 1, "unmeasured turns first")
+	runTimeout := fs.Duration("run-timeout", 60*time.Second, "give up on a turn's missing pieces after this long")
 	startTimeout := fs.Duration("timeout", 60*time.Second, "give up waiting for the gateway's hello-ok after this long")
-	pos, _, err := parseArgs(fs, args)
+	pos, extra, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, &cf, err
 	}
@@ -217,6 +358,12 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 		return nil, &cf, fmt.Errorf("--deltas must be 1..10000")
 	case *chunkDelay < 0 || *chunkDelay > 10*time.Second:
 		return nil, &cf, fmt.Errorf("--chunk-delay must be in [0, 10s]")
+	case *concurrent < 1 || *concurrent > 100:
+		return nil, &cf, fmt.Errorf("--concurrent must be 1..100")
+	case *watch != "all" && *watch != "own":
+		return nil, &cf, fmt.Errorf(`--watch must be "all" or "own"`)
+	case *watch == "own" && n < *concurrent:
+		return nil, &cf, fmt.Errorf("--watch own needs at least one reader per run")
 	case *runs < 1 || *runs > maxRuns:
 		return nil, &cf, fmt.Errorf("--runs must be 1..%d", maxRuns)
 	case *warmup < 0 || *warmup > 10:
@@ -251,8 +398,8 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	}
 	prov.SetDefault(fakeprovider.Reply{Text: strings.Join(words, " "), ChunkDelay: *chunkDelay})
 
-	logf("agent-fanout: starting %s gateway (provider %s)", binPath, prov.URL)
-	g, err := startGatewayConfig(ctx, binPath, []string{"gateway"}, nil, token, *startTimeout, agentConfig(token, prov.URL))
+	logf("agent-fanout: starting %s %s gateway (provider %s)", binPath, *sub, prov.URL)
+	g, err := startGatewayConfig(ctx, binPath, strings.Fields(*sub), extra, token, *startTimeout, agentConfig(token, prov.URL))
 	if err != nil {
 		return nil, &cf, err
 	}
@@ -261,19 +408,25 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	logf("agent-fanout: gateway pid %d on %s, ready in %.0f ms", g.pid, g.url, g.readyMs)
 	checkLimits(n+1, g.pid)
 
-	af := &agentFanout{deltas: *deltas}
+	af := &agentFanout{deltas: *deltas, k: *concurrent, own: *watch == "own", sent: map[int][]int64{}}
+	af.served = prov.Served
 	af.readers = newBench(g.url, token, false)
 	af.readers.connectFrame = connectFrame(token, "operator.read")
+	if af.own {
+		af.readers.connectFrame = connectFrameCaps(token, []string{"session-scoped-events"}, "operator.read")
+	}
 	af.readers.hooks = &hooks{frame: af.onReader}
 	af.admin = newBench(g.url, token, false)
 	af.admin.base = af.readers.base
 	af.admin.connectFrame = connectFrame(token, "operator.admin")
 	af.admin.hooks = &hooks{frame: af.onAdmin}
+	af.lastSeq = make([]atomic.Int64, n)
 	prov.OnChunk(af.onChunk)
 
 	var r result
 	r.add("scenario", "agent-fanout")
 	r.add("bin", binPath)
+	r.add("cmd", *sub)
 	r.add("url", g.url)
 	closeAll := func() {
 		af.readers.closeAll(af.conns, 15*time.Second)
@@ -289,6 +442,9 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	logf("agent-fanout: opening %d readers (%d handshakes in flight)", n, cf.Concurrency)
 	conns, d := af.readers.open(ctx, n, cf.Concurrency, time.Now().Add(cf.OpenTimeout), !cf.Quiet)
 	af.conns = conns
+	for _, c := range conns {
+		af.slots = max(af.slots, c.idx+1)
+	}
 	logf("agent-fanout: %d/%d readers open in %.2fs", len(conns), n, d.Seconds())
 	if len(conns) == 0 {
 		closeAll()
@@ -298,62 +454,82 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 		r.add("errors_by_kind", byKind)
 		return r, &cf, fmt.Errorf("no reader opened")
 	}
+	if af.own {
+		for _, c := range conns {
+			req, _ := json.Marshal(map[string]any{"type": "req", "id": "sub", "method": "sessions.messages.subscribe",
+				"params": map[string]any{"key": "agent:main:bench-" + strconv.Itoa(c.idx%af.k)}})
+			if err := c.ws.WriteMessage(gws.OpcodeText, req); err != nil {
+				af.readers.errs.add("subscribe_write", err.Error())
+			}
+		}
+		until := time.Now().Add(30 * time.Second)
+		for af.subs.Load() < int64(len(conns)) && time.Now().Before(until) && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		logf("agent-fanout: %d/%d readers subscribed to their run's session", af.subs.Load(), len(conns))
+	}
 
 	for i := 0; i < *warmup && ctx.Err() == nil; i++ {
-		if m, _ := af.run(ctx, -1-i, *runTimeout); m > 0 {
-			logf("  warm-up turn %d: %d deliveries missing", i+1, m)
-		}
+		af.turn(ctx, "w"+strconv.Itoa(i), *runTimeout, nil)
 	}
-	var lat histogram
-	af.lat.Store(&lat)
+	af.events.Store(0)
+	af.merged.Store(0)
+	af.foreign.Store(0)
+	af.gaps.Store(0)
+	st := &turnStats{missedReader: map[int]bool{}}
 	before := sampleGW(g.pid)
-	missedReaders := map[int]bool{}
-	var missing int64
 	t0 := time.Now()
 	ran := 0
 	for i := 0; i < *runs && ctx.Err() == nil; i++ {
 		ts := time.Now()
-		m, missed := af.run(ctx, i, *runTimeout)
+		m0 := st.missing
+		af.turn(ctx, strconv.Itoa(i), *runTimeout, st)
 		ran++
-		missing += m
-		for _, idx := range missed {
-			missedReaders[idx] = true
-		}
-		logf("  turn %d/%d: %.2fs, %d deliveries missing, %d readers missed deltas", i+1, *runs,
-			time.Since(ts).Seconds(), m, len(missed))
+		logf("  turn %d/%d: %.2fs, %d pieces missing", i+1, *runs, time.Since(ts).Seconds(), st.missing-m0)
 	}
 	elapsed := time.Since(t0)
 	after := sampleGW(g.pid)
 	af.cur.Store(nil)
 	closeAll()
 	af.readers.errs.logSamples()
-	af.agentErrs.logSamples()
+	af.agentErr.logSamples()
 	how := g.stop()
 
 	total, byKind, _ := af.readers.errs.snapshot()
-	aTotal, aKinds, _ := af.agentErrs.snapshot()
+	aTotal, aKinds, _ := af.agentErr.snapshot()
 	for k, v := range aKinds {
 		byKind[k] += v
 	}
 	total += aTotal
-	expected := int64(len(af.conns)) * int64(*deltas) * int64(ran)
+	held := st.expected - st.missing
 	r.add("readers_requested", n)
 	r.add("readers", len(af.conns))
+	r.add("concurrent_runs", af.k)
+	r.add("watch", *watch)
 	r.add("deltas", *deltas)
 	r.add("chunk_delay_ms", ms(*chunkDelay))
 	r.add("runs", ran)
 	r.add("warmup_runs", *warmup)
-	r.add("delivered", lat.count())
-	r.add("expected", expected)
-	r.add("missing", missing)
-	r.add("readers_missing_deltas", len(missedReaders))
-	r.add("no_send_time", af.noSent.Load())
-	r.add("extra_events", af.extra.Load())
-	r.add("p50_ms", lat.qms(0.50))
-	r.add("p90_ms", lat.qms(0.90))
-	r.add("p99_ms", lat.qms(0.99))
-	r.add("max_ms", lat.maxms())
-	r.add("mean_ms", ms(lat.mean()))
+	r.add("expected", st.expected)
+	r.add("delivered", held)
+	r.add("missing", st.missing)
+	r.add("readers_missing_pieces", len(st.missedReader))
+	r.add("no_send_time", st.noSend)
+	r.add("p50_ms", st.lat.qms(0.50))
+	r.add("p90_ms", st.lat.qms(0.90))
+	r.add("p99_ms", st.lat.qms(0.99))
+	r.add("max_ms", st.lat.maxms())
+	r.add("mean_ms", ms(st.lat.mean()))
+	r.add("all_readers_p50_ms", st.all.qms(0.50))
+	r.add("all_readers_p99_ms", st.all.qms(0.99))
+	r.add("assistant_events", af.events.Load())
+	r.add("merged_events", af.merged.Load())
+	if held > 0 {
+		r.add("events_per_piece", round(float64(af.events.Load())/float64(held), 3))
+	}
+	r.add("seq_gaps", af.gaps.Load())
+	r.add("foreign_events", af.foreign.Load())
+	r.add("unreadable_deltas", af.badDelta.Load())
 	r.add("provider_requests", prov.Served())
 	r.add("errors", total)
 	r.add("errors_by_kind", byKind)
@@ -371,8 +547,8 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	if ctx.Err() != nil {
 		return r, &cf, fmt.Errorf("interrupted")
 	}
-	if lat.count() == 0 {
-		return r, &cf, fmt.Errorf("no assistant delta delivered")
+	if st.lat.count() == 0 {
+		return r, &cf, fmt.Errorf("no piece of text delivered")
 	}
 	return r, &cf, nil
 }

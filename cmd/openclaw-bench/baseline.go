@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -22,20 +23,29 @@ import (
 // protocol for the scenarios: challenge, connect → hello-ok (or a refusal
 // for a wrong token), system-event → a presence broadcast (its text in the
 // roster) to every authenticated socket with that socket's own seq, status
-// → memory figures, any other request → an ok response; SIGUSR1 sends every
-// socket the shutdown event and closes it 1012 as the real gateway's restart
-// does. No actors, no schema validation, no JSON encoding per frame: run as
+// → memory figures, agent → the reply streamed from the config's model
+// provider as agent and chat events (baseline_agent.go),
+// sessions.messages.subscribe, any other request → an ok response; SIGUSR1
+// sends every socket the shutdown event and closes it 1012 as the real
+// gateway's restart does. No actors, no schema validation, no JSON encoding per frame: run as
 // its own process on the same machine it is the floor the load tool and the
 // machine allow (what a gateway cannot beat), and the tests' fake gateway.
 type baselineGateway struct {
 	gws.BuiltinEventHandler
-	token string
+	token    string
+	provider *baselineProvider // the model provider of the config, if any (agent)
 
 	mu    sync.Mutex
 	socks map[*gws.Conn]*baselineSock
 }
 
-type baselineSock struct{ seq int64 }
+type baselineSock struct {
+	seq int64
+	// scoped: connected with the session-scoped-events cap; it gets agent
+	// and chat events only for the sessions in subs.
+	scoped bool
+	subs   map[string]bool
+}
 
 func newBaselineGateway(token string) *baselineGateway {
 	return &baselineGateway{token: token, socks: map[*gws.Conn]*baselineSock{}}
@@ -86,8 +96,13 @@ func (g *baselineGateway) OnMessage(s *gws.Conn, m *gws.Message) {
 			Auth struct {
 				Token string `json:"token"`
 			} `json:"auth"`
-			Text string `json:"text"`
-			Host string `json:"host"`
+			Caps           []string `json:"caps"`
+			Text           string   `json:"text"`
+			Host           string   `json:"host"`
+			Key            string   `json:"key"`
+			Message        string   `json:"message"`
+			IdempotencyKey string   `json:"idempotencyKey"`
+			SessionKey     string   `json:"sessionKey"`
 		} `json:"params"`
 	}
 	if err := json.Unmarshal(m.Bytes(), &req); err != nil || req.Type != "req" {
@@ -109,8 +124,21 @@ func (g *baselineGateway) OnMessage(s *gws.Conn, m *gws.Message) {
 		_ = s.WriteString(`{"payload":{"type":"hello-ok","protocol":4,"server":{"id":"x","connId":"c"},"features":{"methods":["health"]}},"type":"res","id":` + string(id) + `,"ok":true}`)
 		_ = s.WritePing([]byte("p"))
 		_ = s.WriteString(`{"type":"event","event":"tick","payload":{"ts":2},"seq":1}`)
-		g.socks[s] = &baselineSock{seq: 1}
+		g.socks[s] = &baselineSock{seq: 1, scoped: slices.Contains(req.Params.Caps, "session-scoped-events")}
 		g.mu.Unlock()
+	case "sessions.messages.subscribe":
+		g.mu.Lock()
+		if bs := g.socks[s]; bs != nil {
+			if bs.subs == nil {
+				bs.subs = map[string]bool{}
+			}
+			bs.subs[req.Params.Key] = true
+		}
+		g.mu.Unlock()
+		key, _ := json.Marshal(req.Params.Key)
+		_ = s.WriteString(`{"type":"res","id":` + string(id) + `,"ok":true,"payload":{"subscribed":true,"key":` + string(key) + `}}`)
+	case "agent":
+		g.agent(s, string(id), req.Params.IdempotencyKey, req.Params.SessionKey, req.Params.Message)
 	case "system-event":
 		_ = s.WriteString(`{"type":"res","id":` + string(id) + `,"ok":true,"payload":{"ok":true}}`)
 		text, _ := json.Marshal(req.Params.Text)
@@ -166,6 +194,7 @@ func baselineMain(args []string) int {
 		return 1
 	}
 	g := newBaselineGateway(os.Getenv("OPENCLAW_GATEWAY_TOKEN"))
+	g.provider = loadBaselineProvider(os.Getenv("OPENCLAW_STATE_DIR"))
 	ctx, cancel := context.WithTimeout(context.Background(), *life)
 	defer cancel()
 	done := make(chan struct{})

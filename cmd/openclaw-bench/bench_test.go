@@ -265,7 +265,7 @@ func TestCompareQuickWithFakeGateways(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %v", code, m)
 	}
-	if num(t, m, "failed") != 0 || num(t, m, "skipped") != 0 || num(t, m, "steps") != 22 {
+	if num(t, m, "failed") != 0 || num(t, m, "skipped") != 0 || num(t, m, "steps") != 30 {
 		t.Errorf("compare: %v", m)
 	}
 	doc, err := os.ReadFile(out)
@@ -273,6 +273,7 @@ func TestCompareQuickWithFakeGateways(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| metric | reference | ours | ratio |", "## Scale (ours)", "## In-process restart (ours only)", "## The floor",
+		"## Agent fan-out (ours)", "agent-fanout 10 --concurrent 2 --watch own",
 		"go tool task bench:compare", "closed_1012"} {
 		if !strings.Contains(string(doc), want) {
 			t.Errorf("report lacks %q:\n%s", want, doc)
@@ -409,7 +410,7 @@ func TestAgentFanoutWithRealGateway(t *testing.T) {
 	if num(t, m, "errors") != 0 {
 		t.Errorf("errors: %v", m["errors_by_kind"])
 	}
-	if num(t, m, "readers_missing_deltas") != 0 || num(t, m, "no_send_time") != 0 {
+	if num(t, m, "readers_missing_pieces") != 0 || num(t, m, "no_send_time") != 0 || num(t, m, "seq_gaps") != 0 {
 		t.Errorf("missing: %v", m)
 	}
 }
@@ -441,5 +442,43 @@ func TestNodeInvokeAgainstGateway(t *testing.T) {
 	}
 	if num(t, m, "p99_ms") < num(t, m, "p50_ms") {
 		t.Errorf("p99 below p50: %v", m)
+	}
+}
+
+// TestAgentFanoutAgainstTheFloor runs agent-fanout against the baseline
+// gateway (this test binary) with two concurrent runs, every reader
+// watching only its own: each holds every piece of its run and nothing of
+// the other's.
+func TestAgentFanoutAgainstTheFloor(t *testing.T) {
+	m, code := runJSON(t, "agent-fanout", "6", "--deltas", "5", "--chunk-delay", "5ms", "--runs", "2",
+		"--concurrent", "2", "--watch", "own", "--bin", os.Args[0], "--cmd", "baseline-gateway")
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	// 6 readers, 3 per run, 5 pieces, 2 turns.
+	if d, e := num(t, m, "delivered"), num(t, m, "expected"); d != e || e != 6*5*2 {
+		t.Errorf("delivered %v, expected %v: %v", d, e, m)
+	}
+	if num(t, m, "foreign_events") != 0 || num(t, m, "seq_gaps") != 0 || num(t, m, "errors") != 0 || num(t, m, "unreadable_deltas") != 0 {
+		t.Errorf("%v", m)
+	}
+}
+
+func TestLastPiece(t *testing.T) {
+	for _, c := range []struct {
+		payload string
+		want    int
+	}{
+		{`{"data":{"text":"w0 w1","delta":" w1"}}`, 1},
+		{`{"data":{"text":"w0 w1 w12","delta":" w1 w12"}}`, 12},
+		{`{"data":{"delta":"w0"}}`, 0},
+		{`{"data":{"delta":"x"}}`, -1},
+		{`{"data":{"delta":"w"}}`, -1},
+		{`{"data":{"delta":""}}`, -1},
+		{`{"data":{}}`, -1},
+	} {
+		if got := lastPiece([]byte(c.payload)); got != c.want {
+			t.Errorf("lastPiece(%s) = %d, want %d", c.payload, got, c.want)
+		}
 	}
 }

@@ -27,7 +27,7 @@ import (
 
 // compareStep is one scenario against one gateway.
 type compareStep struct {
-	key   string   // what the report looks it up by: startup, conns1, conns10, conns19, rpc, fanout, fanout10, fanout19, slow, restart
+	key   string   // what the report looks it up by: startup, conns1, conns10, conns19, rpc, fanout, fanout10, fanout19, slow, restart, agent1, agent5, agent10, agent10x, agent19
 	gw    string   // "reference" or "ours"
 	label string   // e.g. "conns 1000": the same label for both gateways
 	args  []string // scenario and its args, without --url/--token/--pid/--json
@@ -207,10 +207,16 @@ func compareSteps(quick, withRef bool) []compareStep {
 		bigR, bigPad, bigK                                                                   int
 		hold                                                                                 string
 		oursRuns, refRuns                                                                    int
+		// agent fan-out: readers, concurrent runs, pieces, the gap between them, turns
+		ag1, ag5, ag10, ag19, agK, agDeltas int
+		agGap                               string
+		agTurns                             int
 	}
-	s := sz{1000, 10000, 19500, 100, 10, 1000, 20, 10000, 19500, 100, 10, 200, 5, 10, 1 << 20, 100, "5", 5, 1}
+	s := sz{1000, 10000, 19500, 100, 10, 1000, 20, 10000, 19500, 100, 10, 200, 5, 10, 1 << 20, 100, "5", 5, 1,
+		1000, 5000, 10000, 19500, 10, 20, "50ms", 3}
 	if quick {
-		s = sz{20, 40, 60, 4, 1, 10, 3, 20, 30, 4, 2, 5, 2, 3, 10000, 2, "0.3", 2, 1}
+		s = sz{20, 40, 60, 4, 1, 10, 3, 20, 30, 4, 2, 5, 2, 3, 10000, 2, "0.3", 2, 1,
+			6, 8, 10, 12, 2, 3, "10ms", 1}
 	}
 	it := strconv.Itoa
 	var quickArgs, quickSlow, quickRestart []string
@@ -230,9 +236,24 @@ func compareSteps(quick, withRef bool) []compareStep {
 	fan10 := []string{"fanout", it(s.fan10), it(s.fanR)}
 	slow := append([]string{"slow", it(s.slow), "--rounds", it(s.slowK)}, quickSlow...)
 	big := append([]string{"slow", it(s.bigR), "--rounds", it(s.bigK), "--pad", it(s.bigPad)}, quickSlow...)
+	// agent runs agent-fanout: it starts its own gateway (--bin, --cmd)
+	// with a config naming its in-process fake provider.
+	agent := func(readers int, more ...string) []string {
+		return append([]string{"agent-fanout", it(readers), "--deltas", it(s.agDeltas), "--chunk-delay", s.agGap,
+			"--runs", it(s.agTurns)}, more...)
+	}
 	label := func(args []string) string {
 		if args[0] == "conns" {
 			return "conns " + args[1]
+		}
+		if args[0] == "agent-fanout" {
+			l := "agent-fanout " + args[1]
+			for i, a := range args {
+				if a == "--concurrent" || a == "--watch" {
+					l += " " + a + " " + args[i+1]
+				}
+			}
+			return l
 		}
 		if args[0] == "slow" {
 			l := "slow " + args[1]
@@ -255,6 +276,8 @@ func compareSteps(quick, withRef bool) []compareStep {
 	add("fanout", "ours", label(fan), true, 30*time.Second, fan...)
 	add("slow", "ours", label(slow), true, 30*time.Second, slow...)
 	add("slowbig", "ours", label(big), true, 60*time.Second, big...)
+	ag1 := agent(s.ag1)
+	add("agent1", "ours", label(ag1), false, 30*time.Second, ag1...)
 	if withRef {
 		// The reference takes 10-30 s to accept connections, every time.
 		add("startup", "reference", "startup", false, 90*time.Second,
@@ -266,6 +289,8 @@ func compareSteps(quick, withRef bool) []compareStep {
 		add("fanout", "reference", label(fan), true, 90*time.Second, fan...)
 		add("slow", "reference", label(slow), true, 70*time.Second, slow...)
 		add("slowbig", "reference", label(big), true, 120*time.Second, big...)
+		add("agent1", "reference", label(ag1), false, 180*time.Second,
+			append(agent(s.ag1, "--cmd", "gateway run", "--timeout", "120s", "--run-timeout", "60s"), "--", "--bind", "loopback")...)
 	}
 	// The same client against a bare gws server: what the machine and the
 	// client allow at best.
@@ -273,11 +298,20 @@ func compareSteps(quick, withRef bool) []compareStep {
 	add("rpc", "baseline", label(rpc), true, 20*time.Second, rpc...)
 	add("fanout", "baseline", label(fan), true, 15*time.Second, fan...)
 	add("fanout10", "baseline", label(fan10), true, 30*time.Second, fan10...)
+	ag10 := agent(s.ag10)
+	add("agent1", "baseline", label(ag1), false, 30*time.Second, append(agent(s.ag1), "--cmd", "baseline-gateway")...)
+	add("agent10", "baseline", label(ag10), false, 45*time.Second, append(agent(s.ag10), "--cmd", "baseline-gateway")...)
 	restart := append([]string{"restart", it(s.restart), "--runs", it(s.restartRuns)}, quickRestart...)
 	add("restart", "ours", "restart "+it(s.restart), true, 60*time.Second, restart...)
 	add("conns19", "ours", label(conns(s.c19)), true, 60*time.Second, conns(s.c19)...)
 	add("fanout10", "ours", label(fan10), true, 60*time.Second, fan10...)
 	add("fanout19", "ours", label([]string{"fanout", it(s.fan19), it(s.fanR)}), true, 90*time.Second, "fanout", it(s.fan19), it(s.fanR))
+	ag5, ag19 := agent(s.ag5), agent(s.ag19)
+	agK := agent(s.ag10, "--concurrent", it(s.agK), "--watch", "own")
+	add("agent5", "ours", label(ag5), false, 40*time.Second, ag5...)
+	add("agent10", "ours", label(ag10), false, 50*time.Second, ag10...)
+	add("agent10x", "ours", label(agK), false, 60*time.Second, agK...)
+	add("agent19", "ours", label(ag19), false, 90*time.Second, ag19...)
 	return steps
 }
 

@@ -99,11 +99,17 @@ func newBench(url, token string, echo bool) *bench {
 // these scopes (client id "cli" + mode "cli" keeps its scopes on loopback
 // and is not tracked in presence).
 func connectFrame(token string, scopes ...string) []byte {
+	return connectFrameCaps(token, []string{}, scopes...)
+}
+
+// connectFrameCaps is connectFrame declaring caps.
+func connectFrameCaps(token string, caps []string, scopes ...string) []byte {
 	tok, _ := json.Marshal(token)
 	sc, _ := json.Marshal(scopes)
+	cp, _ := json.Marshal(caps)
 	return []byte(`{"type":"req","id":"c1","method":"connect","params":{"minProtocol":4,"maxProtocol":4,` +
 		`"client":{"id":"cli","version":"bench","platform":"linux","mode":"cli"},"role":"operator",` +
-		`"scopes":` + string(sc) + `,"caps":[],"auth":{"token":` + string(tok) + `}}}`)
+		`"scopes":` + string(sc) + `,"caps":` + string(cp) + `,"auth":{"token":` + string(tok) + `}}}`)
 }
 
 func (b *bench) now() int64 {

@@ -8,7 +8,7 @@
 //	openclaw-bench rpc C SECONDS
 //	openclaw-bench echo-baseline [C] [SECONDS]
 //	openclaw-bench fanout R [ROUNDS]
-//	openclaw-bench agent-fanout R --bin PATH [--deltas 50] [--chunk-delay 20ms] [--runs 3]
+//	openclaw-bench agent-fanout R --bin PATH [--cmd gateway] [--deltas 20] [--chunk-delay 50ms] [--concurrent 1] [--watch all|own] [--runs 3]
 //	openclaw-bench slow R [--rounds K] [--pad BYTES]
 //	openclaw-bench restart N --pid P [--runs K]
 //	openclaw-bench node-invoke [N]
@@ -63,11 +63,16 @@ scenarios:
         R reader sockets (operator.read) and one admin socket that posts system-event
         {text:"bench-<round>",host:"bench"} per round (default 20); per reader, the time from
         the request to the presence event carrying that text: p50, p99, max, delivered/expected
-  agent-fanout R --bin PATH [--deltas 50] [--chunk-delay 20ms] [--runs 3] [--warmup 1] [--run-timeout 60s]
-        start an in-process fake model provider and "PATH gateway --port P" configured to use it;
-        R reader sockets (operator.read) and one admin socket that starts an agent run per turn;
-        per reader and delta, the time from the provider flushing the text chunk to the reader
-        reading the matching "agent" assistant event: p50, p99, max, delivered/expected, RSS
+  agent-fanout R --bin PATH [--cmd gateway] [--deltas 20] [--chunk-delay 50ms] [--concurrent 1]
+        [--watch all|own] [--runs 3] [--warmup 1] [--run-timeout 60s] [-- extra gateway args]
+        start an in-process fake model provider and "PATH CMD --port P" configured to use it
+        (CMD "gateway run" for the reference, "baseline-gateway" with this tool as PATH for the
+        floor); R reader sockets (operator.read) and one admin socket that starts --concurrent
+        agent runs per turn, each in its own session; per reader and piece of text, the time from
+        the provider flushing it to the reader holding it (an "agent" assistant event that carries
+        it: merged or coalesced events count for every piece they carry): p50, p99, max, every
+        reader holds it, held/expected, events per piece, seq gaps, RSS. --watch own splits the
+        readers among the runs (session-scoped-events, sessions.messages.subscribe)
   slow R [--rounds 10] [--stuck-hold 2s] [--pad BYTES]
         fanout rounds with every reader reading, then reader 0 stops reading for as many more:
         the others' p99 without and with it, then whether the stuck one was closed or saw a gap

@@ -215,6 +215,12 @@ func renderDoc(m map[string]any, recs []*stepRecord, withRef bool) string {
 		{ix.label("slowbig") + ": the others' p99, no stuck reader (ms)", "slowbig", num("slowbig", "others_p99_ms_without_stuck"), true},
 		{ix.label("slowbig") + ": the others' p99, one reader stuck (ms)", "slowbig", num("slowbig", "others_p99_ms_with_stuck"), true},
 		{ix.label("slowbig") + ": the stuck reader", "slowbig", text("slowbig", "stuck_outcome"), false},
+		{ix.label("agent1") + ": piece of text held, p50 (ms)", "agent1", num("agent1", "p50_ms"), true},
+		{ix.label("agent1") + ": piece of text held, p99 (ms)", "agent1", num("agent1", "p99_ms"), true},
+		{ix.label("agent1") + ": piece of text held, max (ms)", "agent1", num("agent1", "max_ms"), true},
+		{ix.label("agent1") + ": every reader holds it, p99 over pieces (ms)", "agent1", num("agent1", "all_readers_p99_ms"), true},
+		{ix.label("agent1") + ": pieces held / expected", "agent1", delivered("agent1"), false},
+		{ix.label("agent1") + ": assistant events read per piece", "agent1", num("agent1", "events_per_piece"), false},
 	}
 
 	w("# Benchmarks: the reference gateway and ours\n\n")
@@ -270,8 +276,12 @@ func renderDoc(m map[string]any, recs []*stepRecord, withRef bool) string {
 	w("RSS per socket is (RSS with the sockets open − RSS before) ÷ sockets. Handshake = TCP connect to hello-ok, 25 handshakes in flight (the gateways refuse more than 32 unauthenticated sockets per IP). ")
 	w("A presence event's latency is the time from writing the `system-event` request on the admin socket to a reader reading the `presence` event whose roster carries that round's text; rounds are at least 100 ms apart (both gateways coalesce presence broadcasts), after one unmeasured warm-up round. The load tool runs on the same CPUs as the gateway: see the floor below for what that costs.\n\n")
 
+	w("An agent piece's latency (`agent-fanout`) is the time from the fake model provider (in the load tool's process, same clock) flushing piece k of a reply to a reader reading an `agent` assistant event of that run that carries piece k (its delta ends with it or a later one: a merged or coalesced event hands over several pieces at once, each counted when it arrives); %s pieces %s apart per reply, after one unmeasured warm-up turn.\n\n",
+		fmtAny(ix.val("ours", "agent1", "deltas")), fmtAny(ix.val("ours", "agent1", "chunk_delay_ms"))+" ms")
+
 	writeFloor(&b, ix, withRef)
 	writeTargets(&b, ix, withRef)
+	writeAgent(&b, ix)
 	writeScale(&b, ix)
 	writeRestart(&b, ix)
 	writeSlow(&b, ix, withRef)
@@ -288,7 +298,7 @@ func writeFloor(b *strings.Builder, ix recIndex, withRef bool) {
 		return
 	}
 	w("## The floor: a bare gws server\n\n")
-	w("The load tool and the gateway share this machine's CPUs. The same scenarios against `openclaw-bench baseline-gateway` (a bare gws server in Go, its own process: it answers connect, broadcasts the presence roster on system-event with one pre-built frame per socket, no actors, no validation) show what the machine and the client allow at best.\n\n")
+	w("The load tool and the gateway share this machine's CPUs. The same scenarios against `openclaw-bench baseline-gateway` (a bare gws server in Go, its own process: it answers connect, broadcasts the presence roster on system-event with one pre-built frame per socket, streams an agent reply from the same fake provider as the agent and chat event of each piece to every socket in one write, no actors, no validation, no merging) show what the machine and the client allow at best.\n\n")
 	gws := []string{"baseline", "ours"}
 	if withRef {
 		gws = append(gws, "reference")
@@ -309,6 +319,13 @@ func writeFloor(b *strings.Builder, ix recIndex, withRef bool) {
 		{"fanout10", "p50_ms", ix.label("fanout10") + ": p50 (ms)"},
 		{"fanout10", "p99_ms", ix.label("fanout10") + ": p99 (ms)"},
 		{"fanout10", "all_readers_p50_ms", ix.label("fanout10") + ": every reader has it, p50 (ms)"},
+		{"agent1", "p50_ms", ix.label("agent1") + ": piece held, p50 (ms)"},
+		{"agent1", "p99_ms", ix.label("agent1") + ": piece held, p99 (ms)"},
+		{"agent10", "p50_ms", ix.label("agent10") + ": piece held, p50 (ms)"},
+		{"agent10", "p99_ms", ix.label("agent10") + ": piece held, p99 (ms)"},
+		{"agent10", "all_readers_p99_ms", ix.label("agent10") + ": every reader holds it, p99 (ms)"},
+		{"agent10", "missing", ix.label("agent10") + ": pieces never held"},
+		{"agent10", "gw_cpu_pct", ix.label("agent10") + ": server CPU (%)"},
 	} {
 		w("| %s |", f.label)
 		for _, g := range gws {
@@ -371,6 +388,85 @@ func writeTargets(b *strings.Builder, ix recIndex, withRef bool) {
 	}
 	v, ok = ix.num("ours", "fanout", "p99_ms")
 	check("one presence broadcast to 1,000 readers: p99 ≤ 20 ms", v, ok, "ms", v <= 20)
+	o, ok1 := ix.num("ours", "fanout10", "p99_ms")
+	f, ok2 := ix.num("baseline", "fanout10", "p99_ms")
+	if ok1 && ok2 && f > 0 {
+		mark := "yes"
+		if o/f > 2 {
+			mark = "**no**"
+		}
+		w("| one presence broadcast to 10,000 readers: p99 within 2× the bare gws floor | %s ms, %s× the floor's %s ms | %s |\n", fmtNum(o), fmtRatio(o/f), fmtNum(f), mark)
+	} else {
+		w("| one presence broadcast to 10,000 readers: p99 within 2× the bare gws floor | – | not measured |\n")
+	}
+	agent := func(name, key string, limit float64) {
+		v, ok := ix.num("ours", key, "p99_ms")
+		miss, _ := ix.num("ours", key, "missing")
+		if !ok {
+			w("| %s | – | not measured |\n", name)
+			return
+		}
+		mark := "yes"
+		if v > limit || miss != 0 {
+			mark = "**no**"
+		}
+		w("| %s | %s ms, %s pieces never held | %s |\n", name, fmtNum(v), fmtNum(miss), mark)
+	}
+	agent("one agent delta to 1,000 readers: p99 ≤ 10 ms, nothing lost", "agent1", 10)
+	agent("one agent delta to 10,000 readers: p99 ≤ 50 ms, nothing lost", "agent10", 50)
+	agent("10 concurrent runs × 1,000 watchers each: p99 ≤ 50 ms, nothing lost", "agent10x", 50)
+	w("\n")
+}
+
+// writeAgent is the agent fan-out at every size: the time until each reader
+// holds each piece of text.
+func writeAgent(b *strings.Builder, ix recIndex) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	keys := []string{"agent1", "agent5", "agent10", "agent10x", "agent19"}
+	ran := false
+	for _, k := range keys {
+		ran = ran || ix.status("ours", k) != "not run"
+	}
+	if !ran {
+		return
+	}
+	w("## Agent fan-out (ours)\n\nOne agent reply streamed to N watching sockets (`agent-fanout N`), each on a fresh gateway; `--concurrent 10 --watch own`: 10 runs at once, each in its own session, the readers split among them (each subscribed to its run's session only).\n\n")
+	tableHeader(w, "", func() []string {
+		var l []string
+		for _, k := range keys {
+			l = append(l, ix.label(k))
+		}
+		return l
+	}())
+	for _, f := range []struct{ label, name string }{
+		{"piece held, p50 (ms)", "p50_ms"},
+		{"p90 (ms)", "p90_ms"},
+		{"p99 (ms)", "p99_ms"},
+		{"max (ms)", "max_ms"},
+		{"every reader holds it, p50 / p99 over pieces (ms)", "all_readers_p50_ms|all_readers_p99_ms"},
+		{"pieces held / expected", "delivered|expected"},
+		{"assistant events read per piece", "events_per_piece"},
+		{"merged events read", "merged_events"},
+		{"seq gaps", "seq_gaps"},
+		{"errors", "errors"},
+		{"gateway CPU (% of one core)", "gw_cpu_pct"},
+		{"gateway RSS peak (MB)", "gw_hwm_mb"},
+		{"load average at start", "loadavg_1m_at_start"},
+	} {
+		w("| %s |", f.label)
+		for _, k := range keys {
+			if s := ix.status("ours", k); s != "" {
+				w(" %s |", s)
+				continue
+			}
+			var parts []string
+			for _, name := range strings.Split(f.name, "|") {
+				parts = append(parts, fmtAny(ix.val("ours", k, name)))
+			}
+			w(" %s |", strings.Join(parts, " / "))
+		}
+		w("\n")
+	}
 	w("\n")
 }
 
@@ -549,7 +645,7 @@ func fmtAny(v any) string {
 
 func writeSteps(b *strings.Builder, recs []*stepRecord) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	w("## Steps\n\nEach load step started the gateway fresh (`<bin> gateway --port P --allow-unconfigured` for ours, `openclaw gateway run --port P --allow-unconfigured --bind loopback` for the reference, with `OPENCLAW_GATEWAY_TOKEN`, a throwaway `HOME` and `OPENCLAW_STATE_DIR`), waited for an authenticated hello-ok, ran the command below with `--url ws://127.0.0.1:P --pid <gateway pid>`, then stopped the gateway (SIGTERM, then SIGKILL of its process group and helpers after 15 s).\n\n")
+	w("## Steps\n\nEach load step started the gateway fresh (`<bin> gateway --port P --allow-unconfigured` for ours, `openclaw gateway run --port P --allow-unconfigured --bind loopback` for the reference, with `OPENCLAW_GATEWAY_TOKEN`, a throwaway `HOME` and `OPENCLAW_STATE_DIR`), waited for an authenticated hello-ok, ran the command below with `--url ws://127.0.0.1:P --pid <gateway pid>`, then stopped the gateway (SIGTERM, then SIGKILL of its process group and helpers after 15 s). The startup and agent-fanout steps start their gateway themselves (`--bin`); agent-fanout writes a config naming its in-process fake provider as the default model instead of `--allow-unconfigured`.\n\n")
 	w("| gateway | step | command | gateway ready (ms) | seconds | load avg | outcome |\n|---|---|---|---:|---:|---:|---|\n")
 	for _, r := range recs {
 		out := "ok"

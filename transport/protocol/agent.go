@@ -132,6 +132,20 @@ type ChatHistory struct {
 	Messages      []ChatMessage `json:"messages"`
 	HasMore       bool          `json:"hasMore"`
 	TotalMessages int           `json:"totalMessages"`
+	// InFlightRun is the session's turn in progress, if any, with its
+	// text so far: a reader that (re)connects mid-run starts from it and
+	// continues with the run's events after it (docs/PROTOCOL.md §6.4).
+	InFlightRun *InFlightRun `json:"inFlightRun,omitempty"`
+}
+
+// InFlightRun is a turn still running: the reply's text so far and the
+// last agent and chat event seqs of the run that text includes.
+type InFlightRun struct {
+	RunID     string `json:"runId"`
+	Text      string `json:"text"`
+	StartedAt int64  `json:"startedAt,omitempty"`
+	Seq       int64  `json:"seq"`
+	ChatSeq   int64  `json:"chatSeq"`
 }
 
 // ChatMessage is one transcript message as the reference returns it: a
@@ -160,8 +174,13 @@ func TextParts(text string) []TextPart { return []TextPart{{Type: "text", Text: 
 // AgentEvent is the agent event's payload. Seq counts per run from 1; Data
 // depends on Stream: *Lifecycle, *AssistantDelta, *ToolEvent or *Usage.
 type AgentEvent struct {
-	RunID      string `json:"runId"`
-	Seq        int64  `json:"seq"`
+	RunID string `json:"runId"`
+	Seq   int64  `json:"seq"`
+	// FromSeq is set on an assistant event that stands for several merged
+	// ones (a reader that fell behind): it covers run seqs FromSeq..Seq,
+	// its delta is theirs concatenated and its text the last one's
+	// (docs/PROTOCOL.md §6.3).
+	FromSeq    int64  `json:"fromSeq,omitempty"`
 	Stream     string `json:"stream"` // lifecycle | assistant | tool | usage
 	TS         int64  `json:"ts"`
 	SessionKey string `json:"sessionKey,omitempty"`
@@ -206,12 +225,43 @@ type ToolEvent struct {
 
 // ChatEvent is the chat event's payload. Seq counts per run from 1.
 type ChatEvent struct {
-	RunID        string       `json:"runId"`
-	SessionKey   string       `json:"sessionKey"`
-	Seq          int64        `json:"seq"`
+	RunID      string `json:"runId"`
+	SessionKey string `json:"sessionKey"`
+	Seq        int64  `json:"seq"`
+	// FromSeq is set on a delta that stands for several merged ones: it
+	// covers run seqs FromSeq..Seq and its deltaText is theirs
+	// concatenated (docs/PROTOCOL.md §6.3).
+	FromSeq      int64        `json:"fromSeq,omitempty"`
 	State        string       `json:"state"` // delta | final | aborted | error
 	DeltaText    string       `json:"deltaText,omitempty"`
 	Message      *ChatMessage `json:"message,omitempty"`
 	StopReason   string       `json:"stopReason,omitempty"`
 	ErrorMessage string       `json:"errorMessage,omitempty"`
 }
+
+// SessionMessagesParams are sessions.messages.subscribe's params: the
+// session whose agent and chat events a socket that connected with the
+// "session-scoped-events" cap receives (docs/PROTOCOL.md §6).
+type SessionMessagesParams struct {
+	Key     string `json:"key" minLength:"1" maxLength:"512"`
+	AgentID string `json:"agentId,omitempty"`
+	// IncludeApprovals is the reference's pending-approval replay; there
+	// are no approvals here, and true is refused.
+	IncludeApprovals bool `json:"includeApprovals,omitempty"`
+}
+
+// SessionUnsubscribeParams are sessions.messages.unsubscribe's params.
+type SessionUnsubscribeParams struct {
+	Key     string `json:"key" minLength:"1" maxLength:"512"`
+	AgentID string `json:"agentId,omitempty"`
+}
+
+// SessionSubscription is their result.
+type SessionSubscription struct {
+	Subscribed bool   `json:"subscribed"`
+	Key        string `json:"key"`
+}
+
+// CapSessionScopedEvents is the connect cap that makes a socket receive
+// agent and chat events only for the sessions it subscribed to.
+const CapSessionScopedEvents = "session-scoped-events"

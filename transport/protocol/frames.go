@@ -141,6 +141,17 @@ type Broadcast struct {
 	// Topic, when set, limits the event to sockets that subscribed to it
 	// (sessions.subscribe subscribes to "sessions").
 	Topic string
+	// Run is the agent run an agent or chat event belongs to ("" for
+	// other events): a socket never merges a run's deltas across its other
+	// events.
+	Run string
+	// Session is the session key of an agent or chat event: a socket that
+	// asked for session-scoped events gets it only when subscribed to it.
+	Session string
+	// Delta is set on a text delta, which a socket that still holds the
+	// run's previous delta of the same event unsent merges into it instead
+	// of queuing another frame (Merge).
+	Delta *Delta
 }
 
 // NewBroadcast encodes payload once into a Broadcast.

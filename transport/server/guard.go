@@ -159,5 +159,6 @@ func (w guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	w.sock.raw = c // written to directly (writer.go); reads go through the guard
 	return &guardedConn{Conn: c, sock: w.sock}, brw, nil
 }

@@ -27,7 +27,9 @@ type Limits struct {
 	PingInterval     time.Duration // ping after auth; no pong by the next one drops the socket
 	TickInterval     time.Duration // tick event period
 	// WriteTimeout bounds one write to a socket whose peer stopped reading:
-	// past it the socket is dropped, so a stuck peer holds no goroutine.
+	// past it the socket is dropped, so a stuck peer holds no goroutine. A
+	// write is given between half of it and all of it (the deadline is
+	// moved only when less than half is left).
 	WriteTimeout time.Duration
 	// MaxFrameOut is the largest frame the gateway writes, in bytes. A
 	// response over it is answered with an error instead and a broadcast

@@ -78,14 +78,14 @@ func TestFrameOverTheOutboundLimit(t *testing.T) {
 		},
 		{
 			name: "broadcast",
-			send: func(s *server.Socket) { s.SendBroadcast(protocol.NewBroadcast("big", pad, nil), 1) },
+			send: func(s *server.Socket) { s.SendBroadcast(protocol.NewBroadcast("big", pad, nil)) },
 		},
 		{
 			name: "broadcast at the limit",
 			send: func(s *server.Socket) {
 				b := protocol.NewBroadcast("fits", "", nil)
 				fill := limit - len(b.Head) - len(b.Tail) - len(`,"seq":1`)
-				s.SendBroadcast(protocol.NewBroadcast("fits", strings.Repeat("y", fill), nil), 1)
+				s.SendBroadcast(protocol.NewBroadcast("fits", strings.Repeat("y", fill), nil))
 			},
 			want: "fits",
 		},

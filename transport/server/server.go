@@ -315,6 +315,9 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 		return
 	}
 	a.sock.closing.Store(true)
+	a.sock.mu.Lock()
+	a.sock.dropQueueLocked() // nothing queued can be written any more
+	a.sock.mu.Unlock()
 	e.s.releasePreAuth(a.sock)
 	a.h.Closed()
 }

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,8 +13,9 @@ import (
 )
 
 // Socket is one accepted WebSocket. Its methods are safe from any goroutine;
-// writes never block the caller: they go to the connection's own write queue,
-// whose size in bytes the socket bounds itself (gws's queue has no limit).
+// writes never block the caller: they go to the socket's own outbound queue,
+// whose size in bytes the socket bounds, drained by a writer goroutine that
+// runs only while there is something to write (writer.go).
 type Socket struct {
 	ID    string
 	IP    netip.Addr
@@ -23,16 +26,27 @@ type Socket struct {
 	Origin string
 
 	conn   *gws.Conn
+	raw    net.Conn // the TCP connection under conn: the writer writes frames to it
 	srv    *Server
 	limits *Limits
 
 	authed   atomic.Bool
 	closing  atomic.Bool
-	abandon  atomic.Bool // dropped as a slow consumer: queued frames are not written
-	backlog  atomic.Int64
-	pingOut  atomic.Bool // a ping is waiting for its pong
+	backlog  atomic.Int64 // bytes queued or being written
+	pingOut  atomic.Bool  // a ping is waiting for its pong
 	dropped  atomic.Int64
+	merged   atomic.Int64
 	preauthC bool // counted against the per-IP pre-auth limit (guarded by srv.mu)
+
+	// The outbound queue (writer.go). Everything written to the peer goes
+	// through it, in order; one writer goroutine at a time drains it, all
+	// that is queued in one write.
+	mu       sync.Mutex
+	q        *outQueue // nil when empty
+	seq      int64     // the last broadcast seq used (docs/PROTOCOL.md §6.1)
+	writing  bool      // a writer goroutine is running
+	deadline int64     // the write deadline set on raw, Unix ns (writer.go)
+	abandon  bool      // dropped as a slow consumer: nothing more but the close is written
 }
 
 // Authenticated tells the transport the handshake succeeded: the frame size
@@ -75,9 +89,13 @@ func (s *Socket) Backlog() int64 { return s.backlog.Load() }
 // Dropped is how many droppable broadcasts were skipped for this socket.
 func (s *Socket) Dropped() int64 { return s.dropped.Load() }
 
-// Send queues one frame that must not be dropped (a response, a shutdown
-// event). Over the backlog limit the socket is closed as a slow consumer and
-// Send returns false.
+// Merged is how many deltas were merged into one this socket still held
+// unsent instead of being queued on their own.
+func (s *Socket) Merged() int64 { return s.merged.Load() }
+
+// Send queues one frame that must not be dropped (a response, an event for
+// this socket alone). Over the backlog limit the socket is closed as a slow
+// consumer and Send returns false.
 //
 // A frame over MaxFrameOut is never written (gws would close the socket
 // 1001 for it, and the peer could not take it anyway): a response is
@@ -91,55 +109,138 @@ func (s *Socket) Send(frame []byte) bool {
 			return false
 		}
 	}
-	n := int64(len(frame))
-	if s.overLimit(n) {
-		s.SlowConsumer()
-		return false
-	}
-	s.backlog.Add(n)
-	s.conn.Async(func() {
-		defer s.backlog.Add(-n)
-		if s.abandon.Load() {
-			return
-		}
-		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
-		_ = s.conn.WriteMessage(gws.OpcodeText, frame)
-	})
-	return true
-}
-
-// SendBroadcast queues a broadcast frame with this socket's seq. A droppable
-// event over the backlog limit is skipped (the caller has already consumed
-// the seq, so the client sees the gap); anything else closes the socket. A
-// broadcast over MaxFrameOut is skipped for every socket, which stays open.
-func (s *Socket) SendBroadcast(b *protocol.Broadcast, seq int64) bool {
+	it := outItem{frame: frame}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closing.Load() {
 		return false
 	}
-	mid := protocol.AppendSeq(make([]byte, 0, 24), seq)
-	n := int64(len(b.Head) + len(mid) + len(b.Tail))
-	if n > int64(s.limits.MaxFrameOut) {
-		s.srv.oversizeBroadcast(b, n)
+	if s.overLimit(it.size()) {
+		s.slowConsumerLocked()
 		return false
 	}
-	if s.overLimit(n) {
+	s.pushLocked(it)
+	return true
+}
+
+// SendBroadcast queues one broadcast with this socket's next seq; see
+// Broadcast.
+func (s *Socket) SendBroadcast(b *protocol.Broadcast) bool {
+	return s.Broadcast(b) == 1
+}
+
+// Broadcast queues broadcasts, in order, each with this socket's next seq
+// (docs/PROTOCOL.md §6.1), to be written together, and returns how many it
+// took. It is safe from any goroutine and never blocks on the peer.
+//
+// Over the backlog limit a droppable event is skipped (its seq is used all
+// the same, so the client sees the gap); anything else closes the socket as
+// a slow consumer. A delta whose run's previous delta of the same event is
+// still queued is merged into it instead (docs/PROTOCOL.md §6.3): it takes
+// no seq and no slot, and is never dropped. A broadcast over MaxFrameOut is
+// skipped for every socket, which stays open.
+func (s *Socket) Broadcast(bs ...*protocol.Broadcast) int {
+	if s.closing.Load() {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, b := range bs {
+		if s.closing.Load() {
+			break
+		}
+		if s.broadcastLocked(b) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Socket) broadcastLocked(b *protocol.Broadcast) bool {
+	it := outItem{b: b}
+	size := it.size()
+	if !s.fits(b, s.seq+1) {
+		s.seq++
+		s.srv.oversizeBroadcast(b, int64(len(b.Head)+len(b.Tail))+seqLen(s.seq))
+		return false
+	}
+	if b.Delta != nil {
+		// A merge that would make a frame over MaxFrameOut is not made:
+		// b then goes on its own.
+		if i := s.mergeTarget(b); i >= 0 {
+			prev := &s.q.items[i]
+			if mb := protocol.Merge(prev.b, b); s.fits(mb, prev.seq) {
+				m := outItem{b: mb, seq: prev.seq}
+				grow := m.size() - prev.size()
+				if s.overLimit(grow) {
+					s.slowConsumerLocked()
+					return false
+				}
+				*prev = m
+				s.backlog.Add(grow)
+				s.merged.Add(1)
+				return true
+			}
+		}
+	}
+	if s.overLimit(size) {
 		if b.Droppable {
+			s.seq++
 			s.dropped.Add(1)
 			return false
 		}
-		s.SlowConsumer()
+		s.slowConsumerLocked()
 		return false
 	}
-	s.backlog.Add(n)
-	s.conn.Async(func() {
-		defer s.backlog.Add(-n)
-		if s.abandon.Load() {
-			return
-		}
-		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
-		_ = s.conn.Writev(gws.OpcodeText, b.Head, mid, b.Tail)
-	})
+	s.seq++
+	it.seq = s.seq
+	s.pushLocked(it)
 	return true
+}
+
+// fits reports whether b with seq is a frame of at most MaxFrameOut.
+func (s *Socket) fits(b *protocol.Broadcast, seq int64) bool {
+	return int64(len(b.Head)+len(b.Tail))+seqLen(seq) <= int64(s.limits.MaxFrameOut)
+}
+
+// seqLen is the length of `,"seq":N`.
+func seqLen(n int64) int64 {
+	l := int64(len(`,"seq":`) + 1)
+	for ; n >= 10; n /= 10 {
+		l++
+	}
+	return l
+}
+
+// mergeScan bounds how far back a delta looks for the one it may merge
+// into: a queue is short unless its reader stopped reading, and then the
+// run's previous delta is among the last few frames (everything queued
+// after it is another run's or another source's).
+const mergeScan = 64
+
+// mergeTarget is the index of the queued delta b may be merged into, or -1.
+// It looks back from the newest frame past other runs' events and the same
+// run's deltas of the other event, and stops at a response or control frame
+// and at any other event of the same run (a lifecycle, tool, usage or final
+// event): a merge never moves text across those.
+func (s *Socket) mergeTarget(b *protocol.Broadcast) int {
+	if s.q == nil {
+		return -1
+	}
+	for i, n := len(s.q.items)-1, 0; i >= 0 && n < mergeScan; i, n = i-1, n+1 {
+		q := s.q.items[i].b
+		switch {
+		case q == nil:
+			return -1
+		case q.Run != b.Run:
+		case q.Merges(b):
+			return i
+		case q.Delta == nil || q.Event == b.Event:
+			return -1
+		}
+	}
+	return -1
 }
 
 // overLimit reports whether queuing n more bytes would pass the backlog
@@ -153,14 +254,12 @@ func (s *Socket) overLimit(n int64) bool {
 // Close queues a close frame behind the frames already queued, so a reply
 // sent just before it still arrives, then closes the connection.
 func (s *Socket) Close(code uint16, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
-	r := []byte(truncateReason(reason))
-	s.conn.Async(func() {
-		s.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
-		_ = s.conn.WriteClose(code, r)
-	})
+	s.pushLocked(outItem{op: opClose, code: code, frame: []byte(truncateReason(reason))})
 }
 
 // SlowConsumer drops a socket whose peer stopped reading, ending with a
@@ -172,15 +271,21 @@ func (s *Socket) Close(code uint16, reason string) {
 // the connection is closed regardless once the grace and the close's own
 // timeout are over, so a stuck peer holds nothing longer than that.
 func (s *Socket) SlowConsumer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slowConsumerLocked()
+}
+
+func (s *Socket) slowConsumerLocked() {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
-	s.abandon.Store(true)
-	_ = s.conn.SetWriteDeadline(time.Now().Add(slowConsumerGrace))
-	s.conn.Async(func() {
-		_ = s.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
-		_ = s.conn.WriteClose(1008, []byte("slow consumer"))
-	})
+	s.abandon = true
+	s.dropQueueLocked()
+	at := time.Now().Add(slowConsumerGrace)
+	s.deadline = at.UnixNano()
+	_ = s.raw.SetWriteDeadline(at)
+	s.pushLocked(outItem{op: opClose, code: 1008, frame: []byte("slow consumer")})
 	time.AfterFunc(slowConsumerGrace+closeWriteTimeout, func() { _ = s.conn.NetConn().Close() })
 }
 
@@ -195,13 +300,9 @@ func (s *Socket) Ping() bool {
 		_ = s.conn.NetConn().Close()
 		return false
 	}
-	s.conn.Async(func() {
-		if s.abandon.Load() {
-			return
-		}
-		s.conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
-		_ = s.conn.WritePing(nil)
-	})
+	s.mu.Lock()
+	s.pushLocked(outItem{op: opPing})
+	s.mu.Unlock()
 	return true
 }
 

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,10 +163,29 @@ type Conn struct {
 }
 
 // Dial opens a socket and reads the challenge.
-func Dial(t testing.TB, url string) *Conn {
+func Dial(t testing.TB, url string) *Conn { t.Helper(); return dial(t, url, 0) }
+
+// dial opens a socket whose kernel receive buffer is rcvbuf bytes (0: the
+// system's default) and reads the challenge.
+func dial(t testing.TB, url string, rcvbuf int) *Conn {
 	t.Helper()
 	w := &Conn{t: t, frames: make(chan *Frame, 4096), done: make(chan struct{})}
-	c, resp, err := gws.NewClient(w, &gws.ClientOption{Addr: url, PermessageDeflate: gws.PermessageDeflate{Enabled: false}, ReadMaxPayloadSize: 64 << 20})
+	opt := &gws.ClientOption{Addr: url, PermessageDeflate: gws.PermessageDeflate{Enabled: false}, ReadMaxPayloadSize: 64 << 20}
+	if rcvbuf > 0 {
+		// Set before connecting: the window is small from the first byte.
+		opt.NewDialer = func() (gws.Dialer, error) {
+			return &net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+				var serr error
+				if err := rc.Control(func(fd uintptr) {
+					serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
+				}); err != nil {
+					return err
+				}
+				return serr
+			}}, nil
+		}
+	}
+	c, resp, err := gws.NewClient(w, opt)
 	if err != nil {
 		code := 0
 		if resp != nil {
@@ -335,6 +355,10 @@ type Client struct {
 	Tamper   func(*auth.DeviceProof)
 	Min, Max int
 	Extra    map[string]any
+	// ReceiveBuffer, when set, is the socket's kernel receive buffer in
+	// bytes: a reader that stops reading then holds little in the kernel,
+	// so the gateway's own queue for it fills soon.
+	ReceiveBuffer int
 }
 
 // Params are the connect params, signed for nonce when the client has an identity.
@@ -403,7 +427,7 @@ func (c Client) Params(nonce string) map[string]any {
 // response (which may be a failure).
 func Connect(t testing.TB, url string, c Client) (*Conn, *Frame) {
 	t.Helper()
-	w := Dial(t, url)
+	w := dial(t, url, c.ReceiveBuffer)
 	w.SendJSON(map[string]any{"type": "req", "id": "c1", "method": "connect", "params": c.Params(w.Nonce)})
 	return w, w.Res("c1")
 }
