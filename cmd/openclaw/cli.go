@@ -124,11 +124,12 @@ func run(args []string) int {
 		}()
 		kctx, err := parser.Parse(args)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "openclaw: "+oneLine(err.Error()))
+			line := "openclaw: " + oneLine(err.Error())
 			var pe *kong.ParseError
 			if errors.As(err, &pe) && pe.Context != nil {
-				fmt.Fprint(os.Stderr, whatExists(pe.Context, err))
+				line += " (" + whatExists(pe.Context, err) + ")"
 			}
+			fmt.Fprintln(os.Stderr, line)
 			return exitUsage
 		}
 		if err := kctx.Run(&cli.Globals); err != nil {
@@ -154,11 +155,11 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// whatExists follows a command-line error with what the user can type
-// instead: the subcommands of the command they were in and its flags, and
-// where the full help is. A command that runs by default (`gateway` runs
-// `gateway run`) lists its parent's subcommands too, since `openclaw gateway
-// install` lands in it.
+// whatExists is what to say after a command-line error, on the same line:
+// the subcommands of the command the user was in, for an unknown flag that
+// command's flags, and where the full help is. A command that runs by
+// default (`gateway` runs `gateway run`) lists its parent's subcommands too,
+// since `openclaw gateway install` lands in it.
 func whatExists(ctx *kong.Context, err error) string {
 	node := ctx.Selected()
 	if node == nil {
@@ -171,17 +172,16 @@ func whatExists(ctx *kong.Context, err error) string {
 	if d := node.DefaultCmd; d != nil && d.Tag.Default == "withargs" {
 		flags = d // `gateway --forse` is a mistyped `gateway run` flag
 	}
-	var b strings.Builder
-	if names := commandNames(cmds); len(names) > 0 {
-		fmt.Fprintf(&b, "  commands of `%s`: %s\n", cmds.FullPath(), strings.Join(names, ", "))
+	var parts []string
+	if names := commandNames(cmds); len(names) > 0 && !strings.HasPrefix(err.Error(), "missing flags") {
+		parts = append(parts, fmt.Sprintf("commands of `%s`: %s", cmds.FullPath(), strings.Join(names, ", ")))
 	}
-	if strings.Contains(err.Error(), "flag") {
+	if strings.HasPrefix(err.Error(), "unknown flag") {
 		if names := flagNames(flags, false); len(names) > 0 {
-			fmt.Fprintf(&b, "  flags of `%s`: %s\n", flags.FullPath(), strings.Join(names, ", "))
+			parts = append(parts, fmt.Sprintf("flags of `%s`: %s", flags.FullPath(), strings.Join(names, ", ")))
 		}
 	}
-	fmt.Fprintf(&b, "  see `%s --help`\n", cmds.FullPath())
-	return b.String()
+	return strings.Join(append(parts, fmt.Sprintf("see `%s --help`", cmds.FullPath())), "; ")
 }
 
 // commandNames are the visible subcommands of n.

@@ -20,8 +20,8 @@ func cli(t *testing.T, args ...string) cmdResult {
 	return runCmd(t, 30*time.Second, env, "", testBinary, args...)
 }
 
-// TestCLIGuidance: a wrong command line exits 2 with the error on one line,
-// then what exists instead; help and --version exit 0.
+// TestCLIGuidance: a wrong command line exits 2 with one line on stderr: the
+// error, then what exists instead; help and --version exit 0.
 func TestCLIGuidance(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -29,7 +29,7 @@ func TestCLIGuidance(t *testing.T) {
 		code       int
 		stdout     []string // each must appear
 		stderr     []string
-		firstLine  string // stderr's first line starts with this
+		firstLine  string // stderr is one line that starts with this
 		notStdout  []string
 		oneLineOut bool // stdout is exactly one line
 	}{
@@ -58,9 +58,9 @@ func TestCLIGuidance(t *testing.T) {
 				t.Errorf("exit %d, want %d", r.Code, tt.code)
 			}
 			if tt.firstLine != "" {
-				first, _, _ := strings.Cut(r.Stderr, "\n")
-				if !strings.HasPrefix(first, tt.firstLine) {
-					t.Errorf("first stderr line %q, want it to start with %q", first, tt.firstLine)
+				line := requireOneLine(t, "stderr", r.Stderr)
+				if !strings.HasPrefix(line, tt.firstLine) {
+					t.Errorf("stderr %q, want it to start with %q", line, tt.firstLine)
 				}
 			}
 			for _, w := range tt.stderr {
