@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
 package main
 
@@ -9,8 +9,9 @@ import (
 	"os/exec"
 )
 
-// runGroup runs bin with args; without Unix process groups, signals are left
-// to the console.
+// runGroup runs bin with args. Elsewhere (Windows; Unix systems whose
+// syscall package lacks what group_unix.go uses) signals are left to the
+// console and the process group the runner shares with us.
 func runGroup(bin string, args []string) int {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
