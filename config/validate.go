@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,7 +28,7 @@ func (c *Config) Validate() error {
 	if c == nil {
 		return nil
 	}
-	for _, check := range []func() *Error{c.validateGateway, c.validateCanvasHost, c.validateAgents, c.validateModels, c.validateChannels} {
+	for _, check := range []func() *Error{c.validateGateway, c.validateCanvasHost, c.validateAgents, c.validateModels, c.validateModelRefs, c.validateChannels} {
 		if e := check(); e != nil {
 			return e
 		}
@@ -224,6 +225,38 @@ func (c *Config) validateModels() *Error {
 			if e := atLeast(mp+".maxTokens", &m.MaxTokens, 0); e != nil {
 				return e
 			}
+		}
+	}
+	return nil
+}
+
+// validateModelRefs checks that every model reference names a model of its
+// provider's models list, as the reference CLI does when a model is set
+// ("Unknown model"): a typo would otherwise surface only at the first agent
+// turn, as the provider's 404. A provider without a models list takes any
+// model id, and a provider not configured here is left to the run (with no
+// providers at all, OPENAI_API_KEY supplies one).
+func (c *Config) validateModelRefs() *Error {
+	type ref struct{ path, value string }
+	refs := []ref{{"agents.defaults.model.primary", c.Agents.Defaults.Model.Primary}}
+	for i, ag := range c.Agents.List {
+		if ag.Model != nil {
+			refs = append(refs, ref{indexPath("agents.list", i) + ".model.primary", ag.Model.Primary})
+		}
+	}
+	for _, r := range refs {
+		prov, model, ok := strings.Cut(r.value, "/")
+		pv, known := c.Models.Providers[prov]
+		if !ok || !known || len(pv.Models) == 0 {
+			continue
+		}
+		ids := make([]string, len(pv.Models))
+		for i, m := range pv.Models {
+			ids[i] = strconv.Quote(m.ID)
+		}
+		if !slices.ContainsFunc(pv.Models, func(m ProviderModel) bool { return m.ID == model }) {
+			list := joinKey("models.providers", prov) + ".models"
+			return fail(r.path, fmt.Sprintf("%s: unknown model %q: %s lists %s", r.path, model, list, strings.Join(ids, ", ")))
 		}
 	}
 	return nil

@@ -61,6 +61,10 @@ func TestValidateRejects(t *testing.T) {
 		{"model ref empty model", "{agents: {list: [{id: 'a', model: {\n primary: 'local/'}}]}}", `f.json:2: agents.list[0].model.primary: "local/" is not of the form <provider>/<model>`},
 		{"model ref empty provider", "{agents: {defaults: {model: {\n primary: '/m'}}}}", `f.json:2: agents.defaults.model.primary: "/m" is not of the form <provider>/<model>`},
 
+		{"model not in its provider's list", "{models: {providers: {local: {baseUrl: 'http://h', models: [{id: 'qwen2.5:7b', name: 'Q'}, {id: 'llama3', name: 'L'}]}}},\n agents: {defaults: {model: {\n primary: 'local/qwen'}}}}",
+			`f.json:3: agents.defaults.model.primary: unknown model "qwen": models.providers.local.models lists "qwen2.5:7b", "llama3"`},
+		{"agent's model not in its provider's list", "{models: {providers: {p: {baseUrl: 'http://h', models: [{id: 'm', name: 'M'}]}}},\n agents: {list: [{id: 'a',\n model: {primary: 'p/n'}}]}}",
+			`f.json:3: agents.list[0].model.primary: unknown model "n": models.providers.p.models lists "m"`},
 		{"provider without baseUrl", "{models: {providers: {\n p: {models: []}}}}", "f.json:2: models.providers.p.baseUrl: required"},
 		{"provider bad baseUrl", "{models: {providers: {p: {\n baseUrl: 'localhost:8080'}}}}", "f.json:2: models.providers.p.baseUrl: must be an http:// or https:// URL"},
 		{"provider id with slash", "{models: {providers: {\n 'a/b': {baseUrl: 'http://h'}}}}", `f.json:2: models.providers: provider id "a/b" must be non-blank, without spaces or '/'`},
@@ -94,6 +98,11 @@ func TestValidateAccepts(t *testing.T) {
 		`{channels: {telegram: {webhookUrl: 'https://x.example/h', webhookSecret: 's', webhookPath: '/h', webhookPort: 8443}}}`,
 		`{agents: {list: [{id: 'a', default: true}, {id: 'b', model: {primary: 'openrouter/meta-llama/llama-3'}}]}}`,
 		`{models: {providers: {p: {baseUrl: 'https://h/v1', models: [{id: 'm', name: 'M'}, {id: 'n', name: 'N', maxTokens: 0}]}}}}`,
+		// A listed model; a provider without a list takes any id; an
+		// unconfigured provider is the run's to report.
+		`{models: {providers: {p: {baseUrl: 'http://h', models: [{id: 'm', name: 'M'}]}}}, agents: {defaults: {model: {primary: 'p/m'}}}}`,
+		`{models: {providers: {p: {baseUrl: 'http://h'}}}, agents: {defaults: {model: {primary: 'p/anything'}}}}`,
+		`{models: {providers: {p: {baseUrl: 'http://h', models: [{id: 'm', name: 'M'}]}}}, agents: {list: [{id: 'a', model: {primary: 'openai/gpt-4o'}}]}}`,
 		// Blank secrets are for startup to reject, with the reason.
 		`{gateway: {auth: {token: '', password: ''}}}`,
 	} {

@@ -46,7 +46,7 @@ func (c *AgentCmd) Run(g *Globals) error {
 		params["sessionKey"] = c.SessionKey
 	}
 	if c.Deliver && c.To == "" {
-		return fail(2, "--deliver needs --to <chat id>")
+		return fail(exitUsage, "--deliver needs --to <chat id>")
 	}
 	if c.To != "" {
 		params["to"] = c.To
@@ -99,9 +99,9 @@ func (c *AgentCmd) Run(g *Globals) error {
 					if c.JSON {
 						_ = printJSON(o.res)
 					}
-					return fail(1, "agent run failed: %s (%s)", es.Message, es.Code)
+					return fail(exitFailure, "agent run failed: %s (%s)", es.Message, es.Code)
 				}
-				return fail(1, "agent run failed: %v", o.err)
+				return fail(exitFailure, "agent run failed: %v", o.err)
 			}
 			if c.JSON {
 				return printJSON(o.res)

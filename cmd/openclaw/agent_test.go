@@ -53,6 +53,14 @@ func TestAgentCLI(t *testing.T) {
 		t.Fatalf("gateway call agent --expect-final:\n%s", r)
 	}
 
+	// A server that never sends finish_reason but ends with [DONE] (some
+	// llama.cpp builds) has answered: the turn completes.
+	fp.Script(fakeprovider.Reply{Text: "No reason given.", Deltas: 3, NoFinish: true})
+	r = runCmd(t, 30*time.Second, env, "", testBinary, append([]string{"agent", "--message", "no finish"}, target...)...)
+	if r.Code != 0 || r.Stdout != "No reason given.\n" {
+		t.Fatalf("a stream without finish_reason: want exit 0 and the reply:\n%s", r)
+	}
+
 	fp.Script(fakeprovider.Reply{Status: 500, ErrorMessage: "model exploded"})
 	r = runCmd(t, 30*time.Second, env, "", testBinary, append([]string{"agent", "--message", "fail"}, target...)...)
 	if r.Code != 1 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 || !strings.Contains(r.Stderr, "model exploded") {

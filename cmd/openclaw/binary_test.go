@@ -112,8 +112,8 @@ func requireOneLine(t *testing.T, what, s string) string {
 	return line
 }
 
-// TestBinaryStartupFailures: configurations the gateway refuses exit
-// non-zero with one line on stderr that says what is wrong.
+// TestBinaryStartupFailures: configurations the gateway refuses exit 78
+// (EX_CONFIG) with one line on stderr that says what is wrong.
 func TestBinaryStartupFailures(t *testing.T) {
 	cases := []struct {
 		name string
@@ -161,8 +161,8 @@ func TestBinaryStartupFailures(t *testing.T) {
 			opts.StateDir = dir
 			g := launchGateway(t, opts)
 			code := g.wait(t, 15*time.Second)
-			if code == 0 {
-				t.Errorf("exit code 0, want non-zero")
+			if code != exitConfig {
+				t.Errorf("exit code %d, want %d (EX_CONFIG: restarting will not help)", code, exitConfig)
 			}
 			line := requireOneLine(t, "stderr", g.Stderr.String())
 			for _, w := range want {
@@ -185,15 +185,36 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 // TestBinaryGeneratedToken: with no token anywhere the gateway prints the one
-// it generated, and that token lets a client in.
+// it generated exactly once, on stdout, and never in its log file; that token
+// lets a client in; client commands of the same user and profile find it in
+// the state directory's token file (0600) without being given it; the file
+// goes when the gateway stops, and a second gateway refused by the lock
+// leaves it alone.
 func TestBinaryGeneratedToken(t *testing.T) {
 	g := startGateway(t, gwOptions{})
-	stderr := g.Stderr.String()
-	m := regexp.MustCompile(`(?m)^gateway token for this run: ([0-9a-f]{48})$`).FindStringSubmatch(stderr)
-	if m == nil {
-		t.Fatalf("stderr does not print a 48-hex generated token:\n%s", stderr)
+	var m []string
+	if !waitFor(func() bool {
+		m = regexp.MustCompile(`(?m)^gateway token for this run: ([0-9a-f]{48})$`).FindStringSubmatch(g.Stdout.String())
+		return m != nil
+	}, 10*time.Second) {
+		t.Fatalf("stdout does not print a 48-hex generated token:\n%s", g.Stdout)
 	}
 	token := m[1]
+	if n := strings.Count(g.Stdout.String(), token); n != 1 {
+		t.Errorf("the token appears %d times on stdout, want once", n)
+	}
+	if strings.Contains(g.Stderr.String(), token) {
+		t.Errorf("the token is on stderr too")
+	}
+	logs, _ := filepath.Glob(filepath.Join(g.StateDir, "logs", "*.log"))
+	if len(logs) == 0 {
+		t.Fatal("no log file")
+	}
+	for _, l := range logs {
+		if b, _ := os.ReadFile(l); strings.Contains(string(b), token) {
+			t.Errorf("the token is in the log file %s", l)
+		}
+	}
 	c, err := dialGateway(t, g.URL, token)
 	if err != nil {
 		t.Fatalf("dial with the generated token %s: %v", token, err)
@@ -203,7 +224,40 @@ func TestBinaryGeneratedToken(t *testing.T) {
 		c.Close()
 		t.Errorf("a different token was accepted too")
 	}
+
+	file := filepath.Join(g.StateDir, tokenFileName)
+	st, err := os.Stat(file)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, mode %v; want 0600", err, st)
+	}
+	if b, _ := os.ReadFile(file); strings.TrimSpace(string(b)) != token {
+		t.Fatalf("token file holds %q, want the printed token", b)
+	}
+	// A client command with no token finds the gateway's (same state dir;
+	// the port from the environment, as a profile would give it).
+	env := cleanEnv("HOME="+g.Home, "OPENCLAW_STATE_DIR="+g.StateDir, "OPENCLAW_GATEWAY_PORT="+strconv.Itoa(g.Port))
+	r := runCmd(t, 30*time.Second, env, "", testBinary, "health")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Gateway health: ok") {
+		t.Fatalf("openclaw health without --token:\n%s", r)
+	}
+	// Without the file, the same command says how to pass a token.
+	other := cleanEnv("HOME="+g.Home, "OPENCLAW_STATE_DIR="+t.TempDir(), "OPENCLAW_GATEWAY_PORT="+strconv.Itoa(g.Port))
+	r = runCmd(t, 30*time.Second, other, "", testBinary, "health")
+	if line := requireOneLine(t, "stderr", r.Stderr); r.Code != 1 || !strings.Contains(line, "--token") {
+		t.Errorf("health with no token at all: want exit 1 and a line that says how to pass one:\n%s", r)
+	}
+
+	second := launchGateway(t, gwOptions{StateDir: g.StateDir, Port: freePort(t)})
+	if code := second.wait(t, 15*time.Second); code != exitConfig {
+		t.Errorf("second gateway on the same state dir: exit %d, want %d", code, exitConfig)
+	}
+	if b, _ := os.ReadFile(file); strings.TrimSpace(string(b)) != token {
+		t.Fatalf("after a refused second gateway the token file holds %q", b)
+	}
 	g.stop(t)
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("token file still there after the gateway stopped: %v", err)
+	}
 }
 
 // TestBinaryCLICall: our own `openclaw gateway call` against our gateway.

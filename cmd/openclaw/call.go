@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"openclaw/actors/gateway"
@@ -40,10 +42,10 @@ type CallCmd struct {
 func (c *CallCmd) Run(g *Globals) error {
 	var params any
 	if err := json.Unmarshal([]byte(c.Params), &params); err != nil {
-		return fail(2, "--params is not valid JSON: %v", err)
+		return fail(exitUsage, "--params is not valid JSON: %v", err)
 	}
 	if _, ok := params.(map[string]any); !ok {
-		return fail(2, "--params must be a JSON object")
+		return fail(exitUsage, "--params must be a JSON object")
 	}
 	if c.ExpectFinal {
 		return callFinalAndPrint(g, c.Target, c.Method, params, c.JSON)
@@ -102,7 +104,7 @@ func (c *HealthCmd) Run(g *Globals) error {
 		fmt.Printf("Channel %s: linked=%v\n", name, ch.Linked)
 	}
 	if !h.OK {
-		return fail(1, "")
+		return fail(exitFailure, "")
 	}
 	return nil
 }
@@ -110,11 +112,80 @@ func (c *HealthCmd) Run(g *Globals) error {
 // StatusCmd fetches the status summary.
 type StatusCmd struct {
 	Target
-	JSON bool `name:"json" help:"Print JSON."`
+	JSON bool `name:"json" help:"Print the raw JSON summary."`
 }
 
 func (c *StatusCmd) Run(g *Globals) error {
-	return callAndPrint(g, c.Target, "status", map[string]any{}, c.JSON)
+	return callRender(g, c.Target, "status", map[string]any{}, c.JSON, func(res json.RawMessage) error {
+		if c.JSON {
+			return printJSON(res)
+		}
+		return writeStatus(os.Stdout, res)
+	})
+}
+
+// writeStatus prints the status summary as a few lines of text, like
+// health does; fields the gateway did not send are left out.
+func writeStatus(w io.Writer, res json.RawMessage) error {
+	var s struct {
+		OK          *bool  `json:"ok"`
+		Version     string `json:"version"`
+		PID         int    `json:"pid"`
+		UptimeMs    int64  `json:"uptimeMs"`
+		Connections *struct {
+			Total, Operators, Nodes, Handshaking int
+		} `json:"connections"`
+		Sessions *struct {
+			Count int `json:"count"`
+		} `json:"sessions"`
+		ActiveRuns *int `json:"activeRuns"`
+		Memory     *struct {
+			RSSBytes       int64 `json:"rssBytes"`
+			HeapAllocBytes int64 `json:"heapAllocBytes"`
+			Goroutines     int   `json:"goroutines"`
+		} `json:"memory"`
+	}
+	if err := json.Unmarshal(res, &s); err != nil {
+		return fail(exitFailure, "status: unexpected result: %v", err)
+	}
+	state := "ok"
+	if s.OK != nil && !*s.OK {
+		state = "not ok"
+	}
+	line := "Gateway status: " + state
+	var about []string
+	if s.Version != "" {
+		about = append(about, "version "+s.Version)
+	}
+	if s.PID != 0 {
+		about = append(about, "pid "+strconv.Itoa(s.PID))
+	}
+	if s.UptimeMs > 0 {
+		about = append(about, "up "+(time.Duration(s.UptimeMs)*time.Millisecond).Round(time.Second).String())
+	}
+	if len(about) > 0 {
+		line += " (" + strings.Join(about, ", ") + ")"
+	}
+	lines := []string{line}
+	if c := s.Connections; c != nil {
+		lines = append(lines, fmt.Sprintf("Connections: %d (operators %d, nodes %d, handshaking %d)", c.Total, c.Operators, c.Nodes, c.Handshaking))
+	}
+	if s.Sessions != nil || s.ActiveRuns != nil {
+		var parts []string
+		if s.Sessions != nil {
+			parts = append(parts, fmt.Sprintf("Sessions: %d", s.Sessions.Count))
+		}
+		if s.ActiveRuns != nil {
+			parts = append(parts, fmt.Sprintf("Active runs: %d", *s.ActiveRuns))
+		}
+		lines = append(lines, strings.Join(parts, "  "))
+	}
+	if m := s.Memory; m != nil {
+		lines = append(lines, fmt.Sprintf("Memory: %.1f MiB resident, %.1f MiB heap, %d goroutines",
+			float64(m.RSSBytes)/(1<<20), float64(m.HeapAllocBytes)/(1<<20), m.Goroutines))
+	}
+	_, err := fmt.Fprintln(w, strings.Join(lines, "\n"))
+	return err
 }
 
 // GatewayStatusCmd probes the gateway: connect, then status.
@@ -125,16 +196,17 @@ type GatewayStatusCmd struct {
 }
 
 func (c *GatewayStatusCmd) Run(g *Globals) error {
-	url, err := resolveURL(g, c.Target)
+	rt, err := resolveTarget(g, c.Target)
 	if err != nil {
 		return err
 	}
+	url := rt.url
 	out := map[string]any{"cli": map[string]any{"version": version()}, "gateway": map[string]any{"probeUrl": url}}
 	if c.NoProbe {
 		return printJSON(mustJSON(out))
 	}
 	start := time.Now()
-	cl, err := dial(g, c.Target)
+	cl, err := dialTarget(rt, c.Timeout)
 	rpc := map[string]any{"ok": err == nil, "url": url, "kind": "connect"}
 	if err != nil {
 		rpc["error"] = err.Error()
@@ -142,7 +214,7 @@ func (c *GatewayStatusCmd) Run(g *Globals) error {
 		if c.JSON {
 			_ = printJSON(mustJSON(out))
 		}
-		return fail(1, "gateway not reachable at %s: %v", url, oneLine(err.Error()))
+		return fail(exitFailure, "gateway not reachable at %s: %v", url, oneLine(err.Error()))
 	}
 	defer cl.Close()
 	var hello struct {
@@ -178,16 +250,21 @@ func callAndPrint(g *Globals, t Target, method string, params any, asJSON bool) 
 
 // callError is a failed call: the gateway's error when it sent one.
 type callError struct {
-	stage string // "connect" or the method
-	shape *protocol.ErrorShape
-	err   error
+	stage    string // "connect" or the method
+	shape    *protocol.ErrorShape
+	err      error
+	noSecret bool // the command had no token or password to offer
 }
 
 func (e *callError) Error() string {
+	msg := fmt.Sprintf("%s failed: %v", e.stage, e.err)
 	if e.shape != nil {
-		return fmt.Sprintf("%s failed: %s (%s)", e.stage, e.shape.Message, e.shape.Code)
+		msg = fmt.Sprintf("%s failed: %s (%s)", e.stage, e.shape.Message, e.shape.Code)
 	}
-	return fmt.Sprintf("%s failed: %v", e.stage, e.err)
+	if e.noSecret && e.shape != nil && e.shape.Code == protocol.CodeInvalidRequest {
+		msg += "; pass --token (the gateway prints it at start) or set OPENCLAW_GATEWAY_TOKEN"
+	}
+	return msg
 }
 
 // reportError prints a failed call the way the reference CLI does with
@@ -209,7 +286,7 @@ func reportError(err error, asJSON bool) error {
 		}
 		_ = printJSON(mustJSON(map[string]any{"ok": false, "error": e}))
 	}
-	return fail(1, "%s", ce.Error())
+	return fail(exitFailure, "%s", ce.Error())
 }
 
 // call connects, calls one method and returns its payload.
@@ -230,48 +307,82 @@ func call(g *Globals, t Target, method string, params any) (json.RawMessage, err
 	return res, nil
 }
 
-func dial(g *Globals, t Target) (*client.Client, error) {
-	prof, err := g.profile()
+// target is where and how a client command connects, resolved once.
+type target struct {
+	url, token, password string
+	identityPath         string // the CLI's device key
+}
+
+// resolveTarget works out the gateway URL and secret: flags, then
+// OPENCLAW_GATEWAY_URL / _TOKEN / _PASSWORD, then the config file, then (for
+// a token on a loopback URL) the token file of a gateway of this profile
+// that generated its token. A config file that does not load is not fatal
+// here: the running gateway is what answers, and it may be running on the
+// previous good config; the command says so in one line on stderr and
+// carries on with the flags, the environment and the defaults.
+func resolveTarget(g *Globals, t Target) (target, error) {
+	prof, paths, err := g.paths()
 	if err != nil {
-		return nil, fail(2, "%v", err)
-	}
-	paths, err := config.ResolvePaths(prof)
-	if err != nil {
-		return nil, fail(2, "%v", err)
+		return target{}, err
 	}
 	cfg, err := config.Load(paths.ConfigPath)
 	if err != nil {
-		return nil, fail(2, "%v", err)
+		fmt.Fprintf(os.Stderr, "openclaw: warning: ignoring the config file: %s\n", oneLine(err.Error()))
+		cfg = nil
 	}
-	url, err := resolveURL(g, t)
+	rt := target{
+		url:          firstSet(t.URL, os.Getenv("OPENCLAW_GATEWAY_URL")),
+		token:        firstSet(t.Token, os.Getenv("OPENCLAW_GATEWAY_TOKEN")),
+		password:     firstSet(t.Password, os.Getenv("OPENCLAW_GATEWAY_PASSWORD")),
+		identityPath: filepath.Join(paths.StateDir, "identity", "device.json"),
+	}
+	if rt.url == "" {
+		port, _, err := config.ResolvePort(0, cfg, prof)
+		if err != nil {
+			return target{}, fail(exitConfig, "%v", err)
+		}
+		rt.url = "ws://127.0.0.1:" + strconv.Itoa(port)
+	}
+	if cfg != nil && rt.token == "" && cfg.Gateway.Auth.Token != nil {
+		rt.token = *cfg.Gateway.Auth.Token
+	}
+	if cfg != nil && rt.password == "" && cfg.Gateway.Auth.Password != nil {
+		rt.password = *cfg.Gateway.Auth.Password
+	}
+	if rt.token == "" && rt.password == "" && isLoopbackURL(rt.url) {
+		// Only ever sent to this machine: the file is this user's secret.
+		rt.token = readTokenFile(paths.StateDir)
+	}
+	return rt, nil
+}
+
+func dial(g *Globals, t Target) (*client.Client, error) {
+	rt, err := resolveTarget(g, t)
 	if err != nil {
 		return nil, err
 	}
-	token := firstSet(t.Token, os.Getenv("OPENCLAW_GATEWAY_TOKEN"))
-	password := firstSet(t.Password, os.Getenv("OPENCLAW_GATEWAY_PASSWORD"))
-	if cfg != nil && token == "" && cfg.Gateway.Auth.Token != nil {
-		token = *cfg.Gateway.Auth.Token
-	}
-	if cfg != nil && password == "" && cfg.Gateway.Auth.Password != nil {
-		password = *cfg.Gateway.Auth.Password
-	}
+	return dialTarget(rt, t.Timeout)
+}
+
+func dialTarget(rt target, timeoutSec int) (*client.Client, error) {
 	// Like the reference CLI: a shared secret over loopback needs no device
 	// identity; anywhere else the device key proves who is calling.
 	var id *auth.Identity
-	if !(isLoopbackURL(url) && (token != "" || password != "")) {
-		if id, err = loadIdentity(filepath.Join(paths.StateDir, "identity", "device.json")); err != nil {
-			return nil, fail(1, "device identity: %v", err)
+	if !(isLoopbackURL(rt.url) && (rt.token != "" || rt.password != "")) {
+		var err error
+		if id, err = loadIdentity(rt.identityPath); err != nil {
+			return nil, fail(exitFailure, "device identity: %v", err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(t.Timeout)*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(timeoutSec)*time.Second)
 	defer cancel()
 	cl, err := client.Dial(ctx, client.Options{
-		URL: url, Token: token, Password: password, Identity: id,
+		URL: rt.url, Token: rt.token, Password: rt.password, Identity: id,
 		ClientID: "cli", Mode: "cli", Version: gateway.Version, DisplayName: "openclaw-go cli",
 		Scopes: []string{"operator.admin", "operator.read", "operator.write", "operator.approvals", "operator.pairing"},
 	})
 	if err != nil {
-		ce := &callError{stage: "connect", err: err}
+		ce := &callError{stage: "connect", err: err, noSecret: rt.token == "" && rt.password == ""}
 		errors.As(err, &ce.shape)
 		return nil, ce
 	}
@@ -289,29 +400,6 @@ func isLoopbackURL(raw string) bool {
 	}
 	a, err := netip.ParseAddr(h)
 	return err == nil && a.IsLoopback()
-}
-
-func resolveURL(g *Globals, t Target) (string, error) {
-	if u := firstSet(t.URL, os.Getenv("OPENCLAW_GATEWAY_URL")); u != "" {
-		return u, nil
-	}
-	prof, err := g.profile()
-	if err != nil {
-		return "", fail(2, "%v", err)
-	}
-	paths, err := config.ResolvePaths(prof)
-	if err != nil {
-		return "", fail(2, "%v", err)
-	}
-	cfg, err := config.Load(paths.ConfigPath)
-	if err != nil {
-		return "", fail(2, "%v", err)
-	}
-	port, _, err := config.ResolvePort(0, cfg, prof)
-	if err != nil {
-		return "", fail(2, "%v", err)
-	}
-	return "ws://127.0.0.1:" + strconv.Itoa(port), nil
 }
 
 // identityFile is the CLI's stored device key.

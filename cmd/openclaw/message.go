@@ -50,10 +50,10 @@ func (c *MessageSendCmd) Run(g *Globals) error {
 func sendParams(channel, to, message, account, replyTo string, silent bool) (map[string]any, error) {
 	to = strings.TrimSpace(to)
 	if to == "" {
-		return nil, fail(2, "--target must not be empty")
+		return nil, fail(exitUsage, "--target must not be empty")
 	}
 	if strings.TrimSpace(message) == "" {
-		return nil, fail(2, "--message must not be empty")
+		return nil, fail(exitUsage, "--message must not be empty")
 	}
 	p := map[string]any{"to": to, "message": message, "channel": channel, "idempotencyKey": uuid.NewString()}
 	putOptional(p, "accountId", account)
@@ -115,7 +115,7 @@ var channelIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 func parseChannel(raw string) (string, error) {
 	v := strings.ToLower(strings.TrimSpace(raw))
 	if !channelIDPattern.MatchString(v) {
-		return "", fail(2, "invalid channel %q: use lowercase letters, numbers, \"_\" or \"-\", for example \"telegram\"", raw)
+		return "", fail(exitUsage, "invalid channel %q: use lowercase letters, numbers, \"_\" or \"-\", for example \"telegram\"", raw)
 	}
 	return v, nil
 }

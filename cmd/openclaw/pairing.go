@@ -57,7 +57,7 @@ func listChannel(flag, arg string) (string, error) {
 	case len(ch) == 0:
 		return "", nil
 	case len(ch) == 2 && ch[0] != ch[1]:
-		return "", fail(2, "conflicting pairing channels: %q and %q; pass the channel either positionally or with --channel", ch[0], ch[1])
+		return "", fail(exitUsage, "conflicting pairing channels: %q and %q; pass the channel either positionally or with --channel", ch[0], ch[1])
 	}
 	return ch[0], nil
 }
@@ -87,7 +87,7 @@ type pairingRequest struct {
 func writePairingList(w io.Writer, channel string, res json.RawMessage, asJSON bool) error {
 	var l pairingList
 	if err := json.Unmarshal(res, &l); err != nil {
-		return fail(1, "channels.pairing.list: unexpected result: %v", err)
+		return fail(exitFailure, "channels.pairing.list: unexpected result: %v", err)
 	}
 	reqs := make([]pairingRequest, len(l.Requests))
 	seen := map[string]bool{}
@@ -176,7 +176,7 @@ func approveParams(flagChannel, first, second, account string, notify bool) (map
 	rawChannel, code := "telegram", first
 	switch {
 	case flagChannel != "" && second != "":
-		return nil, fail(2, "too many arguments; use: openclaw pairing approve --channel <channel> <code>")
+		return nil, fail(exitUsage, "too many arguments; use: openclaw pairing approve --channel <channel> <code>")
 	case flagChannel != "":
 		rawChannel = flagChannel
 	case second != "":
@@ -184,7 +184,7 @@ func approveParams(flagChannel, first, second, account string, notify bool) (map
 	}
 	code = strings.ToUpper(strings.TrimSpace(code))
 	if code == "" {
-		return nil, fail(2, "%s", usage)
+		return nil, fail(exitUsage, "%s", usage)
 	}
 	channel, err := parseChannel(rawChannel)
 	if err != nil {

@@ -18,8 +18,8 @@ func TestStateDirLock(t *testing.T) {
 	code := second.wait(t, 10*time.Second)
 	stderr := strings.TrimSpace(second.Stderr.String())
 	want := "another gateway (pid " + strconv.Itoa(first.cmd.Process.Pid) + ") is running with state directory"
-	if code == 0 || strings.Count(stderr, "\n") != 0 || !strings.Contains(stderr, want) {
-		t.Fatalf("second gateway: exit %d, stderr %q; want non-zero and one line containing %q", code, stderr, want)
+	if code != exitConfig || strings.Count(stderr, "\n") != 0 || !strings.Contains(stderr, want) {
+		t.Fatalf("second gateway: exit %d, stderr %q; want %d and one line containing %q", code, stderr, exitConfig, want)
 	}
 	if first.exited() {
 		t.Fatal("the first gateway died")

@@ -36,13 +36,9 @@ type RunCmd struct {
 }
 
 func (r *RunCmd) Run(g *Globals) error {
-	prof, err := g.profile()
+	prof, paths, err := g.paths()
 	if err != nil {
-		return fail(2, "%v", err)
-	}
-	paths, err := config.ResolvePaths(prof)
-	if err != nil {
-		return fail(2, "%v", err)
+		return err
 	}
 	// Check the config before anything else, so a broken file is one line
 	// and a non-zero exit, not a half-started gateway.
@@ -51,13 +47,16 @@ func (r *RunCmd) Run(g *Globals) error {
 	}
 	log, logw, err := setupLogging(paths.StateDir, r.Verbose)
 	if err != nil {
-		return fail(1, "cannot open the log file under %s: %v", paths.StateDir, err)
+		return fail(exitConfig, "cannot open the log file under %s: %v", paths.StateDir, err)
 	}
 	defer logw.Close()
 
 	// A generated token is made once per process: an in-process restart
-	// must not lock out the clients that were given it.
+	// must not lock out the clients that were given it. It is a secret: it
+	// goes to stdout once (the person who started the gateway) and to the
+	// token file (clients of the same user and profile), never to the log.
 	var generated string
+	generatedInForce := false // the generation being started uses it
 	build := func() (gateway.Options, error) {
 		cfg, hash, err := r.loadConfigHash(prof, paths)
 		if err != nil {
@@ -68,12 +67,10 @@ func (r *RunCmd) Run(g *Globals) error {
 			return gateway.Options{}, err
 		}
 		opts.ConfigHash = hash
+		generatedInForce = opts.Secret.Generated
 		if opts.Secret.Generated {
 			if generated == "" {
 				generated = opts.Secret.Value
-				log.Warn("no gateway token configured: generated one for this run (set gateway.auth.token or OPENCLAW_GATEWAY_TOKEN to keep one)",
-					"token", generated)
-				fmt.Fprintf(os.Stderr, "gateway token for this run: %s\n", generated)
 			}
 			opts.Secret.Value = generated
 		}
@@ -81,9 +78,34 @@ func (r *RunCmd) Run(g *Globals) error {
 		return opts, nil
 	}
 	runner := gateway.NewRunner(build, log)
+	// The token file is written only once this gateway holds the state
+	// directory (a second gateway refused by the lock must not replace the
+	// first one's file) and follows restarts that configure a token.
+	started, announced := false, false
+	runner.OnStart = func(*gateway.Gateway) {
+		started = true
+		if !generatedInForce {
+			removeTokenFile(paths.StateDir, generated)
+			return
+		}
+		if err := writeTokenFile(paths.StateDir, generated); err != nil {
+			log.Warn("cannot write the token file; clients must be given the token", "path", tokenFilePath(paths.StateDir), "err", err)
+		}
+		if !announced {
+			announced = true
+			log.Warn("no gateway token configured: generated one for this run, printed on stdout and kept in the token file while the gateway runs (set gateway.auth.token or OPENCLAW_GATEWAY_TOKEN to keep one)",
+				"tokenFile", tokenFilePath(paths.StateDir))
+			fmt.Printf("gateway token for this run: %s\n", generated)
+		}
+	}
+	defer func() {
+		if generated != "" {
+			removeTokenFile(paths.StateDir, generated)
+		}
+	}()
 	if r.Pprof != "" {
 		if err := servePprof(r.Pprof, log); err != nil {
-			return fail(2, "--pprof: %v", err)
+			return fail(exitConfig, "--pprof: %v", err)
 		}
 	}
 	if r.Force {
@@ -95,7 +117,7 @@ func (r *RunCmd) Run(g *Globals) error {
 		killed, err := takeover.Free(ctx, opts.Port, func(msg string, args ...any) { log.Warn(msg, args...) })
 		cancel()
 		if err != nil {
-			return fail(1, "--force: %v", err)
+			return fail(exitFailure, "--force: %v", err)
 		}
 		if len(killed) == 0 {
 			log.Info("--force: nothing was listening on the port", "port", opts.Port)
@@ -123,7 +145,17 @@ func (r *RunCmd) Run(g *Globals) error {
 
 	if err := runner.Run(context.Background()); err != nil {
 		log.Error("gateway failed", "err", err)
-		return fail(1, "%v", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		if !started {
+			// It never served: the port is busy, the state directory is
+			// locked, a listener or the state database cannot open. Starting
+			// it again as it is would fail the same way.
+			return fail(exitConfig, "%v", err)
+		}
+		return fail(exitFailure, "%v", err)
 	}
 	log.Info("gateway stopped")
 	return nil
@@ -141,16 +173,16 @@ func (r *RunCmd) loadConfigHash(prof config.Profile, paths config.Paths) (*confi
 	data, err := os.ReadFile(paths.ConfigPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		if !r.AllowUnconfigured && !prof.Dev {
-			return nil, "", fail(2, "no config at %s: create one (see README) or pass --allow-unconfigured to run on the defaults", paths.ConfigPath)
+			return nil, "", fail(exitConfig, "no config at %s: create one with `openclaw setup` or pass --allow-unconfigured to run on the defaults", paths.ConfigPath)
 		}
 		return &config.Config{}, "", nil
 	}
 	if err != nil {
-		return nil, "", fail(2, "%v", err)
+		return nil, "", fail(exitConfig, "%v", err)
 	}
 	cfg, err := config.Parse(paths.ConfigPath, data)
 	if err != nil {
-		return nil, "", fail(2, "%v", err)
+		return nil, "", fail(exitConfig, "%v", err)
 	}
 	return cfg, config.HashBytes(data), nil
 }
@@ -159,18 +191,18 @@ func (r *RunCmd) loadConfigHash(prof config.Profile, paths config.Paths) (*confi
 func (r *RunCmd) options(cfg *config.Config, prof config.Profile, paths config.Paths) (gateway.Options, error) {
 	port, _, err := config.ResolvePort(r.Port, cfg, prof)
 	if err != nil {
-		return gateway.Options{}, fail(2, "%v", err)
+		return gateway.Options{}, fail(exitConfig, "%v", err)
 	}
 	hosts, err := bindHosts(r.Bind, cfg)
 	if err != nil {
-		return gateway.Options{}, fail(2, "%v", err)
+		return gateway.Options{}, fail(exitConfig, "%v", err)
 	}
 	secret, err := resolveSecret(cfg)
 	if err != nil {
-		return gateway.Options{}, fail(2, "%v", err)
+		return gateway.Options{}, fail(exitConfig, "%v", err)
 	}
 	if secret.Mode == auth.ModeNone && !allLoopback(hosts) {
-		return gateway.Options{}, fail(2, "refusing to listen on %v with gateway.auth.mode=none: set a token or bind to loopback", hosts)
+		return gateway.Options{}, fail(exitConfig, "refusing to listen on %v with gateway.auth.mode=none: set a token or bind to loopback", hosts)
 	}
 	opts := gateway.Options{
 		Hosts: hosts, Port: port, Limits: limitsFrom(cfg), Secret: secret, RateLimit: reload.RateLimitFrom(cfg),

@@ -16,32 +16,29 @@ import (
 type SetupCmd struct{}
 
 func (SetupCmd) Run(g *Globals) error {
-	prof, err := g.profile()
+	prof, paths, err := g.paths()
 	if err != nil {
-		return fail(2, "%v", err)
-	}
-	paths, err := config.ResolvePaths(prof)
-	if err != nil {
-		return fail(2, "%v", err)
+		return err
 	}
 	workspace := filepath.Join(paths.StateDir, "workspace")
 	for _, d := range []string{paths.StateDir, filepath.Join(workspace, "canvas")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fail(1, "%v", err)
+			return fail(exitFailure, "%v", err)
 		}
 	}
 	if _, err := os.Stat(paths.ConfigPath); err == nil {
 		fmt.Printf("Config already exists: %s (left as it is)\n", paths.ConfigPath)
 		return nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fail(1, "%v", err)
+		return fail(exitFailure, "%v", err)
 	}
 	port := config.DefaultPort
 	if prof.Dev {
 		port = config.DefaultDevPort
 	}
 	token := auth.GenerateToken()
-	body := fmt.Sprintf(`// OpenClaw gateway configuration (JSON5). See the README for every key.
+	body := fmt.Sprintf(`// OpenClaw gateway configuration (JSON5: comments and trailing commas are fine).
+// %s
 {
   gateway: {
     mode: "local",
@@ -52,18 +49,23 @@ func (SetupCmd) Run(g *Globals) error {
   },
   agents: { defaults: { workspace: %q } },
 }
-`, port, token, workspace)
+`, configDocs, port, token, workspace)
 	// Check what we write with the parser that will read it.
 	if _, err := config.Parse(paths.ConfigPath, []byte(body)); err != nil {
-		return fail(1, "internal error: setup wrote an invalid config: %v", err)
+		return fail(exitFailure, "internal error: setup wrote an invalid config: %v", err)
 	}
 	if err := config.WriteAtomic(paths.ConfigPath, []byte(body)); err != nil {
-		return fail(1, "%v", err)
+		return fail(exitFailure, "%v", err)
 	}
 	fmt.Printf("Wrote %s\nWorkspace: %s\nGateway token: %s\nStart the gateway with: openclaw%s gateway\n",
 		paths.ConfigPath, workspace, token, profileFlag(prof))
 	return nil
 }
+
+// configDocs is where the config file that setup writes sends its reader:
+// the file that documents every key (the README's "The config file" points
+// there too).
+const configDocs = "Every key, with its default, is documented in config/config.go of openclaw-go."
 
 func profileFlag(p config.Profile) string {
 	switch {

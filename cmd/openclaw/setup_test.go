@@ -35,6 +35,14 @@ func TestDevSetup(t *testing.T) {
 		t.Fatalf("workspace: %v", err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, "openclaw.json"))
+	// The file says where every key is documented, and that place exists.
+	doc := regexp.MustCompile(`(?m)^//.* ([a-z/]+\.go)\b`).FindSubmatch(before)
+	if doc == nil {
+		t.Fatalf("the config does not say where its keys are documented:\n%s", before)
+	}
+	if _, err := os.Stat(filepath.Join("..", "..", string(doc[1]))); err != nil {
+		t.Fatalf("the config points to %s: %v", doc[1], err)
+	}
 	if res := runCmd(t, 30*time.Second, env, home, testBinary, "--dev", "setup"); res.Code != 0 || !strings.Contains(res.Stdout, "left as it is") {
 		t.Fatalf("second setup: %s", res)
 	}

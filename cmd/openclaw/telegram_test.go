@@ -61,8 +61,19 @@ func telegramConfig(api *fakebotapi.Server, fp *fakeprovider.Server, token, extr
 
 // TestTelegramIngressSurvivesKill9: updates arrive while the gateway is
 // killed (kill -9) three times in the middle of streamed replies; after the
-// last restart every update has been answered exactly once, in order per
-// chat, with no reply sent twice and no message lost from the transcripts.
+// last restart every update has been answered, in order per chat, and the
+// transcripts hold every message once.
+//
+// What a chat may show besides the answers is exactly the documented window:
+// a kill after Telegram accepted a reply's new message and before the gateway
+// committed that message's id leaves the message as it was (the part of the
+// reply streamed so far, or all of it) and the reply is sent again in a new
+// one. So each chat shows its replies in order, each preceded by at most one
+// such leftover per kill that interrupted it, a prefix of the reply. The first
+// kill is made to land in that window (the fake Bot API withholds the answer
+// to the first sendMessage), so the test proves the window is what the README
+// says, not just that it may happen; the others land wherever the load puts
+// them.
 func TestTelegramIngressSurvivesKill9(t *testing.T) {
 	api := startBotAPI(t)
 	fp := echoProvider(t, 8, 60*time.Millisecond)
@@ -83,51 +94,90 @@ func TestTelegramIngressSurvivesKill9(t *testing.T) {
 		}
 	}
 	push(0, 3)
-	for round := 1; round <= 3; round++ {
+
+	// Kill 1, in the window: the first reply message reaches the chat and
+	// its answer never reaches the gateway.
+	api.WithholdAnswers(tgToken, "sendMessage", 1)
+	g := startGateway(t, opts)
+	opts.Port = g.Port
+	if !api.WaitFor(20*time.Second, func() bool { return api.Withheld(tgToken) == 1 }) {
+		t.Fatal("no reply message was sent")
+	}
+	var held fakebotapi.Call
+	for _, c := range api.Calls(tgToken, "sendMessage") {
+		if c.Status == 0 {
+			held = c
+		}
+	}
+	heldChat, _ := strconv.ParseInt(fmt.Sprint(held.Params["chat_id"]), 10, 64)
+	heldMsgs := api.Messages(tgToken, heldChat)
+	if len(heldMsgs) != 1 {
+		t.Fatalf("chat %d shows %+v, want the one withheld message", heldChat, heldMsgs)
+	}
+	push(1, 2)
+	g.signal(t, syscall.SIGKILL)
+	g.wait(t, 5*time.Second)
+	push(11, 1) // arrives while the gateway is down
+
+	// Kills 2 and 3: in the middle of streamed replies.
+	for round := 2; round <= 3; round++ {
 		g := startGateway(t, opts)
-		opts.Port = g.Port
-		// Mid-reply: a reply message exists and is being streamed into.
 		sent := len(api.Calls(tgToken, "sendMessage"))
 		if !api.WaitFor(20*time.Second, func() bool { return len(api.Calls(tgToken, "sendMessage")) > sent }) {
 			t.Fatalf("round %d: no reply started", round)
 		}
 		time.Sleep(150 * time.Millisecond)
-		push(round, 2) // arrive while the gateway runs, some before the kill
+		push(round, 2) // some arrive before the kill
 		g.signal(t, syscall.SIGKILL)
 		g.wait(t, 5*time.Second)
-		push(round+10, 1) // arrive while it is down
+		push(round+10, 1)
 	}
-	g := startGateway(t, opts)
+	const kills = 3
+	g = startGateway(t, opts)
 	g.Token = token
 
-	total := 0
-	for _, c := range chats {
-		total += len(want[c])
-	}
+	// Every update answered: each chat ends with its last reply.
 	if !api.WaitFor(90*time.Second, func() bool {
-		n := 0
 		for _, c := range chats {
-			for _, m := range api.Messages(tgToken, c) {
-				if strings.HasPrefix(m.Text, "echo: ") && slices.Contains(want[c], strings.TrimPrefix(m.Text, "echo: ")) {
-					n++
-				}
+			ms := api.Messages(tgToken, c)
+			if len(ms) == 0 || ms[len(ms)-1].Text != "echo: "+want[c][len(want[c])-1] {
+				return false
 			}
 		}
-		return n >= total
+		return true
 	}) {
+		for _, c := range chats {
+			t.Logf("chat %d: %q", c, texts(api.Messages(tgToken, c)))
+		}
 		t.Fatalf("not every update was answered")
 	}
 	for _, c := range chats {
-		var got []string
-		for _, m := range api.Messages(tgToken, c) {
-			got = append(got, m.Text)
-		}
-		var wantEcho []string
+		ms := api.Messages(tgToken, c)
+		var replies []string
 		for _, w := range want[c] {
-			wantEcho = append(wantEcho, "echo: "+w)
+			replies = append(replies, "echo: "+w)
 		}
-		if !slices.Equal(got, wantEcho) {
-			t.Errorf("chat %d shows\n%q\nwant (each once, in order, nothing else)\n%q", c, got, wantEcho)
+		orphans, err := leftovers(ms, replies)
+		if err != nil {
+			t.Errorf("chat %d shows\n%q\nwant, in order, %q, each after at most one leftover prefix per kill: %v", c, texts(ms), replies, err)
+			continue
+		}
+		if len(orphans) > kills {
+			t.Errorf("chat %d: %d leftover messages %q from %d kills", c, len(orphans), texts(orphans), kills)
+		}
+		if len(orphans) > 0 {
+			t.Logf("chat %d: leftovers of kills in the window: %q", c, texts(orphans))
+		}
+		if c == heldChat {
+			first := heldMsgs[0]
+			found := false
+			for _, o := range orphans {
+				found = found || (o.ID == first.ID && o.Text == first.Text && o.Edits == 0)
+			}
+			if !found || !strings.HasPrefix(replies[0], first.Text) || first.Text == replies[0] {
+				t.Errorf("chat %d: the message whose answer was withheld (%d %q) is not left as a part of the first reply %q; leftovers %+v",
+					c, first.ID, first.Text, replies[0], orphans)
+			}
 		}
 	}
 	// The transcripts: every user message once, in order, each answered.
@@ -158,6 +208,41 @@ func TestTelegramIngressSurvivesKill9(t *testing.T) {
 			t.Errorf("chat %d transcript: users %q (%d messages), want %q answered", c, users, len(h.Messages), want[c])
 		}
 	}
+}
+
+// leftovers matches a chat's messages against the replies it must show, in
+// order, and returns the other messages: each must be a leftover of the
+// window, a non-empty prefix of the reply it comes before (or a copy of the
+// reply it follows, when the whole reply went out in one message).
+func leftovers(ms []fakebotapi.Message, replies []string) ([]fakebotapi.Message, error) {
+	var out []fakebotapi.Message
+	i := 0
+	for _, r := range replies {
+		for i < len(ms) && ms[i].Text != r && ms[i].Text != "" && strings.HasPrefix(r, ms[i].Text) {
+			out = append(out, ms[i])
+			i++
+		}
+		if i == len(ms) || ms[i].Text != r {
+			return out, fmt.Errorf("no %q where expected", r)
+		}
+		i++
+		for i < len(ms) && ms[i].Text == r {
+			out = append(out, ms[i-1])
+			i++
+		}
+	}
+	if i < len(ms) {
+		return out, fmt.Errorf("%d messages after the last reply", len(ms)-i)
+	}
+	return out, nil
+}
+
+func texts(ms []fakebotapi.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Text
+	}
+	return out
 }
 
 // The channel CLI commands against the real binary: message send, pairing

@@ -145,9 +145,18 @@ func (p *openAICompatible) Stream(ctx context.Context, req Request, onDelta func
 	}
 	if acc.finish == "" {
 		// The SDK ends a stream without error on a clean EOF, [DONE] or not.
-		// A reply without finish_reason was cut short.
-		return nil, &Error{Provider: p.cfg.ID, Retryable: true,
-			Message: "provider stream ended before the reply finished (no finish_reason)"}
+		// Minimal servers (some llama.cpp builds, small proxies) never send a
+		// finish_reason but do end with [DONE]: that reply is complete, and it
+		// gets the reason a full server would have sent. Without either, the
+		// stream was cut short.
+		if body == nil || !body.sawDone() {
+			return nil, &Error{Provider: p.cfg.ID, Retryable: true,
+				Message: "provider stream ended before the reply finished (no finish_reason, no [DONE])"}
+		}
+		acc.finish = "stop"
+		if len(acc.calls) > 0 {
+			acc.finish = "tool_calls"
+		}
 	}
 	return acc.result(), nil
 }

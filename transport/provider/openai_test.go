@@ -133,6 +133,43 @@ func TestStreamText(t *testing.T) {
 	}
 }
 
+// TestStreamEndsWithDoneWithoutFinishReason: a server that never sends a
+// finish_reason but ends the stream with data: [DONE] has finished its reply
+// (the reason is the one a full server would have sent); without [DONE]
+// either, the stream was cut short (TestErrors).
+func TestStreamEndsWithDoneWithoutFinishReason(t *testing.T) {
+	chunk := func(content string) string {
+		return `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"` + content + `"},"finish_reason":null}]}` + "\n\n"
+	}
+	tests := []struct {
+		name   string
+		reply  fakeprovider.Reply
+		text   string
+		calls  int
+		finish string
+	}{
+		{"text", fakeprovider.Reply{Text: "all of it", Deltas: 3, NoFinish: true}, "all of it", 0, "stop"},
+		{"text and usage", fakeprovider.Reply{Text: "a b", NoFinish: true, Usage: &fakeprovider.Usage{Prompt: 3, Completion: 2}}, "a b", 0, "stop"},
+		{"tool calls", fakeprovider.Reply{NoFinish: true, ToolCalls: []fakeprovider.ToolCall{{Name: "ls", Arguments: `{"dir":"/"}`}}}, "", 1, "tool_calls"},
+		{"[DONE] without the space", fakeprovider.Reply{Raw: []string{chunk("Hi"), chunk("!"), "data:[DONE]\n\n"}}, "Hi!", 0, "stop"},
+		{"[DONE] as the last line, no blank line after it", fakeprovider.Reply{Raw: []string{chunk("Hi"), "data: [DONE]"}}, "Hi", 0, "stop"},
+		{"CRLF lines", fakeprovider.Reply{Raw: []string{strings.ReplaceAll(chunk("Hi"), "\n", "\r\n"), "data: [DONE]\r\n\r\n"}}, "Hi", 0, "stop"},
+		{"[DONE] split across writes", fakeprovider.Reply{Raw: []string{chunk("Hi"), "data: [DO", "NE]\n\n"}}, "Hi", 0, "stop"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, provider.Config{}, tt.reply)
+			res, deltas, err := e.run(context.Background(), userRequest("x"))
+			if err != nil {
+				t.Fatalf("Stream: %v", err)
+			}
+			if res.Text != tt.text || strings.Join(deltas, "") != tt.text || len(res.ToolCalls) != tt.calls || res.FinishReason != tt.finish {
+				t.Errorf("result = %+v (deltas %q), want text %q, %d tool calls, finish %q", res, deltas, tt.text, tt.calls, tt.finish)
+			}
+		})
+	}
+}
+
 // TestStreamDeltasArriveLive checks onDelta is called as chunks arrive, not
 // after the stream ends.
 func TestStreamDeltasArriveLive(t *testing.T) {

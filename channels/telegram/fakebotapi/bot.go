@@ -44,6 +44,8 @@ type bot struct {
 	blocked   map[int64]bool
 	fails     map[string][]failure // by lower-cased method
 	delays    map[string]time.Duration
+	withhold  map[string]int // by lower-cased method: answers still to withhold
+	withheld  int            // calls served whose answer is being withheld now
 	calls     []Call
 }
 
@@ -59,6 +61,7 @@ func newBot(token string, b Bot) *bot {
 		blocked:      make(map[int64]bool),
 		fails:        make(map[string][]failure),
 		delays:       make(map[string]time.Duration),
+		withhold:     make(map[string]int),
 	}
 }
 
@@ -186,6 +189,53 @@ func (b *bot) delayFor(method string) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.delays[strings.ToLower(method)]
+}
+
+// WithholdAnswers makes the next times calls of method with token succeed
+// without being answered: the method does what it does (a sendMessage's
+// message is in the chat, with its id) but the HTTP request hangs, unanswered,
+// until the client gives up or goes away (a crash) or the server closes. It
+// is the instant a client crashes in after Telegram acted on a request and
+// before the client learnt the result. The call's Status stays 0. times <= 0
+// cancels the withholds not used yet.
+func (s *Server) WithholdAnswers(token, method string, times int) {
+	b := s.mustBot(token)
+	key := strings.ToLower(method)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if times <= 0 {
+		delete(b.withhold, key)
+		return
+	}
+	b.withhold[key] += times
+}
+
+// Withheld is how many calls with token are waiting, served but unanswered
+// (WithholdAnswers), now.
+func (s *Server) Withheld(token string) int {
+	b := s.mustBot(token)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.withheld
+}
+
+func (b *bot) takeWithhold(method string) bool {
+	key := strings.ToLower(method)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.withhold[key] == 0 {
+		return false
+	}
+	if b.withhold[key]--; b.withhold[key] == 0 {
+		delete(b.withhold, key)
+	}
+	return true
+}
+
+func (b *bot) withholding(delta int) {
+	b.mu.Lock()
+	b.withheld += delta
+	b.mu.Unlock()
 }
 
 // BlockChat makes the chat behave as a user who blocked the bot: sending,

@@ -790,6 +790,40 @@ func TestDelay(t *testing.T) {
 	}
 }
 
+// TestWithholdAnswers: the message is sent but the client never hears so;
+// the next call is answered as usual.
+func TestWithholdAnswers(t *testing.T) {
+	srv := start(t)
+	bot := client(t, srv, token)
+	srv.WithholdAnswers(token, "sendMessage", 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := bot.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: 5}, Text: "lost answer"})
+		done <- err
+	}()
+	if !srv.WaitFor(5*time.Second, func() bool { return srv.Withheld(token) == 1 }) {
+		t.Fatal("the call was not withheld")
+	}
+	if m := srv.Messages(token, 5); len(m) != 1 || m[0].Text != "lost answer" {
+		t.Fatalf("chat 5 shows %+v, want the message sent", m)
+	}
+	cancel() // the client goes away
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("SendMessage: %v, want context.Canceled", err)
+	}
+	if !srv.WaitFor(5*time.Second, func() bool { return srv.Withheld(token) == 0 }) {
+		t.Fatal("still withheld after the client went away")
+	}
+	if c := srv.Calls(token, "sendMessage"); len(c) != 1 || c[0].Status != 0 {
+		t.Fatalf("calls %+v, want one with status 0", c)
+	}
+	m, err := bot.SendMessage(ctxT(t), &telego.SendMessageParams{ChatID: telego.ChatID{ID: 5}, Text: "answered"})
+	if err != nil || m.MessageID != 2 {
+		t.Fatalf("the next sendMessage: %+v, %v", m, err)
+	}
+}
+
 func TestWebhook(t *testing.T) {
 	srv := start(t)
 	bot := client(t, srv, token)

@@ -271,7 +271,8 @@ var canonicalMethods = map[string]string{
 	"setmycommands":   "setMyCommands",
 }
 
-// dispatch applies the injected delay and failure, then runs the method.
+// dispatch applies the injected delay and failure, runs the method, and
+// withholds its answer when told to.
 func (s *Server) dispatch(ctx context.Context, b *bot, method string, p params) reply {
 	if d := b.delayFor(method); d > 0 {
 		t := time.NewTimer(d)
@@ -288,6 +289,23 @@ func (s *Server) dispatch(ctx context.Context, b *bot, method string, p params) 
 	if f, ok := b.takeFailure(method); ok {
 		return errorReply(f.code, f.description, f.retryAfter)
 	}
+	rep := s.serve(ctx, b, method, p)
+	if rep.status == http.StatusOK && b.takeWithhold(method) {
+		// Done, but the answer never leaves: the client sees a request
+		// that hangs until it gives up or dies.
+		b.withholding(1)
+		defer b.withholding(-1)
+		select {
+		case <-ctx.Done():
+		case <-s.done:
+		}
+		return reply{}
+	}
+	return rep
+}
+
+// serve runs the method.
+func (s *Server) serve(ctx context.Context, b *bot, method string, p params) reply {
 	switch method {
 	case "getMe":
 		return b.getMe()

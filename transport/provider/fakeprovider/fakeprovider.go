@@ -74,7 +74,7 @@ const (
 // order: a role chunk ({"role":"assistant","content":""}); Text as Deltas
 // content chunks; for each tool call a header chunk (index, id,
 // type "function", name, arguments "") and ArgFragments argument chunks; the
-// finish chunk (empty delta, finish_reason); the usage chunk (empty choices)
+// finish chunk (empty delta, finish_reason; unless NoFinish); the usage chunk (empty choices)
 // when the request set stream_options.include_usage and NoUsage is false;
 // data: [DONE]. Each of these is one "event" for FaultAfter.
 type Reply struct {
@@ -89,6 +89,10 @@ type Reply struct {
 	ArgFragments int
 	// FinishReason defaults to "tool_calls" with tool calls, else "stop".
 	FinishReason string
+	// NoFinish leaves the finish chunk out, so no chunk carries a
+	// finish_reason; the stream still ends with data: [DONE], as minimal
+	// OpenAI-compatible servers (some llama.cpp builds) do.
+	NoFinish bool
 	// Usage defaults to Prompt = words in all request messages, Completion =
 	// content chunks + argument chunks.
 	Usage *Usage
@@ -618,8 +622,10 @@ func buildEvents(req Request, reply Reply, seq int) []string {
 			completion++
 		}
 	}
-	finish := finishReason(reply)
-	events = append(events, chunk([]wireChoice{{Delta: wireDelta{}, Logprobs: null, FinishReason: &finish}}, usageField))
+	if !reply.NoFinish {
+		finish := finishReason(reply)
+		events = append(events, chunk([]wireChoice{{Delta: wireDelta{}, Logprobs: null, FinishReason: &finish}}, usageField))
+	}
 	if req.IncludeUsage && !reply.NoUsage {
 		u := usageOf(req, reply, completion)
 		b, _ := json.Marshal(u)
