@@ -38,6 +38,15 @@ type (
 	ChatAbort   = core.Request[protocol.ChatAbortParams, protocol.ChatAbort]
 	ChatHistory = core.Request[protocol.ChatHistoryParams, protocol.ChatHistory]
 
+	// What a chat screen asks for on load (the reference's Control UI).
+	ChatStartup                = core.Request[protocol.ChatHistoryParams, protocol.ChatStartup]
+	ChatMetadata               = core.Request[protocol.ChatMetadataParams, protocol.ChatMetadata]
+	AgentIdentityGet           = core.Request[protocol.AgentIdentityParams, protocol.AgentIdentity]
+	SessionMessagesSubscribe   = core.Request[protocol.SessionMessagesParams, protocol.SessionMessagesSubscribed]
+	SessionMessagesUnsubscribe = core.Request[protocol.SessionMessagesUnsubscribeParams, protocol.SessionMessagesSubscribed]
+	DiagnosticsLanes           = core.Request[protocol.Empty, protocol.DiagnosticsLanes]
+	UpdateStatus               = core.Request[protocol.Empty, protocol.UpdateStatus]
+
 	Send           = core.Request[protocol.SendParams, protocol.SendResult]
 	PairingList    = core.Request[protocol.PairingListParams, protocol.PairingList]
 	PairingApprove = core.Request[protocol.PairingApproveParams, protocol.PairingApproved]
@@ -105,6 +114,16 @@ var Registry = core.NewRegistry(
 	core.Serve[ChatSend]("chat.send", operator, core.ScopeWrite, core.OwnerRuns).WithMaxBytes(contentBytes),
 	core.Serve[ChatAbort]("chat.abort", operator, core.ScopeWrite, core.OwnerRuns),
 	core.Serve[ChatHistory]("chat.history", operator, core.ScopeRead, core.OwnerRuns),
+	// The chat screen's other calls. Every operator.read socket gets
+	// session.message (as it gets chat events), so subscribing to a
+	// session's messages only acknowledges; unsubscribing changes nothing.
+	core.Serve[ChatStartup]("chat.startup", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[ChatMetadata]("chat.metadata", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[AgentIdentityGet]("agent.identity.get", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[SessionMessagesSubscribe]("sessions.messages.subscribe", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[SessionMessagesUnsubscribe]("sessions.messages.unsubscribe", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[DiagnosticsLanes]("diagnostics.lanes", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[UpdateStatus]("update.status", operator, core.ScopeAdmin, core.OwnerHealth),
 
 	// Channels
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels).WithMaxBytes(contentBytes),
@@ -165,6 +184,8 @@ var (
 	// Agent and chat events: a run marks its deltas droppable, the rest not.
 	AgentEvent = event(core.Event[protocol.AgentEvent]{Name: "agent", Scope: core.ScopeRead})
 	ChatEvent  = event(core.Event[protocol.ChatEvent]{Name: "chat", Scope: core.ScopeRead})
+	// A message that joined a session's transcript.
+	SessionMessage = event(core.Event[protocol.SessionMessage]{Name: "session.message", Scope: core.ScopeRead})
 )
 
 var eventNames []string

@@ -146,13 +146,25 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		go func() {
 			hctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 			defer cancel()
-			res, err := History(hctx, st, m.Params)
-			if err != nil {
-				m.Fail(protocol.NewError(protocol.CodeUnavailable, "history unavailable: "+err.Error(), nil))
+			res, errShape := History(hctx, st, m.Params)
+			if errShape != nil {
+				m.Fail(errShape)
 				return
 			}
 			m.Reply(res)
 		}()
+	case *methods.ChatStartup:
+		a.chatStartup(m)
+	case *methods.ChatMetadata:
+		m.Reply(chatMetadata(a.d.Config.Get(), m.Params.AgentID))
+	case *methods.AgentIdentityGet:
+		a.agentIdentity(m)
+	case *methods.SessionMessagesSubscribe:
+		m.Reply(protocol.SessionMessagesSubscribed{Subscribed: true, Key: m.Params.Key})
+	case *methods.SessionMessagesUnsubscribe:
+		m.Reply(protocol.SessionMessagesSubscribed{Subscribed: false, Key: m.Params.Key})
+	case *methods.DiagnosticsLanes:
+		m.Reply(a.lanes())
 	case *core.CountRuns:
 		m.Reply(a.running)
 	case *runDone:
@@ -221,6 +233,11 @@ func (a *runsActor) agent(ctx actor.Context, m *methods.Agent) {
 // chatSend is chat.send: one ack; the output arrives as events.
 func (a *runsActor) chatSend(ctx actor.Context, m *methods.ChatSend) {
 	p := m.Params
+	if p.Deliver {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest,
+			"chat.send does not deliver: send with agent (deliver: true, channel, to) to have the reply sent to a channel", nil))
+		return
+	}
 	if e := a.entries[p.IdempotencyKey]; e != nil {
 		status := e.status
 		if status == "running" {
