@@ -66,6 +66,9 @@ type ServerInfo struct {
 	Started                  time.Time
 	// Shown to admins only.
 	ConfigPath, StateDir string
+	// ControlUIBuildSource says where the Control UI this gateway serves
+	// comes from (hello-ok server.controlUiBuildSource).
+	ControlUIBuildSource string
 }
 
 // DefaultMaxInflight is MaxInflight's default: well above what a browser

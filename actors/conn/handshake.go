@@ -336,7 +336,8 @@ func (c *connActor) hello(deviceToken string, issuedAt int64) *protocol.HelloOK 
 	}
 	return &protocol.HelloOK{
 		Type: "hello-ok", Protocol: protocol.Version,
-		Server:   protocol.HelloServer{Version: d.Server.Version, BuildID: d.Server.BuildID, ConnID: c.sock.ID, BootID: d.Server.BootID},
+		Server: protocol.HelloServer{Version: d.Server.Version, BuildID: d.Server.BuildID, ConnID: c.sock.ID, BootID: d.Server.BootID,
+			ControlUIBuildSource: d.Server.ControlUIBuildSource},
 		Features: protocol.HelloFeature{Methods: d.Methods.Names(), Events: d.Events, Capabilities: d.Capabilities},
 		Snapshot: snap,
 		Policy: protocol.Policy{MaxPayload: int64(d.Limits.MaxPayload), MaxBufferedBytes: d.Limits.MaxBufferedBytes,

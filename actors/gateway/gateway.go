@@ -33,6 +33,8 @@ import (
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/canvas"
+	"openclaw/transport/controlui"
+	"openclaw/transport/controlui/builtin"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
@@ -101,6 +103,10 @@ type Options struct {
 	// gateway port and on its own port; nil disables it.
 	Canvas *CanvasOptions
 
+	// ControlUI serves the browser Control UI on the gateway port; nil
+	// disables it.
+	ControlUI *ControlUIOptions
+
 	// Config is the configuration this generation runs (nil: defaults) and
 	// ConfigHash the hash of the file it came from ("" when there is none).
 	Config     *config.Config
@@ -119,6 +125,29 @@ type CanvasOptions struct {
 	Root  string
 	Port  int      // its own port (gateway port + 4 by default)
 	Hosts []string // loopback unless gateway auth is configured
+}
+
+// ControlUIOptions configure the Control UI (gateway.controlUi).
+type ControlUIOptions struct {
+	BasePath string
+	// Root is a directory holding a Control UI build (e.g. the reference's
+	// dist/control-ui); empty serves the page built into the gateway.
+	Root string
+}
+
+// buildSource is what hello-ok's server.controlUiBuildSource says about the
+// UI this gateway serves: "configured" (a build from gateway.controlUi.root,
+// which the reference's app then never asks to reload for a build-id
+// mismatch), "bundled" (our own page), "" (none).
+func (c *ControlUIOptions) buildSource() string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Root != "":
+		return "configured"
+	default:
+		return "bundled"
+	}
 }
 
 // Gateway is a running gateway.
@@ -197,6 +226,12 @@ func (g *Gateway) Start(ctx context.Context) error {
 	routes := httpapi.Routes(t.httpapi)
 	if c := o.Canvas; c != nil {
 		routes[canvas.Prefix] = canvas.Handler(c.Root)
+	}
+	if c := o.ControlUI; c != nil {
+		// At "/": every other route is more specific, and the WebSocket
+		// upgrade still answers on any path (the app connects to its base
+		// path).
+		routes["/"] = controlui.Handler(controlui.Options{BasePath: c.BasePath, Root: c.Root, FS: builtin.FS})
 	}
 	limits := o.Limits.WithDefaults()
 	g.srv = server.New(server.Options{

@@ -118,7 +118,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		Validate: validate, Limits: limits, Secret: secret, Limiter: limiter, Config: active,
 		Roster: roster, Health: healthSnap, Versions: versions,
 		Server: conn.ServerInfo{Version: Version, BuildID: buildID(), BootID: bootID, Started: started,
-			ConfigPath: o.ConfigPath, StateDir: o.StateDir},
+			ConfigPath: o.ConfigPath, StateDir: o.StateDir, ControlUIBuildSource: o.ControlUI.buildSource()},
 		Draining: &g.draining, DrainTimeout: o.DrainTimeout, MaxInflight: conn.DefaultMaxInflight, Log: o.Log,
 	}
 	t.httpapi = httpapi.Deps{Root: sys.Root, Runs: p.runs, Store: g.store, Tools: toolset, Config: active,

@@ -158,10 +158,6 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		}
 		m.Reply(ids)
 	case *methods.SessionsMessagesSubscribe:
-		if m.Params.IncludeApprovals {
-			m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "sessions.messages.subscribe includeApprovals: this gateway has no approvals", nil))
-			return
-		}
 		m.Reply(h.subscribe(m.Caller, m.Params.Key, true))
 	case *methods.SessionsMessagesUnsubscribe:
 		m.Reply(h.subscribe(m.Caller, m.Params.Key, false))

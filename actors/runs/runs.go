@@ -143,9 +143,9 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		go func() {
 			hctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 			defer cancel()
-			res, err := history(hctx, st, m.Params, running.load())
-			if err != nil {
-				m.Fail(protocol.NewError(protocol.CodeUnavailable, "history unavailable: "+err.Error(), nil))
+			res, errShape := history(hctx, st, m.Params, running.load())
+			if errShape != nil {
+				m.Fail(errShape)
 				return
 			}
 			m.Reply(res)
@@ -158,6 +158,14 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		m.Reply(protocol.Approvals{})
 	case *methods.OpenclawApprovalList:
 		m.Reply(protocol.Approvals{})
+	case *methods.ChatStartup:
+		a.chatStartup(m)
+	case *methods.ChatMetadata:
+		m.Reply(chatMetadata(a.d.Config.Get(), m.Params.AgentID))
+	case *methods.AgentIdentityGet:
+		a.agentIdentity(m)
+	case *methods.DiagnosticsLanes:
+		m.Reply(a.lanes())
 	case *core.CountRuns:
 		m.Reply(a.running)
 	case *core.ActiveRuns:
@@ -235,6 +243,11 @@ func (a *runsActor) agent(ctx actor.Context, m *methods.Agent) {
 // chatSend is chat.send: one ack; the output arrives as events.
 func (a *runsActor) chatSend(ctx actor.Context, m *methods.ChatSend) {
 	p := m.Params
+	if p.Deliver {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest,
+			"chat.send does not deliver: send with agent (deliver: true, channel, to) to have the reply sent to a channel", nil))
+		return
+	}
 	if e := a.entries[p.IdempotencyKey]; e != nil {
 		status := e.status
 		if status == "running" {
@@ -244,7 +257,7 @@ func (a *runsActor) chatSend(ctx actor.Context, m *methods.ChatSend) {
 		return
 	}
 	e, errShape := a.spawn(ctx, core.RunParams{Message: p.Message, IdempotencyKey: p.IdempotencyKey, AgentID: p.AgentID,
-		SessionKey: p.SessionKey, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil, nil)
+		SessionKey: p.SessionKey, Thinking: p.Thinking, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil, nil)
 	if errShape != nil {
 		m.Fail(errShape)
 		return
