@@ -156,11 +156,12 @@ func TestMergedDeltasAreExact(t *testing.T) {
 }
 
 // TestStuckReaderDropped: a reader that never reads again (its deltas
-// merge meanwhile) is dropped once its write has made no progress for the
-// write timeout; the others get the whole reply meanwhile.
+// merge meanwhile) is dropped once what was sent to it has made no progress
+// for the write timeout; the others get the whole reply meanwhile.
 func TestStuckReaderDropped(t *testing.T) {
-	// ~13 MB of agent events: the kernel takes about 3 MB for a reader
-	// that stopped (its send buffer grows), then the write is stuck.
+	// ~13 MB of agent events unmerged; merged, the stuck reader's share
+	// is a few MB, which its kernel send buffer takes without a write
+	// ever blocking: the kernel's own timeout has to drop it.
 	ps := pieces(300, 300)
 	want := strings.Join(ps, "")
 	fp := fakeprovider.New(t, rawReply(ps, 0))
