@@ -260,6 +260,12 @@ func TestCompareQuickWithFakeGateways(t *testing.T) {
 	t.Setenv("BENCH_FAKE_GATEWAY", "1")
 	dir := t.TempDir()
 	out, raw := filepath.Join(dir, "BENCHMARKS.md"), filepath.Join(dir, "bench")
+	// A part written by hand below the marker survives the regeneration;
+	// the generated part above it does not.
+	kept := keptMarker + "\n\n## Measured by hand\n\n| a | b |\n"
+	if err := os.WriteFile(out, []byte("# old report\n\n"+kept), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	m, code := runJSON(t, "compare", "--quick", "--ours", os.Args[0], "--ref", os.Args[0], "--out", out, "--raw", raw,
 		"--command", "go tool task bench:compare")
 	if code != 0 {
@@ -271,6 +277,9 @@ func TestCompareQuickWithFakeGateways(t *testing.T) {
 	doc, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(doc), "\n\n"+kept) || strings.Contains(string(doc), "# old report") {
+		t.Errorf("the part below the marker is not kept as it was, or the old report is:\n%s", doc)
 	}
 	for _, want := range []string{"| metric | reference | ours | ratio |", "## Scale (ours)", "## In-process restart (ours only)", "## The floor",
 		"## Agent fan-out (ours)", "agent-fanout 10 --concurrent 2 --watch own",
