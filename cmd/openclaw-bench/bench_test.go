@@ -419,7 +419,7 @@ func TestAgentFanoutWithRealGateway(t *testing.T) {
 	if num(t, m, "errors") != 0 {
 		t.Errorf("errors: %v", m["errors_by_kind"])
 	}
-	if num(t, m, "readers_missing_pieces") != 0 || num(t, m, "no_send_time") != 0 || num(t, m, "seq_gaps") != 0 {
+	if num(t, m, "readers_missing_pieces") != 0 || num(t, m, "no_final") != 0 || num(t, m, "no_send_time") != 0 || num(t, m, "seq_gaps") != 0 {
 		t.Errorf("missing: %v", m)
 	}
 }
@@ -467,6 +467,9 @@ func TestAgentFanoutAgainstTheFloor(t *testing.T) {
 	// 6 readers, 3 per run, 5 pieces, 2 turns.
 	if d, e := num(t, m, "delivered"), num(t, m, "expected"); d != e || e != 6*5*2 {
 		t.Errorf("delivered %v, expected %v: %v", d, e, m)
+	}
+	if num(t, m, "no_final") != 0 {
+		t.Errorf("a watcher without its run's chat final: %v", m)
 	}
 	if num(t, m, "foreign_events") != 0 || num(t, m, "seq_gaps") != 0 || num(t, m, "errors") != 0 || num(t, m, "unreadable_deltas") != 0 {
 		t.Errorf("%v", m)
