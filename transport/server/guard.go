@@ -160,5 +160,6 @@ func (w guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.sock.raw = c // written to directly (writer.go); reads go through the guard
+	dropWhenStuck(c, w.sock.limits.WriteTimeout)
 	return &guardedConn{Conn: c, sock: w.sock}, brw, nil
 }
