@@ -101,7 +101,8 @@ func (s *Store) Stats() Stats {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// options are test hooks; the zero value is production behaviour.
+// options are the commit observer (OpenObserved) and test hooks; the zero
+// value is production behaviour without metrics.
 type options struct {
 	// commits observes each group commit's latency, in seconds.
 	commits Observer

@@ -1,7 +1,6 @@
 package gatewaytest
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -62,47 +61,47 @@ func GetMetrics(t testing.TB, base, host, token string) (int, string) {
 // the test.
 func (s Scrape) Value(t testing.TB, name string, labels ...string) float64 {
 	t.Helper()
-	f, ok := s[name]
-	if !ok {
-		t.Fatalf("no metric family %s", name)
-	}
-	for _, m := range f.Metric {
-		if !hasLabels(m, labels) {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		case m.Untyped != nil:
-			return m.Untyped.GetValue()
-		}
+	m := s.series(t, name, labels)
+	switch {
+	case m == nil:
+		return 0
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	case m.Untyped != nil:
+		return m.Untyped.GetValue()
 	}
 	return 0
 }
 
-// Sum is a histogram series' sum of observations.
+// Sum is a histogram series' sum of observations (0 when it is not there).
 func (s Scrape) Sum(t testing.TB, name string, labels ...string) float64 {
 	t.Helper()
+	return s.series(t, name, labels).GetHistogram().GetSampleSum()
+}
+
+// series is the first series of family name with labels, or nil.
+func (s Scrape) series(t testing.TB, name string, labels []string) *dto.Metric {
+	t.Helper()
+	if len(labels)%2 != 0 {
+		t.Fatalf("labels come in name, value pairs: %q", labels)
+	}
 	f, ok := s[name]
 	if !ok {
 		t.Fatalf("no metric family %s", name)
 	}
 	for _, m := range f.Metric {
-		if hasLabels(m, labels) && m.Histogram != nil {
-			return m.Histogram.GetSampleSum()
+		if hasLabels(m, labels) {
+			return m
 		}
 	}
-	return 0
+	return nil
 }
 
 func hasLabels(m *dto.Metric, labels []string) bool {
-	if len(labels)%2 != 0 {
-		panic(fmt.Sprintf("labels come in name, value pairs: %q", labels))
-	}
 	for i := 0; i < len(labels); i += 2 {
 		found := false
 		for _, l := range m.Label {
