@@ -15,7 +15,7 @@ import (
 // auth serves it to loopback only.
 func (a *api) metrics(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !FromLoopback(r.RemoteAddr, r.Host) {
+		if !fromLoopback(r.RemoteAddr, r.Host) {
 			if a.d.Secret.Get().Mode == auth.ModeNone {
 				writeError(w, http.StatusForbidden, "forbidden", "metrics are served off loopback only with gateway auth configured")
 				return
@@ -28,12 +28,12 @@ func (a *api) metrics(h http.Handler) http.Handler {
 	})
 }
 
-// FromLoopback reports whether a request came from this machine: its peer
+// fromLoopback reports whether a request came from this machine: its peer
 // (remoteAddr, host:port as net/http gives it) is a loopback address, and
 // the Host it asked for names loopback too (an IP literal or localhost), so
 // a web page that rebinds its own DNS name to 127.0.0.1 is not taken for a
 // local client.
-func FromLoopback(remoteAddr, host string) bool {
+func fromLoopback(remoteAddr, host string) bool {
 	ap, err := netip.ParseAddrPort(remoteAddr)
 	if err != nil || !ap.Addr().Unmap().IsLoopback() {
 		return false

@@ -2,7 +2,7 @@ package httpapi
 
 import "testing"
 
-// FromLoopback decides whether a /metrics scrape may skip auth: only a
+// fromLoopback decides whether a /metrics scrape may skip auth: only a
 // loopback peer asking for a loopback Host does.
 func TestFromLoopback(t *testing.T) {
 	for _, c := range []struct {
@@ -30,8 +30,8 @@ func TestFromLoopback(t *testing.T) {
 		{"garbage", "localhost", false},
 		{"127.0.0.1", "localhost", false}, // no port: not what net/http gives
 	} {
-		if got := FromLoopback(c.remote, c.host); got != c.want {
-			t.Errorf("FromLoopback(%q, %q) = %v, want %v", c.remote, c.host, got, c.want)
+		if got := fromLoopback(c.remote, c.host); got != c.want {
+			t.Errorf("fromLoopback(%q, %q) = %v, want %v", c.remote, c.host, got, c.want)
 		}
 	}
 }
