@@ -31,6 +31,7 @@ import (
 	"openclaw/actors/store"
 	"openclaw/actors/tools"
 	"openclaw/config"
+	"openclaw/metrics"
 	"openclaw/transport/auth"
 	"openclaw/transport/canvas"
 	"openclaw/transport/controlui"
@@ -111,6 +112,10 @@ type Options struct {
 	// ConfigHash the hash of the file it came from ("" when there is none).
 	Config     *config.Config
 	ConfigHash string
+
+	// Restarts is how many in-process restarts came before this
+	// generation (set by the Runner; openclaw_restarts_total).
+	Restarts int64
 }
 
 // Extra is what tests add to a gateway.
@@ -161,6 +166,7 @@ type Gateway struct {
 	draining atomic.Bool
 	srv      *server.Server
 	canvas   *canvas.Server
+	metrics  *metrics.Metrics
 
 	stopOnce sync.Once
 	stopErr  error
@@ -197,7 +203,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(store.DefaultPath(o.StateDir))
+	// A registry of this generation's own: a restart starts the counters
+	// from zero (Prometheus reads that as a counter reset).
+	g.metrics = metrics.New(metrics.Options{Methods: registry(o.Extra.Methods).Names(), Restarts: o.Restarts, Runtime: true})
+	st, err := store.OpenObserved(store.DefaultPath(o.StateDir), g.metrics.StoreCommit)
 	if err != nil {
 		return fmt.Errorf("state database: %w", err)
 	}
@@ -236,6 +245,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	limits := o.Limits.WithDefaults()
 	g.srv = server.New(server.Options{
 		Listeners: o.Listeners, Hosts: o.Hosts, Port: o.Port, Limits: limits, Log: o.Log, Routes: routes,
+		Metrics:        g.metrics.Transport,
 		AllowedOrigins: o.Config.Gateway.ControlUI.AllowedOrigins,
 		Accept:         func(s *server.Socket) server.Handler { return conn.Accept(g.system.Root, t.conn, s) },
 		Info: func() map[string]any {
@@ -268,6 +278,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 
 // Port is the bound port.
 func (g *Gateway) Port() int { return g.srv.Port() }
+
+// Metrics are this generation's collectors (tests read them).
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
 
 // Store is the state database (tests read what the gateway wrote).
 func (g *Gateway) Store() *store.Store { return g.store }

@@ -295,12 +295,18 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 		if round < MaxToolRounds {
 			req.Tools = offered
 		}
+		sent, first := time.Now(), true
 		res, err = target.Provider.Stream(ctx, req, func(text string) {
+			if first {
+				first = false
+				r.d.Metrics.ProviderFirstToken(target.ProviderID).Observe(time.Since(sent).Seconds())
+			}
 			if j.Sink != nil {
 				j.Sink(text)
 			}
 			post(&evDelta{text: text})
 		})
+		r.d.Metrics.ProviderRequest(target.ProviderID, outcome(err)).Observe(time.Since(sent).Seconds())
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -346,6 +352,14 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	}
 	f.DurationMs = time.Since(j.Started).Milliseconds()
 	return f, nil
+}
+
+// outcome is a model request's label in the provider latency histogram.
+func outcome(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
 }
 
 // sessionSettings applies what sessions.patch set on the session: its

@@ -20,6 +20,7 @@ import (
 	"openclaw/actors/store"
 	"openclaw/actors/tools"
 	"openclaw/config"
+	"openclaw/metrics"
 	"openclaw/transport/protocol"
 	"openclaw/transport/provider"
 )
@@ -49,6 +50,7 @@ type Deps struct {
 	Config   *core.Live[*config.Config]
 	Tools    tools.Set
 	Log      *slog.Logger
+	Metrics  *metrics.Metrics // runs and provider latency
 }
 
 type runDone struct {
@@ -95,6 +97,7 @@ type runsActor struct {
 
 // Props builds the runs actor.
 func Props(d Deps) *actor.Props {
+	d.Metrics = metrics.Or(d.Metrics)
 	// A run actor that panics is stopped; its entry is failed below.
 	stop := actor.NewOneForOneStrategy(0, time.Second, func(reason any) actor.Directive {
 		d.Log.Error("agent run crashed", "panic", reason)
@@ -329,6 +332,8 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 		progress: j.Progress}
 	a.entries[runID] = e
 	a.running++
+	a.d.Metrics.RunsStarted.Inc()
+	a.d.Metrics.RunsActive.Set(float64(a.running))
 	if a.busy[sessionKey] != nil {
 		a.queued[sessionKey] = append(a.queued[sessionKey], e)
 		return e, nil
@@ -423,6 +428,7 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, 
 		return
 	}
 	a.running--
+	a.d.Metrics.RunsActive.Set(float64(a.running))
 	if a.d.Sessions != nil {
 		ctx.Send(a.d.Sessions, &core.SessionTouched{Key: e.sessionKey, Reason: "update"})
 	}
@@ -437,6 +443,7 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, 
 	default:
 		e.status, e.err = "error", providerError(err)
 	}
+	a.d.Metrics.RunFinished(e.status)
 	if e.agent != nil {
 		answerFinal(e.agent, e)
 		e.agent = nil

@@ -137,6 +137,7 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
+		c.sock.srv.m.BytesIn.Add(float64(n))
 		pass, ok := c.g.scan(p[:n], c.sock.readLimit())
 		if !ok {
 			c.err = errFrameTooLarge
