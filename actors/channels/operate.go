@@ -81,12 +81,13 @@ func (s *supervisor) start(ctx actor.Context, m *methods.ChannelsStart) {
 		m.Fail(errShape)
 		return
 	}
-	res := protocol.ChannelStarted{Channel: a.driver.ID(), AccountID: a.id, Started: true, Outcome: "already-running"}
+	res := protocol.ChannelStarted{Channel: a.driver.ID(), AccountID: a.id, Started: true,
+		Outcome: protocol.StartOutcome{Status: "retry", Reason: "task-owned"}}
 	k := key(a.driver.ID(), a.id)
 	if a.pid == nil {
 		delete(s.stopped, k)
 		s.spawn(ctx, k, a)
-		res.Outcome = "started"
+		res.Outcome = protocol.StartOutcome{Status: "handed-off"}
 		s.d.Log.Info("channel account started by channels.start", "channel", a.driver.ID(), "account", a.id)
 		ctx.Send(s.d.Health, &core.HealthChanged{})
 	}

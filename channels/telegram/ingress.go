@@ -57,6 +57,11 @@ func (a *account) poll(ctx context.Context) {
 	// while a webhook is set.
 	if err := a.bot.DeleteWebhook(ctx, &telego.DeleteWebhookParams{}); err != nil && ctx.Err() == nil {
 		a.d.Log.Warn("telegram deleteWebhook failed", "account", a.id, "err", err)
+	} else if err == nil {
+		// Running from here, as the reference reports an account whose
+		// polling has started (lifecycle "starting"), not only once the
+		// first long poll (up to PollTimeout) has come back.
+		a.post(&transportState{})
 	}
 	offset := 0
 	if v, ok, err := st.Get(ctx, offsetNS, a.id); err == nil && ok {

@@ -33,6 +33,7 @@ import (
 
 	"openclaw/channels/telegram/fakebotapi"
 	"openclaw/config"
+	"openclaw/transport/client"
 	"openclaw/transport/provider/fakeprovider"
 )
 
@@ -197,6 +198,8 @@ const (
 	readmeChat  = 4242
 )
 
+func init() { maps.Copy(readmeSteps, readmeNodeSteps) }
+
 func TestREADME(t *testing.T) {
 	lines := readmeCommands(t)
 	seen := map[string]bool{}
@@ -328,11 +331,14 @@ type readmeEnv struct {
 	fp                *fakeprovider.Server
 	api               *fakebotapi.Server
 
-	first      *gatewayProc // the gateway of `go tool openclaw gateway`
-	verbose    *gatewayProc
-	code       string // the pairing code the bot sent
-	setupToken string
-	configured map[string]any // what the README had the reader write into openclaw.json
+	first       *gatewayProc // the gateway of `go tool openclaw gateway`
+	verbose     *gatewayProc
+	code        string         // the pairing code the bot sent
+	node        *client.Client // the node host of the README's nodes block
+	nodeID      string
+	nodeRequest string // its commands' pairing request
+	setupToken  string
+	configured  map[string]any // what the README had the reader write into openclaw.json
 }
 
 func newReadmeEnv(t *testing.T) *readmeEnv {

@@ -152,10 +152,18 @@ type ChannelAccountParams struct {
 
 // ChannelStarted is channels.start's result.
 type ChannelStarted struct {
-	Channel   string `json:"channel"`
-	AccountID string `json:"accountId"`
-	Started   bool   `json:"started"`
-	Outcome   string `json:"outcome"` // started | already-running
+	Channel   string       `json:"channel"`
+	AccountID string       `json:"accountId"`
+	Started   bool         `json:"started"`
+	Outcome   StartOutcome `json:"outcome"`
+}
+
+// StartOutcome is what channels.start did, as the reference words it: an
+// account it started is {status: "handed-off"}; one already running is
+// {status: "retry", reason: "task-owned"}.
+type StartOutcome struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // ChannelStopped is channels.stop's result. A stopped account stays
