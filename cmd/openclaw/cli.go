@@ -83,6 +83,12 @@ type GatewayCmd struct {
 	Call   CallCmd          `cmd:"" help:"Call a gateway method and print the result as JSON."`
 	Health HealthCmd        `cmd:"" help:"Fetch the gateway's health."`
 	Status GatewayStatusCmd `cmd:"" help:"Probe the gateway: is it reachable, who answers."`
+
+	Install   GatewayInstallCmd   `cmd:"" help:"Install the gateway as a service (systemd user unit; --system; LaunchAgent on macOS) and start it."`
+	Uninstall GatewayUninstallCmd `cmd:"" help:"Stop the gateway service and remove its unit."`
+	Start     GatewayStartCmd     `cmd:"" help:"Start the installed gateway service."`
+	Stop      GatewayStopCmd      `cmd:"" help:"Stop the installed gateway service."`
+	Restart   GatewayRestartCmd   `cmd:"" help:"Restart the installed gateway service."`
 }
 
 // VersionCmd prints the version.
