@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,5 +151,85 @@ func TestGatewayInstallProfilesAndFailures(t *testing.T) {
 	r = s.run(t, "gateway", "install")
 	if r.Code != exitConfig || !strings.Contains(r.Stderr, "openclaw setup") {
 		t.Fatalf("install without a config:\n%s", r)
+	}
+}
+
+// TestGatewayStatusJSON: the supervisor's view and the RPC probe, reported
+// apart, against a running gateway and a stopped one.
+func TestGatewayStatusJSON(t *testing.T) {
+	const token = "status-test-token-0123456789"
+	g := startGateway(t, gwOptions{Token: token})
+	s := newServiceEnv(t, "OPENCLAW_STATE_DIR="+g.StateDir,
+		fmt.Sprintf("FAKE_CTL_SHOW=LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=%d\nExecMainStartTimestamp=Wed 2026-12-02 09:00:00 UTC\nExecMainStatus=0\nUnitFileState=enabled", g.cmd.Process.Pid))
+	unitDir := filepath.Join(s.home, ".config/systemd/user")
+	for _, name := range []string{"openclaw-gateway.service", "openclaw-gateway-work.service", "clawdbot-gateway.service"} {
+		if err := os.MkdirAll(unitDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(unitDir, name), []byte("[Unit]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	r := s.run(t, "gateway", "status", "--json", "--deep", "--url", g.URL, "--token", token)
+	v := decodeJSON(t, r.Stdout)
+	for _, c := range []struct {
+		path []string
+		want any
+	}{
+		{[]string{"rpc", "ok"}, true},
+		{[]string{"service", "manager"}, "systemd"},
+		{[]string{"service", "scope"}, "user"},
+		{[]string{"service", "installed"}, true},
+		{[]string{"service", "running"}, true},
+		{[]string{"service", "state"}, "running"},
+		{[]string{"service", "pid"}, float64(g.cmd.Process.Pid)},
+		{[]string{"config", "path"}, filepath.Join(g.StateDir, "openclaw.json")},
+		{[]string{"config", "exists"}, false},
+		{[]string{"gateway", "probeUrl"}, g.URL},
+	} {
+		if got, _ := jsonPath(v, c.path...); got != c.want {
+			t.Errorf("%s = %v, want %v", strings.Join(c.path, "."), got, c.want)
+		}
+	}
+	if others, _ := jsonPath(v, "others"); r.Code != 0 || len(others.([]any)) != 2 {
+		t.Fatalf("status --deep must list the work profile's and the legacy unit:\n%s", r)
+	}
+	r = s.run(t, "gateway", "status", "--url", g.URL, "--token", token)
+	for _, want := range []string{"Service: systemd user openclaw-gateway.service: running (pid ", "Config: " + filepath.Join(g.StateDir, "openclaw.json") + " (missing)",
+		"Probe target: " + g.URL, "RPC: reachable"} {
+		if r.Code != 0 || !strings.Contains(r.Stdout, want) {
+			t.Errorf("gateway status: no %q:\n%s", want, r)
+		}
+	}
+
+	// A second gateway on the same port fails (exit 78) and logs why; once
+	// the first one is gone too, the supervisor still says "activating" (it
+	// restarts the unit) but nothing listens: status says so, with the
+	// failed gateway's last error line.
+	b := launchGateway(t, gwOptions{Token: token, Port: g.Port})
+	if code := b.wait(t, 20*time.Second); code != exitConfig {
+		t.Fatalf("second gateway on a busy port exited %d, want %d", code, exitConfig)
+	}
+	g.stop(t)
+	s = newServiceEnv(t, "OPENCLAW_STATE_DIR="+b.StateDir,
+		"FAKE_CTL_SHOW=LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nMainPID=0\nExecMainStartTimestamp=Wed 2026-12-02 09:00:00 UTC\nExecMainStatus=78\nUnitFileState=enabled")
+	r = s.run(t, "gateway", "status", "--json", "--url", g.URL, "--token", token, "--timeout", "3")
+	v = decodeJSON(t, r.Stdout)
+	if ok, _ := jsonPath(v, "rpc", "ok"); r.Code != 1 || ok != false {
+		t.Fatalf("status of a stopped gateway: want exit 1 and rpc.ok false:\n%s", r)
+	}
+	if st, _ := jsonPath(v, "service", "state"); st != "activating" {
+		t.Errorf("service.state = %v, want activating", st)
+	}
+	if code, _ := jsonPath(v, "service", "lastExitCode"); code != float64(78) {
+		t.Errorf("service.lastExitCode = %v, want 78", code)
+	}
+	if msg, _ := jsonPath(v, "lastError", "message"); !strings.Contains(fmt.Sprint(msg), "gateway failed") {
+		t.Errorf("lastError = %v, want the failed gateway's log line", msg)
+	}
+	r = s.run(t, "gateway", "status", "--no-probe", "--json")
+	if _, hasRPC := jsonPath(decodeJSON(t, r.Stdout), "rpc"); r.Code != 0 || hasRPC {
+		t.Errorf("--no-probe must not connect and exit 0:\n%s", r)
 	}
 }
