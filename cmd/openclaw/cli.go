@@ -65,6 +65,7 @@ type CLI struct {
 	Gateway    GatewayCmd    `cmd:"" help:"Run the gateway, or talk to a running one."`
 	Health     HealthCmd     `cmd:"" help:"Fetch the gateway's health over its WebSocket."`
 	Status     StatusCmd     `cmd:"" help:"Fetch the gateway's status over its WebSocket."`
+	Logs       LogsCmd       `cmd:"" help:"Print the gateway's log (over its WebSocket); --follow keeps printing."`
 	Agent      AgentCmd      `cmd:"" help:"Run one agent turn through the gateway and print the reply as it streams."`
 	Message    MessageCmd    `cmd:"" help:"Send messages through the gateway's channels."`
 	Pairing    PairingCmd    `cmd:"" help:"Secure DM pairing: list and approve inbound requests."`
