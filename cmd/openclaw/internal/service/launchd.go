@@ -42,6 +42,12 @@ type launchAgent struct {
 	ThrottleInterval     int               `plist:"ThrottleInterval"`
 	StandardOutPath      string            `plist:"StandardOutPath"`
 	StandardErrorPath    string            `plist:"StandardErrorPath"`
+	SoftResourceLimits   resourceLimits    `plist:"SoftResourceLimits"`
+	HardResourceLimits   resourceLimits    `plist:"HardResourceLimits"`
+}
+
+type resourceLimits struct {
+	NumberOfFiles int `plist:"NumberOfFiles"`
 }
 
 // keepAlive restarts the gateway unless it exited cleanly (a stop), like
@@ -68,6 +74,7 @@ func (m *Launchd) Render(s Spec) ([]File, error) {
 		WorkingDirectory: s.StateDir, RunAtLoad: true, KeepAlive: keepAlive{SuccessfulExit: false},
 		ThrottleInterval: throttleSec,
 		StandardOutPath:  filepath.Join(logs, "gateway.out.log"), StandardErrorPath: filepath.Join(logs, "gateway.err.log"),
+		SoftResourceLimits: resourceLimits{OpenFiles}, HardResourceLimits: resourceLimits{OpenFiles},
 	}
 	var buf bytes.Buffer
 	enc := plist.NewEncoderForFormat(&buf, plist.XMLFormat)

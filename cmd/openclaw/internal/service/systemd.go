@@ -17,6 +17,10 @@ const restartSec = 5
 // up to 5 s and then closes its sockets; past this systemd sends SIGKILL.
 const stopTimeoutSec = 30
 
+// OpenFiles is the open-files limit the service gets (systemd's default
+// soft limit, 1024, is about as many sockets as it allows).
+const OpenFiles = 65536
+
 // Systemd manages one profile's gateway as a systemd unit.
 type Systemd struct {
 	Profile string
@@ -78,6 +82,7 @@ func renderUnit(s Spec) []byte {
 	line("SuccessExitStatus=0 143")
 	line("KillMode=control-group")
 	line("TimeoutStopSec=%d", stopTimeoutSec)
+	line("LimitNOFILE=%d", OpenFiles)
 	for _, kv := range s.Env() {
 		line("Environment=%s", quoteUnit(kv[0]+"="+kv[1], false))
 	}
