@@ -144,7 +144,11 @@ func (m *Launchd) Uninstall(log func(string)) error {
 }
 
 // Start loads the agent if it is not (after a stop), else kicks it.
-func (m *Launchd) Start() error {
+func (m *Launchd) Start() error { return m.kick() }
+
+// kick bootstraps an agent that is not loaded (a stop unloads it), or
+// kickstarts a loaded one with flags (-k: kill the running one first).
+func (m *Launchd) kick(flags ...string) error {
 	if err := m.installed(); err != nil {
 		return err
 	}
@@ -152,7 +156,7 @@ func (m *Launchd) Start() error {
 		_, err = run("launchctl", "bootstrap", m.domain(), m.Path())
 		return err
 	}
-	_, err := run("launchctl", "kickstart", m.target())
+	_, err := run("launchctl", append(append([]string{"kickstart"}, flags...), m.target())...)
 	return err
 }
 
@@ -165,17 +169,8 @@ func (m *Launchd) Stop() error {
 	return err
 }
 
-func (m *Launchd) Restart() error {
-	if err := m.installed(); err != nil {
-		return err
-	}
-	if _, err := run("launchctl", "print", m.target()); err != nil {
-		_, err = run("launchctl", "bootstrap", m.domain(), m.Path())
-		return err
-	}
-	_, err := run("launchctl", "kickstart", "-k", m.target())
-	return err
-}
+// Restart kills and restarts a loaded agent, or loads a stopped one.
+func (m *Launchd) Restart() error { return m.kick("-k") }
 
 // State reads `launchctl print`: "state = running", "pid = N",
 // "last exit code = N".
