@@ -274,7 +274,7 @@ func TestSystemdActions(t *testing.T) {
 
 func TestSystemdState(t *testing.T) {
 	dir := t.TempDir()
-	m := &Systemd{UnitDir: dir, User: "alice"}
+	m := &Systemd{UnitDir: dir, User: "alice", UID: 1000}
 	for _, tc := range []struct {
 		name, show string
 		installed  bool
@@ -299,8 +299,12 @@ func TestSystemdState(t *testing.T) {
 		})
 	}
 	fakes(t, "FAKE_CTL_FAIL=systemctl*", "FAKE_CTL_FAIL_OUT=Failed to connect to bus: No medium found")
-	if st := m.State(); !strings.Contains(st.Error, "loginctl enable-linger") {
+	if st := m.State(); !strings.Contains(st.Error, "sudo loginctl enable-linger alice && export XDG_RUNTIME_DIR=/run/user/1000") {
 		t.Errorf("no bus: State.Error = %q, want the fix", st.Error)
+	}
+	root := &Systemd{UnitDir: dir, User: "root", UID: 0}
+	if st := root.State(); !strings.Contains(st.Error, "as root, install a system unit: openclaw gateway install --system") {
+		t.Errorf("no bus as root: State.Error = %q, want --system", st.Error)
 	}
 }
 

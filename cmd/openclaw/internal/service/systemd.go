@@ -193,6 +193,10 @@ func noUserBus(out string) bool {
 }
 
 func (m *Systemd) busError(out string) error {
+	if m.UID == 0 {
+		return fmt.Errorf("%w: systemctl --user cannot reach a user manager for root (%s); as root, install a system unit: openclaw gateway install --system",
+			ErrNoUserBus, oneLine(out))
+	}
 	return fmt.Errorf("%w: systemctl --user cannot reach your user manager (%s); fix: sudo loginctl enable-linger %s && export XDG_RUNTIME_DIR=/run/user/%d, then run this again (or install a system unit: sudo openclaw gateway install --system)",
 		ErrNoUserBus, oneLine(out), m.User, m.UID)
 }
