@@ -156,7 +156,7 @@ func (d *doctor) checkSecrets() {
 	n := len(d.findings)
 	for _, s := range secrets {
 		if err := auth.ValidateConfigured(s.kind, s.value); err != nil {
-			d.add("secrets", "error", s.from+": "+strings.TrimPrefix(err.Error(), "gateway.auth."+s.kind+" "), "set a random "+s.kind+": openssl rand -hex 24")
+			d.add("secrets", "error", s.from+" "+strings.TrimPrefix(err.Error(), "gateway.auth."+s.kind+" "), "set a random "+s.kind+": openssl rand -hex 24")
 		} else if len(strings.TrimSpace(s.value)) < weakSecretLen {
 			d.add("secrets", "warn", fmt.Sprintf("%s is weak: %d characters", s.from, len(s.value)), fmt.Sprintf("use at least %d random characters: openssl rand -hex 24", weakSecretLen))
 		}
