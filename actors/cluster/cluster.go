@@ -80,7 +80,7 @@ func Serve[P, R any](pid *actor.PID) Handler {
 type Deps struct {
 	Bus *natsbus.Bus
 	Hub *actor.PID // where the other gateways' broadcasts and device closings go
-	// Handlers serve routed requests, by the kind of their key ("node").
+	// Handlers serve routed requests, by method name ("node.invoke").
 	Handlers map[string]Handler
 	// Roster and Versions.Presence are set here in cluster mode (the
 	// presence actor hands its rows over instead).
@@ -479,6 +479,7 @@ func (c *clusterActor) setStatus() {
 
 // routeRequest and routeReply are the request/reply envelopes.
 type routeRequest struct {
+	Method    string          `json:"method"`
 	Caller    *wirePeer       `json:"caller,omitempty"`
 	Params    json.RawMessage `json:"params"`
 	TimeoutMs int64           `json:"timeoutMs"`
@@ -492,7 +493,7 @@ type wirePeer struct {
 }
 
 type routeReply struct {
-	Result json.RawMessage       `json:"result,omitempty"`
+	Result json.RawMessage      `json:"result,omitempty"`
 	Error  *protocol.ErrorShape `json:"error,omitempty"`
 }
 
@@ -508,14 +509,8 @@ func (c *clusterActor) claim(key string) {
 	if c.claims[key] != nil {
 		return
 	}
-	kind, _, _ := strings.Cut(key, ".")
-	h := c.d.Handlers[kind]
-	if h == nil {
-		c.d.Log.Error("cluster: no handler for a claimed key", "key", key)
-		return
-	}
 	s, err := c.d.Bus.Conn.Subscribe(c.subject(key), func(msg *nats.Msg) {
-		go c.serve(h, msg)
+		go c.serve(msg)
 	})
 	if err != nil {
 		c.d.Log.Error("cluster: claim", "key", key, "err", err)
@@ -526,12 +521,17 @@ func (c *clusterActor) claim(key string) {
 
 // serve answers one routed request (on its own goroutine: it waits for
 // the local owner).
-func (c *clusterActor) serve(h Handler, msg *nats.Msg) {
+func (c *clusterActor) serve(msg *nats.Msg) {
 	var req routeRequest
 	var rep routeReply
-	if err := json.Unmarshal(msg.Data, &req); err != nil {
+	err := json.Unmarshal(msg.Data, &req)
+	h := c.d.Handlers[req.Method]
+	switch {
+	case err != nil:
 		rep.Error = protocol.NewError(protocol.CodeInvalidRequest, "cluster: malformed routed request", nil)
-	} else {
+	case h == nil:
+		rep.Error = protocol.NewError(protocol.CodeInvalidRequest, "cluster: "+req.Method+" is not routed here", nil)
+	default:
 		var caller *core.Peer
 		if p := req.Caller; p != nil {
 			caller = &core.Peer{ConnID: p.ConnID, Role: core.Role(p.Role), Scopes: core.Scopes(p.Scopes), DeviceID: p.DeviceID}
@@ -550,7 +550,7 @@ func (c *clusterActor) route(m *core.Elsewhere) {
 		m.Req.Fail(protocol.NewError(protocol.CodeInvalidRequest, err.Error(), nil))
 		return
 	}
-	req := routeRequest{Params: params, TimeoutMs: m.Timeout.Milliseconds()}
+	req := routeRequest{Method: m.Method, Params: params, TimeoutMs: m.Timeout.Milliseconds()}
 	if p := m.Req.RoutedCaller(); p != nil {
 		req.Caller = &wirePeer{ConnID: c.d.Bus.Node + "/" + p.ConnID, Role: string(p.Role), Scopes: p.Scopes, DeviceID: p.DeviceID}
 	}

@@ -38,6 +38,7 @@ func (q *Request[P, R]) MarkRouted() { q.Routed = true }
 // same NOT_CONNECTED or unknown-id error as a single gateway's).
 type Elsewhere struct {
 	Key     string // "<kind>.<id>", e.g. "node.<nodeId>"
+	Method  string // the method Req is a request of
 	Req     Routable
 	Back    *actor.PID
 	Timeout time.Duration // how long the other gateway may take

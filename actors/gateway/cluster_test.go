@@ -211,34 +211,11 @@ func lastPresenceVersion(t *testing.T, w *gatewaytest.Conn) int64 {
 // each socket's seq unbroken.
 func TestClusterRunWatchedEverywhere(t *testing.T) {
 	fp := fakeprovider.New(t, fakeprovider.Text("The cluster streams this reply to every gateway, in order.", 12))
-	cfg, err := config.Parse("test.json5", []byte(fmt.Sprintf(`{
-		models: {providers: {fake: {baseUrl: %q, apiKey: "sk-test", api: "openai-completions", models: [{id: "mock-1", name: "Mock"}]}}},
-		agents: {defaults: {model: {primary: "fake/mock-1"}}},
-	}`, fp.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gws := gatewaytest.StartCluster(t, 3, func(i int, o *gateway.Options) {
-		cl := o.Config.Gateway.Cluster
-		c := *cfg
-		c.Gateway.Cluster = cl
-		o.Config = &c
-	})
+	gws := agentCluster(t, fp)
 	w1, _ := gatewaytest.MustConnect(t, gws[1].URL, gatewaytest.Reader(t))
 	w2, _ := gatewaytest.MustConnect(t, gws[2].URL, gatewaytest.Reader(t))
-	// The events subject is core NATS: once every gateway hears the
-	// others' heartbeats, gw-0's broadcasts reach gw-1 and gw-2.
 	op1, op2 := gws[1].Operator(t), gws[2].Operator(t)
-	eventually(t, "cluster formed", func() string {
-		for _, c := range []*client.Client{op1, op2} {
-			var s protocol.Status
-			raw, err := callCtx(c, "status", nil)
-			if err != nil || json.Unmarshal(raw, &s) != nil || s.Cluster == nil || len(s.Cluster.Members) < 3 {
-				return fmt.Sprintf("status: %v %s", err, raw)
-			}
-		}
-		return ""
-	})
+	formed(t, op1, op2)
 
 	adm, _ := gatewaytest.MustConnect(t, gws[0].URL, gatewaytest.Admin())
 	adm.SendJSON(map[string]any{"type": "req", "id": "a1", "method": "agent", "params": map[string]any{"message": "hi", "idempotencyKey": "run-x"}})
@@ -250,6 +227,82 @@ func TestClusterRunWatchedEverywhere(t *testing.T) {
 		v := follow(t, w, "run-x", converge)
 		if v.agentText != text || v.chatText != text || !v.ended {
 			t.Fatalf("watcher on gw-%d: agent %q chat %q ended %v", i+1, v.agentText, v.chatText, v.ended)
+		}
+	}
+
+	// agent.wait on gw-2 for the run on gw-0 is answered by gw-0.
+	raw, err := callCtx(op2, "agent.wait", map[string]any{"runId": "run-x", "timeoutMs": 5000})
+	var wait protocol.AgentWait
+	if err != nil || json.Unmarshal(raw, &wait) != nil || wait.Status != "ok" || wait.EndedAt == 0 {
+		t.Fatalf("agent.wait on gw-2 for gw-0's run: %v %s", err, raw)
+	}
+	// A run no gateway has: the single gateway's answers.
+	raw, err = callCtx(op2, "agent.wait", map[string]any{"runId": "nowhere", "timeoutMs": 100})
+	if err != nil || json.Unmarshal(raw, &wait) != nil || wait.Status != "timeout" {
+		t.Fatalf("agent.wait for no run: %v %s", err, raw)
+	}
+	raw, err = callCtx(op1, "chat.abort", map[string]any{"sessionKey": "agent:main:main", "runId": "nowhere"})
+	var ab protocol.ChatAbort
+	if err != nil || json.Unmarshal(raw, &ab) != nil || !ab.OK || ab.Aborted {
+		t.Fatalf("chat.abort of no run: %v %s", err, raw)
+	}
+}
+
+// agentCluster is three gateways whose agent talks to fp.
+func agentCluster(t *testing.T, fp *fakeprovider.Server) []*gatewaytest.Gateway {
+	t.Helper()
+	cfg, err := config.Parse("test.json5", []byte(fmt.Sprintf(`{
+		models: {providers: {fake: {baseUrl: %q, apiKey: "sk-test", api: "openai-completions", models: [{id: "mock-1", name: "Mock"}]}}},
+		agents: {defaults: {model: {primary: "fake/mock-1"}}},
+	}`, fp.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gatewaytest.StartCluster(t, 3, func(i int, o *gateway.Options) {
+		c := *cfg
+		c.Gateway.Cluster = o.Config.Gateway.Cluster
+		o.Config = &c
+	})
+}
+
+// formed waits until each of ops' gateways hears all three: from then on
+// the events subject (core NATS) carries every gateway's broadcasts to it.
+func formed(t *testing.T, ops ...*client.Client) {
+	t.Helper()
+	eventually(t, "cluster formed", func() string {
+		for _, c := range ops {
+			var s protocol.Status
+			raw, err := callCtx(c, "status", nil)
+			if err != nil || json.Unmarshal(raw, &s) != nil || s.Cluster == nil || len(s.Cluster.Members) < 3 {
+				return fmt.Sprintf("status: %v %s", err, raw)
+			}
+		}
+		return ""
+	})
+}
+
+// TestClusterChatAbort: chat.abort on gw-1 stops a run streaming on gw-0,
+// and gw-1's watcher sees it end aborted.
+func TestClusterChatAbort(t *testing.T) {
+	fp := fakeprovider.New(t, fakeprovider.Reply{Text: "a long answer that stalls", Fault: fakeprovider.Stall, FaultAfter: 2})
+	gws := agentCluster(t, fp)
+	watcher, _ := gatewaytest.MustConnect(t, gws[1].URL, gatewaytest.Reader(t))
+	op1 := gws[1].Operator(t)
+	formed(t, op1)
+	adm, _ := gatewaytest.MustConnect(t, gws[0].URL, gatewaytest.Admin())
+	if ack := adm.Call("s", "chat.send", map[string]any{"sessionKey": "agent:main:chat1", "message": "hi", "idempotencyKey": "c1"}); !ack.OK {
+		t.Fatalf("chat.send: %s", ack.Raw)
+	}
+	watcher.Event("chat") // the first delta, through the cluster: the run is streaming
+	raw, err := callCtx(op1, "chat.abort", map[string]any{"sessionKey": "agent:main:chat1"})
+	var ab protocol.ChatAbort
+	if err != nil || json.Unmarshal(raw, &ab) != nil || !ab.Aborted || len(ab.RunIDs) != 1 || ab.RunIDs[0] != "c1" {
+		t.Fatalf("chat.abort on gw-1: %v %s", err, raw)
+	}
+	for {
+		f := watcher.Event("chat")
+		if gatewaytest.Decode[map[string]any](t, f.Payload)["state"] == "aborted" {
+			break
 		}
 	}
 }

@@ -150,7 +150,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 			Hub: p.hub, Channels: p.channels, Cron: p.cron, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
 		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
-			Tools: toolset, Log: o.Log})},
+			Tools: toolset, Log: o.Log, Cluster: p.cluster})},
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
 			InstanceID: bootID, Log: o.Log})},
@@ -162,7 +162,9 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		cl := child{"cluster", clusteractor.Props(clusteractor.Deps{Bus: g.bus, Hub: p.hub,
 			Roster: roster, Versions: versions, Status: clusterStatus, Log: o.Log,
 			Handlers: map[string]clusteractor.Handler{
-				"node": clusteractor.Serve[protocol.NodeInvokeParams, protocol.NodeInvokeResult](p.nodes),
+				"node.invoke": clusteractor.Serve[protocol.NodeInvokeParams, protocol.NodeInvokeResult](p.nodes),
+				"agent.wait":  clusteractor.Serve[protocol.AgentWaitParams, protocol.AgentWait](p.runs),
+				"chat.abort":  clusteractor.Serve[protocol.ChatAbortParams, protocol.ChatAbort](p.runs),
 			}})}
 		t.children = append(t.children[:1], append([]child{cl}, t.children[1:]...)...)
 	}

@@ -123,7 +123,7 @@ func (n *nodesActor) invoke(ctx actor.Context, m *methods.NodeInvoke) {
 		if p.TimeoutMs <= 0 {
 			timeout = DefaultInvokeTimeout
 		}
-		ctx.Send(n.d.Cluster, &core.Elsewhere{Key: NodeKey(nodeID), Req: m, Back: ctx.Self(),
+		ctx.Send(n.d.Cluster, &core.Elsewhere{Key: NodeKey(nodeID), Method: "node.invoke", Req: m, Back: ctx.Self(),
 			Timeout: min(timeout, MaxInvokeTimeout) + routeSlack})
 		return
 	}
