@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"openclaw/actors/channels"
 	"openclaw/actors/cluster"
 	"openclaw/actors/gateway"
 	"openclaw/actors/gateway/gatewaytest"
+	"openclaw/channels/telegram"
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/client"
@@ -313,6 +315,7 @@ func TestClusterChatAbort(t *testing.T) {
 func TestClusterNodeInvoke(t *testing.T) {
 	gws := gatewaytest.StartCluster(t, 3, func(_ int, o *gateway.Options) {
 		o.Config.Gateway.Nodes.Pairing.AutoApproveCommands = true
+		o.Channels = []channels.Driver{telegram.Driver{}}
 	})
 	id := auth.NewIdentity()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -365,5 +368,11 @@ func TestClusterNodeInvoke(t *testing.T) {
 	var se *protocol.ErrorShape
 	if !errors.As(serr, &se) || se.Code != e.Code || se.Message != e.Message {
 		t.Fatalf("cluster error %+v, single gateway's %+v", e, se)
+	}
+
+	// send for a Telegram account no gateway runs: NOT_CONNECTED.
+	_, err = callCtx(op, "send", map[string]any{"to": "123", "message": "hi", "channel": "telegram", "idempotencyKey": "s1"})
+	if !errors.As(err, &e) || e.Code != protocol.CodeUnavailable || fmt.Sprint(e.Details.(map[string]any)["code"]) != "NOT_CONNECTED" {
+		t.Fatalf("send to an account run nowhere: %v", err)
 	}
 }

@@ -154,7 +154,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
 			InstanceID: bootID, Log: o.Log})},
-		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log,
+		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log, Cluster: p.cluster,
 			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log}})},
 	}
 	if g.bus != nil {
@@ -165,6 +165,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 				"node.invoke": clusteractor.Serve[protocol.NodeInvokeParams, protocol.NodeInvokeResult](p.nodes),
 				"agent.wait":  clusteractor.Serve[protocol.AgentWaitParams, protocol.AgentWait](p.runs),
 				"chat.abort":  clusteractor.Serve[protocol.ChatAbortParams, protocol.ChatAbort](p.runs),
+				"send":        clusteractor.Serve[protocol.SendParams, protocol.SendResult](p.channels),
 			}})}
 		t.children = append(t.children[:1], append([]child{cl}, t.children[1:]...)...)
 	}
