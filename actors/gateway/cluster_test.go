@@ -15,7 +15,6 @@ import (
 	"openclaw/actors/gateway"
 	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/channels/telegram"
-	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/client"
 	"openclaw/transport/protocol"
@@ -67,7 +66,7 @@ func holders(rows []protocol.PresenceEntry) map[string]string {
 }
 
 // eventually polls check until it returns "" or converge passes.
-func eventually(t *testing.T, what string, check func() string) {
+func eventually(t testing.TB, what string, check func() string) {
 	t.Helper()
 	deadline := time.Now().Add(converge)
 	for {
@@ -251,15 +250,9 @@ func TestClusterRunWatchedEverywhere(t *testing.T) {
 }
 
 // agentCluster is three gateways whose agent talks to fp.
-func agentCluster(t *testing.T, fp *fakeprovider.Server) []*gatewaytest.Gateway {
+func agentCluster(t testing.TB, fp *fakeprovider.Server) []*gatewaytest.Gateway {
 	t.Helper()
-	cfg, err := config.Parse("test.json5", []byte(fmt.Sprintf(`{
-		models: {providers: {fake: {baseUrl: %q, apiKey: "sk-test", api: "openai-completions", models: [{id: "mock-1", name: "Mock"}]}}},
-		agents: {defaults: {model: {primary: "fake/mock-1"}}},
-	}`, fp.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := agentConfig(t, fp)
 	return gatewaytest.StartCluster(t, 3, func(i int, o *gateway.Options) {
 		c := *cfg
 		c.Gateway.Cluster = o.Config.Gateway.Cluster
@@ -269,7 +262,7 @@ func agentCluster(t *testing.T, fp *fakeprovider.Server) []*gatewaytest.Gateway 
 
 // formed waits until each of ops' gateways hears all three: from then on
 // the events subject (core NATS) carries every gateway's broadcasts to it.
-func formed(t *testing.T, ops ...*client.Client) {
+func formed(t testing.TB, ops ...*client.Client) {
 	t.Helper()
 	eventually(t, "cluster formed", func() string {
 		for _, c := range ops {
