@@ -369,3 +369,24 @@ func TestClusterNodeInvoke(t *testing.T) {
 		t.Fatalf("send to an account run nowhere: %v", err)
 	}
 }
+
+// TestSingleGatewayHasNoCluster: without gateway.cluster nothing of it
+// shows: no cluster section in status or health, no gateway on presence
+// rows, no NATS (no cluster node name).
+func TestSingleGatewayHasNoCluster(t *testing.T) {
+	gw := gatewaytest.Start(t, nil)
+	if n := gw.ClusterNode(); n != "" {
+		t.Fatalf("a single gateway joined cluster node %q", n)
+	}
+	gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	op := gw.Operator(t)
+	for _, method := range []string{"status", "health", "system-presence"} {
+		raw, err := callCtx(op, method, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		if strings.Contains(string(raw), `"cluster"`) || strings.Contains(string(raw), `"gateway":`) {
+			t.Fatalf("%s of a single gateway mentions the cluster: %s", method, raw)
+		}
+	}
+}
