@@ -83,7 +83,75 @@ type Gateway struct {
 	// openclaw-go extension; the reference takes some of them from
 	// environment variables). Changing them needs a restart.
 	Limits Limits `json:"limits,omitzero"`
+	// Cluster runs this gateway as one of several sharing presence, events
+	// and routing over NATS (an openclaw-go extension, docs/ARCHITECTURE.md
+	// "Cluster mode"). Absent or enabled false: a single gateway, no NATS.
+	// Changing any key under it needs a restart.
+	Cluster *Cluster `json:"cluster,omitempty"`
 }
+
+// Cluster is gateway.cluster.
+type Cluster struct {
+	// Enabled turns cluster mode on.
+	Enabled bool `json:"enabled,omitempty"`
+	// Name prefixes every NATS subject, stream and KV bucket of the
+	// cluster, so several clusters can share one NATS. Letters, digits,
+	// '-' and '_'. Default "openclaw".
+	Name string `json:"name,omitempty"`
+	// NodeName is this gateway's name in the cluster, unique among its
+	// peers (presence rows and health name it). Letters, digits, '-' and
+	// '_'. Default: the host name and the gateway port ("host-18789").
+	NodeName string `json:"nodeName,omitempty"`
+	// NATS says which NATS to use: an external one (URL) or the server
+	// embedded in this binary (Embedded, used when URL is empty).
+	NATS ClusterNATS `json:"nats,omitzero"`
+	// Replicas is how many copies JetStream keeps of the cluster's state.
+	// Default min(3, number of NATS servers known).
+	Replicas int `json:"replicas,omitempty"`
+}
+
+// ClusterNATS is gateway.cluster.nats.
+type ClusterNATS struct {
+	// URL of an external NATS with JetStream ("nats://host:4222"; several
+	// separated by commas). Empty: run the embedded server.
+	URL string `json:"url,omitempty"`
+	// Credentials is a NATS credentials file (JWT and nkey seed).
+	Credentials string `json:"credentials,omitempty"`
+	// Token authenticates to the external NATS with a token.
+	Token string `json:"token,omitempty"`
+	// TLS configures TLS to the external NATS.
+	TLS ClusterTLS `json:"tls,omitzero"`
+	// Embedded configures the NATS server this gateway runs itself.
+	Embedded ClusterEmbedded `json:"embedded,omitzero"`
+}
+
+// ClusterTLS is gateway.cluster.nats.tls.
+type ClusterTLS struct {
+	// CA is a PEM file of the CAs that sign the NATS servers' certificates.
+	CA string `json:"ca,omitempty"`
+	// Cert and Key are a PEM client certificate and its key (mutual TLS).
+	Cert string `json:"cert,omitempty"`
+	Key  string `json:"key,omitempty"`
+}
+
+// ClusterEmbedded is gateway.cluster.nats.embedded.
+type ClusterEmbedded struct {
+	// ClusterListen is the host:port this gateway's NATS takes routes from
+	// its peers on ("127.0.0.1:6248"). Empty: a cluster of one.
+	ClusterListen string `json:"clusterListen,omitempty"`
+	// Routes are the peers' route URLs ("nats-route://127.0.0.1:6249").
+	Routes []string `json:"routes,omitempty"`
+	// StoreDir is where JetStream keeps its files. Default <stateDir>/nats.
+	StoreDir string `json:"storeDir,omitempty"`
+	// ClientListen, when set, is a host:port where the embedded NATS also
+	// accepts NATS clients (the nats CLI, or other gateways using it as
+	// their external NATS). Default: no client port; the gateway connects
+	// in-process.
+	ClientListen string `json:"clientListen,omitempty"`
+}
+
+// ClusterOn reports whether cluster mode is configured and enabled.
+func (g *Gateway) ClusterOn() bool { return g.Cluster != nil && g.Cluster.Enabled }
 
 // Auth is gateway.auth.
 type Auth struct {

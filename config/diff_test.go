@@ -86,6 +86,7 @@ func TestClassify(t *testing.T) {
 		"gateway.port", "gateway.bind", "gateway.customBindHost", "gateway.auth.mode", "gateway.mode",
 		"gateway.limits.maxPayloadBytes", "gateway.nodes.pairing.autoApproveLocal", "gateway.nodes.pairing.autoApproveCommands",
 		"canvasHost.enabled", "canvasHost.port", "canvasHost.root", "commands.restart",
+		"gateway.cluster.enabled", "gateway.cluster.nats.embedded.routes",
 		// Prefixes match whole segments only.
 		"gateway.auth.tokenFile", "gateway.httpx", "agentsx.list", "metadata",
 		"somethingNew", "",

@@ -14,6 +14,7 @@ const Redacted = "__OPENCLAW_REDACTED__"
 var secretKeys = [][]string{
 	{"gateway", "auth", "token"},
 	{"gateway", "auth", "password"},
+	{"gateway", "cluster", "nats", "token"},
 	{"models", "providers", "*", "apiKey"},
 	{"channels", "telegram", "botToken"},
 	{"channels", "telegram", "webhookSecret"},

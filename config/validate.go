@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,8 +104,55 @@ func (c *Config) validateGateway() *Error {
 			return e
 		}
 	}
+	return validateCluster(g.Cluster)
+}
+
+// validateCluster checks gateway.cluster: names that become NATS subject
+// tokens and bucket names, host:port listeners, route URLs.
+func validateCluster(c *Cluster) *Error {
+	if c == nil {
+		return nil
+	}
+	for _, f := range []struct{ path, v string }{{"gateway.cluster.name", c.Name}, {"gateway.cluster.nodeName", c.NodeName}} {
+		if f.v != "" && !clusterName.MatchString(f.v) {
+			return fail(f.path, fmt.Sprintf("%s: %q may hold only letters, digits, '-' and '_'", f.path, f.v))
+		}
+	}
+	if c.Replicas < 0 || c.Replicas > 5 {
+		return fail("gateway.cluster.replicas", fmt.Sprintf("gateway.cluster.replicas: %d is not 1-5", c.Replicas))
+	}
+	e := c.NATS.Embedded
+	for _, f := range []struct{ path, v string }{
+		{"gateway.cluster.nats.embedded.clusterListen", e.ClusterListen},
+		{"gateway.cluster.nats.embedded.clientListen", e.ClientListen},
+	} {
+		if f.v == "" {
+			continue
+		}
+		if _, p, err := net.SplitHostPort(f.v); err != nil || p == "" {
+			return fail(f.path, fmt.Sprintf("%s: %q is not host:port", f.path, f.v))
+		}
+	}
+	for i, r := range e.Routes {
+		p := indexPath("gateway.cluster.nats.embedded.routes", i)
+		if u, err := url.Parse(r); err != nil || u.Host == "" || (u.Scheme != "nats-route" && u.Scheme != "nats") {
+			return fail(p, p+": must be a nats-route://host:port URL")
+		}
+	}
+	if c.NATS.URL != "" {
+		for _, s := range strings.Split(c.NATS.URL, ",") {
+			if u, err := url.Parse(strings.TrimSpace(s)); err != nil || u.Host == "" {
+				// Not quoted: the URL may carry credentials.
+				return fail("gateway.cluster.nats.url", "gateway.cluster.nats.url: must be nats://host:port (comma-separated for several)")
+			}
+		}
+	}
 	return nil
 }
+
+// clusterName is what a cluster or node name may hold: it becomes a NATS
+// subject token and part of a JetStream bucket name.
+var clusterName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // controlUIOrigins checks that each allowed origin is "*" or an origin a
 // browser can send (scheme://host[:port]): "example.com" or a URL with a

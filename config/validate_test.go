@@ -28,6 +28,11 @@ func TestValidateRejects(t *testing.T) {
 		{"canvas port", "{canvasHost: {\n port: 65536}}", "f.json:2: canvasHost.port: 65536 is not a port (1-65535)"},
 		{"webhook port", "{channels: {telegram: {\n webhookPort: 0x10000}}}", "f.json:2: channels.telegram.webhookPort: 65536 is not a port (1-65535)"},
 		{"limits", "{gateway: {limits: {\n maxPayloadBytes: -5}}}", "f.json:2: gateway.limits.maxPayloadBytes: -5 is less than 0"},
+		{"cluster name", "{gateway: {cluster: {\n name: 'a.b'}}}", "f.json:2: gateway.cluster.name: \"a.b\" may hold only letters, digits, '-' and '_'"},
+		{"cluster node", "{gateway: {cluster: {\n nodeName: 'gw a'}}}", "f.json:2: gateway.cluster.nodeName: \"gw a\" may hold only letters, digits, '-' and '_'"},
+		{"cluster replicas", "{gateway: {cluster: {\n replicas: 7}}}", "f.json:2: gateway.cluster.replicas: 7 is not 1-5"},
+		{"cluster listen", "{gateway: {cluster: {nats: {embedded: {\n clusterListen: '6248'}}}}}", "f.json:2: gateway.cluster.nats.embedded.clusterListen: \"6248\" is not host:port"},
+		{"cluster route", "{gateway: {cluster: {nats: {embedded: {routes: [\n 'http://x:1']}}}}}", "f.json:2: gateway.cluster.nats.embedded.routes[0]: must be a nats-route://host:port URL"},
 		{"debounce", "{gateway: {reload: {\n debounceMs: -1}}}", "f.json:2: gateway.reload.debounceMs: -1 is less than 0"},
 		{"rate window", "{gateway: {auth: {rateLimit: {\n windowMs: 0}}}}", "f.json:2: gateway.auth.rateLimit.windowMs: 0 is less than 1"},
 		{"timeout", "{agents: {defaults: {\n timeoutSeconds: -1}}}", "f.json:2: agents.defaults.timeoutSeconds: -1 is less than 0"},
@@ -103,6 +108,8 @@ func TestValidateAccepts(t *testing.T) {
 		`{models: {providers: {p: {baseUrl: 'http://h', models: [{id: 'm', name: 'M'}]}}}, agents: {defaults: {model: {primary: 'p/m'}}}}`,
 		`{models: {providers: {p: {baseUrl: 'http://h'}}}, agents: {defaults: {model: {primary: 'p/anything'}}}}`,
 		`{models: {providers: {p: {baseUrl: 'http://h', models: [{id: 'm', name: 'M'}]}}}, agents: {list: [{id: 'a', model: {primary: 'openai/gpt-4o'}}]}}`,
+		`{gateway: {cluster: {enabled: true, name: 'prod', nodeName: 'gw-a', replicas: 3, nats: {embedded: {clusterListen: '127.0.0.1:6248', routes: ['nats-route://127.0.0.1:6249'], clientListen: '127.0.0.1:4222'}}}}}`,
+		`{gateway: {cluster: {enabled: true, nats: {url: 'nats://a:4222, nats://b:4222', token: 't', tls: {ca: '/ca.pem'}}}}}`,
 		// Blank secrets are for startup to reject, with the reason.
 		`{gateway: {auth: {token: '', password: ''}}}`,
 	} {

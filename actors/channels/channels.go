@@ -95,6 +95,10 @@ type Deps struct {
 	Health  *actor.PID // told when an account's state changes
 	Account AccountDeps
 	Log     *slog.Logger
+	// Cluster, in cluster mode, is told which accounts run here
+	// (core.Claim) and gets the sends for accounts that do not
+	// (core.Elsewhere). Nil for a single gateway.
+	Cluster *actor.PID
 }
 
 // account is one running channel account.
@@ -114,6 +118,7 @@ type supervisor struct {
 	// stopped are the accounts channels.stop stopped: they stay stopped
 	// (listed, not running) until channels.start or the next start.
 	stopped map[string]bool
+	claimed map[string]bool // cluster keys claimed
 }
 
 // Backoff bounds for restarting a failed account.
@@ -148,6 +153,14 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		m.Reply(s.report())
 	case *methods.Send:
 		a, errShape := s.running(m.Params.Channel, m.Params.AccountID)
+		if errShape != nil && s.d.Cluster != nil {
+			if s.elsewhere(ctx, m) {
+				return
+			}
+			if m.Routed {
+				errShape = notConnected(m.Params.Channel, m.Params.AccountID)
+			}
+		}
 		if errShape != nil {
 			m.Fail(errShape)
 			return
@@ -206,12 +219,79 @@ func (s *supervisor) apply(ctx actor.Context, c *config.Config) {
 		}
 	}
 	ctx.Send(s.d.Health, &core.HealthChanged{})
+	s.syncClaims(ctx)
 }
 
 // spawn starts an account's actor.
 func (s *supervisor) spawn(ctx actor.Context, k string, a *account) {
 	a.pid = ctx.SpawnPrefix(a.driver.Props(a.id, a.settings, s.d.Account), k)
 	s.byPID[a.pid.String()] = a
+	s.syncClaims(ctx)
+}
+
+// sendTimeout bounds a send routed to another gateway.
+const sendTimeout = 30 * time.Second
+
+// syncClaims tells the cluster which accounts run here: "channel.<id>:<account>"
+// for each, and "channel.<id>:*" for a channel with any (a send that names
+// no account).
+func (s *supervisor) syncClaims(ctx actor.Context) {
+	if s.d.Cluster == nil {
+		return
+	}
+	want := map[string]bool{}
+	for _, a := range s.accounts {
+		if a.pid != nil {
+			want["channel."+a.driver.ID()+":"+a.id] = true
+			want["channel."+a.driver.ID()+":*"] = true
+		}
+	}
+	if s.claimed == nil {
+		s.claimed = map[string]bool{}
+	}
+	for k := range want {
+		if !s.claimed[k] {
+			ctx.Send(s.d.Cluster, &core.Claim{Key: k})
+			s.claimed[k] = true
+		}
+	}
+	for k := range s.claimed {
+		if !want[k] {
+			ctx.Send(s.d.Cluster, &core.Release{Key: k})
+			delete(s.claimed, k)
+		}
+	}
+}
+
+// elsewhere hands a send this gateway cannot make to the gateway running
+// its account; false when it is not for the cluster (already routed, or a
+// channel this build does not have).
+func (s *supervisor) elsewhere(ctx actor.Context, m *methods.Send) bool {
+	if m.Routed {
+		return false
+	}
+	drv, errShape := s.driver(m.Params.Channel)
+	if errShape != nil {
+		return false
+	}
+	acct := m.Params.AccountID
+	if acct == "" {
+		acct = "*"
+	}
+	ctx.Send(s.d.Cluster, &core.Elsewhere{Key: "channel." + drv.ID() + ":" + acct, Method: "send", Req: m, Back: ctx.Self(),
+		Timeout: sendTimeout})
+	return true
+}
+
+// notConnected is send's error when no gateway of the cluster runs the
+// account.
+func notConnected(channel, account string) *protocol.ErrorShape {
+	what := channel
+	if account != "" {
+		what += " account " + account
+	}
+	return protocol.NewError(protocol.CodeUnavailable, what+" is not running on any gateway of the cluster",
+		map[string]any{"code": "NOT_CONNECTED"})
 }
 
 // report is the channels' part of the health summary: per channel, its

@@ -108,6 +108,7 @@ func (s *supervisor) stop(ctx actor.Context, m *methods.ChannelsStop) {
 		delete(s.byPID, a.pid.String())
 		ctx.Stop(a.pid)
 		a.pid = nil
+		s.syncClaims(ctx)
 		a.status.Running = false
 		s.d.Log.Info("channel account stopped by channels.stop", "channel", a.driver.ID(), "account", a.id)
 		ctx.Send(s.d.Health, &core.HealthChanged{})

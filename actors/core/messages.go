@@ -50,6 +50,10 @@ type Unregister struct{ ConnID string }
 type Publish struct {
 	B    *protocol.Broadcast
 	Also []*protocol.Broadcast
+	// Remote is set on a broadcast the hub delivers without forwarding it
+	// to the other gateways of the cluster: one that came from another
+	// gateway, or the cluster's merged presence roster.
+	Remote bool
 }
 
 // Deliver hands one broadcast to one connection actor, which queues it on
@@ -79,6 +83,8 @@ type CloseDevice struct {
 	Role     Role
 	Code     uint16
 	Reason   string
+	// Remote is set when another gateway of the cluster revoked it.
+	Remote bool
 }
 
 // ConnectedDevices asks the hub which device ids have a socket open.

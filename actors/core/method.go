@@ -195,6 +195,11 @@ type Request[P, R any] struct {
 	Params P
 	// Caller is nil for in-process requests.
 	Caller *Peer
+	// Routed is set on a request that came from another gateway of the
+	// cluster, or that the cluster found no other gateway for: its owner
+	// answers it from what it holds, and never sends it to the cluster
+	// again (core.Elsewhere).
+	Routed bool
 
 	to       *actor.PID
 	root     *actor.RootContext
@@ -261,9 +266,20 @@ var ErrNoAnswer = errors.New("no answer in time")
 // a run's worker, a channel) and waits for the final answer. It must not be
 // called inside an actor's Receive: it blocks.
 func Ask[P, R any](root *actor.RootContext, pid *actor.PID, params P, timeout time.Duration) (R, *protocol.ErrorShape) {
+	return ask[P, R](root, pid, nil, false, params, timeout)
+}
+
+// AskRouted is Ask for a request another gateway of the cluster forwarded:
+// it carries that gateway's caller, and is Routed (answered here, never
+// forwarded again).
+func AskRouted[P, R any](root *actor.RootContext, pid *actor.PID, caller *Peer, params P, timeout time.Duration) (R, *protocol.ErrorShape) {
+	return ask[P, R](root, pid, caller, true, params, timeout)
+}
+
+func ask[P, R any](root *actor.RootContext, pid *actor.PID, caller *Peer, routed bool, params P, timeout time.Duration) (R, *protocol.ErrorShape) {
 	var zero R
 	f := actor.NewFuture(root.ActorSystem(), timeout)
-	q := &Request[P, R]{ID: "internal", Params: params, to: f.PID(), root: root}
+	q := &Request[P, R]{ID: "internal", Params: params, Caller: caller, Routed: routed, to: f.PID(), root: root}
 	root.Send(pid, q)
 	res, err := f.Result()
 	if err != nil {

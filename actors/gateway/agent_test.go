@@ -21,6 +21,18 @@ import (
 // speaking the OpenAI wire format over HTTP.
 func agentGateway(t testing.TB, fp *fakeprovider.Server, mutate func(*gateway.Options)) *gatewaytest.Gateway {
 	t.Helper()
+	cfg := agentConfig(t, fp)
+	return gatewaytest.Start(t, func(o *gateway.Options) {
+		o.Config = cfg
+		if mutate != nil {
+			mutate(o)
+		}
+	})
+}
+
+// agentConfig makes fp's model the default agent's.
+func agentConfig(t testing.TB, fp *fakeprovider.Server) *config.Config {
+	t.Helper()
 	cfg, err := config.Parse("test.json5", []byte(fmt.Sprintf(`{
 		models: {providers: {fake: {baseUrl: %q, apiKey: "sk-test", api: "openai-completions", models: [{id: "mock-1", name: "Mock"}]}}},
 		agents: {defaults: {model: {primary: "fake/mock-1"}}},
@@ -28,12 +40,7 @@ func agentGateway(t testing.TB, fp *fakeprovider.Server, mutate func(*gateway.Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	return gatewaytest.Start(t, func(o *gateway.Options) {
-		o.Config = cfg
-		if mutate != nil {
-			mutate(o)
-		}
-	})
+	return cfg
 }
 
 type agentEvent struct {

@@ -37,6 +37,7 @@ import (
 	"openclaw/transport/canvas"
 	"openclaw/transport/controlui"
 	"openclaw/transport/controlui/builtin"
+	"openclaw/transport/natsbus"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
@@ -169,6 +170,7 @@ type Gateway struct {
 	srv      *server.Server
 	canvas   *canvas.Server
 	metrics  *metrics.Metrics
+	bus      *natsbus.Bus // cluster mode only
 
 	stopOnce sync.Once
 	stopErr  error
@@ -213,6 +215,16 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("state database: %w", err)
 	}
 	g.store = st
+	if cc := o.Config.Gateway.Cluster; cc != nil && cc.Enabled {
+		// Cluster mode: NATS first, so the actors find it connected.
+		g.bus, err = natsbus.Start(natsbus.Options{Config: *cc, StateDir: o.StateDir, Port: o.Port, Log: o.Log})
+		if err != nil {
+			_ = st.Close()
+			return err
+		}
+		o.Log.Info("cluster mode", "cluster", g.bus.Name, "node", g.bus.Node, "embeddedNats", g.bus.Embedded(),
+			"replicas", g.bus.Replicas)
+	}
 	g.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		// The actor library logs dead letters and restarts at INFO; keep
 		// what matters (warnings and errors) in our log.
@@ -324,6 +336,31 @@ func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int
 	return stopErr
 }
 
+// Kill stops the gateway the way a crash would, for tests of a cluster
+// losing a gateway: its NATS goes first, with no goodbye (its peers time it
+// out), then its sockets drop without the shutdown event.
+func (g *Gateway) Kill() {
+	g.stopOnce.Do(func() {
+		if g.bus != nil {
+			g.bus.Close()
+		}
+		g.draining.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = g.srv.Stop(ctx)
+		g.stopActors()
+	})
+}
+
+// ClusterNode is this gateway's name in its cluster ("" for a single
+// gateway).
+func (g *Gateway) ClusterNode() string {
+	if g.bus == nil {
+		return ""
+	}
+	return g.bus.Node
+}
+
 // waitDrained waits for every socket to close: sockets with requests in
 // flight finish them first (up to DrainTimeout), the others close at once.
 func (g *Gateway) waitDrained(ctx context.Context) {
@@ -342,6 +379,9 @@ func (g *Gateway) stopActors() {
 		_ = g.system.Root.PoisonFuture(g.root).Wait()
 	}
 	g.system.Shutdown()
+	if g.bus != nil {
+		g.bus.Close()
+	}
 	// After the actors: a run that was cut short still commits what it had.
 	if err := g.store.Close(); err != nil {
 		g.opts.Log.Warn("closing the state database", "err", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"openclaw/actors/channels"
+	clusteractor "openclaw/actors/cluster"
 	"openclaw/actors/conn"
 	"openclaw/actors/core"
 	cronactor "openclaw/actors/cron"
@@ -56,6 +57,7 @@ const rootName = "gateway"
 
 type pids struct {
 	hub, presence, devices, nodes, config, logs, runs, sessions, cron, channels, health *actor.PID
+	cluster                                                                             *actor.PID // cluster mode only
 }
 
 // child is one actor of the tree, spawned in order.
@@ -81,6 +83,13 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	p := pids{hub: pid("hub"), presence: pid("presence"), devices: pid("devices"), nodes: pid("nodes"), config: pid("config"),
 		logs: pid("logs"), runs: pid("runs"), sessions: pid("sessions"), cron: pid("cron"), channels: pid("channels"),
 		health: pid("health")}
+	var hubCluster hub.Forwarder
+	var clusterStatus *core.Live[*protocol.ClusterStatus]
+	if g.bus != nil {
+		p.cluster = pid("cluster")
+		hubCluster = clusteractor.Forwarder{Bus: g.bus}
+		clusterStatus = core.NewLive[*protocol.ClusterStatus](nil) // set by cluster
+	}
 	extraOwners := map[core.Owner]*actor.PID{}
 	for owner := range o.Extra.Owners {
 		extraOwners[owner] = pid("extra-" + string(owner))
@@ -127,25 +136,39 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 
 	t.children = []child{
 		// The hub first: the others publish to it from their first message.
-		{"hub", hub.Props(hub.Deps{Log: o.Log, TickInterval: limits.TickInterval, PingInterval: limits.PingInterval, Metrics: g.metrics})},
+		{"hub", hub.Props(hub.Deps{Log: o.Log, TickInterval: limits.TickInterval, PingInterval: limits.PingInterval, Metrics: g.metrics,
+			Cluster: hubCluster})},
 		{"presence", presence.Props(presence.Deps{Hub: p.hub, Roster: roster, Versions: versions, TTL: o.PresenceTTL, Log: o.Log,
+			Cluster: p.cluster,
 			Self: presence.Self{Host: host.Host, IP: host.IP, Platform: host.Platform, DeviceFamily: host.DeviceFamily,
 				Version: Version, InstanceID: uuid.NewString()}})},
 		{"devices", devices.Props(devices.Deps{Hub: p.hub, Nodes: p.nodes, Store: g.store, StateDir: o.StateDir,
 			AutoApproveLocal: o.AutoApproveLocal, Log: o.Log})},
 		{"nodes", nodes.Props(nodes.Deps{Hub: p.hub, Store: g.store, Config: active, MaxResultBytes: limits.MaxPayload / 2,
-			Log: o.Log})},
+			Log: o.Log, Cluster: p.cluster})},
 		{"config", reload.Props(reload.Deps{Path: o.ConfigPath, StateDir: o.StateDir, Version: Version, Config: o.Config, Hash: o.ConfigHash,
 			Restart: o.RequestRestart, Active: active, Secret: secret, Limiter: limiter, Status: reloadStatus,
 			Hub: p.hub, Channels: p.channels, Cron: p.cron, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
 		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
-			Tools: toolset, Log: o.Log, Metrics: g.metrics})},
+			Tools: toolset, Log: o.Log, Metrics: g.metrics, Cluster: p.cluster})},
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
 			InstanceID: bootID, Log: o.Log})},
-		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log,
+		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log, Cluster: p.cluster,
 			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log, Metrics: g.metrics}})},
+	}
+	if g.bus != nil {
+		// Right after the hub: presence hands it its rows from its start.
+		cl := child{"cluster", clusteractor.Props(clusteractor.Deps{Bus: g.bus, Hub: p.hub,
+			Roster: roster, Versions: versions, Status: clusterStatus, Log: o.Log,
+			Handlers: map[string]clusteractor.Handler{
+				"node.invoke": clusteractor.Serve[protocol.NodeInvokeParams, protocol.NodeInvokeResult](p.nodes),
+				"agent.wait":  clusteractor.Serve[protocol.AgentWaitParams, protocol.AgentWait](p.runs),
+				"chat.abort":  clusteractor.Serve[protocol.ChatAbortParams, protocol.ChatAbort](p.runs),
+				"send":        clusteractor.Serve[protocol.SendParams, protocol.SendResult](p.channels),
+			}})}
+		t.children = append(t.children[:1], append([]child{cl}, t.children[1:]...)...)
 	}
 	for owner, props := range o.Extra.Owners {
 		t.children = append(t.children, child{"extra-" + string(owner), props})
@@ -153,7 +176,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	// Last: its first summary asks the others.
 	t.children = append(t.children, child{"health", health.Props(health.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Nodes: p.nodes, Cron: p.cron,
 		Store: g.store, Config: active, Reload: reloadStatus, Published: healthSnap, Versions: versions,
-		Every: o.HealthEvery, Log: o.Log,
+		Every: o.HealthEvery, Log: o.Log, Cluster: clusterStatus,
 		Process: health.Process{Version: Version, BuildID: buildID(), PID: os.Getpid(), Started: started, InstanceID: bootID,
 			StateDir: o.StateDir, Port: g.Port}})})
 	return t

@@ -51,6 +51,9 @@ type Deps struct {
 	Process   Process
 	Every     time.Duration // broadcast check period (CacheFor by default)
 	Log       *slog.Logger
+	// Cluster is the cluster as this gateway sees it (set by the cluster
+	// actor); nil for a single gateway.
+	Cluster *core.Live[*protocol.ClusterStatus]
 }
 
 // Process describes the running gateway for status and system.info.
@@ -192,6 +195,9 @@ func summary(root *actor.RootContext, d Deps) protocol.Health {
 	cfg := d.Config.Get()
 	s := protocol.Health{OK: true, TS: start.UnixMilli(), ConfigReload: protocol.ConfigReload{HotReloadStatus: reloadStatus(d)},
 		Channels: map[string]protocol.ChannelHealth{}, ChannelOrder: []string{}, ChannelLabels: map[string]string{}}
+	if d.Cluster != nil {
+		s.Cluster = d.Cluster.Get()
+	}
 	if rep, err := core.Ask[struct{}, core.ChannelsReport](root, d.Channels, struct{}{}, askTimeout); err == nil {
 		if rep.Channels != nil {
 			s.Channels, s.ChannelOrder, s.ChannelLabels, s.LinkChannel = rep.Channels, rep.Order, rep.Labels, rep.Link

@@ -34,6 +34,9 @@ func status(root *actor.RootContext, d Deps, p protocol.StatusParams, caller *co
 		DegradedSecretOwners: []struct{}{}, DegradedPlugins: []struct{}{},
 		ModelRuntime: protocol.ModelRuntime{PendingAgents: []string{}},
 		Channels:     []protocol.ChannelLine{}, StateVersion: *d.Versions.Current()}
+	if d.Cluster != nil {
+		s.Cluster = d.Cluster.Get()
+	}
 	defaultAgent := config.DefaultAgent(cfg)
 	agents := config.AgentIDs(cfg)
 	if p.IncludeCliProjection {

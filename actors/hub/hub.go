@@ -23,6 +23,18 @@ type Deps struct {
 	TickInterval time.Duration    // the tick event's period
 	PingInterval time.Duration    // the WebSocket ping's period
 	Metrics      *metrics.Metrics // the connections gauges
+	// Cluster, in cluster mode, gets every broadcast and device closing
+	// published here after the local sockets got it, to send to the other
+	// gateways (actors/cluster: a NATS publish, which does not block).
+	// Nil for a single gateway.
+	Cluster Forwarder
+}
+
+// Forwarder sends what the hub delivered locally to the other gateways of
+// the cluster.
+type Forwarder interface {
+	Publish(*core.Publish)
+	CloseDevice(*core.CloseDevice)
 }
 
 // entry is one authenticated connection. Kept small (tens of thousands of
@@ -124,6 +136,9 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		h.count()
 	case *core.Publish:
 		h.publish(m)
+		if h.d.Cluster != nil && !m.Remote {
+			h.d.Cluster.Publish(m)
+		}
 	case *methods.SessionsSubscribe:
 		// The subscription lives as long as the connection's entry.
 		if e := h.conns[connID(m.Caller)]; e != nil {
@@ -156,6 +171,9 @@ func (h *hubActor) Receive(ctx actor.Context) {
 			}
 		}
 		h.d.Log.Info("closing a device's sockets", "deviceId", m.DeviceID, "role", m.Role, "reason", m.Reason, "sockets", n)
+		if h.d.Cluster != nil && !m.Remote {
+			h.d.Cluster.CloseDevice(m)
+		}
 	case *core.ConnectedDevices:
 		ids := map[string]bool{}
 		for _, e := range h.conns {

@@ -86,6 +86,14 @@ func (iv *invocations) remember(key string, c *cachedResult) {
 	}
 }
 
+// NodeKey is the cluster key of a connected node (core.Claim).
+func NodeKey(nodeID string) string { return "node." + nodeID }
+
+// routeSlack is what an invoke routed to another gateway gets past the
+// invoke's own timeout, which that gateway enforces: its answer (the
+// timeout error included) has time to come back.
+const routeSlack = 2 * time.Second
+
 func (n *nodesActor) invoke(ctx actor.Context, m *methods.NodeInvoke) {
 	p := m.Params
 	nodeID, command := strings.TrimSpace(p.NodeID), strings.TrimSpace(p.Command)
@@ -108,6 +116,17 @@ func (n *nodesActor) invoke(ctx actor.Context, m *methods.NodeInvoke) {
 		return
 	}
 	rec, s := n.records[nodeID], n.current[nodeID]
+	if s == nil && n.d.Cluster != nil && !m.Routed {
+		// Maybe connected to another gateway: the cluster asks it, or
+		// hands the request back Routed when none has the node.
+		timeout := time.Duration(p.TimeoutMs) * time.Millisecond
+		if p.TimeoutMs <= 0 {
+			timeout = DefaultInvokeTimeout
+		}
+		ctx.Send(n.d.Cluster, &core.Elsewhere{Key: NodeKey(nodeID), Method: "node.invoke", Req: m, Back: ctx.Self(),
+			Timeout: min(timeout, MaxInvokeTimeout) + routeSlack})
+		return
+	}
 	if rec == nil && s == nil {
 		m.Fail(unknownNodeID())
 		return

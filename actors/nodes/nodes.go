@@ -68,6 +68,10 @@ type Deps struct {
 	// uses half its frame limit.
 	MaxResultBytes int
 	Log            *slog.Logger
+	// Cluster, in cluster mode, is told which nodes are connected here
+	// (core.Claim) and gets the invokes of nodes that are not
+	// (core.Elsewhere). Nil for a single gateway.
+	Cluster *actor.PID
 }
 
 // session is one connected node socket.
@@ -136,7 +140,7 @@ func (n *nodesActor) Receive(ctx actor.Context) {
 	case *core.NodeConnected:
 		n.connected(ctx, m)
 	case *core.NodeDisconnected:
-		n.disconnected(m)
+		n.disconnected(ctx, m)
 	case *core.NodeForget:
 		n.forget(m.NodeID)
 	case *core.CountNodes:
@@ -231,6 +235,9 @@ func (n *nodesActor) connected(ctx actor.Context, m *core.NodeConnected) {
 			Permissions: maps.Clone(m.Declared.Permissions)}}
 	n.sessions[s.connID] = s
 	n.current[s.nodeID] = s
+	if n.d.Cluster != nil {
+		ctx.Send(n.d.Cluster, &core.Claim{Key: NodeKey(s.nodeID)})
+	}
 
 	rec := n.records[s.nodeID]
 	if rec == nil {
@@ -252,7 +259,7 @@ func (n *nodesActor) connected(ctx actor.Context, m *core.NodeConnected) {
 }
 
 // disconnected forgets a node socket and fails its pending invokes.
-func (n *nodesActor) disconnected(m *core.NodeDisconnected) {
+func (n *nodesActor) disconnected(ctx actor.Context, m *core.NodeDisconnected) {
 	s := n.sessions[m.ConnID]
 	if s == nil {
 		return
@@ -260,6 +267,9 @@ func (n *nodesActor) disconnected(m *core.NodeDisconnected) {
 	delete(n.sessions, m.ConnID)
 	if n.current[s.nodeID] == s {
 		delete(n.current, s.nodeID)
+		if n.d.Cluster != nil {
+			ctx.Send(n.d.Cluster, &core.Release{Key: NodeKey(s.nodeID)})
+		}
 		if rec := n.records[s.nodeID]; rec != nil {
 			rec.LastSeenAtMs, rec.LastSeenReason = time.Now().UnixMilli(), "disconnect"
 		}

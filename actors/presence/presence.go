@@ -28,6 +28,11 @@ type Deps struct {
 	TTL  time.Duration
 	Self Self
 	Log  *slog.Logger
+	// Cluster, in cluster mode, gets this gateway's rows instead of the
+	// hub: the cluster actor merges every gateway's into the roster, sets
+	// Roster and Versions.Presence, and broadcasts. Nil for a single
+	// gateway.
+	Cluster *actor.PID
 }
 
 // Self describes the gateway's own row.
@@ -120,6 +125,10 @@ func (r *registry) Receive(ctx actor.Context) {
 			r.changed(ctx)
 		}
 	case *methods.SystemPresence:
+		if r.d.Cluster != nil {
+			m.Reply(r.d.Roster.Get())
+			return
+		}
 		m.Reply(r.list())
 	case *methods.SystemEvent:
 		r.systemEvent(m.Params)
@@ -250,6 +259,10 @@ func (r *registry) changed(ctx actor.Context) {
 func (r *registry) broadcast(ctx actor.Context) {
 	r.lastBroadcast = r.now()
 	roster := r.list()
+	if r.d.Cluster != nil {
+		ctx.Send(r.d.Cluster, &core.LocalRoster{Rows: roster})
+		return
+	}
 	r.d.Roster.Set(roster)
 	r.d.Versions.Presence.Add(1)
 	ctx.Send(r.d.Hub, &core.Publish{B: methods.Presence.Broadcast(protocol.PresenceEvent{Presence: roster}, r.d.Versions.Current())})

@@ -51,6 +51,10 @@ type Deps struct {
 	Tools    tools.Set
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics // runs and provider latency
+	// Cluster, in cluster mode, is told of the runs (and the sessions with
+	// a run) here (core.Claim), and gets agent.wait and chat.abort for
+	// runs that are not (core.Elsewhere). Nil for a single gateway.
+	Cluster *actor.PID
 }
 
 type runDone struct {
@@ -134,6 +138,15 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		a.wait(ctx, m)
 	case *methods.ChatAbort:
 		ids := a.abort(ctx, m.Params.SessionKey, m.Params.RunID)
+		if len(ids) == 0 && a.d.Cluster != nil && !m.Routed && (m.Params.RunID != "" || m.Params.SessionKey != "") {
+			// Maybe running on another gateway.
+			key := "session." + m.Params.SessionKey
+			if m.Params.RunID != "" {
+				key = "run." + m.Params.RunID
+			}
+			ctx.Send(a.d.Cluster, &core.Elsewhere{Key: key, Method: "chat.abort", Req: m, Back: ctx.Self(), Timeout: routeTimeout})
+			return
+		}
 		m.Reply(protocol.ChatAbort{OK: true, Aborted: len(ids) > 0, RunIDs: ids})
 	case *core.AbortRun:
 		a.abort(ctx, m.SessionKey, m.RunID)
@@ -197,6 +210,7 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		for id, e := range a.entries {
 			if e.status != "running" && time.Since(e.endedAt) > IdempotencyWindow {
 				delete(a.entries, id)
+				a.release(ctx, "run."+id)
 			}
 		}
 		a.timers.After(ctx, sweepEvery, &sweep{})
@@ -334,6 +348,10 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 	a.running++
 	a.d.Metrics.RunsStarted.Inc()
 	a.d.Metrics.RunsActive.Set(float64(a.running))
+	if a.d.Cluster != nil {
+		ctx.Send(a.d.Cluster, &core.Claim{Key: "run." + runID})
+		ctx.Send(a.d.Cluster, &core.Claim{Key: "session." + sessionKey})
+	}
 	if a.busy[sessionKey] != nil {
 		a.queued[sessionKey] = append(a.queued[sessionKey], e)
 		return e, nil
@@ -429,6 +447,9 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, 
 	}
 	a.running--
 	a.d.Metrics.RunsActive.Set(float64(a.running))
+	if a.d.Cluster != nil && !a.sessionRunning(e.sessionKey, runID) {
+		a.release(ctx, "session."+e.sessionKey)
+	}
 	if a.d.Sessions != nil {
 		ctx.Send(a.d.Sessions, &core.SessionTouched{Key: e.sessionKey, Reason: "update"})
 	}
@@ -457,8 +478,40 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, 
 	e.waiters = nil
 }
 
+// routeTimeout bounds a chat.abort routed to another gateway.
+const routeTimeout = 5 * time.Second
+
+// release tells the cluster a key is no longer held here.
+func (a *runsActor) release(ctx actor.Context, key string) {
+	if a.d.Cluster != nil {
+		ctx.Send(a.d.Cluster, &core.Release{Key: key})
+	}
+}
+
+// sessionRunning reports whether a run other than except runs for the
+// session here.
+func (a *runsActor) sessionRunning(sessionKey, except string) bool {
+	for id, e := range a.entries {
+		if id != except && e.status == "running" && e.sessionKey == sessionKey {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *runsActor) wait(ctx actor.Context, m *methods.AgentWait) {
 	e := a.entries[m.Params.RunID]
+	if e == nil && a.d.Cluster != nil && !m.Routed {
+		// Maybe a run of another gateway: it answers, or none does and
+		// this one answers as if alone.
+		timeout := time.Duration(m.Params.TimeoutMs) * time.Millisecond
+		if timeout <= 0 {
+			timeout = DefaultWaitTimeout
+		}
+		ctx.Send(a.d.Cluster, &core.Elsewhere{Key: "run." + m.Params.RunID, Method: "agent.wait", Req: m, Back: ctx.Self(),
+			Timeout: timeout + routeTimeout})
+		return
+	}
 	if e == nil {
 		m.Reply(protocol.AgentWait{RunID: m.Params.RunID, Status: "timeout"})
 		return

@@ -47,6 +47,49 @@ type Health struct {
 	Agents         []AgentHealth `json:"agents"`
 	Sessions       SessionsCount `json:"sessions"`
 	Nodes          NodesCount    `json:"nodes"`
+	// Cluster is set in cluster mode only (an openclaw-go extension).
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
+}
+
+// ClusterStatus is the cluster as one gateway sees it (health and status
+// in cluster mode).
+type ClusterStatus struct {
+	Name string `json:"name"` // gateway.cluster.name
+	Node string `json:"node"` // this gateway's name
+	// Members are the gateways heard from within the liveness bound,
+	// this one included, by name.
+	Members []ClusterMember `json:"members"`
+	NATS    ClusterNATS     `json:"nats"`
+	// Presence is the presence bucket's JetStream state (absent until it
+	// is created: the cluster is still forming).
+	Presence *ClusterBucket `json:"presence,omitempty"`
+}
+
+// ClusterMember is one gateway of the cluster.
+type ClusterMember struct {
+	Node string `json:"node"`
+	Self bool   `json:"self,omitempty"`
+	// StartedMs is when the gateway started.
+	StartedMs int64 `json:"startedMs"`
+}
+
+// ClusterNATS is this gateway's link to NATS.
+type ClusterNATS struct {
+	Connected bool `json:"connected"`
+	Embedded  bool `json:"embedded"`
+	// Routes is how many peer servers the embedded NATS is routed to.
+	Routes int `json:"routes"`
+	// JetStreamLeader: this gateway's NATS leads JetStream's meta group.
+	JetStreamLeader bool `json:"jetStreamLeader"`
+}
+
+// ClusterBucket is a JetStream bucket's replication state.
+type ClusterBucket struct {
+	Bucket   string `json:"bucket"`
+	Leader   string `json:"leader,omitempty"` // the NATS server that leads it
+	Replicas int    `json:"replicas"`
+	// Lag is the largest number of operations a replica is behind.
+	Lag uint64 `json:"lag"`
 }
 
 // ConfigReload says whether config hot reload is watching the file.
@@ -165,6 +208,8 @@ type Status struct {
 	Nodes                NodesCount      `json:"nodes"`
 	Goroutines           int             `json:"goroutines"`
 	StateVersion         StateVersion    `json:"stateVersion"`
+	// Cluster is set in cluster mode only (an openclaw-go extension).
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
 }
 
 // StatusCLIProjection is what `openclaw status` reads of the gateway's agents.
@@ -353,6 +398,9 @@ type PresenceEntry struct {
 	Scopes           []string `json:"scopes,omitempty"`
 	InstanceID       string   `json:"instanceId,omitempty"`
 	ClientID         string   `json:"clientId,omitempty"`
+	// Gateway is the cluster node that holds the row (cluster mode only;
+	// an openclaw-go extension).
+	Gateway string `json:"gateway,omitempty"`
 	// Caps and Commands are what a node declared at connect.
 	Caps     []string `json:"caps,omitempty"`
 	Commands []string `json:"commands,omitempty"`

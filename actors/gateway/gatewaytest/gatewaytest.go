@@ -84,6 +84,49 @@ func Start(t testing.TB, mutate func(*gateway.Options)) *Gateway {
 		ConfigPath: opts.ConfigPath}
 }
 
+// StartCluster runs n gateways as one cluster named "test", each with its
+// embedded NATS routed to the others on free loopback ports, nodes named
+// gw-0 … gw-<n-1>; mutate adjusts each one's options (i is its index).
+func StartCluster(t testing.TB, n int, mutate func(i int, o *gateway.Options)) []*Gateway {
+	t.Helper()
+	routes := make([]string, n)
+	listens := make([]string, n)
+	for i := range n {
+		listens[i] = "127.0.0.1:" + strconv.Itoa(FreePort(t))
+		routes[i] = "nats-route://" + listens[i]
+	}
+	gws := make([]*Gateway, n)
+	for i := range n {
+		gws[i] = Start(t, func(o *gateway.Options) {
+			o.Config = ClusterConfig(fmt.Sprintf("gw-%d", i), listens[i], routes)
+			if mutate != nil {
+				mutate(i, o)
+			}
+		})
+	}
+	return gws
+}
+
+// ClusterConfig is the config of one gateway of a test cluster: node name,
+// its route listener, and every route (its own is ignored by NATS).
+func ClusterConfig(node, listen string, routes []string) *config.Config {
+	cfg := &config.Config{}
+	cfg.Gateway.Cluster = &config.Cluster{Enabled: true, Name: "test", NodeName: node,
+		NATS: config.ClusterNATS{Embedded: config.ClusterEmbedded{ClusterListen: listen, Routes: routes}}}
+	return cfg
+}
+
+// FreePort is a loopback TCP port free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // Logger discards records unless OPENCLAW_TEST_LOG is set, then writes every
 // record, debug included, to stderr.
 func Logger() *slog.Logger {
