@@ -289,17 +289,26 @@ func TestReconnectMidRunRecoversText(t *testing.T) {
 	}
 }
 
+// scopedSetup starts a gateway whose provider answers text and connects a
+// reader that gets every session's events; it returns the gateway, that
+// reader, and the client that connects session-scoped readers.
+func scopedSetup(t *testing.T, text string) (*gatewaytest.Gateway, *gatewaytest.Conn, gatewaytest.Client) {
+	t.Helper()
+	fp := fakeprovider.New(t)
+	fp.SetDefault(fakeprovider.Text(text, 0))
+	gw := agentGateway(t, fp, nil)
+	read := gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Scopes: []string{"operator.read"}}
+	all, _ := gatewaytest.MustConnect(t, gw.URL, read)
+	read.Extra = map[string]any{"caps": []string{protocol.CapSessionScopedEvents}}
+	return gw, all, read
+}
+
 // TestSessionScopedEvents: a socket that connected with the
 // session-scoped-events cap gets agent and chat events only for the
 // sessions it subscribed to (sessions.messages.subscribe); the others get
 // every session's, as from the reference.
 func TestSessionScopedEvents(t *testing.T) {
-	fp := fakeprovider.New(t)
-	fp.SetDefault(fakeprovider.Text("one two three", 0))
-	gw := agentGateway(t, fp, nil)
-	read := gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Scopes: []string{"operator.read"}}
-	all, _ := gatewaytest.MustConnect(t, gw.URL, read)
-	read.Extra = map[string]any{"caps": []string{protocol.CapSessionScopedEvents}}
+	gw, all, read := scopedSetup(t, "one two three")
 	scoped, _ := gatewaytest.MustConnect(t, gw.URL, read)
 	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 
@@ -457,12 +466,7 @@ func TestManyReadersNothingLost(t *testing.T) {
 // and close in any order; each run's events then reach exactly the
 // sockets subscribed to its session, and every unscoped one.
 func TestSessionScopedChurn(t *testing.T) {
-	fp := fakeprovider.New(t)
-	fp.SetDefault(fakeprovider.Text("one two", 0))
-	gw := agentGateway(t, fp, nil)
-	read := gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Scopes: []string{"operator.read"}}
-	all, _ := gatewaytest.MustConnect(t, gw.URL, read)
-	read.Extra = map[string]any{"caps": []string{protocol.CapSessionScopedEvents}}
+	gw, all, read := scopedSetup(t, "one two")
 	ws := make([]*gatewaytest.Conn, 6)
 	for i := range ws {
 		ws[i], _ = gatewaytest.MustConnect(t, gw.URL, read)
