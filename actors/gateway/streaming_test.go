@@ -289,17 +289,26 @@ func TestReconnectMidRunRecoversText(t *testing.T) {
 	}
 }
 
+// scopedSetup starts a gateway whose provider answers text and connects a
+// reader that gets every session's events; it returns the gateway, that
+// reader, and the client that connects session-scoped readers.
+func scopedSetup(t *testing.T, text string) (*gatewaytest.Gateway, *gatewaytest.Conn, gatewaytest.Client) {
+	t.Helper()
+	fp := fakeprovider.New(t)
+	fp.SetDefault(fakeprovider.Text(text, 0))
+	gw := agentGateway(t, fp, nil)
+	read := gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Scopes: []string{"operator.read"}}
+	all, _ := gatewaytest.MustConnect(t, gw.URL, read)
+	read.Extra = map[string]any{"caps": []string{protocol.CapSessionScopedEvents}}
+	return gw, all, read
+}
+
 // TestSessionScopedEvents: a socket that connected with the
 // session-scoped-events cap gets agent and chat events only for the
 // sessions it subscribed to (sessions.messages.subscribe); the others get
 // every session's, as from the reference.
 func TestSessionScopedEvents(t *testing.T) {
-	fp := fakeprovider.New(t)
-	fp.SetDefault(fakeprovider.Text("one two three", 0))
-	gw := agentGateway(t, fp, nil)
-	read := gatewaytest.Client{ID: "cli", Mode: "cli", Token: gatewaytest.Token, Scopes: []string{"operator.read"}}
-	all, _ := gatewaytest.MustConnect(t, gw.URL, read)
-	read.Extra = map[string]any{"caps": []string{protocol.CapSessionScopedEvents}}
+	gw, all, read := scopedSetup(t, "one two three")
 	scoped, _ := gatewaytest.MustConnect(t, gw.URL, read)
 	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
 
@@ -456,4 +465,76 @@ func TestManyReadersNothingLost(t *testing.T) {
 		t.Fatalf("no reader got a merged event: the test did not force merging")
 	}
 	t.Logf("%d readers, %d merged events", readers, merged)
+}
+
+// TestSessionScopedChurn: session-scoped sockets subscribe, unsubscribe
+// and close in any order; each run's events then reach exactly the
+// sockets subscribed to its session, and every unscoped one.
+func TestSessionScopedChurn(t *testing.T) {
+	gw, all, read := scopedSetup(t, "one two")
+	ws := make([]*gatewaytest.Conn, 6)
+	for i := range ws {
+		ws[i], _ = gatewaytest.MustConnect(t, gw.URL, read)
+	}
+	adm, _ := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Admin())
+	sub := func(i int, method, key string) {
+		t.Helper()
+		if f := ws[i].Call("s", method, map[string]any{"key": key}); !f.OK {
+			t.Fatalf("%s: %s", method, f.Raw)
+		}
+	}
+	for i := range ws {
+		sub(i, "sessions.messages.subscribe", "agent:main:s1")
+		if i < 3 {
+			sub(i, "sessions.messages.subscribe", "agent:main:s2")
+		}
+	}
+	_ = ws[1].NetConn().Close()
+	_ = ws[4].NetConn().Close()
+	sub(2, "sessions.messages.unsubscribe", "agent:main:s1")
+	sub(0, "sessions.messages.unsubscribe", "agent:main:s2")
+	// Socket 5 took the place of a closed one in s1's list: leaving and
+	// joining again must find it there.
+	sub(5, "sessions.messages.unsubscribe", "agent:main:s1")
+	sub(5, "sessions.messages.subscribe", "agent:main:s1")
+	sub(3, "sessions.messages.unsubscribe", "agent:main:s1")
+	sub(3, "sessions.messages.subscribe", "agent:main:s1")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st := gatewaytest.Decode[map[string]any](t, adm.Call("c", "status", nil).Payload)
+		if st["connections"].(map[string]any)["total"].(float64) == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connections: %v, want 6", st["connections"])
+		}
+	}
+	for _, run := range []struct{ id, session string }{{"r1", "agent:main:s1"}, {"r2", "agent:main:s2"}} {
+		if f := adm.Call(run.id, "chat.send", map[string]any{"sessionKey": run.session, "message": "hi", "idempotencyKey": run.id}); !f.OK {
+			t.Fatalf("chat.send: %s", f.Raw)
+		}
+		if v := follow(t, all, run.id, 30*time.Second); v.agentText != "one two" {
+			t.Fatalf("the unscoped reader rebuilt %q", v.agentText)
+		}
+	}
+	adm.Call("p", "system-event", map[string]any{"text": "marker", "host": "m"})
+	// The runs each socket saw end, up to the presence posted after both.
+	ended := func(w *gatewaytest.Conn) string {
+		var got []string
+		for {
+			f := w.Next()
+			if f.Event == "presence" && strings.Contains(string(f.Payload), "marker") {
+				return strings.Join(got, ",")
+			}
+			if f.Event == "agent" {
+				if ev := gatewaytest.Decode[agentEvent](t, f.Payload); ev.Stream == "lifecycle" && ev.Data["phase"] == "end" {
+					got = append(got, ev.RunID)
+				}
+			}
+		}
+	}
+	for i, want := range map[int]string{0: "r1", 2: "r2", 3: "r1", 5: "r1"} {
+		if got := ended(ws[i]); got != want {
+			t.Errorf("socket %d saw runs %q end, want %q", i, got, want)
+		}
+	}
 }
