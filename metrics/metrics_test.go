@@ -7,8 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// series counts the series of family name in reg.
-func series(t *testing.T, reg prometheus.Gatherer, name string) int {
+// count is how many series family name has in reg.
+func count(t *testing.T, reg prometheus.Gatherer, name string) int {
 	t.Helper()
 	fams, err := reg.Gather()
 	if err != nil {
@@ -64,12 +64,15 @@ func BenchmarkPerRequestParallel(b *testing.B) {
 // Requests for a method the registry does not have share one series, so a
 // peer cannot grow the label set; names the registry has get their own.
 func TestRequestSeries(t *testing.T) {
-	m := New(Options{Methods: []string{"health"}})
+	m := New(Options{Methods: []string{"health", "status"}})
+	if n := count(t, m.Registry(), "openclaw_request_duration_seconds"); n != 0 {
+		t.Fatalf("request series before any request = %d, want 0", n)
+	}
 	m.Request("health").Observe(0.001)
 	m.Request("no.such.method").Observe(0.001)
 	m.Request("another.one").Observe(0.001)
-	if n := series(t, m.Registry(), "openclaw_request_duration_seconds"); n != 2 {
-		t.Fatalf("request series = %d, want 2 (health, other)", n)
+	if n := count(t, m.Registry(), "openclaw_request_duration_seconds"); n != 2 {
+		t.Fatalf("request series = %d, want 2 (health, other; status never called)", n)
 	}
 }
 
@@ -77,7 +80,7 @@ func TestRequestSeries(t *testing.T) {
 func TestRegistriesApart(t *testing.T) {
 	a, b := New(Options{}), New(Options{Restarts: 3})
 	a.RunsStarted.Inc()
-	if n := series(t, a.Registry(), "openclaw_runs_started_total"); n != 1 {
+	if n := count(t, a.Registry(), "openclaw_runs_started_total"); n != 1 {
 		t.Fatalf("runs started series = %d", n)
 	}
 	fams, _ := b.Registry().Gather()
@@ -89,10 +92,10 @@ func TestRegistriesApart(t *testing.T) {
 			t.Fatalf("restarts = %v, want 3", f.GetMetric()[0].GetCounter().GetValue())
 		}
 	}
-	if n := series(t, a.Registry(), "go_goroutines"); n != 0 {
+	if n := count(t, a.Registry(), "go_goroutines"); n != 0 {
 		t.Fatalf("runtime collectors registered without Options.Runtime")
 	}
-	if n := series(t, New(Options{Runtime: true}).Registry(), "go_goroutines"); n != 1 {
+	if n := count(t, New(Options{Runtime: true}).Registry(), "go_goroutines"); n != 1 {
 		t.Fatalf("go_goroutines series = %d with Options.Runtime", n)
 	}
 }
