@@ -37,7 +37,9 @@ func oneRequest(m *Metrics) {
 	t.Backlog.Add(-900)
 }
 
-// go test -run '^$' -bench PerRequest -count 6 ./metrics/
+// BenchmarkPerRequest is oneRequest on one core:
+//
+//	go test -run '^$' -bench PerRequest -count 6 ./metrics/
 func BenchmarkPerRequest(b *testing.B) {
 	m := New(Options{Methods: []string{"health", "status", "agent"}})
 	b.ReportAllocs()
