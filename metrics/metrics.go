@@ -16,6 +16,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,10 +68,12 @@ type Metrics struct {
 	HandshakeOK, HandshakeAuthFailed, HandshakeRejected, HandshakeTimeout prometheus.Counter
 	authFailures                                                          *prometheus.CounterVec
 
-	// requests are the request latency histogram's children by method,
-	// resolved at construction; unknown names share otherRequest.
-	requests     map[string]prometheus.Observer
-	otherRequest prometheus.Observer
+	// requests are the request latency histogram's series by method, one
+	// per registry method, made on first use (so a scrape lists the
+	// methods called, not every one at zero); unknown names share
+	// otherRequest.
+	requests     map[string]*series
+	otherRequest *series
 
 	// Runs.
 	RunsStarted  prometheus.Counter
@@ -151,11 +154,11 @@ func New(o Options) *Metrics {
 	f.gaugeFunc("backlog_bytes", "Bytes queued on all sockets and not yet written.", func() float64 { return float64(t.Backlog.Load()) })
 
 	req := f.histogramVec("request_duration_seconds", "Time from a request's dispatch to its final response, by method (agent: the whole turn).", requestBuckets, "method")
-	m.requests = make(map[string]prometheus.Observer, len(o.Methods))
+	m.requests = make(map[string]*series, len(o.Methods))
 	for _, name := range o.Methods {
-		m.requests[name] = req.WithLabelValues(name)
+		m.requests[name] = &series{vec: req, label: name}
 	}
-	m.otherRequest = req.WithLabelValues("other")
+	m.otherRequest = &series{vec: req, label: "other"}
 
 	m.RunsStarted = f.counter("runs_started_total", "Agent runs started.")
 	m.RunsActive = f.gauge("runs_active", "Agent runs in progress.")
@@ -194,12 +197,27 @@ func (m *Metrics) Handler() http.Handler {
 // Registry is the generation's registry (tests gather from it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Request is the latency histogram's series of a method.
+// Request is the latency histogram's series of a method: a lookup in a
+// map that never changes, and an atomic load once the series exists.
 func (m *Metrics) Request(method string) prometheus.Observer {
-	if o, ok := m.requests[method]; ok {
-		return o
+	s, ok := m.requests[method]
+	if !ok {
+		s = m.otherRequest
 	}
-	return m.otherRequest
+	return s.get()
+}
+
+// series is one labelled child of a histogram, made on first use.
+type series struct {
+	vec   *prometheus.HistogramVec
+	label string
+	once  sync.Once
+	obs   prometheus.Observer
+}
+
+func (s *series) get() prometheus.Observer {
+	s.once.Do(func() { s.obs = s.vec.WithLabelValues(s.label) })
+	return s.obs
 }
 
 // AuthFailure counts a failed connect authentication. reason comes from a
