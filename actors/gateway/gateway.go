@@ -128,7 +128,7 @@ type Gateway struct {
 	root     *actor.PID
 	hub      *actor.PID
 	runs     *actor.PID
-	store    *store.Store
+	store    store.Store
 	draining atomic.Bool
 	srv      *server.Server
 	canvas   *canvas.Server
@@ -235,7 +235,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 func (g *Gateway) Port() int { return g.srv.Port() }
 
 // Store is the state database (tests read what the gateway wrote).
-func (g *Gateway) Store() *store.Store { return g.store }
+func (g *Gateway) Store() store.Store { return g.store }
 
 // SetDraining makes the gateway refuse new handshakes (as while it stops),
 // or accept them again.

@@ -19,7 +19,7 @@ const historyRowOverhead = 160
 // History is chat.history's result: a user message's content is a string,
 // an assistant message's a list of parts with provider, model, stopReason
 // and usage (as the reference returns them).
-func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams) (protocol.ChatHistory, error) {
+func History(ctx context.Context, st store.Store, p protocol.ChatHistoryParams) (protocol.ChatHistory, error) {
 	return history(ctx, st, p, nil)
 }
 
@@ -27,7 +27,7 @@ func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams)
 // one (read before the transcript): its text so far comes with the answer
 // as inFlightRun unless the transcript already holds its reply, and counts
 // first against the size budget.
-func history(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams, inFlight *protocol.InFlightRun) (protocol.ChatHistory, error) {
+func history(ctx context.Context, st store.Store, p protocol.ChatHistoryParams, inFlight *protocol.InFlightRun) (protocol.ChatHistory, error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultHistoryLimit

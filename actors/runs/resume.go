@@ -38,19 +38,19 @@ type inflight struct {
 	Resumed bool `json:"resumed,omitempty"`
 }
 
-func remember(st *store.Store, runID string, rec *inflight) {
+func remember(st store.Store, runID string, rec *inflight) {
 	b, _ := json.Marshal(rec)
 	st.PutAsync(inflightNS, runID, b, nil)
 }
 
-func forget(st *store.Store, runID string) {
+func forget(st store.Store, runID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	_ = st.Delete(ctx, inflightNS, runID)
 }
 
 // interrupted reads the turns left unfinished by the last gateway.
-func interrupted(st *store.Store) (map[string]*inflight, error) {
+func interrupted(st store.Store) (map[string]*inflight, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), resumeTimeout)
 	defer cancel()
 	rows, err := st.Scan(ctx, inflightNS)

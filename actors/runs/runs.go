@@ -45,7 +45,7 @@ type Deps struct {
 	Hub      *actor.PID // agent and chat events go out through it
 	Channels *actor.PID // deliver: true sends the final text there
 	Sessions *actor.PID // told when a run changed a session
-	Store    *store.Store
+	Store    store.Store
 	Config   *core.Live[*config.Config]
 	Tools    tools.Set
 	Log      *slog.Logger

@@ -12,7 +12,7 @@ func TestCronSlots(t *testing.T) {
 	if err := s.PutCronJob(bg, "j1", []byte(`{"id":"j1"}`)); err != nil {
 		t.Fatal(err)
 	}
-	claim := func(s *Store, slot int64, run string) bool {
+	claim := func(s *SQLite, slot int64, run string) bool {
 		t.Helper()
 		ok, err := s.ClaimCronSlot(bg, CronRun{JobID: "j1", SlotMs: slot, RunID: run, Trigger: "schedule"})
 		if err != nil {

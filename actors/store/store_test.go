@@ -24,7 +24,7 @@ func tempPath(t testing.TB) string {
 	return DefaultPath(t.TempDir())
 }
 
-func openAt(t testing.TB, path string) *Store {
+func openAt(t testing.TB, path string) *SQLite {
 	t.Helper()
 	s, err := Open(path)
 	if err != nil {
@@ -34,14 +34,14 @@ func openAt(t testing.TB, path string) *Store {
 	return s
 }
 
-func openT(t testing.TB) *Store { return openAt(t, tempPath(t)) }
+func openT(t testing.TB) *SQLite { return openAt(t, tempPath(t)) }
 
 func userMsg(key, text string) Message {
 	c, _ := json.Marshal(text)
 	return Message{SessionKey: key, Role: "user", Content: c}
 }
 
-func mustAppend(t testing.TB, s *Store, m Message) Message {
+func mustAppend(t testing.TB, s *SQLite, m Message) Message {
 	t.Helper()
 	got, err := s.Append(bg, m)
 	if err != nil {
@@ -796,7 +796,7 @@ func TestCancelWhileQueued(t *testing.T) {
 	}
 }
 
-func (s *Store) queued() int {
+func (s *SQLite) queued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.pending)

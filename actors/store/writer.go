@@ -83,7 +83,7 @@ const maxCachedSessions = 4096
 // writer owns the read-write connection. Only its goroutine touches it after
 // Open returns.
 type writer struct {
-	s    *Store
+	s    *SQLite
 	conn *sql.Conn
 	ctx  context.Context
 
@@ -98,7 +98,7 @@ type writer struct {
 	now      int64 // ms, fixed per batch
 }
 
-func newWriter(s *Store, conn *sql.Conn) (*writer, error) {
+func newWriter(s *SQLite, conn *sql.Conn) (*writer, error) {
 	w := &writer{s: s, conn: conn, ctx: context.Background(), sessions: map[string]*sessState{}}
 	for _, p := range []struct {
 		dst **sql.Stmt
