@@ -85,3 +85,7 @@ type Cron interface {
 var ErrUnsupported = errors.ErrUnsupported
 
 var _ Store = (*SQLite)(nil)
+
+// Validate checks a message before it is stored: what Append refuses with
+// ErrInvalid, for every implementation alike.
+func Validate(m *Message) error { return validMessage(m) }
