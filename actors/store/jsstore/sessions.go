@@ -33,6 +33,9 @@ type session struct {
 	Compactions     int    `json:"compactions,omitempty"`
 	LastRunID       string `json:"lastRun,omitempty"`
 	LastRole        string `json:"lastRole,omitempty"`
+	// Fence is the newest session-lock token that wrote to the session:
+	// a write under an older token is refused (ErrFenced).
+	Fence uint64 `json:"fence,omitempty"`
 }
 
 // count is the number of messages kept.

@@ -63,6 +63,13 @@ func parseUsage(raw []byte) (usage, bool) {
 // Append adds m at the end of its session's transcript (creating the
 // session) and returns it with its Seq once JetStream has stored it.
 func (s *Store) Append(ctx context.Context, m store.Message) (store.Message, error) {
+	return s.append(ctx, m, 0)
+}
+
+// append is Append under a fencing token (0: none, never refused): it refuses to write
+// when the session entry records a newer holder's token, and records its
+// own, in the same revision-checked update that adds the message.
+func (s *Store) append(ctx context.Context, m store.Message, fence uint64) (store.Message, error) {
 	if err := store.Validate(&m); err != nil {
 		return store.Message{}, err
 	}
@@ -85,6 +92,9 @@ func (s *Store) Append(ctx context.Context, m store.Message) (store.Message, err
 		if r == nil {
 			r = &session{ID: newUUID(), CreatedAt: now}
 		}
+		if fence > 0 && fence < r.Fence {
+			return store.Message{}, ErrFenced
+		}
 		// Take the next free seq: a message entry is created only where
 		// there is none, so two gateways never share a seq.
 		first := r.LastSeq + 1
@@ -106,6 +116,12 @@ func (s *Store) Append(ctx context.Context, m store.Message) (store.Message, err
 		// Fold it into the session entry; on a conflict, into the newer
 		// entry, as long as it is the same session (not reset meanwhile).
 		for {
+			if fence > 0 && fence < r.Fence {
+				// A newer holder wrote first: the entry goes again.
+				_ = s.messages.Purge(ctx, msgKey(m.SessionKey, r.ID, m.Seq))
+				return store.Message{}, ErrFenced
+			}
+			r.Fence = max(r.Fence, fence)
 			if r.count() == 0 {
 				r.FirstSeq = first
 			}
@@ -350,7 +366,7 @@ func (s *Store) ResetSession(ctx context.Context, key string) (store.SessionInfo
 	r, err := s.update(ctx, key, true, func(r *session, now int64) (bool, error) {
 		oldID = r.ID
 		*r = session{ID: newUUID(), CreatedAt: now, UpdatedAt: now,
-			Label: r.Label, ModelOverride: r.ModelOverride, ThinkingLevel: r.ThinkingLevel}
+			Label: r.Label, ModelOverride: r.ModelOverride, ThinkingLevel: r.ThinkingLevel, Fence: r.Fence}
 		return true, nil
 	})
 	if err != nil {

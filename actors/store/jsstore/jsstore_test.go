@@ -1,0 +1,256 @@
+package jsstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"openclaw/actors/store"
+	"openclaw/actors/store/jsstore/natstest"
+)
+
+var bg = context.Background()
+
+// settle bounds the waits for something another gateway did to show up
+// (a watcher delivery, a lock's expiry); it normally takes milliseconds.
+const settle = 30 * time.Second
+
+// open opens the cluster's store on its own connection to srv, as a
+// gateway would.
+func open(t *testing.T, srv *server.Server, cfg Config) *Store {
+	t.Helper()
+	if cfg.Cluster == "" {
+		cfg.Cluster = "test"
+	}
+	s, err := Open(bg, natstest.Connect(t, srv), cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func userMsg(key, text string) store.Message {
+	c, _ := json.Marshal(text)
+	return store.Message{SessionKey: key, Role: "user", Content: c}
+}
+
+func texts(t *testing.T, msgs []store.Message) []string {
+	t.Helper()
+	var out []string
+	for _, m := range msgs {
+		var s string
+		if err := json.Unmarshal(m.Content, &s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// eventually polls cond until it holds or settle passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(settle)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %s", what, settle)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Two gateways on one NATS: what one writes, the other reads, and appends
+// from both to one session interleave without losing or sharing a seq.
+func TestTwoGatewaysShareSessions(t *testing.T) {
+	srv := natstest.Start(t)
+	a, b := open(t, srv, Config{}), open(t, srv, Config{})
+	const key = "agent:main:telegram:dm:42"
+
+	var wg sync.WaitGroup
+	const each = 30
+	for i, s := range []*Store{a, b} {
+		wg.Go(func() {
+			for j := range each {
+				if _, err := s.Append(bg, userMsg(key, fmt.Sprintf("%c%d", 'a'+i, j))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, s := range []*Store{a, b} {
+		msgs, total, err := s.History(bg, key, 0)
+		if err != nil || total != 2*each || len(msgs) != 2*each {
+			t.Fatalf("History: %d messages, total %d, %v", len(msgs), total, err)
+		}
+		for i, m := range msgs {
+			if m.Seq != int64(i+1) {
+				t.Fatalf("seq %d at %d", m.Seq, i)
+			}
+		}
+		// Each gateway's own messages stay in its order.
+		var fromA []string
+		for _, x := range texts(t, msgs) {
+			if x[0] == 'a' {
+				fromA = append(fromA, x)
+			}
+		}
+		if len(fromA) != each || !slices.IsSortedFunc(fromA, func(x, y string) int {
+			var i, j int
+			fmt.Sscanf(x[1:], "%d", &i)
+			fmt.Sscanf(y[1:], "%d", &j)
+			return i - j
+		}) {
+			t.Fatalf("a's messages: %v", fromA)
+		}
+	}
+	// A page from the other gateway.
+	msgs, total, _ := b.History(bg, key, 5)
+	if total != 2*each || len(msgs) != 5 || msgs[4].Seq != 2*each {
+		t.Fatalf("last page: %d messages, total %d", len(msgs), total)
+	}
+	// Settings and listings cross over too (listings within the watch delay).
+	if _, err := a.PatchSession(bg, key, store.SessionPatch{Label: new("Ann")}); err != nil {
+		t.Fatal(err)
+	}
+	if si, ok, err := b.Session(bg, key); err != nil || !ok || si.Label != "Ann" || si.MessageCount != 2*each {
+		t.Fatalf("b sees %+v %v %v", si, ok, err)
+	}
+	eventually(t, "b lists a's label", func() bool {
+		l, _, _ := b.ListSessions(bg, store.SessionQuery{Label: "Ann"})
+		return len(l) == 1 && l[0].Key == key
+	})
+	if _, err := b.DeleteSession(bg, key); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a lists the deletion", func() bool { n, _ := a.CountSessions(bg, ""); return n == 0 })
+	if _, total, _ := a.History(bg, key, 0); total != 0 {
+		t.Fatalf("history after delete on the other gateway: %d", total)
+	}
+
+	// The kv namespaces are shared.
+	if err := a.Put(bg, "devices", "d1", []byte(`{"id":"d1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := b.Get(bg, "devices", "d1"); err != nil || !ok || string(v) != `{"id":"d1"}` {
+		t.Fatalf("b.Get = %q %v %v", v, ok, err)
+	}
+}
+
+// The lock serialises holders, expires without renewals, and its token
+// fences a holder that stalled past the TTL: its renewal, release and
+// writes are refused once another gateway took the session.
+func TestLockFencesAStaleHolder(t *testing.T) {
+	srv := natstest.Start(t)
+	cfg := Config{LockTTL: time.Second}
+	a, b := open(t, srv, cfg), open(t, srv, cfg)
+	const key = "agent:main:main"
+
+	la, err := a.LockSession(bg, key, "gw-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.LockSession(bg, key, "gw-b"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second holder: %v, want ErrLocked", err)
+	}
+	if err := la.Renew(bg); err != nil {
+		t.Fatalf("renew: %v", err)
+	}
+	if _, err := la.Append(bg, userMsg(key, "from a")); err != nil {
+		t.Fatal(err)
+	}
+	// a stalls: no renewal; its lock expires and b takes the session.
+	var lb *Lock
+	eventually(t, "b takes the expired lock", func() bool {
+		lb, err = b.LockSession(bg, key, "gw-b")
+		return err == nil
+	})
+	if lb.Token() <= la.Token() {
+		t.Fatalf("tokens do not grow: a %d, b %d", la.Token(), lb.Token())
+	}
+	if _, err := lb.Append(bg, userMsg(key, "from b")); err != nil {
+		t.Fatal(err)
+	}
+	// a wakes up: its write under the old token is refused…
+	if _, err := la.Append(bg, userMsg(key, "late from a")); !errors.Is(err, ErrFenced) {
+		t.Fatalf("stale append: %v, want ErrFenced", err)
+	}
+	// …and so are its renewal and release, which leave b's lock alone.
+	if err := la.Renew(bg); !errors.Is(err, ErrLockLost) {
+		t.Fatalf("stale renew: %v", err)
+	}
+	if err := la.Unlock(bg); !errors.Is(err, ErrLockLost) {
+		t.Fatalf("stale unlock: %v", err)
+	}
+	if _, err := a.LockSession(bg, key, "gw-a"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("b's lock was released by a: %v", err)
+	}
+	msgs, _, _ := a.History(bg, key, 0)
+	if got := texts(t, msgs); !slices.Equal(got, []string{"from a", "from b"}) {
+		t.Fatalf("transcript %q", got)
+	}
+	// Released, it is free at once.
+	if err := lb.Unlock(bg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.LockSession(bg, key, "gw-a"); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+}
+
+// KeepAlive keeps a lock past its TTL.
+func TestLockKeepAlive(t *testing.T) {
+	srv := natstest.Start(t)
+	s := open(t, srv, Config{LockTTL: 600 * time.Millisecond})
+	l, err := s.LockSession(bg, "k", "gw-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	lost := l.KeepAlive(ctx)
+	first := l.Token()
+	eventually(t, "three renewals", func() bool { return l.Token() >= first+3 })
+	if _, err := s.LockSession(bg, "k", "gw-b"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("kept-alive lock was taken: %v", err)
+	}
+	cancel()
+	if err := <-lost; err != nil {
+		t.Fatalf("KeepAlive ended with %v", err)
+	}
+}
+
+// The durable queue and cron are refused by name, not dropped.
+func TestUnsupportedPartsFailLoudly(t *testing.T) {
+	s := open(t, natstest.Start(t), Config{})
+	for name, err := range map[string]error{
+		"Enqueue":    func() error { _, err := s.Enqueue(bg, "telegram", "p", "1", nil); return err }(),
+		"PutCronJob": s.PutCronJob(bg, "j", []byte("{}")),
+	} {
+		if !errors.Is(err, store.ErrUnsupported) {
+			t.Errorf("%s: %v, want ErrUnsupported", name, err)
+		}
+	}
+}
+
+func TestEscape(t *testing.T) {
+	for _, k := range []string{"", "agent:main:main", "a.b c_d/é", "_", "__3A"} {
+		e := escape(k)
+		if got, err := unescape(e); err != nil || got != k {
+			t.Errorf("unescape(escape(%q)) = %q, %v", k, got, err)
+		}
+		for _, c := range e {
+			if c == '.' || c == ' ' || c == '*' || c == '>' {
+				t.Errorf("escape(%q) = %q", k, e)
+			}
+		}
+	}
+}
