@@ -254,3 +254,86 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+// Import copies a standalone gateway's database once: the second run finds
+// everything present, a value the cluster holds differently is reported
+// and kept, and what the cluster cannot hold yet is listed, not dropped.
+func TestImportTwiceImportsOnce(t *testing.T) {
+	src, err := store.Open(store.DefaultPath(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for i := range 5 {
+		m := userMsg("agent:main:main", fmt.Sprint("m", i))
+		m.Usage = json.RawMessage(`{"input":2,"output":1}`)
+		if _, err := src.Append(bg, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := src.TrimSession(bg, "agent:main:main", 3); err != nil { // seqs 3..5 stay
+		t.Fatal(err)
+	}
+	if _, err := src.PatchSession(bg, "agent:main:telegram:dm:7", store.SessionPatch{Label: new("Bo")}); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"d1": "one", "d2": "two"} {
+		if err := src.Put(bg, "devices", k, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := src.PutCronJob(bg, "job1", []byte(`{"id":"job1"}`)); err != nil {
+		t.Fatal(err)
+	}
+
+	dst := open(t, natstest.Start(t), Config{})
+	r, err := dst.Import(bg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sessions != 2 || r.Messages != 3 || r.Keys != 2 || r.SessionsPresent+r.KeysPresent != 0 ||
+		len(r.Conflicts) != 0 || !slices.Equal(r.Left, []string{"1 cron jobs"}) || r.Complete() {
+		t.Fatalf("first import: %+v", r)
+	}
+	for _, key := range []string{"agent:main:main", "agent:main:telegram:dm:7"} {
+		want, wantTotal, _ := src.History(bg, key, 0)
+		got, total, err := dst.History(bg, key, 0)
+		if err != nil || total != wantTotal || len(got) != len(want) {
+			t.Fatalf("%s: %d messages, total %d, %v", key, len(got), total, err)
+		}
+		for i := range want {
+			a, _ := json.Marshal(want[i])
+			b, _ := json.Marshal(got[i])
+			if string(a) != string(b) {
+				t.Fatalf("%s #%d:\n got %s\nwant %s", key, i, b, a)
+			}
+		}
+		wi, _, _ := src.Session(bg, key)
+		gi, _, _ := dst.Session(bg, key)
+		if wi != gi {
+			t.Fatalf("%s:\n got %+v\nwant %+v", key, gi, wi)
+		}
+	}
+	if m, err := dst.Append(bg, userMsg("agent:main:main", "after")); err != nil || m.Seq != 6 {
+		t.Fatalf("append after import: seq %d, %v", m.Seq, err)
+	}
+
+	// The cluster moves on; a second import changes nothing.
+	if err := dst.Put(bg, "devices", "d2", []byte("changed in the cluster")); err != nil {
+		t.Fatal(err)
+	}
+	r, err = dst.Import(bg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sessions+r.Messages+r.Keys != 0 || r.SessionsPresent != 2 || r.KeysPresent != 1 ||
+		!slices.Equal(r.Conflicts, []string{"kv devices/d2: the cluster holds another value"}) {
+		t.Fatalf("second import: %+v", r)
+	}
+	if v, _, _ := dst.Get(bg, "devices", "d2"); string(v) != "changed in the cluster" {
+		t.Fatalf("import overwrote the cluster's value: %q", v)
+	}
+	if _, total, _ := dst.History(bg, "agent:main:main", 0); total != 4 {
+		t.Fatalf("history after the second import: %d messages", total)
+	}
+}

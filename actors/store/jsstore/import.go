@@ -1,0 +1,165 @@
+package jsstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"openclaw/actors/store"
+)
+
+// ImportReport says what Import did.
+type ImportReport struct {
+	Sessions, Messages int // sessions imported, with their messages
+	SessionsPresent    int // sessions the cluster already had, same id: an earlier import
+	Keys, KeysPresent  int // kv entries imported / already there with the same value
+	// Conflicts are items the cluster holds differently; the cluster's
+	// stay, the file's are not imported.
+	Conflicts []string
+	// Left is what the cluster does not hold yet (cron, the durable
+	// queue): it stays in the file only.
+	Left []string
+}
+
+// Complete reports that everything in the file is in the cluster now.
+func (r *ImportReport) Complete() bool { return len(r.Conflicts) == 0 && len(r.Left) == 0 }
+
+// Import copies a standalone gateway's state into the cluster: every
+// session with its transcript (ids, seqs, timestamps and usage kept) and
+// every kv entry. It is idempotent: an item the cluster already holds the
+// same is counted as present, one it holds differently is a conflict and
+// left alone, so a second run imports nothing and overwrites nothing. A
+// session's messages are written before its entry, which is created only
+// if absent: an import stopped half way is finished by the next one.
+func (s *Store) Import(ctx context.Context, src *store.SQLite) (ImportReport, error) {
+	var r ImportReport
+	sessions, _, err := src.ListSessions(ctx, store.SessionQuery{})
+	if err != nil {
+		return r, fmt.Errorf("read sessions: %w", err)
+	}
+	for _, si := range sessions {
+		if err := s.importSession(ctx, src, si, &r); err != nil {
+			return r, fmt.Errorf("session %q: %w", si.Key, err)
+		}
+	}
+	nss, err := src.Namespaces(ctx)
+	if err != nil {
+		return r, fmt.Errorf("read kv: %w", err)
+	}
+	for _, ns := range nss {
+		kvs, err := src.Scan(ctx, ns)
+		if err != nil {
+			return r, fmt.Errorf("read kv %s: %w", ns, err)
+		}
+		for k, v := range kvs {
+			if err := s.importKey(ctx, ns, k, v, &r); err != nil {
+				return r, fmt.Errorf("kv %s/%s: %w", ns, k, err)
+			}
+		}
+	}
+	return r, s.leftBehind(ctx, src, &r)
+}
+
+func (s *Store) importSession(ctx context.Context, src *store.SQLite, si store.SessionInfo, r *ImportReport) error {
+	have, _, err := s.getSession(ctx, si.Key)
+	if err != nil {
+		return err
+	}
+	if have != nil {
+		if have.ID == si.SessionID {
+			r.SessionsPresent++
+		} else {
+			r.Conflicts = append(r.Conflicts, fmt.Sprintf("session %s: the cluster has another session (id %s, the file's %s)",
+				si.Key, have.ID, si.SessionID))
+		}
+		return nil
+	}
+	msgs, _, err := src.History(ctx, si.Key, 0)
+	if err != nil {
+		return err
+	}
+	e := &session{ID: si.SessionID, CreatedAt: si.CreatedAt, UpdatedAt: si.UpdatedAt, Label: si.Label,
+		ModelOverride: si.ModelOverride, ThinkingLevel: si.ThinkingLevel, InputTokens: si.InputTokens,
+		OutputTokens: si.OutputTokens, LastTotalTokens: si.LastTotalTokens, Compactions: si.Compactions,
+		LastRunID: si.LastRunID, LastRole: si.LastRole}
+	for i, m := range msgs {
+		if i > 0 && m.Seq != msgs[i-1].Seq+1 {
+			return fmt.Errorf("the file's transcript skips from seq %d to %d", msgs[i-1].Seq, m.Seq)
+		}
+		b, err := json.Marshal(fromMessage(m))
+		if err != nil {
+			return err
+		}
+		if _, err := s.messages.Put(ctx, msgKey(si.Key, si.SessionID, m.Seq), b); err != nil {
+			return err
+		}
+	}
+	if len(msgs) > 0 {
+		e.FirstSeq, e.LastSeq = msgs[0].Seq, msgs[len(msgs)-1].Seq
+	}
+	if _, err := s.putSession(ctx, si.Key, e, 0); err != nil {
+		if isConflict(err) { // created meanwhile: count it next run
+			r.Conflicts = append(r.Conflicts, fmt.Sprintf("session %s: created in the cluster during the import", si.Key))
+			return nil
+		}
+		return err
+	}
+	r.Sessions++
+	r.Messages += len(msgs)
+	return nil
+}
+
+func (s *Store) importKey(ctx context.Context, ns, key string, v []byte, r *ImportReport) error {
+	have, ok, err := s.Get(ctx, ns, key)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if bytes.Equal(have, v) {
+			r.KeysPresent++
+		} else {
+			r.Conflicts = append(r.Conflicts, fmt.Sprintf("kv %s/%s: the cluster holds another value", ns, key))
+		}
+		return nil
+	}
+	if _, err := s.kv.Create(ctx, kvKey(ns, key), v); err != nil {
+		if isConflict(err) {
+			r.Conflicts = append(r.Conflicts, fmt.Sprintf("kv %s/%s: created in the cluster during the import", ns, key))
+			return nil
+		}
+		return err
+	}
+	r.Keys++
+	return nil
+}
+
+// leftBehind lists what the file holds that the cluster does not take yet.
+func (s *Store) leftBehind(ctx context.Context, src *store.SQLite, r *ImportReport) error {
+	jobs, err := src.CronJobs(ctx)
+	if err != nil {
+		return err
+	}
+	if len(jobs) > 0 {
+		r.Left = append(r.Left, fmt.Sprintf("%d cron jobs", len(jobs)))
+	}
+	_, runs, err := src.CronRuns(ctx, store.CronRunQuery{Limit: 1})
+	if err != nil {
+		return err
+	}
+	if runs > 0 {
+		r.Left = append(r.Left, fmt.Sprintf("%d cron runs", runs))
+	}
+	queues, err := src.PendingQueues(ctx)
+	if err != nil {
+		return err
+	}
+	for _, q := range queues {
+		items, err := src.Pending(ctx, q, 0)
+		if err != nil {
+			return err
+		}
+		r.Left = append(r.Left, fmt.Sprintf("%d unacknowledged items of queue %s", len(items), q))
+	}
+	return nil
+}
