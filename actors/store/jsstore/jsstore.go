@@ -58,11 +58,12 @@ type Config struct {
 	// Cluster names the buckets ("<Cluster>_sessions" ...): letters,
 	// digits, '-' and '_'.
 	Cluster string
-	// Replicas is how many copies JetStream keeps of each bucket (1..5;
-	// 0 means 1).
+	// Replicas is how many copies JetStream keeps of each bucket it
+	// creates (1..5; 0 means 1). Existing buckets are used as they are.
 	Replicas int
 	// LockTTL is how long a session lock lives without a renewal
-	// (DefaultLockTTL when zero).
+	// (DefaultLockTTL when zero), for a locks bucket this Open creates;
+	// an existing bucket's TTL wins.
 	LockTTL time.Duration
 }
 
@@ -126,7 +127,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		{&s.kv, kn, 0, "key-value state"},
 		{&s.locks, ln, cfg.LockTTL, "session locks"},
 	} {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		kv, err := bucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      b.name,
 			Description: "openclaw " + b.what + " of cluster " + cfg.Cluster,
 			History:     1,
@@ -139,7 +140,14 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		}
 		*b.kv = kv
 	}
-	var err error
+	// The locks' life is the bucket's, whoever created it.
+	st, err := s.locks.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("jsstore: bucket %s: %w", ln, err)
+	}
+	if ttl := st.TTL(); ttl > 0 {
+		s.cfg.LockTTL = ttl
+	}
 	if s.cache, err = watchSessions(ctx, s.sessions); err != nil {
 		return nil, fmt.Errorf("jsstore: watch %s: %w", sn, err)
 	}
@@ -147,9 +155,26 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 	return s, nil
 }
 
+// bucket binds to a bucket as it is, or creates it with cfg: a gateway or
+// an import with another replicas setting never reconfigures the
+// cluster's buckets (change them with the nats CLI).
+func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	var err error
+	for range 3 { // created meanwhile by a peer: bind again
+		var kv jetstream.KeyValue
+		if kv, err = js.KeyValue(ctx, cfg.Bucket); !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return kv, err
+		}
+		if kv, err = js.CreateKeyValue(ctx, cfg); !errors.Is(err, jetstream.ErrBucketExists) {
+			return kv, err
+		}
+	}
+	return nil, err
+}
+
 // Path names where the state is, for status and sessions.list.
 func (s *Store) Path() string {
-	return fmt.Sprintf("jetstream:%s (%d replicas)", s.cfg.Cluster, s.cfg.Replicas)
+	return "jetstream:" + s.cfg.Cluster
 }
 
 // Close runs the queued asynchronous writes and stops the watcher; the
