@@ -36,21 +36,31 @@ func openAt(t testing.TB, path string) *SQLite {
 
 func openT(t testing.TB) *SQLite { return openAt(t, tempPath(t)) }
 
-// impl is a Store implementation the shared tests run against.
+// impl is a Store implementation the shared tests run against: open gives
+// a fresh store, reopen closes one and opens its state again (a restart).
 type impl struct {
-	name string
-	open func(t testing.TB) Store
+	name   string
+	open   func(t testing.TB) Store
+	reopen func(t testing.TB, s Store) Store
 }
 
 // impls are SQLite and, added by jetstream_test.go (package store_test,
 // which may import actors/store/jsstore where this package may not),
 // JetStream.
-var impls = []impl{{"sqlite", func(t testing.TB) Store { return openT(t) }}}
+var impls = []impl{{"sqlite", func(t testing.TB) Store { return openT(t) }, func(t testing.TB, s Store) Store {
+	s.Close()
+	return openAt(t, s.Path())
+}}}
 
 // eachStore runs f against a fresh store of every implementation.
 func eachStore(t *testing.T, f func(t *testing.T, s Store)) {
+	eachImpl(t, func(t *testing.T, im impl) { f(t, im.open(t)) })
+}
+
+// eachImpl runs f for every implementation.
+func eachImpl(t *testing.T, f func(t *testing.T, im impl)) {
 	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) { f(t, im.open(t)) })
+		t.Run(im.name, func(t *testing.T) { f(t, im) })
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 
 // ClusterCmd groups the cluster commands.
 type ClusterCmd struct {
-	Import ClusterImportCmd `cmd:"" help:"Copy this gateway's state (sessions, transcripts, devices, pairing, kv) into a cluster's JetStream, once."`
+	Import ClusterImportCmd `cmd:"" help:"Copy this gateway's state (sessions, transcripts, devices, pairing, kv, cron) into a cluster's JetStream, once."`
 }
 
 // ClusterImportCmd migrates a standalone gateway's SQLite state into the
@@ -91,7 +91,8 @@ func (c *ClusterImportCmd) Run(g *Globals) error {
 // writeImportReport prints what an import did, a line per kind.
 func writeImportReport(w io.Writer, cluster, dbPath string, r jsstore.ImportReport) {
 	fmt.Fprintf(w, "imported into cluster %s: %d sessions (%d messages), %d kv entries\n", cluster, r.Sessions, r.Messages, r.Keys)
-	fmt.Fprintf(w, "already there: %d sessions, %d kv entries\n", r.SessionsPresent, r.KeysPresent)
+	fmt.Fprintf(w, "imported cron: %d jobs, %d runs\n", r.CronJobs, r.CronRuns)
+	fmt.Fprintf(w, "already there: %d sessions, %d kv entries, %d cron jobs and runs\n", r.SessionsPresent, r.KeysPresent, r.CronPresent)
 	for _, c := range r.Conflicts {
 		fmt.Fprintf(w, "conflict, the cluster's kept: %s\n", c)
 	}

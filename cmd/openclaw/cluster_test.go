@@ -54,8 +54,8 @@ func TestClusterImport(t *testing.T) {
 		code       int
 		wantOutput []string
 	}{
-		{"first", 0, []string{"imported into cluster prod: 1 sessions (2 messages), 1 kv entries", "already there: 0 sessions, 0 kv entries"}},
-		{"second", 0, []string{"imported into cluster prod: 0 sessions (0 messages), 0 kv entries", "already there: 1 sessions, 1 kv entries"}},
+		{"first", 0, []string{"imported into cluster prod: 1 sessions (2 messages), 1 kv entries", "already there: 0 sessions, 0 kv entries, 0 cron jobs and runs"}},
+		{"second", 0, []string{"imported into cluster prod: 0 sessions (0 messages), 0 kv entries", "already there: 1 sessions, 1 kv entries, 0 cron jobs and runs"}},
 	}
 	for _, st := range steps {
 		r := importCmd()
@@ -78,19 +78,21 @@ func TestClusterImport(t *testing.T) {
 		t.Fatalf("the cluster's history: %d messages, %v", total, err)
 	}
 
-	// A cron job cannot go yet: the import says so and fails.
+	// An unacknowledged Telegram update cannot go yet: the import says so
+	// and fails.
 	src, err = store.Open(store.DefaultPath(stateDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = src.PutCronJob(ctx, "daily", []byte(`{"id":"daily"}`))
+	_, err = src.Enqueue(ctx, "telegram:default", "chat:1", "update:7", []byte("{}"))
 	src.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := importCmd()
 	if r.Code != exitFailure || !strings.Contains(r.Stdout, "not imported (the cluster does not hold it yet; it stays in ") ||
-		!strings.Contains(r.Stdout, "1 cron jobs") || !strings.Contains(r.Stderr, "not everything was imported") {
-		t.Fatalf("import with a cron job:\n%s", r)
+		!strings.Contains(r.Stdout, "1 unacknowledged items of queue telegram:default") ||
+		!strings.Contains(r.Stderr, "not everything was imported") {
+		t.Fatalf("import with a pending update:\n%s", r)
 	}
 }

@@ -14,11 +14,13 @@ type ImportReport struct {
 	Sessions, Messages int // sessions imported, with their messages
 	SessionsPresent    int // sessions the cluster already had, same id: an earlier import
 	Keys, KeysPresent  int // kv entries imported / already there with the same value
+	// Cron jobs and runs imported, and those already there the same.
+	CronJobs, CronRuns, CronPresent int
 	// Conflicts are items the cluster holds differently; the cluster's
 	// stay, the file's are not imported.
 	Conflicts []string
-	// Left is what the cluster does not hold yet (cron, the durable
-	// queue): it stays in the file only.
+	// Left is what the cluster does not hold yet (the durable queue's
+	// unacknowledged items): it stays in the file only.
 	Left []string
 }
 
@@ -26,8 +28,8 @@ type ImportReport struct {
 func (r *ImportReport) Complete() bool { return len(r.Conflicts) == 0 && len(r.Left) == 0 }
 
 // Import copies a standalone gateway's state into the cluster: every
-// session with its transcript (ids, seqs, timestamps and usage kept) and
-// every kv entry. It is idempotent: an item the cluster already holds the
+// session with its transcript (ids, seqs, timestamps and usage kept),
+// every kv entry, every cron job and run. It is idempotent: an item the cluster already holds the
 // same is counted as present, one it holds differently is a conflict and
 // left alone, so a second run imports nothing and overwrites nothing. A
 // session's messages are written before its entry, which is created only
@@ -58,7 +60,79 @@ func (s *Store) Import(ctx context.Context, src *store.SQLite) (ImportReport, er
 			}
 		}
 	}
+	if err := s.importCron(ctx, src, &r); err != nil {
+		return r, fmt.Errorf("cron: %w", err)
+	}
 	return r, s.leftBehind(ctx, src, &r)
+}
+
+// createOrCompare creates key in the cron bucket with v, or compares it
+// with what is there: created, present (the same) or a conflict.
+func (s *Store) createOrCompare(ctx context.Context, key string, v []byte, same func(have []byte) bool) (created, present bool, err error) {
+	_, err = s.cron.Create(ctx, key, v)
+	if err == nil {
+		return true, false, nil
+	}
+	if !isConflict(err) {
+		return false, false, err
+	}
+	e, err := s.cron.Get(ctx, key)
+	if err != nil {
+		return false, false, err
+	}
+	return false, same(e.Value()), nil
+}
+
+func (s *Store) importCron(ctx context.Context, src *store.SQLite, r *ImportReport) error {
+	jobs, err := src.CronJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		b, err := json.Marshal(cronJob{Job: j.Job, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt})
+		if err != nil {
+			return err
+		}
+		created, present, err := s.createOrCompare(ctx, jobKey(j.ID), b, func(have []byte) bool {
+			var h cronJob
+			return json.Unmarshal(have, &h) == nil && bytes.Equal(h.Job, j.Job)
+		})
+		switch {
+		case err != nil:
+			return err
+		case created:
+			r.CronJobs++
+		case present:
+			r.CronPresent++
+		default:
+			r.Conflicts = append(r.Conflicts, fmt.Sprintf("cron job %s: the cluster holds another definition", j.ID))
+		}
+	}
+	runs, _, err := src.CronRuns(ctx, store.CronRunQuery{Ascending: true})
+	if err != nil {
+		return err
+	}
+	for _, run := range runs {
+		b, err := json.Marshal(cronRun{CronRun: run})
+		if err != nil {
+			return err
+		}
+		created, present, err := s.createOrCompare(ctx, runKey(run.JobID, run.SlotMs), b, func(have []byte) bool {
+			var h cronRun
+			return json.Unmarshal(have, &h) == nil && h.RunID == run.RunID
+		})
+		switch {
+		case err != nil:
+			return err
+		case created:
+			r.CronRuns++
+		case present:
+			r.CronPresent++
+		default:
+			r.Conflicts = append(r.Conflicts, fmt.Sprintf("cron run %s of job %s: the cluster has another run of that slot", run.RunID, run.JobID))
+		}
+	}
+	return nil
 }
 
 func (s *Store) importSession(ctx context.Context, src *store.SQLite, si store.SessionInfo, r *ImportReport) error {
@@ -136,20 +210,6 @@ func (s *Store) importKey(ctx context.Context, ns, key string, v []byte, r *Impo
 
 // leftBehind lists what the file holds that the cluster does not take yet.
 func (s *Store) leftBehind(ctx context.Context, src *store.SQLite, r *ImportReport) error {
-	jobs, err := src.CronJobs(ctx)
-	if err != nil {
-		return err
-	}
-	if len(jobs) > 0 {
-		r.Left = append(r.Left, fmt.Sprintf("%d cron jobs", len(jobs)))
-	}
-	_, runs, err := src.CronRuns(ctx, store.CronRunQuery{Limit: 1})
-	if err != nil {
-		return err
-	}
-	if runs > 0 {
-		r.Left = append(r.Left, fmt.Sprintf("%d cron runs", runs))
-	}
 	queues, err := src.PendingQueues(ctx)
 	if err != nil {
 		return err

@@ -4,7 +4,7 @@
 //
 // # Layout
 //
-// Four KV buckets per cluster, named after it (cluster "prod": prod_sessions
+// Five KV buckets per cluster, named after it (cluster "prod": prod_sessions
 // and so on), each with the configured number of replicas:
 //
 //	<c>_sessions   one entry per session: its id, its first and last seq,
@@ -13,6 +13,7 @@
 //	               (key: <escaped session key>.<session id>.<seq>)
 //	<c>_kv         the namespaced key-value state (key: <escaped ns>.<escaped key>)
 //	<c>_locks      per-session turn locks, entries expire after the lock TTL
+//	<c>_cron       cron jobs ("job.<id>") and runs ("run.<job>.<slot>")
 //
 // A session's messages are always the contiguous range FirstSeq..LastSeq
 // (appends add at the end; trim and compaction remove from the start), so
@@ -35,9 +36,9 @@
 //
 // # Not here yet
 //
-// The durable queue and cron are not kept in JetStream yet: their calls
-// fail with an error wrapping store.ErrUnsupported that names them (see
-// unsupported.go), never by dropping what they were given.
+// The durable queue is not kept in JetStream yet: its calls fail with an
+// error wrapping store.ErrUnsupported that names it (see unsupported.go),
+// never by dropping what they were given.
 package jsstore
 
 import (
@@ -61,6 +62,10 @@ type Config struct {
 	// Replicas is how many copies JetStream keeps of each bucket it
 	// creates (1..5; 0 means 1). Existing buckets are used as they are.
 	Replicas int
+	// Node names this gateway in the cluster (gateway.cluster.nodeName):
+	// the cron runs it claims carry it, so that at start it closes only
+	// its own interrupted runs.
+	Node string
 	// LockTTL is how long a session lock lives without a renewal
 	// (DefaultLockTTL when zero), for a locks bucket this Open creates;
 	// an existing bucket's TTL wins.
@@ -87,6 +92,7 @@ type Store struct {
 	messages jetstream.KeyValue
 	kv       jetstream.KeyValue
 	locks    jetstream.KeyValue
+	cron     jetstream.KeyValue
 
 	stripes [64]sync.Mutex // serialises this process's changes of one session
 	cache   *sessionCache
@@ -98,8 +104,8 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Bucket names of a cluster.
-func bucketNames(cluster string) (sessions, messages, kv, locks string) {
-	return cluster + "_sessions", cluster + "_messages", cluster + "_kv", cluster + "_locks"
+func bucketNames(cluster string) (sessions, messages, kv, locks, cron string) {
+	return cluster + "_sessions", cluster + "_messages", cluster + "_kv", cluster + "_locks", cluster + "_cron"
 }
 
 // Open creates (or binds to) the cluster's buckets and loads the sessions
@@ -115,7 +121,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		cfg.LockTTL = DefaultLockTTL
 	}
 	s := &Store{cfg: cfg, js: js}
-	sn, mn, kn, ln := bucketNames(cfg.Cluster)
+	sn, mn, kn, ln, cn := bucketNames(cfg.Cluster)
 	for _, b := range []struct {
 		kv   *jetstream.KeyValue
 		name string
@@ -126,6 +132,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		{&s.messages, mn, 0, "transcripts"},
 		{&s.kv, kn, 0, "key-value state"},
 		{&s.locks, ln, cfg.LockTTL, "session locks"},
+		{&s.cron, cn, 0, "cron jobs and runs"},
 	} {
 		kv, err := bucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      b.name,

@@ -228,12 +228,12 @@ func TestLockKeepAlive(t *testing.T) {
 	}
 }
 
-// The durable queue and cron are refused by name, not dropped.
+// The durable queue is refused by name, not dropped.
 func TestUnsupportedPartsFailLoudly(t *testing.T) {
 	s := open(t, natstest.Start(t), Config{})
 	for name, err := range map[string]error{
-		"Enqueue":    func() error { _, err := s.Enqueue(bg, "telegram", "p", "1", nil); return err }(),
-		"PutCronJob": s.PutCronJob(bg, "j", []byte("{}")),
+		"Enqueue": func() error { _, err := s.Enqueue(bg, "telegram", "p", "1", nil); return err }(),
+		"Pending": func() error { _, err := s.Pending(bg, "telegram", 0); return err }(),
 	} {
 		if !errors.Is(err, store.ErrUnsupported) {
 			t.Errorf("%s: %v, want ErrUnsupported", name, err)
@@ -285,14 +285,26 @@ func TestImportTwiceImportsOnce(t *testing.T) {
 	if err := src.PutCronJob(bg, "job1", []byte(`{"id":"job1"}`)); err != nil {
 		t.Fatal(err)
 	}
+	run := store.CronRun{JobID: "job1", SlotMs: 60_000, RunID: "r1", Trigger: "schedule"}
+	if ok, err := src.ClaimCronSlot(bg, run); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	run.Status, run.Summary = "ok", "done"
+	if err := src.FinishCronRun(bg, run); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Enqueue(bg, "telegram:default", "chat:1", "update:1", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
 
 	dst := open(t, natstest.Start(t), Config{})
 	r, err := dst.Import(bg, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Sessions != 2 || r.Messages != 3 || r.Keys != 2 || r.SessionsPresent+r.KeysPresent != 0 ||
-		len(r.Conflicts) != 0 || !slices.Equal(r.Left, []string{"1 cron jobs"}) || r.Complete() {
+	if r.Sessions != 2 || r.Messages != 3 || r.Keys != 2 || r.CronJobs != 1 || r.CronRuns != 1 ||
+		r.SessionsPresent+r.KeysPresent+r.CronPresent != 0 || len(r.Conflicts) != 0 ||
+		!slices.Equal(r.Left, []string{"1 unacknowledged items of queue telegram:default"}) || r.Complete() {
 		t.Fatalf("first import: %+v", r)
 	}
 	for _, key := range []string{"agent:main:main", "agent:main:telegram:dm:7"} {
@@ -314,6 +326,13 @@ func TestImportTwiceImportsOnce(t *testing.T) {
 			t.Fatalf("%s:\n got %+v\nwant %+v", key, gi, wi)
 		}
 	}
+	runs, _, err := dst.CronRuns(bg, store.CronRunQuery{})
+	if err != nil || len(runs) != 1 || runs[0].RunID != "r1" || runs[0].Summary != "done" || runs[0].Status != "ok" {
+		t.Fatalf("imported runs: %+v, %v", runs, err)
+	}
+	if ok, err := dst.ClaimCronSlot(bg, store.CronRun{JobID: "job1", SlotMs: 60_000, RunID: "r1-again"}); err != nil || ok {
+		t.Fatalf("a slot run before the import was claimed again: %v %v", ok, err)
+	}
 	if m, err := dst.Append(bg, userMsg("agent:main:main", "after")); err != nil || m.Seq != 6 {
 		t.Fatalf("append after import: seq %d, %v", m.Seq, err)
 	}
@@ -326,7 +345,7 @@ func TestImportTwiceImportsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Sessions+r.Messages+r.Keys != 0 || r.SessionsPresent != 2 || r.KeysPresent != 1 ||
+	if r.Sessions+r.Messages+r.Keys+r.CronJobs+r.CronRuns != 0 || r.SessionsPresent != 2 || r.KeysPresent != 1 || r.CronPresent != 2 ||
 		!slices.Equal(r.Conflicts, []string{"kv devices/d2: the cluster holds another value"}) {
 		t.Fatalf("second import: %+v", r)
 	}
