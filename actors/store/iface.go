@@ -1,16 +1,11 @@
 package store
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // Store is the durable state the actors use. *SQLite (Open) is the
 // standalone gateway's; in cluster mode the same interface is backed by
 // JetStream (actors/store/jsstore), so every actor runs unchanged on either.
-// The groups below are the parts a consumer reads and writes; an
-// implementation that does not hold a part yet answers its calls with an
-// error wrapping ErrUnsupported that names it, never by dropping the data.
+// The groups below are the parts a consumer reads and writes.
 type Store interface {
 	Transcripts
 	KVStore
@@ -79,10 +74,6 @@ type Cron interface {
 	CronRuns(ctx context.Context, q CronRunQuery) ([]CronRun, int, error)
 	CronRunStates(ctx context.Context) (map[string]CronJobRunState, error)
 }
-
-// ErrUnsupported is wrapped by the error of a call a Store implementation
-// does not hold yet (the message names the part).
-var ErrUnsupported = errors.ErrUnsupported
 
 var _ Store = (*SQLite)(nil)
 

@@ -615,9 +615,10 @@ func TestKV(t *testing.T) {
 	})
 }
 
-func TestQueue(t *testing.T) {
-	path := tempPath(t)
-	s := openAt(t, path)
+func TestQueue(t *testing.T) { eachImpl(t, testQueue) }
+
+func testQueue(t *testing.T, im impl) {
+	s := im.open(t)
 	type item struct{ part, id, payload string }
 	items := []item{{"tg:1", "a", "A"}, {"tg:2", "b", "B"}, {"tg:1", "c", "C"}, {"tg:2", "d", "D"}, {"tg:1", "e", "E"}}
 	for _, it := range items {
@@ -688,8 +689,7 @@ func TestQueue(t *testing.T) {
 	}
 
 	// Survives reopen.
-	s.Close()
-	s = openAt(t, path)
+	s = im.reopen(t, s)
 	if got, _ := s.Pending(bg, "ingress", 0); ids(got) != "bde" {
 		t.Errorf("after reopen: %q, want bde", ids(got))
 	}
@@ -698,10 +698,13 @@ func TestQueue(t *testing.T) {
 	}
 
 	// Prune keeps recent acks, then removes them once old enough.
-	if n, err := s.Prune(bg, DefaultRetention); err != nil || n != 0 {
+	p := s.(interface {
+		Prune(context.Context, time.Duration) (int64, error)
+	})
+	if n, err := p.Prune(bg, DefaultRetention); err != nil || n != 0 {
 		t.Errorf("Prune(7d) = %d %v, want 0", n, err)
 	}
-	if n, err := s.Prune(bg, -time.Minute); err != nil || n != 2 {
+	if n, err := p.Prune(bg, -time.Minute); err != nil || n != 2 {
 		t.Errorf("Prune(now) = %d %v, want 2", n, err)
 	}
 	if ins, _ := s.Enqueue(bg, "ingress", "tg:1", "a", nil); !ins {
@@ -850,48 +853,48 @@ func (s *SQLite) queued() int {
 // EnqueueBatch keeps its items in order among concurrent producers, skips
 // ids already seen, and commits the marker with (never ahead of) the items.
 func TestEnqueueBatch(t *testing.T) {
-	path := tempPath(t)
-	s := openAt(t, path)
-	var wg sync.WaitGroup
-	for p := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range 10 {
-				items := make([]Item, 5)
-				for i := range items {
-					items[i] = Item{Partition: fmt.Sprint("p", p), ID: fmt.Sprintf("%d-%02d-%d", p, b, i), Payload: []byte("x")}
+	eachStore(t, func(t *testing.T, s Store) {
+		var wg sync.WaitGroup
+		for p := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for b := range 10 {
+					items := make([]Item, 5)
+					for i := range items {
+						items[i] = Item{Partition: fmt.Sprint("p", p), ID: fmt.Sprintf("%d-%02d-%d", p, b, i), Payload: []byte("x")}
+					}
+					mark := &KV{NS: "offset", Key: fmt.Sprint(p), Value: []byte(fmt.Sprint(b))}
+					ins, err := s.EnqueueBatch(bg, "q", items, mark)
+					if err != nil || len(ins) != 5 || !ins[0] || !ins[4] {
+						t.Errorf("EnqueueBatch: %v %v", ins, err)
+					}
 				}
-				mark := &KV{NS: "offset", Key: fmt.Sprint(p), Value: []byte(fmt.Sprint(b))}
-				ins, err := s.EnqueueBatch(bg, "q", items, mark)
-				if err != nil || len(ins) != 5 || !ins[0] || !ins[4] {
-					t.Errorf("EnqueueBatch: %v %v", ins, err)
+			}()
+		}
+		wg.Wait()
+		for p := range 4 {
+			got, err := s.PendingPartition(bg, "q", fmt.Sprint("p", p), 0)
+			if err != nil || len(got) != 50 {
+				t.Fatalf("partition %d: %d items, %v", p, len(got), err)
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i-1].ID >= got[i].ID {
+					t.Fatalf("partition %d out of order: %s before %s", p, got[i-1].ID, got[i].ID)
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	for p := range 4 {
-		got, err := s.PendingPartition(bg, "q", fmt.Sprint("p", p), 0)
-		if err != nil || len(got) != 50 {
-			t.Fatalf("partition %d: %d items, %v", p, len(got), err)
-		}
-		for i := 1; i < len(got); i++ {
-			if got[i-1].ID >= got[i].ID {
-				t.Fatalf("partition %d out of order: %s before %s", p, got[i-1].ID, got[i].ID)
+			if v, ok, _ := s.Get(bg, "offset", fmt.Sprint(p)); !ok || string(v) != "9" {
+				t.Fatalf("marker %d = %q", p, v)
 			}
 		}
-		if v, ok, _ := s.Get(bg, "offset", fmt.Sprint(p)); !ok || string(v) != "9" {
-			t.Fatalf("marker %d = %q", p, v)
+		ins, err := s.EnqueueBatch(bg, "q", []Item{{Partition: "p0", ID: "0-00-0"}, {Partition: "p0", ID: "new"}}, nil)
+		if err != nil || ins[0] || !ins[1] {
+			t.Fatalf("dedupe: %v %v", ins, err)
 		}
-	}
-	ins, err := s.EnqueueBatch(bg, "q", []Item{{Partition: "p0", ID: "0-00-0"}, {Partition: "p0", ID: "new"}}, nil)
-	if err != nil || ins[0] || !ins[1] {
-		t.Fatalf("dedupe: %v %v", ins, err)
-	}
-	if _, err := s.EnqueueBatch(bg, "q", []Item{{ID: ""}}, nil); err == nil {
-		t.Fatal("an empty id was accepted")
-	}
+		if _, err := s.EnqueueBatch(bg, "q", []Item{{ID: ""}}, nil); err == nil {
+			t.Fatal("an empty id was accepted")
+		}
+	})
 }
 
 // PutAsync applies writes in submission order and reports durability; Scan

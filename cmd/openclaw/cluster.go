@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,7 +18,7 @@ import (
 
 // ClusterCmd groups the cluster commands.
 type ClusterCmd struct {
-	Import ClusterImportCmd `cmd:"" help:"Copy this gateway's state (sessions, transcripts, devices, pairing, kv, cron) into a cluster's JetStream, once."`
+	Import ClusterImportCmd `cmd:"" help:"Copy this gateway's state (sessions, transcripts, devices, pairing, kv, cron, queued updates) into a cluster's JetStream, once."`
 }
 
 // ClusterImportCmd migrates a standalone gateway's SQLite state into the
@@ -78,25 +77,23 @@ func (c *ClusterImportCmd) Run(g *Globals) error {
 	}
 	defer dst.Close()
 	r, err := dst.Import(ctx, src)
-	writeImportReport(os.Stdout, c.Cluster, dbPath, r)
+	writeImportReport(os.Stdout, c.Cluster, r)
 	if err != nil {
 		return fail(exitFailure, "import stopped (run it again to finish): %v", err)
 	}
 	if !r.Complete() {
-		return fail(exitFailure, "not everything was imported: see above; the file keeps it all")
+		return fail(exitFailure, "%d conflicts: the cluster's values were kept, the file's are still in %s", len(r.Conflicts), dbPath)
 	}
 	return nil
 }
 
 // writeImportReport prints what an import did, a line per kind.
-func writeImportReport(w io.Writer, cluster, dbPath string, r jsstore.ImportReport) {
+func writeImportReport(w io.Writer, cluster string, r jsstore.ImportReport) {
 	fmt.Fprintf(w, "imported into cluster %s: %d sessions (%d messages), %d kv entries\n", cluster, r.Sessions, r.Messages, r.Keys)
-	fmt.Fprintf(w, "imported cron: %d jobs, %d runs\n", r.CronJobs, r.CronRuns)
-	fmt.Fprintf(w, "already there: %d sessions, %d kv entries, %d cron jobs and runs\n", r.SessionsPresent, r.KeysPresent, r.CronPresent)
+	fmt.Fprintf(w, "imported cron: %d jobs, %d runs; queues: %d unacknowledged items\n", r.CronJobs, r.CronRuns, r.QueueItems)
+	fmt.Fprintf(w, "already there: %d sessions, %d kv entries, %d cron jobs and runs, %d queue items\n",
+		r.SessionsPresent, r.KeysPresent, r.CronPresent, r.QueuePresent)
 	for _, c := range r.Conflicts {
 		fmt.Fprintf(w, "conflict, the cluster's kept: %s\n", c)
-	}
-	if len(r.Left) > 0 {
-		fmt.Fprintf(w, "not imported (the cluster does not hold it yet; it stays in %s): %s\n", dbPath, strings.Join(r.Left, ", "))
 	}
 }

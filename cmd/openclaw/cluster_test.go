@@ -15,7 +15,7 @@ import (
 
 // `openclaw cluster import` against a real NATS server: it refuses while the
 // gateway holds the state dir, imports once, imports nothing the second
-// time, and exits 1 naming what the cluster cannot hold yet.
+// time, and exits 1 naming a conflict, keeping the cluster's value.
 func TestClusterImport(t *testing.T) {
 	ctx := context.Background()
 	stateDir := t.TempDir()
@@ -54,8 +54,8 @@ func TestClusterImport(t *testing.T) {
 		code       int
 		wantOutput []string
 	}{
-		{"first", 0, []string{"imported into cluster prod: 1 sessions (2 messages), 1 kv entries", "already there: 0 sessions, 0 kv entries, 0 cron jobs and runs"}},
-		{"second", 0, []string{"imported into cluster prod: 0 sessions (0 messages), 0 kv entries", "already there: 1 sessions, 1 kv entries, 0 cron jobs and runs"}},
+		{"first", 0, []string{"imported into cluster prod: 1 sessions (2 messages), 1 kv entries", "already there: 0 sessions, 0 kv entries, 0 cron jobs and runs, 0 queue items"}},
+		{"second", 0, []string{"imported into cluster prod: 0 sessions (0 messages), 0 kv entries", "already there: 1 sessions, 1 kv entries, 0 cron jobs and runs, 0 queue items"}},
 	}
 	for _, st := range steps {
 		r := importCmd()
@@ -78,21 +78,17 @@ func TestClusterImport(t *testing.T) {
 		t.Fatalf("the cluster's history: %d messages, %v", total, err)
 	}
 
-	// An unacknowledged Telegram update cannot go yet: the import says so
-	// and fails.
-	src, err = store.Open(store.DefaultPath(stateDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = src.Enqueue(ctx, "telegram:default", "chat:1", "update:7", []byte("{}"))
-	src.Close()
-	if err != nil {
+	// The cluster changed a device since: a third import keeps the
+	// cluster's, says so and fails.
+	if err := dst.Put(ctx, "devices", "d1", []byte(`{"deviceId":"d1","role":"node"}`)); err != nil {
 		t.Fatal(err)
 	}
 	r := importCmd()
-	if r.Code != exitFailure || !strings.Contains(r.Stdout, "not imported (the cluster does not hold it yet; it stays in ") ||
-		!strings.Contains(r.Stdout, "1 unacknowledged items of queue telegram:default") ||
-		!strings.Contains(r.Stderr, "not everything was imported") {
-		t.Fatalf("import with a pending update:\n%s", r)
+	if r.Code != exitFailure || !strings.Contains(r.Stdout, "conflict, the cluster's kept: kv devices/d1: the cluster holds another value") ||
+		!strings.Contains(r.Stderr, "1 conflicts: the cluster's values were kept") {
+		t.Fatalf("import with a conflict:\n%s", r)
+	}
+	if v, _, _ := dst.Get(ctx, "devices", "d1"); string(v) != `{"deviceId":"d1","role":"node"}` {
+		t.Fatalf("the import overwrote the cluster's device: %s", v)
 	}
 }

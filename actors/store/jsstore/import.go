@@ -16,20 +16,21 @@ type ImportReport struct {
 	Keys, KeysPresent  int // kv entries imported / already there with the same value
 	// Cron jobs and runs imported, and those already there the same.
 	CronJobs, CronRuns, CronPresent int
+	// Unacknowledged queue items imported / already there.
+	QueueItems, QueuePresent int
 	// Conflicts are items the cluster holds differently; the cluster's
 	// stay, the file's are not imported.
 	Conflicts []string
-	// Left is what the cluster does not hold yet (the durable queue's
-	// unacknowledged items): it stays in the file only.
-	Left []string
 }
 
 // Complete reports that everything in the file is in the cluster now.
-func (r *ImportReport) Complete() bool { return len(r.Conflicts) == 0 && len(r.Left) == 0 }
+func (r *ImportReport) Complete() bool { return len(r.Conflicts) == 0 }
 
 // Import copies a standalone gateway's state into the cluster: every
 // session with its transcript (ids, seqs, timestamps and usage kept),
-// every kv entry, every cron job and run. It is idempotent: an item the cluster already holds the
+// every kv entry, every cron job and run, every unacknowledged queue item
+// (in order; acknowledged ones, kept only to recognise a redelivery, are
+// not: the channels' offsets in the kv state already prevent that). It is idempotent: an item the cluster already holds the
 // same is counted as present, one it holds differently is a conflict and
 // left alone, so a second run imports nothing and overwrites nothing. A
 // session's messages are written before its entry, which is created only
@@ -63,7 +64,7 @@ func (s *Store) Import(ctx context.Context, src *store.SQLite) (ImportReport, er
 	if err := s.importCron(ctx, src, &r); err != nil {
 		return r, fmt.Errorf("cron: %w", err)
 	}
-	return r, s.leftBehind(ctx, src, &r)
+	return r, s.importQueues(ctx, src, &r)
 }
 
 // createOrCompare creates key in the cron bucket with v, or compares it
@@ -208,8 +209,8 @@ func (s *Store) importKey(ctx context.Context, ns, key string, v []byte, r *Impo
 	return nil
 }
 
-// leftBehind lists what the file holds that the cluster does not take yet.
-func (s *Store) leftBehind(ctx context.Context, src *store.SQLite, r *ImportReport) error {
+// importQueues copies every unacknowledged queue item, oldest first.
+func (s *Store) importQueues(ctx context.Context, src *store.SQLite, r *ImportReport) error {
 	queues, err := src.PendingQueues(ctx)
 	if err != nil {
 		return err
@@ -219,7 +220,17 @@ func (s *Store) leftBehind(ctx context.Context, src *store.SQLite, r *ImportRepo
 		if err != nil {
 			return err
 		}
-		r.Left = append(r.Left, fmt.Sprintf("%d unacknowledged items of queue %s", len(items), q))
+		for _, it := range items {
+			ok, err := s.Enqueue(ctx, q, it.Partition, it.ID, it.Payload)
+			if err != nil {
+				return fmt.Errorf("queue %s item %s: %w", q, it.ID, err)
+			}
+			if ok {
+				r.QueueItems++
+			} else {
+				r.QueuePresent++
+			}
+		}
 	}
 	return nil
 }

@@ -4,7 +4,7 @@
 //
 // # Layout
 //
-// Five KV buckets per cluster, named after it (cluster "prod": prod_sessions
+// Six KV buckets per cluster, named after it (cluster "prod": prod_sessions
 // and so on), each with the configured number of replicas:
 //
 //	<c>_sessions   one entry per session: its id, its first and last seq,
@@ -14,6 +14,7 @@
 //	<c>_kv         the namespaced key-value state (key: <escaped ns>.<escaped key>)
 //	<c>_locks      per-session turn locks, entries expire after the lock TTL
 //	<c>_cron       cron jobs ("job.<id>") and runs ("run.<job>.<slot>")
+//	<c>_queue      the durable queue, an entry per item ("<queue>.<id>")
 //
 // A session's messages are always the contiguous range FirstSeq..LastSeq
 // (appends add at the end; trim and compaction remove from the start), so
@@ -34,11 +35,11 @@
 // of the sessions bucket kept by a watcher: this gateway's own writes are
 // in it at once, another gateway's within the watcher's delivery delay.
 //
-// # Not here yet
+// # Not atomic here
 //
-// The durable queue is not kept in JetStream yet: its calls fail with an
-// error wrapping store.ErrUnsupported that names it (see unsupported.go),
-// never by dropping what they were given.
+// SQLite commits PutMany and EnqueueBatch as one transaction; here they are
+// ordered writes (EnqueueBatch's marker strictly after its items), and a
+// failure part way leaves the first ones written.
 package jsstore
 
 import (
@@ -93,19 +94,21 @@ type Store struct {
 	kv       jetstream.KeyValue
 	locks    jetstream.KeyValue
 	cron     jetstream.KeyValue
+	queue    jetstream.KeyValue
 
 	stripes [64]sync.Mutex // serialises this process's changes of one session
 	cache   *sessionCache
 	async   *asyncQueue
 
-	closeOnce sync.Once
+	stopSweep, sweepDone chan struct{}
+	closeOnce            sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Bucket names of a cluster.
-func bucketNames(cluster string) (sessions, messages, kv, locks, cron string) {
-	return cluster + "_sessions", cluster + "_messages", cluster + "_kv", cluster + "_locks", cluster + "_cron"
+func bucketNames(cluster string) (sessions, messages, kv, locks, cron, queue string) {
+	return cluster + "_sessions", cluster + "_messages", cluster + "_kv", cluster + "_locks", cluster + "_cron", cluster + "_queue"
 }
 
 // Open creates (or binds to) the cluster's buckets and loads the sessions
@@ -121,7 +124,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		cfg.LockTTL = DefaultLockTTL
 	}
 	s := &Store{cfg: cfg, js: js}
-	sn, mn, kn, ln, cn := bucketNames(cfg.Cluster)
+	sn, mn, kn, ln, cn, qn := bucketNames(cfg.Cluster)
 	for _, b := range []struct {
 		kv   *jetstream.KeyValue
 		name string
@@ -133,6 +136,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		{&s.kv, kn, 0, "key-value state"},
 		{&s.locks, ln, cfg.LockTTL, "session locks"},
 		{&s.cron, cn, 0, "cron jobs and runs"},
+		{&s.queue, qn, 0, "durable queue"},
 	} {
 		kv, err := bucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      b.name,
@@ -159,6 +163,8 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		return nil, fmt.Errorf("jsstore: watch %s: %w", sn, err)
 	}
 	s.async = newAsyncQueue()
+	s.stopSweep, s.sweepDone = make(chan struct{}), make(chan struct{})
+	go s.sweep(store.PruneEvery, s.stopSweep, s.sweepDone)
 	return s, nil
 }
 
@@ -184,10 +190,12 @@ func (s *Store) Path() string {
 	return "jetstream:" + s.cfg.Cluster
 }
 
-// Close runs the queued asynchronous writes and stops the watcher; the
-// connection stays open.
+// Close stops the sweep, runs the queued asynchronous writes and stops the
+// watcher; the connection stays open.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.stopSweep)
+		<-s.sweepDone
 		s.async.close()
 		s.cache.stop()
 	})

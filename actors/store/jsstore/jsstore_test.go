@@ -228,19 +228,6 @@ func TestLockKeepAlive(t *testing.T) {
 	}
 }
 
-// The durable queue is refused by name, not dropped.
-func TestUnsupportedPartsFailLoudly(t *testing.T) {
-	s := open(t, natstest.Start(t), Config{})
-	for name, err := range map[string]error{
-		"Enqueue": func() error { _, err := s.Enqueue(bg, "telegram", "p", "1", nil); return err }(),
-		"Pending": func() error { _, err := s.Pending(bg, "telegram", 0); return err }(),
-	} {
-		if !errors.Is(err, store.ErrUnsupported) {
-			t.Errorf("%s: %v, want ErrUnsupported", name, err)
-		}
-	}
-}
-
 func TestEscape(t *testing.T) {
 	for _, k := range []string{"", "agent:main:main", "a.b c_d/é", "_", "__3A"} {
 		e := escape(k)
@@ -256,8 +243,8 @@ func TestEscape(t *testing.T) {
 }
 
 // Import copies a standalone gateway's database once: the second run finds
-// everything present, a value the cluster holds differently is reported
-// and kept, and what the cluster cannot hold yet is listed, not dropped.
+// everything present, and a value the cluster holds differently is
+// reported and kept.
 func TestImportTwiceImportsOnce(t *testing.T) {
 	src, err := store.Open(store.DefaultPath(t.TempDir()))
 	if err != nil {
@@ -303,8 +290,7 @@ func TestImportTwiceImportsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.Sessions != 2 || r.Messages != 3 || r.Keys != 2 || r.CronJobs != 1 || r.CronRuns != 1 ||
-		r.SessionsPresent+r.KeysPresent+r.CronPresent != 0 || len(r.Conflicts) != 0 ||
-		!slices.Equal(r.Left, []string{"1 unacknowledged items of queue telegram:default"}) || r.Complete() {
+		r.QueueItems != 1 || r.SessionsPresent+r.KeysPresent+r.CronPresent+r.QueuePresent != 0 || !r.Complete() {
 		t.Fatalf("first import: %+v", r)
 	}
 	for _, key := range []string{"agent:main:main", "agent:main:telegram:dm:7"} {
@@ -326,6 +312,10 @@ func TestImportTwiceImportsOnce(t *testing.T) {
 			t.Fatalf("%s:\n got %+v\nwant %+v", key, gi, wi)
 		}
 	}
+	if items, err := dst.Pending(bg, "telegram:default", 0); err != nil || len(items) != 1 || items[0].ID != "update:1" ||
+		items[0].Partition != "chat:1" || string(items[0].Payload) != "{}" {
+		t.Fatalf("imported queue: %+v, %v", items, err)
+	}
 	runs, _, err := dst.CronRuns(bg, store.CronRunQuery{})
 	if err != nil || len(runs) != 1 || runs[0].RunID != "r1" || runs[0].Summary != "done" || runs[0].Status != "ok" {
 		t.Fatalf("imported runs: %+v, %v", runs, err)
@@ -345,7 +335,8 @@ func TestImportTwiceImportsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Sessions+r.Messages+r.Keys+r.CronJobs+r.CronRuns != 0 || r.SessionsPresent != 2 || r.KeysPresent != 1 || r.CronPresent != 2 ||
+	if r.Sessions+r.Messages+r.Keys+r.CronJobs+r.CronRuns+r.QueueItems != 0 || r.SessionsPresent != 2 || r.KeysPresent != 1 ||
+		r.CronPresent != 2 || r.QueuePresent != 1 ||
 		!slices.Equal(r.Conflicts, []string{"kv devices/d2: the cluster holds another value"}) {
 		t.Fatalf("second import: %+v", r)
 	}
