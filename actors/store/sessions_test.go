@@ -235,3 +235,41 @@ func TestListSessions(t *testing.T) {
 		}
 	})
 }
+
+// Usage sums recorded usage by provider, model and UTC day, for a key
+// prefix and a time range; FirstMessages reads a transcript's start.
+func TestUsageAndFirstMessages(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		day := int64(1_767_225_600_000) // 2026-01-01T00:00:00Z
+		for _, m := range []struct {
+			key, model string
+			ts         int64
+			usage      string
+		}{
+			{"agent:main:main", "m1", day + 1000, `{"input":10,"output":5,"total":15}`},
+			{"agent:main:main", "m1", day + 2000, `{"input":1,"output":1,"total":2}`},
+			{"agent:main:dm", "m2", day + 86_400_000, `{"input":7,"output":3,"total":10}`},
+			{"agent:other:main", "m1", day + 3000, `{"input":100,"output":100,"total":200}`},
+			{"agent:main:main", "m1", day + 4000, ``},
+		} {
+			msg := replyMsg(m.key, "x", m.usage)
+			msg.Provider, msg.Model, msg.Timestamp = "p", m.model, m.ts
+			mustAppend(t, s, msg)
+		}
+		rows, err := s.Usage(bg, "agent:main:", 0, 0)
+		want := []UsageRow{
+			{Provider: "p", Model: "m1", Day: "2026-01-01", Turns: 2, Input: 11, Output: 6, Total: 17},
+			{Provider: "p", Model: "m2", Day: "2026-01-02", Turns: 1, Input: 7, Output: 3, Total: 10},
+		}
+		if err != nil || !slices.Equal(rows, want) {
+			t.Fatalf("Usage = %+v, %v", rows, err)
+		}
+		if rows, _ := s.Usage(bg, "", day+86_400_000, 0); len(rows) != 1 || rows[0].Model != "m2" {
+			t.Fatalf("Usage since day 2 = %+v", rows)
+		}
+		first, err := s.FirstMessages(bg, "agent:main:main", 2)
+		if err != nil || !slices.Equal(seqs(first), []int64{1, 2}) || first[1].Timestamp != day+2000 {
+			t.Fatalf("FirstMessages = %+v, %v", first, err)
+		}
+	})
+}

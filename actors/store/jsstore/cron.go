@@ -97,32 +97,10 @@ func (s *Store) purgeCron(ctx context.Context, filter string) error {
 	return st.Purge(ctx, jetstream.WithPurgeSubject("$KV."+s.cron.Bucket()+"."+filter))
 }
 
-// cronEntries reads every entry under a key filter.
-func (s *Store) cronEntries(ctx context.Context, filter string, each func(e jetstream.KeyValueEntry) error) error {
-	w, err := s.cron.Watch(ctx, filter, jetstream.IgnoreDeletes())
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok || e == nil {
-				return nil
-			}
-			if err := each(e); err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
 // CronJobs lists every stored job, oldest first.
 func (s *Store) CronJobs(ctx context.Context) ([]store.CronJobRow, error) {
 	var out []store.CronJobRow
-	err := s.cronEntries(ctx, "job.*", func(e jetstream.KeyValueEntry) error {
+	err := eachEntry(ctx, s.cron, "job.*", func(e jetstream.KeyValueEntry) error {
 		id, err := unescape(strings.TrimPrefix(e.Key(), "job."))
 		if err != nil {
 			return err
@@ -207,7 +185,7 @@ func (s *Store) FinishCronRun(ctx context.Context, fin store.CronRun) error {
 // stopped during them. Other gateways' running runs are theirs.
 func (s *Store) CloseInterruptedCronRuns(ctx context.Context, reason string) (int, error) {
 	var keys []string
-	err := s.cronEntries(ctx, "run.>", func(e jetstream.KeyValueEntry) error {
+	err := eachEntry(ctx, s.cron, "run.>", func(e jetstream.KeyValueEntry) error {
 		var r cronRun
 		if json.Unmarshal(e.Value(), &r) == nil && r.Status == "running" && r.Node == s.cfg.Node {
 			keys = append(keys, e.Key())
@@ -237,7 +215,7 @@ func (s *Store) CloseInterruptedCronRuns(ctx context.Context, reason string) (in
 // allRuns reads every run, in the order they started.
 func (s *Store) allRuns(ctx context.Context) ([]store.CronRun, error) {
 	var out []store.CronRun
-	err := s.cronEntries(ctx, "run.>", func(e jetstream.KeyValueEntry) error {
+	err := eachEntry(ctx, s.cron, "run.>", func(e jetstream.KeyValueEntry) error {
 		var r cronRun
 		if err := json.Unmarshal(e.Value(), &r); err != nil {
 			return fmt.Errorf("jsstore: cron run %s: %w", e.Key(), err)

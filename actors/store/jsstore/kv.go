@@ -96,31 +96,23 @@ func (s *Store) Scan(ctx context.Context, ns string) (map[string][]byte, error) 
 	if ns == "" {
 		return out, nil
 	}
-	w, err := s.kv.Watch(ctx, escape(ns)+".*", jetstream.IgnoreDeletes())
+	err := eachEntry(ctx, s.kv, escape(ns)+".*", func(e jetstream.KeyValueEntry) error {
+		_, tok, _ := strings.Cut(e.Key(), ".")
+		k, err := unescape(tok)
+		if err != nil {
+			return err
+		}
+		v := e.Value()
+		if v == nil {
+			v = []byte{}
+		}
+		out[k] = v
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer w.Stop()
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok || e == nil { // nil: everything stored is delivered
-				return out, nil
-			}
-			_, tok, _ := strings.Cut(e.Key(), ".")
-			k, err := unescape(tok)
-			if err != nil {
-				return nil, err
-			}
-			v := e.Value()
-			if v == nil {
-				v = []byte{}
-			}
-			out[k] = v
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return out, nil
 }
 
 // PutMany stores several values, in order; unlike SQLite's it is not one

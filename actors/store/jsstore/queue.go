@@ -86,33 +86,21 @@ func (s *Store) EnqueueBatch(ctx context.Context, queue string, items []store.It
 // scanQueue calls each for the queue's entries in enqueue order (pending
 // ones; acknowledged ones too when acked) until it returns false.
 func (s *Store) scanQueue(ctx context.Context, queue string, each func(id string, rev uint64, it *queueItem) bool) error {
-	w, err := s.queue.Watch(ctx, escape(queue)+".*", jetstream.IgnoreDeletes())
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok || e == nil {
-				return nil
-			}
-			_, tok, _ := strings.Cut(e.Key(), ".")
-			id, err := unescape(tok)
-			if err != nil {
-				return err
-			}
-			var it queueItem
-			if err := json.Unmarshal(e.Value(), &it); err != nil {
-				return fmt.Errorf("jsstore: queue item %s: %w", e.Key(), err)
-			}
-			if !each(id, e.Revision(), &it) {
-				return nil
-			}
-		case <-ctx.Done():
-			return ctx.Err()
+	return eachEntry(ctx, s.queue, escape(queue)+".*", func(e jetstream.KeyValueEntry) error {
+		_, tok, _ := strings.Cut(e.Key(), ".")
+		id, err := unescape(tok)
+		if err != nil {
+			return err
 		}
-	}
+		var it queueItem
+		if err := json.Unmarshal(e.Value(), &it); err != nil {
+			return fmt.Errorf("jsstore: queue item %s: %w", e.Key(), err)
+		}
+		if !each(id, e.Revision(), &it) {
+			return errStop
+		}
+		return nil
+	})
 }
 
 // pending lists up to limit unacknowledged items of queue (of one
@@ -182,20 +170,16 @@ func (s *Store) Prune(ctx context.Context, olderThan time.Duration) (int64, erro
 		rev uint64
 	}
 	var gone []old
-	w, err := s.queue.WatchAll(ctx, jetstream.IgnoreDeletes())
-	if err != nil {
-		return 0, err
-	}
-	for e := range w.Updates() {
-		if e == nil {
-			break
-		}
+	err := eachEntry(ctx, s.queue, ">", func(e jetstream.KeyValueEntry) error {
 		var it queueItem
 		if json.Unmarshal(e.Value(), &it) == nil && it.AckedAt != 0 && it.AckedAt < cutoff {
 			gone = append(gone, old{e.Key(), e.Revision()})
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
-	_ = w.Stop()
 	var n int64
 	for _, g := range gone {
 		// Only the entry as read: a re-enqueue meanwhile stays.

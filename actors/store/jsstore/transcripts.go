@@ -42,24 +42,6 @@ func fromMessage(m store.Message) message {
 		Model: m.Model, StopReason: m.StopReason, Usage: m.Usage, Extra: m.Extra}
 }
 
-// usage is the token usage a message records.
-type usage struct {
-	Input  int64 `json:"input"`
-	Output int64 `json:"output"`
-	Total  int64 `json:"total"`
-}
-
-func parseUsage(raw []byte) (usage, bool) {
-	var u usage
-	if len(raw) == 0 || json.Unmarshal(raw, &u) != nil {
-		return usage{}, false
-	}
-	if u.Total == 0 {
-		u.Total = u.Input + u.Output
-	}
-	return u, true
-}
-
 // Append adds m at the end of its session's transcript (creating the
 // session) and returns it with its Seq once JetStream has stored it.
 func (s *Store) Append(ctx context.Context, m store.Message) (store.Message, error) {
@@ -82,7 +64,7 @@ func (s *Store) append(ctx context.Context, m store.Message, fence uint64) (stor
 	if m.Timestamp == 0 {
 		m.Timestamp = nowMs()
 	}
-	u, hasUsage := parseUsage(m.Usage)
+	u, hasUsage := store.ParseUsage(m.Usage)
 	for range maxCAS {
 		r, rev, err := s.getSession(ctx, m.SessionKey)
 		if err != nil {
@@ -150,7 +132,12 @@ func (s *Store) append(ctx context.Context, m store.Message, fence uint64) (stor
 				return store.Message{}, err
 			}
 			if r == nil || r.ID != id {
-				break // reset or deleted since: append to what it is now
+				// Reset or deleted since: the entry under the old id goes,
+				// and the message is appended to what the session is now.
+				if err := s.messages.Purge(ctx, msgKey(m.SessionKey, id, m.Seq)); err != nil {
+					return store.Message{}, err
+				}
+				break
 			}
 			now = nowMs()
 		}
@@ -574,25 +561,17 @@ func (s *Store) Usage(ctx context.Context, prefix string, since, until int64) ([
 	if until <= 0 {
 		until = 1<<62 - 1
 	}
-	w, err := s.messages.WatchAll(ctx, jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, err
-	}
-	defer w.Stop()
 	type group struct{ provider, model, day string }
 	sums := map[group]*store.UsageRow{}
-	for e := range w.Updates() {
-		if e == nil {
-			break
-		}
+	err := eachEntry(ctx, s.messages, ">", func(e jetstream.KeyValueEntry) error {
 		tok, _, _ := strings.Cut(e.Key(), ".")
 		key, err := unescape(tok)
 		if err != nil || !strings.HasPrefix(key, prefix) {
-			continue
+			return nil
 		}
 		var m message
 		if json.Unmarshal(e.Value(), &m) != nil || len(m.Usage) == 0 || m.TS < since || m.TS >= until {
-			continue
+			return nil
 		}
 		var u struct{ Input, Output, Total int64 }
 		_ = json.Unmarshal(m.Usage, &u)
@@ -606,8 +585,9 @@ func (s *Store) Usage(ctx context.Context, prefix string, since, until int64) ([
 		row.Input += u.Input
 		row.Output += u.Output
 		row.Total += u.Total
-	}
-	if err := ctx.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := make([]store.UsageRow, 0, len(sums))
