@@ -12,7 +12,7 @@ import (
 
 // Against one local nats-server (R1, loopback TCP): an append is three
 // round trips (read the session entry, create the message entry, update the
-// session entry); History reads its page 16 entries at a time.
+// session entry); History reads its page with one batched direct get.
 
 func benchMsg(key string) store.Message {
 	return store.Message{

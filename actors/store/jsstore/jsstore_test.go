@@ -347,3 +347,44 @@ func TestImportTwiceImportsOnce(t *testing.T) {
 		t.Fatalf("history after the second import: %d messages", total)
 	}
 }
+
+// A page is read in one batch from its first message's stream position:
+// a compaction's summary, rewritten after the messages that follow it, and
+// the purge markers a trim leaves, still give the page in seq order.
+func TestHistoryPageAfterCompactionAndTrim(t *testing.T) {
+	s := open(t, natstest.Start(t), Config{})
+	const key = "agent:main:main"
+	for i := 1; i <= 30; i++ {
+		if _, err := s.Append(bg, userMsg(key, fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(from, to int) []string {
+		var out []string
+		for i := from; i <= to; i++ {
+			out = append(out, fmt.Sprint(i))
+		}
+		return out
+	}
+	if _, err := s.TrimSession(bg, key, 25); err != nil { // 6..30 stay
+		t.Fatal(err)
+	}
+	msgs, total, err := s.History(bg, key, 0)
+	if err != nil || total != 25 || !slices.Equal(texts(t, msgs), want(6, 30)) {
+		t.Fatalf("after trim: total %d, %q, %v", total, texts(t, msgs), err)
+	}
+	si, _, _ := s.Session(bg, key)
+	sum, _ := json.Marshal("summary")
+	if _, _, err := s.CompactSession(bg, key, si.SessionID, 10, store.Message{Role: "system", Content: sum}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, total, err = s.History(bg, key, 0)
+	if err != nil || total != 21 || !slices.Equal(texts(t, msgs), append([]string{"summary"}, want(11, 30)...)) ||
+		msgs[0].Seq != 10 || msgs[20].Seq != 30 {
+		t.Fatalf("after compaction: total %d, %q, %v", total, texts(t, msgs), err)
+	}
+	first, err := s.FirstMessages(bg, key, 12)
+	if err != nil || len(first) != 12 || first[0].Seq != 10 || first[11].Seq != 21 {
+		t.Fatalf("FirstMessages: %d, %v", len(first), err)
+	}
+}

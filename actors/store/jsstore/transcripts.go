@@ -227,7 +227,7 @@ func (s *Store) History(ctx context.Context, key string, limit int) ([]store.Mes
 	if limit > 0 {
 		from = max(from, r.LastSeq-int64(limit)+1)
 	}
-	msgs, err := s.readRange(ctx, key, r.ID, from, r.LastSeq)
+	msgs, err := s.readPage(ctx, key, r.ID, from, r.LastSeq)
 	return msgs, int(r.count()), err
 }
 
@@ -241,7 +241,7 @@ func (s *Store) FirstMessages(ctx context.Context, key string, limit int) ([]sto
 	if limit > 0 {
 		to = min(to, r.FirstSeq+int64(limit)-1)
 	}
-	return s.readRange(ctx, key, r.ID, r.FirstSeq, to)
+	return s.readPage(ctx, key, r.ID, r.FirstSeq, to)
 }
 
 // Session returns one session's info; ok is false if it does not exist.
