@@ -30,8 +30,10 @@
 // LastSeq+1 (create-if-absent: a seq taken by another gateway, or left
 // by a crash between the two writes, moves it to the next one), then
 // folds it into the session entry. Single-session reads (History,
-// Session) read the buckets directly and see every acknowledged write.
-// Listings (ListSessions, RecentSessions, CountSessions) read a local copy
+// Session) read the buckets directly; with replicas a read may be served
+// by a replica a few milliseconds behind the leader, which costs a write
+// based on it a retry (the update is revision-checked), never a lost
+// write. Listings (ListSessions, RecentSessions, CountSessions) read a local copy
 // of the sessions bucket kept by a watcher: this gateway's own writes are
 // in it at once, another gateway's within the watcher's delivery delay.
 //
