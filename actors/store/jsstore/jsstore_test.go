@@ -388,3 +388,48 @@ func TestHistoryPageAfterCompactionAndTrim(t *testing.T) {
 		t.Fatalf("FirstMessages: %d, %v", len(first), err)
 	}
 }
+
+// With three replicas on a three-server JetStream cluster, a transcript
+// written through one server is read through another, and still after the
+// first server is gone: a turn survives the loss of the gateway (and the
+// embedded NATS) that ran it.
+func TestReplicasSurviveTheLossOfAServer(t *testing.T) {
+	srvs := natstest.StartCluster(t, 3)
+	var a, c *Store
+	eventually(t, "the buckets are created with 3 replicas", func() bool {
+		s, err := Open(bg, natstest.Connect(t, srvs[0]), Config{Cluster: "prod", Replicas: 3})
+		if err != nil {
+			return false
+		}
+		t.Cleanup(func() { s.Close() })
+		a = s
+		return true
+	})
+	for _, name := range []string{"KV_prod_sessions", "KV_prod_messages", "KV_prod_kv"} {
+		st, err := a.js.Stream(bg, name)
+		if err != nil || st.CachedInfo().Config.Replicas != 3 {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	const key = "agent:main:main"
+	for i := range 3 {
+		if _, err := a.Append(bg, userMsg(key, fmt.Sprint("turn ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c = open(t, srvs[2], Config{Cluster: "prod"})
+	srvs[0].Shutdown()
+	srvs[0].WaitForShutdown()
+	eventually(t, "the transcript is read through the third server without the first", func() bool {
+		msgs, total, err := c.History(bg, key, 0)
+		return err == nil && total == 3 && slices.Equal(texts(t, msgs), []string{"turn 0", "turn 1", "turn 2"})
+	})
+	eventually(t, "a turn is appended without the first server", func() bool {
+		_, err := c.Append(bg, userMsg(key, "turn 3"))
+		return err == nil
+	})
+	msgs, _, err := c.History(bg, key, 1)
+	if err != nil || len(msgs) != 1 || texts(t, msgs)[0] != "turn 3" {
+		t.Fatalf("last message after the loss: %v, %v", msgs, err)
+	}
+}
