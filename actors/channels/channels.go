@@ -47,7 +47,7 @@ type Driver interface {
 // AccountDeps is what an account actor is built with.
 type AccountDeps struct {
 	Runs   *actor.PID // inbound messages become agent runs
-	Store  *store.Store
+	Store  store.Store
 	Config *core.Live[*config.Config]
 	Log    *slog.Logger
 	// Metrics count the channel's traffic (updates in, messages out).

@@ -57,7 +57,7 @@ type Deps struct {
 	Hub      *actor.PID // cron and heartbeat events
 	Runs     *actor.PID // runs start there
 	Channels *actor.PID // heartbeat replies are sent there
-	Store    *store.Store
+	Store    store.Store
 	Config   *core.Live[*config.Config]
 	// InstanceID identifies this process (cron.run's processInstanceId).
 	InstanceID string

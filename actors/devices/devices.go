@@ -42,7 +42,7 @@ const CloseRevoked = 4001
 type Deps struct {
 	Hub   *actor.PID // pairing events; closing a revoked device's sockets
 	Nodes *actor.PID // told when a node's pairing goes
-	Store *store.Store
+	Store store.Store
 	// StateDir is where an older version kept devices/paired.json.
 	StateDir string
 	// AutoApproveLocal pairs verified devices on loopback connections.

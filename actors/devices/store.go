@@ -88,7 +88,7 @@ const loadTimeout = 30 * time.Second
 // loadStore reads the paired devices from the state database. Devices an
 // older version kept in devices/paired.json are moved into the database the
 // first time (the file is then renamed paired.json.migrated).
-func loadStore(st *store.Store, legacyPath string) (map[string]*Record, error) {
+func loadStore(st store.Store, legacyPath string) (map[string]*Record, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	rows, err := st.Scan(ctx, ns)
@@ -158,7 +158,7 @@ const identityKey = "gateway.identity"
 // loadIdentity reads the gateway's own device identity, making and saving
 // one at the first start: it must not change across restarts, since peers
 // remember it.
-func loadIdentity(st *store.Store) (auth.Identity, error) {
+func loadIdentity(st store.Store) (auth.Identity, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	if raw, ok, err := st.Get(ctx, identityNS, identityKey); err != nil {

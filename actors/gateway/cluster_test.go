@@ -237,6 +237,19 @@ func TestClusterRunWatchedEverywhere(t *testing.T) {
 	if err != nil || json.Unmarshal(raw, &wait) != nil || wait.Status != "ok" || wait.EndedAt == 0 {
 		t.Fatalf("agent.wait on gw-2 for gw-0's run: %v %s", err, raw)
 	}
+	// The transcript is the cluster's: gw-2 reads the turn gw-0 ran, and
+	// lists its session.
+	raw, err = callCtx(op2, "chat.history", map[string]any{"sessionKey": "agent:main:main"})
+	var h protocol.ChatHistory
+	if err != nil || json.Unmarshal(raw, &h) != nil || len(h.Messages) != 2 || h.Messages[0].Role != "user" ||
+		h.Messages[1].Role != "assistant" || !strings.Contains(string(h.Messages[1].Content), "every gateway") {
+		t.Fatalf("chat.history on gw-2 of gw-0's turn: %v %s", err, raw)
+	}
+	raw, err = callCtx(op1, "sessions.list", nil)
+	var sl protocol.SessionsList
+	if err != nil || json.Unmarshal(raw, &sl) != nil || sl.Count != 1 || sl.Sessions[0].Key != "agent:main:main" {
+		t.Fatalf("sessions.list on gw-1: %v %s", err, raw)
+	}
 	// A run no gateway has: the single gateway's answers.
 	raw, err = callCtx(op2, "agent.wait", map[string]any{"runId": "nowhere", "timeoutMs": 100})
 	if err != nil || json.Unmarshal(raw, &wait) != nil || wait.Status != "timeout" {

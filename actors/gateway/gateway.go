@@ -30,6 +30,7 @@ import (
 	"openclaw/actors/methods"
 	"openclaw/actors/reload"
 	"openclaw/actors/store"
+	"openclaw/actors/store/jsstore"
 	"openclaw/actors/tools"
 	"openclaw/config"
 	"openclaw/metrics"
@@ -165,7 +166,7 @@ type Gateway struct {
 	hub      *actor.PID
 	runs     *actor.PID
 	config   *actor.PID
-	store    *store.Store
+	store    store.Store
 	draining atomic.Bool
 	srv      *server.Server
 	canvas   *canvas.Server
@@ -224,6 +225,19 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 		o.Log.Info("cluster mode", "cluster", g.bus.Name, "node", g.bus.Node, "embeddedNats", g.bus.Embedded(),
 			"replicas", g.bus.Replicas)
+		// The cluster's state (sessions, transcripts, devices, kv, cron,
+		// the durable queue) lives in JetStream, the same on every gateway;
+		// the local database was opened above to hold the state
+		// directory's integrity check and is closed unused (`openclaw
+		// cluster import` moves its contents in, once).
+		js, err := openClusterStore(ctx, g.bus, o.Log)
+		if err != nil {
+			g.bus.Close()
+			_ = st.Close()
+			return fmt.Errorf("cluster state in JetStream: %w", err)
+		}
+		_ = st.Close()
+		g.store = js
 	}
 	g.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		// The actor library logs dead letters and restarts at INFO; keep
@@ -304,7 +318,7 @@ func (g *Gateway) Port() int { return g.srv.Port() }
 func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
 
 // Store is the state database (tests read what the gateway wrote).
-func (g *Gateway) Store() *store.Store { return g.store }
+func (g *Gateway) Store() store.Store { return g.store }
 
 // SetDraining makes the gateway refuse new handshakes (as while it stops),
 // or accept them again.
@@ -402,3 +416,23 @@ func registry(extra []core.Method) *core.Registry {
 // publishedHealth is the health summary hello-ok shows until the health
 // actor publishes its first (never seen by a client: Start waits for it).
 var publishedHealth = json.RawMessage(`{}`)
+
+// clusterQuorumWait bounds how long a gateway waits at start for its
+// cluster's JetStream: a clustered JetStream answers only once a majority
+// of its servers is up, so the first gateway of a cluster waits for a
+// second.
+const clusterQuorumWait = 2 * time.Minute
+
+// openClusterStore opens the cluster's state in JetStream, trying again
+// (each try waits for JetStream's own request timeout) until the quorum
+// answers or clusterQuorumWait has passed.
+func openClusterStore(ctx context.Context, bus *natsbus.Bus, log *slog.Logger) (*jsstore.Store, error) {
+	deadline := time.Now().Add(clusterQuorumWait)
+	for {
+		js, err := jsstore.Open(ctx, bus.JS, jsstore.Config{Cluster: bus.Name, Replicas: bus.Replicas, Node: bus.Node})
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return js, err
+		}
+		log.Info("waiting for the cluster's JetStream (a majority of its servers must be up)", "err", err)
+	}
+}

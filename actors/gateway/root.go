@@ -151,7 +151,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 			Hub: p.hub, Channels: p.channels, Cron: p.cron, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
 		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
-			Tools: toolset, Log: o.Log, Metrics: g.metrics, Cluster: p.cluster})},
+			Tools: toolset, Log: o.Log, Metrics: g.metrics, Cluster: p.cluster, Node: g.ClusterNode()})},
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
 			InstanceID: bootID, Log: o.Log})},

@@ -41,7 +41,7 @@ type Deps struct {
 	Hub, Runs, Channels *actor.PID // asked for counts and channel state
 	Nodes               *actor.PID // asked for the node counts
 	Cron                *actor.PID // asked for heartbeats and scheduled runs (status)
-	Store               *store.Store
+	Store               store.Store
 	Config              *core.Live[*config.Config]
 	// Reload is the config watcher's state: "active" or "disabled".
 	Reload *core.Live[string]
@@ -226,7 +226,7 @@ func nodeCounts(root *actor.RootContext, d Deps) protocol.NodesCount {
 	return n
 }
 
-func sessions(ctx context.Context, st *store.Store, prefix string, now time.Time) protocol.SessionsCount {
+func sessions(ctx context.Context, st store.Store, prefix string, now time.Time) protocol.SessionsCount {
 	out := protocol.SessionsCount{Path: st.Path(), Recent: []protocol.RecentSession{}}
 	out.Count, _ = st.CountSessions(ctx, prefix)
 	recent, _ := st.RecentSessions(ctx, prefix, recentSessions)

@@ -66,7 +66,7 @@ func (e endpoint) enabled(c *config.Config) bool {
 type Deps struct {
 	Root    *actor.RootContext
 	Runs    *actor.PID // agent runs
-	Store   *store.Store
+	Store   store.Store
 	Tools   tools.Set
 	Config  *core.Live[*config.Config]
 	Secret  *core.Live[auth.Secret]

@@ -61,7 +61,7 @@ const (
 // Deps is what the nodes actor is built with.
 type Deps struct {
 	Hub    *actor.PID // node.pair.* events
-	Store  *store.Store
+	Store  store.Store
 	Config *core.Live[*config.Config] // gateway.nodes.*
 	// MaxResultBytes bounds a node's answer to one invoke. The operator's
 	// answer carries it twice (payload and payloadJSON), so the gateway

@@ -117,7 +117,7 @@ func (n *nodesActor) save(r *record) {
 }
 
 // loadRecords reads the node registry.
-func loadRecords(st *store.Store) (map[string]*record, error) {
+func loadRecords(st store.Store) (map[string]*record, error) {
 	ctx, cancel := ctxTimeout()
 	defer cancel()
 	rows, err := st.Scan(ctx, recordsNS)

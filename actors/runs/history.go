@@ -23,7 +23,7 @@ const historyRowOverhead = 160
 // (with the idempotency key it was sent with), an assistant message's a
 // list of parts with provider, model, stopReason and usage (as the
 // reference returns them).
-func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams) (protocol.ChatHistory, *protocol.ErrorShape) {
+func History(ctx context.Context, st store.Store, p protocol.ChatHistoryParams) (protocol.ChatHistory, *protocol.ErrorShape) {
 	return history(ctx, st, p, nil)
 }
 
@@ -31,7 +31,7 @@ func History(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams)
 // one (read before the transcript): its text so far comes with the answer
 // as inFlightRun unless the transcript already holds its reply, and counts
 // first against the size budget.
-func history(ctx context.Context, st *store.Store, p protocol.ChatHistoryParams, inFlight *protocol.InFlightRun) (protocol.ChatHistory, *protocol.ErrorShape) {
+func history(ctx context.Context, st store.Store, p protocol.ChatHistoryParams, inFlight *protocol.InFlightRun) (protocol.ChatHistory, *protocol.ErrorShape) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultHistoryLimit

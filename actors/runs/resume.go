@@ -36,21 +36,26 @@ type inflight struct {
 	StartedAt         int64          `json:"startedAt"`
 	// Resumed marks a turn already run once more after an interruption.
 	Resumed bool `json:"resumed,omitempty"`
+	// Node is the cluster gateway that ran it ("" for a single gateway):
+	// in a cluster the records are shared, and a gateway that starts runs
+	// again only its own, never a turn a peer is still running.
+	Node string `json:"node,omitempty"`
 }
 
-func remember(st *store.Store, runID string, rec *inflight) {
+func remember(st store.Store, runID string, rec *inflight) {
 	b, _ := json.Marshal(rec)
 	st.PutAsync(inflightNS, runID, b, nil)
 }
 
-func forget(st *store.Store, runID string) {
+func forget(st store.Store, runID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	_ = st.Delete(ctx, inflightNS, runID)
 }
 
-// interrupted reads the turns left unfinished by the last gateway.
-func interrupted(st *store.Store) (map[string]*inflight, error) {
+// interrupted reads the turns this gateway (node, "" for a single one)
+// left unfinished.
+func interrupted(st store.Store, node string) (map[string]*inflight, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), resumeTimeout)
 	defer cancel()
 	rows, err := st.Scan(ctx, inflightNS)
@@ -60,7 +65,7 @@ func interrupted(st *store.Store) (map[string]*inflight, error) {
 	out := make(map[string]*inflight, len(rows))
 	for id, raw := range rows {
 		var rec inflight
-		if json.Unmarshal(raw, &rec) == nil && rec.SessionKey != "" {
+		if json.Unmarshal(raw, &rec) == nil && rec.SessionKey != "" && rec.Node == node {
 			out[id] = &rec
 		}
 	}

@@ -46,7 +46,7 @@ type Deps struct {
 	Hub      *actor.PID // agent and chat events go out through it
 	Channels *actor.PID // deliver: true sends the final text there
 	Sessions *actor.PID // told when a run changed a session
-	Store    *store.Store
+	Store    store.Store
 	Config   *core.Live[*config.Config]
 	Tools    tools.Set
 	Log      *slog.Logger
@@ -55,6 +55,9 @@ type Deps struct {
 	// a run) here (core.Claim), and gets agent.wait and chat.abort for
 	// runs that are not (core.Elsewhere). Nil for a single gateway.
 	Cluster *actor.PID
+	// Node is this gateway's name in its cluster ("" for a single
+	// gateway): it marks the turns this gateway runs (see inflight.Node).
+	Node string
 }
 
 type runDone struct {
@@ -119,7 +122,7 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		a.timers.After(ctx, sweepEvery, &sweep{})
 		// Read here, before any request: an agent.wait for a turn being
 		// resumed must find it. A few rows, once per start.
-		recs, err := interrupted(a.d.Store)
+		recs, err := interrupted(a.d.Store, a.d.Node)
 		if err != nil {
 			a.d.Log.Error("the interrupted turns could not be read; they will not be resumed", "err", err)
 		}
@@ -335,7 +338,7 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 		if j.Record == nil {
 			j.Record = &inflight{SessionKey: sessionKey, AgentID: t.AgentID, Message: p.Message, Model: p.Model,
 				ExtraSystemPrompt: p.ExtraSystemPrompt, TimeoutMs: p.Timeout.Milliseconds(), Deliver: p.Deliver,
-				StartedAt: now.UnixMilli()}
+				StartedAt: now.UnixMilli(), Node: a.d.Node}
 		}
 	}
 	if a.d.Sessions != nil {

@@ -43,7 +43,7 @@ const (
 type Deps struct {
 	Hub    *actor.PID // sessions.changed and chat events go out through it
 	Runs   *actor.PID // asked for the runs in progress; told to abort a session's
-	Store  *store.Store
+	Store  store.Store
 	Config *core.Live[*config.Config]
 	Log    *slog.Logger
 }

@@ -23,7 +23,7 @@ func benchMsg(key string) Message {
 	}
 }
 
-func reportCommits(b *testing.B, s *Store, before Stats) {
+func reportCommits(b *testing.B, s *SQLite, before Stats) {
 	st := s.Stats()
 	b.ReportMetric(float64(st.Commits-before.Commits)/float64(b.N), "commits/op")
 }

@@ -17,7 +17,7 @@ type CronJobRow struct {
 }
 
 // PutCronJob stores a job's definition (a new one or a change).
-func (s *Store) PutCronJob(ctx context.Context, id string, def []byte) error {
+func (s *SQLite) PutCronJob(ctx context.Context, id string, def []byte) error {
 	if id == "" || len(def) == 0 {
 		return fmt.Errorf("%w: empty cron job", ErrInvalid)
 	}
@@ -30,7 +30,7 @@ func (s *Store) PutCronJob(ctx context.Context, id string, def []byte) error {
 
 // DeleteCronJob deletes a job and its runs; deleted is false when there was
 // no such job.
-func (s *Store) DeleteCronJob(ctx context.Context, id string) (deleted bool, err error) {
+func (s *SQLite) DeleteCronJob(ctx context.Context, id string) (deleted bool, err error) {
 	err = s.fn(ctx, func(w *writer) error {
 		res, err := w.conn.ExecContext(w.ctx, "DELETE FROM cron_jobs WHERE id = ?", id)
 		if err != nil {
@@ -48,7 +48,7 @@ func (s *Store) DeleteCronJob(ctx context.Context, id string) (deleted bool, err
 }
 
 // CronJobs lists every stored job, oldest first.
-func (s *Store) CronJobs(ctx context.Context) ([]CronJobRow, error) {
+func (s *SQLite) CronJobs(ctx context.Context) ([]CronJobRow, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ type CronRun struct {
 // ClaimCronSlot records a run of a job's slot, durably, before it starts:
 // claimed is false when that slot already has a run (it ran, or runs, or
 // was cut off by a crash), and then it must not run.
-func (s *Store) ClaimCronSlot(ctx context.Context, r CronRun) (claimed bool, err error) {
+func (s *SQLite) ClaimCronSlot(ctx context.Context, r CronRun) (claimed bool, err error) {
 	if r.JobID == "" || r.RunID == "" {
 		return false, fmt.Errorf("%w: cron run without a job or run id", ErrInvalid)
 	}
@@ -112,7 +112,7 @@ func orDefault(s, def string) string {
 }
 
 // FinishCronRun records how a claimed run ended.
-func (s *Store) FinishCronRun(ctx context.Context, r CronRun) error {
+func (s *SQLite) FinishCronRun(ctx context.Context, r CronRun) error {
 	return s.fn(ctx, func(w *writer) error {
 		_, err := w.conn.ExecContext(w.ctx, `UPDATE cron_runs SET status = ?, ended_at = ?, error = ?, summary = ?, provider = ?,
 			model = ?, usage = ?, delivery_status = ?, delivery_error = ?, session_key = COALESCE(NULLIF(?, ''), session_key)
@@ -125,7 +125,7 @@ func (s *Store) FinishCronRun(ctx context.Context, r CronRun) error {
 
 // CloseInterruptedCronRuns marks the runs still 'running' (the gateway
 // stopped during them) as errors with reason; their slots stay claimed.
-func (s *Store) CloseInterruptedCronRuns(ctx context.Context, reason string) (n int, err error) {
+func (s *SQLite) CloseInterruptedCronRuns(ctx context.Context, reason string) (n int, err error) {
 	err = s.fn(ctx, func(w *writer) error {
 		res, err := w.conn.ExecContext(w.ctx, `UPDATE cron_runs SET status = 'error', ended_at = ?, error = ? WHERE status = 'running'`,
 			w.now, reason)
@@ -162,7 +162,7 @@ type CronRunQuery struct {
 }
 
 // CronRuns lists the runs q selects and how many there are in all.
-func (s *Store) CronRuns(ctx context.Context, q CronRunQuery) ([]CronRun, int, error) {
+func (s *SQLite) CronRuns(ctx context.Context, q CronRunQuery) ([]CronRun, int, error) {
 	if err := s.readable(); err != nil {
 		return nil, 0, err
 	}
@@ -221,7 +221,7 @@ type CronJobRunState struct {
 }
 
 // CronRunStates is the run state of every job with runs.
-func (s *Store) CronRunStates(ctx context.Context) (map[string]CronJobRunState, error) {
+func (s *SQLite) CronRunStates(ctx context.Context) (map[string]CronJobRunState, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}

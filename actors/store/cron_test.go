@@ -6,13 +6,14 @@ import (
 
 // A slot is claimed once: a second claim of the same job and slot fails,
 // durably (across a reopen), and a run cut off is closed as an error.
-func TestCronSlots(t *testing.T) {
-	path := tempPath(t)
-	s := openAt(t, path)
+func TestCronSlots(t *testing.T) { eachImpl(t, testCronSlots) }
+
+func testCronSlots(t *testing.T, im impl) {
+	s := im.open(t)
 	if err := s.PutCronJob(bg, "j1", []byte(`{"id":"j1"}`)); err != nil {
 		t.Fatal(err)
 	}
-	claim := func(s *Store, slot int64, run string) bool {
+	claim := func(s Store, slot int64, run string) bool {
 		t.Helper()
 		ok, err := s.ClaimCronSlot(bg, CronRun{JobID: "j1", SlotMs: slot, RunID: run, Trigger: "schedule"})
 		if err != nil {
@@ -26,9 +27,7 @@ func TestCronSlots(t *testing.T) {
 	if err := s.FinishCronRun(bg, CronRun{JobID: "j1", SlotMs: 1000, Status: "ok", Summary: "done", Usage: []byte(`{"input":1}`)}); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-
-	s = openAt(t, path)
+	s = im.reopen(t, s)
 	if claim(s, 2000, "r2-after-crash") {
 		t.Fatal("a slot claimed before the crash was claimed again")
 	}

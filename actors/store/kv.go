@@ -9,7 +9,7 @@ import (
 
 // Put stores value under (ns, key), replacing any previous value; it is
 // durable when Put returns. A nil value is stored as empty.
-func (s *Store) Put(ctx context.Context, ns, key string, value []byte) error {
+func (s *SQLite) Put(ctx context.Context, ns, key string, value []byte) error {
 	if ns == "" || key == "" {
 		return fmt.Errorf("%w: empty namespace or key", ErrInvalid)
 	}
@@ -27,7 +27,7 @@ func (s *Store) Put(ctx context.Context, ns, key string, value []byte) error {
 }
 
 // Get returns the value under (ns, key); ok is false if there is none.
-func (s *Store) Get(ctx context.Context, ns, key string) (value []byte, ok bool, err error) {
+func (s *SQLite) Get(ctx context.Context, ns, key string) (value []byte, ok bool, err error) {
 	if err := s.readable(); err != nil {
 		return nil, false, err
 	}
@@ -45,7 +45,7 @@ func (s *Store) Get(ctx context.Context, ns, key string) (value []byte, ok bool,
 }
 
 // Delete removes (ns, key); deleting a missing key is not an error.
-func (s *Store) Delete(ctx context.Context, ns, key string) error {
+func (s *SQLite) Delete(ctx context.Context, ns, key string) error {
 	o := getOp(opDelete)
 	o.a, o.b = ns, key
 	if err := s.do(ctx, o); err != nil {
@@ -60,7 +60,7 @@ func (s *Store) Delete(ctx context.Context, ns, key string) error {
 // in the order they are submitted (so the last PutAsync of a key wins), and
 // done, when not nil, is called from the writer once the write is durable.
 // For an actor that must not wait on the disk.
-func (s *Store) PutAsync(ns, key string, value []byte, done func(error)) {
+func (s *SQLite) PutAsync(ns, key string, value []byte, done func(error)) {
 	if ns == "" || key == "" {
 		if done != nil {
 			done(fmt.Errorf("%w: empty namespace or key", ErrInvalid))
@@ -86,7 +86,7 @@ func (s *Store) PutAsync(ns, key string, value []byte, done func(error)) {
 // DeleteAsync removes (ns, key) without waiting, in order with the other
 // asynchronous writes (a PutAsync of the key submitted later wins); done,
 // when not nil, is called once the removal is durable.
-func (s *Store) DeleteAsync(ns, key string, done func(error)) {
+func (s *SQLite) DeleteAsync(ns, key string, done func(error)) {
 	o := getOp(opDelete)
 	o.a, o.b = ns, key
 	if done != nil {
@@ -101,7 +101,7 @@ func (s *Store) DeleteAsync(ns, key string, done func(error)) {
 }
 
 // Scan returns every key of namespace ns with its value.
-func (s *Store) Scan(ctx context.Context, ns string) (map[string][]byte, error) {
+func (s *SQLite) Scan(ctx context.Context, ns string) (map[string][]byte, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (s *Store) Scan(ctx context.Context, ns string) (map[string][]byte, error) 
 
 // PutMany stores several values as one contiguous submission (one commit
 // for all of them, normally); it returns when they are durable.
-func (s *Store) PutMany(ctx context.Context, items []KV) error {
+func (s *SQLite) PutMany(ctx context.Context, items []KV) error {
 	ops := make([]*op, 0, len(items))
 	for _, it := range items {
 		if it.NS == "" || it.Key == "" {

@@ -23,7 +23,7 @@ type QueueItem struct {
 // Enqueue appends an item to (queue, partition); it is durable when Enqueue
 // returns. An id already seen in this queue (pending, or acknowledged and not
 // yet pruned) is not added again: inserted is false.
-func (s *Store) Enqueue(ctx context.Context, queue, partition, id string, payload []byte) (inserted bool, err error) {
+func (s *SQLite) Enqueue(ctx context.Context, queue, partition, id string, payload []byte) (inserted bool, err error) {
 	if queue == "" || id == "" {
 		return false, fmt.Errorf("%w: empty queue or id", ErrInvalid)
 	}
@@ -42,7 +42,7 @@ func (s *Store) Enqueue(ctx context.Context, queue, partition, id string, payloa
 
 // Pending returns up to limit unacknowledged items of queue, oldest first
 // (so each partition's items are in FIFO order). limit <= 0 means all.
-func (s *Store) Pending(ctx context.Context, queue string, limit int) ([]QueueItem, error) {
+func (s *SQLite) Pending(ctx context.Context, queue string, limit int) ([]QueueItem, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *Store) Pending(ctx context.Context, queue string, limit int) ([]QueueIt
 }
 
 // PendingPartition is Pending restricted to one partition.
-func (s *Store) PendingPartition(ctx context.Context, queue, partition string, limit int) ([]QueueItem, error) {
+func (s *SQLite) PendingPartition(ctx context.Context, queue, partition string, limit int) ([]QueueItem, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func scanItems(queue string, rows rowScanner) ([]QueueItem, error) {
 // Ack marks an item done: it leaves Pending and its payload is dropped, but
 // its id is kept (for dedupe) until Prune removes it. Acknowledging an
 // unknown or already acknowledged id is not an error.
-func (s *Store) Ack(ctx context.Context, queue, id string) error {
+func (s *SQLite) Ack(ctx context.Context, queue, id string) error {
 	o := getOp(opAck)
 	o.a, o.c = queue, id
 	if err := s.do(ctx, o); err != nil {
@@ -104,7 +104,7 @@ func (s *Store) Ack(ctx context.Context, queue, id string) error {
 
 // Prune deletes items acknowledged more than olderThan ago (use
 // DefaultRetention) and returns how many it deleted.
-func (s *Store) Prune(ctx context.Context, olderThan time.Duration) (int64, error) {
+func (s *SQLite) Prune(ctx context.Context, olderThan time.Duration) (int64, error) {
 	o := getOp(opPrune)
 	o.n = time.Now().Add(-olderThan).UnixMilli()
 	if err := s.do(ctx, o); err != nil {
@@ -127,7 +127,7 @@ type Item struct {
 // offset) never acknowledges an item that is not durable, and the marker is
 // never committed ahead of the items it covers. inserted[i] reports whether
 // items[i] was new.
-func (s *Store) EnqueueBatch(ctx context.Context, queue string, items []Item, mark *KV) (inserted []bool, err error) {
+func (s *SQLite) EnqueueBatch(ctx context.Context, queue string, items []Item, mark *KV) (inserted []bool, err error) {
 	if queue == "" {
 		return nil, fmt.Errorf("%w: empty queue", ErrInvalid)
 	}

@@ -55,7 +55,7 @@ func (r *readStmts) close() error {
 }
 
 // readable reports ErrClosed once Close has begun.
-func (s *Store) readable() error {
+func (s *SQLite) readable() error {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()

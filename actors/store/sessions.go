@@ -27,7 +27,7 @@ type SessionPatch struct {
 }
 
 // fn runs f in the writer's next batch and waits until it is committed.
-func (s *Store) fn(ctx context.Context, f func(w *writer) error) error {
+func (s *SQLite) fn(ctx context.Context, f func(w *writer) error) error {
 	o := getOp(opFunc)
 	o.fn = f
 	if err := s.do(ctx, o); err != nil {
@@ -49,7 +49,7 @@ func (w *writer) readSession(key string) (SessionInfo, bool, error) {
 
 // PatchSession sets a session's label, model override or thinking level,
 // creating the session if needed, and returns the row as it now is.
-func (s *Store) PatchSession(ctx context.Context, key string, p SessionPatch) (SessionInfo, error) {
+func (s *SQLite) PatchSession(ctx context.Context, key string, p SessionPatch) (SessionInfo, error) {
 	if key == "" {
 		return SessionInfo{}, fmt.Errorf("%w: empty session key", ErrInvalid)
 	}
@@ -85,7 +85,7 @@ func (s *Store) PatchSession(ctx context.Context, key string, p SessionPatch) (S
 // ResetSession starts a session over: its transcript is deleted, it gets a
 // new id and its usage restarts from zero; what an operator set (label,
 // overrides) stays. A missing session is created. It returns the new row.
-func (s *Store) ResetSession(ctx context.Context, key string) (SessionInfo, error) {
+func (s *SQLite) ResetSession(ctx context.Context, key string) (SessionInfo, error) {
 	if key == "" {
 		return SessionInfo{}, fmt.Errorf("%w: empty session key", ErrInvalid)
 	}
@@ -115,7 +115,7 @@ func (s *Store) ResetSession(ctx context.Context, key string) (SessionInfo, erro
 
 // DeleteSession deletes a session and its transcript; deleted is false when
 // there was none.
-func (s *Store) DeleteSession(ctx context.Context, key string) (deleted bool, err error) {
+func (s *SQLite) DeleteSession(ctx context.Context, key string) (deleted bool, err error) {
 	err = s.fn(ctx, func(w *writer) error {
 		w.forget(key)
 		if _, err := w.conn.ExecContext(w.ctx, "DELETE FROM messages WHERE session_key = ?", key); err != nil {
@@ -137,7 +137,7 @@ func (s *Store) DeleteSession(ctx context.Context, key string) (deleted bool, er
 // messages after it stay. sessionID must still be the session's id (a reset
 // in between gives ErrSessionChanged). It returns the row as it now is and
 // how many messages the summary replaced.
-func (s *Store) CompactSession(ctx context.Context, key, sessionID string, throughSeq int64, summary Message) (SessionInfo, int, error) {
+func (s *SQLite) CompactSession(ctx context.Context, key, sessionID string, throughSeq int64, summary Message) (SessionInfo, int, error) {
 	summary.SessionKey = key
 	if err := validMessage(&summary); err != nil {
 		return SessionInfo{}, 0, err
@@ -184,7 +184,7 @@ func (s *Store) CompactSession(ctx context.Context, key, sessionID string, throu
 
 // TrimSession keeps only a session's last keep messages; it returns how
 // many it deleted.
-func (s *Store) TrimSession(ctx context.Context, key string, keep int) (int, error) {
+func (s *SQLite) TrimSession(ctx context.Context, key string, keep int) (int, error) {
 	var deleted int
 	err := s.fn(ctx, func(w *writer) error {
 		if _, ok, err := w.readSession(key); err != nil || !ok {
@@ -228,7 +228,7 @@ type SessionQuery struct {
 
 // ListSessions lists the sessions q selects, most recently updated first,
 // and how many there are in all before Limit and Offset.
-func (s *Store) ListSessions(ctx context.Context, q SessionQuery) ([]SessionInfo, int, error) {
+func (s *SQLite) ListSessions(ctx context.Context, q SessionQuery) ([]SessionInfo, int, error) {
 	if err := s.readable(); err != nil {
 		return nil, 0, err
 	}
@@ -274,7 +274,7 @@ func (s *Store) ListSessions(ctx context.Context, q SessionQuery) ([]SessionInfo
 }
 
 // FirstMessages returns a session's first limit messages, oldest first.
-func (s *Store) FirstMessages(ctx context.Context, key string, limit int) ([]Message, error) {
+func (s *SQLite) FirstMessages(ctx context.Context, key string, limit int) ([]Message, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}
@@ -310,7 +310,7 @@ type UsageRow struct {
 // Usage sums the token usage messages recorded, by provider, model and UTC
 // day, for the sessions whose key starts with prefix ("" = all), from since
 // to before until (ms; 0 = unbounded).
-func (s *Store) Usage(ctx context.Context, prefix string, since, until int64) ([]UsageRow, error) {
+func (s *SQLite) Usage(ctx context.Context, prefix string, since, until int64) ([]UsageRow, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// ErrClosed is returned by every operation on a closed Store.
+// ErrClosed is returned by every operation on a closed store.
 var ErrClosed = errors.New("store: closed")
 
 // DefaultPath is where the gateway keeps its database under a state dir.
@@ -54,8 +54,9 @@ func DefaultPath(stateDir string) string {
 	return filepath.Join(stateDir, "state", "openclaw.sqlite")
 }
 
-// Store is the durable state store. It is safe for concurrent use.
-type Store struct {
+// SQLite is the durable state store of a standalone gateway, one SQLite
+// database. It is safe for concurrent use.
+type SQLite struct {
 	path string
 	wdb  *sql.DB // exactly one connection, owned by the writer goroutine
 	rdb  *sql.DB // query-only pool for reads
@@ -89,7 +90,7 @@ type counters struct {
 }
 
 // Stats returns the writer's counters.
-func (s *Store) Stats() Stats {
+func (s *SQLite) Stats() Stats {
 	return Stats{
 		Commits:  s.stats.commits.Load(),
 		Ops:      s.stats.ops.Load(),
@@ -99,7 +100,7 @@ func (s *Store) Stats() Stats {
 }
 
 // Path is the database file.
-func (s *Store) Path() string { return s.path }
+func (s *SQLite) Path() string { return s.path }
 
 // options are the commit observer (OpenObserved) and test hooks; the zero
 // value is production behaviour without metrics.
@@ -168,18 +169,18 @@ const PruneEvery = time.Hour
 // Open opens (creating if needed) the database at path: the parent directory
 // is created 0700, the file 0600, the schema is migrated to the current
 // version, and the writer goroutine is started.
-func Open(path string) (*Store, error) { return open(path, options{}) }
+func Open(path string) (*SQLite, error) { return open(path, options{}) }
 
 // Observer takes one latency, in seconds (a Prometheus histogram is one).
 type Observer interface{ Observe(seconds float64) }
 
 // OpenObserved is Open, with every group commit's latency (BEGIN to COMMIT,
 // all the writes queued with it) given to commits.
-func OpenObserved(path string, commits Observer) (*Store, error) {
+func OpenObserved(path string, commits Observer) (*SQLite, error) {
 	return open(path, options{commits: commits})
 }
 
-func open(path string, o options) (*Store, error) {
+func open(path string, o options) (*SQLite, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -187,7 +188,7 @@ func open(path string, o options) (*Store, error) {
 	if err := prepareFile(abs); err != nil {
 		return nil, err
 	}
-	s := &Store{
+	s := &SQLite{
 		path:       abs,
 		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
@@ -195,7 +196,7 @@ func open(path string, o options) (*Store, error) {
 		sweepDone:  make(chan struct{}),
 	}
 
-	// The writer: a pool of exactly one connection, held for the Store's life.
+	// The writer: a pool of exactly one connection, held for the store's life.
 	s.wdb, err = sql.Open("sqlite", dsn(abs,
 		"_pragma=busy_timeout(10000)",
 		"_pragma=journal_mode(WAL)",
@@ -372,7 +373,7 @@ func dsn(abs string, params ...string) string {
 
 // Close stops accepting writes, commits everything already queued (pending
 // async appends included), stops the writer and closes the database.
-func (s *Store) Close() error {
+func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stopSweep)
 		<-s.sweepDone
@@ -386,7 +387,7 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-func (s *Store) signal() {
+func (s *SQLite) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -394,7 +395,7 @@ func (s *Store) signal() {
 }
 
 // submit queues o for the writer.
-func (s *Store) submit(o *op) error {
+func (s *SQLite) submit(o *op) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -410,7 +411,7 @@ func (s *Store) submit(o *op) error {
 // between them, so the writer applies them in this order) and waits for all
 // of them. On a ctx error the writer may still own some ops; none is
 // recycled then.
-func (s *Store) doAll(ctx context.Context, ops []*op) error {
+func (s *SQLite) doAll(ctx context.Context, ops []*op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -438,7 +439,7 @@ func (s *Store) doAll(ctx context.Context, ops []*op) error {
 // takeAll blocks until there is queued work and returns all of it, handing
 // spare (emptied) back as the next queue. It returns nil once the store is
 // closed and the queue is drained.
-func (s *Store) takeAll(spare []*op) []*op {
+func (s *SQLite) takeAll(spare []*op) []*op {
 	for {
 		s.mu.Lock()
 		if len(s.pending) > 0 {
@@ -459,7 +460,7 @@ func (s *Store) takeAll(spare []*op) []*op {
 // do submits a blocking operation and waits for its acknowledgement. If ctx
 // ends first, do returns ctx.Err() and the write may or may not be committed;
 // an operation whose ctx has ended before its batch starts is not applied.
-func (s *Store) do(ctx context.Context, o *op) error {
+func (s *SQLite) do(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		putOp(o)
 		return err
@@ -484,7 +485,7 @@ func (s *Store) do(ctx context.Context, o *op) error {
 }
 
 // sweep prunes acknowledged queue items every interval until Close.
-func (s *Store) sweep(every, retention time.Duration) {
+func (s *SQLite) sweep(every, retention time.Duration) {
 	defer close(s.sweepDone)
 	t := time.NewTicker(every)
 	defer t.Stop()

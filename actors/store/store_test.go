@@ -24,7 +24,7 @@ func tempPath(t testing.TB) string {
 	return DefaultPath(t.TempDir())
 }
 
-func openAt(t testing.TB, path string) *Store {
+func openAt(t testing.TB, path string) *SQLite {
 	t.Helper()
 	s, err := Open(path)
 	if err != nil {
@@ -34,14 +34,42 @@ func openAt(t testing.TB, path string) *Store {
 	return s
 }
 
-func openT(t testing.TB) *Store { return openAt(t, tempPath(t)) }
+func openT(t testing.TB) *SQLite { return openAt(t, tempPath(t)) }
+
+// impl is a Store implementation the shared tests run against: open gives
+// a fresh store, reopen closes one and opens its state again (a restart).
+type impl struct {
+	name   string
+	open   func(t testing.TB) Store
+	reopen func(t testing.TB, s Store) Store
+}
+
+// impls are SQLite and, added by jetstream_test.go (package store_test,
+// which may import actors/store/jsstore where this package may not),
+// JetStream.
+var impls = []impl{{"sqlite", func(t testing.TB) Store { return openT(t) }, func(t testing.TB, s Store) Store {
+	s.Close()
+	return openAt(t, s.Path())
+}}}
+
+// eachStore runs f against a fresh store of every implementation.
+func eachStore(t *testing.T, f func(t *testing.T, s Store)) {
+	eachImpl(t, func(t *testing.T, im impl) { f(t, im.open(t)) })
+}
+
+// eachImpl runs f for every implementation.
+func eachImpl(t *testing.T, f func(t *testing.T, im impl)) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) { f(t, im) })
+	}
+}
 
 func userMsg(key, text string) Message {
 	c, _ := json.Marshal(text)
 	return Message{SessionKey: key, Role: "user", Content: c}
 }
 
-func mustAppend(t testing.TB, s *Store, m Message) Message {
+func mustAppend(t testing.TB, s Store, m Message) Message {
 	t.Helper()
 	got, err := s.Append(bg, m)
 	if err != nil {
@@ -67,218 +95,233 @@ func seqRange(from, to int64) []int64 {
 }
 
 func TestHistoryLimits(t *testing.T) {
-	s := openT(t)
-	const key = "agent:main:main"
-	for i := 1; i <= 5; i++ {
-		m := mustAppend(t, s, userMsg(key, fmt.Sprintf("m%d", i)))
-		if m.Seq != int64(i) {
-			t.Fatalf("append %d got seq %d", i, m.Seq)
+	eachStore(t, func(t *testing.T, s Store) {
+		const key = "agent:main:main"
+		for i := 1; i <= 5; i++ {
+			m := mustAppend(t, s, userMsg(key, fmt.Sprintf("m%d", i)))
+			if m.Seq != int64(i) {
+				t.Fatalf("append %d got seq %d", i, m.Seq)
+			}
+			if m.Timestamp == 0 {
+				t.Fatalf("append %d: zero timestamp not filled in", i)
+			}
 		}
-		if m.Timestamp == 0 {
-			t.Fatalf("append %d: zero timestamp not filled in", i)
+		for _, tc := range []struct {
+			name    string
+			limit   int
+			want    []int64
+			hasMore bool
+		}{
+			{"all (limit 0)", 0, seqRange(1, 5), false},
+			{"larger than total", 200, seqRange(1, 5), false},
+			{"exactly total", 5, seqRange(1, 5), false},
+			{"smaller", 3, seqRange(3, 5), true},
+			{"one", 1, []int64{5}, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				msgs, total, err := s.History(bg, key, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if total != 5 {
+					t.Errorf("total = %d, want 5", total)
+				}
+				if got := seqs(msgs); !slices.Equal(got, tc.want) {
+					t.Errorf("seqs = %v, want %v", got, tc.want)
+				}
+				if hasMore := total > len(msgs); hasMore != tc.hasMore {
+					t.Errorf("hasMore = %v, want %v", hasMore, tc.hasMore)
+				}
+				for _, m := range msgs {
+					var text string
+					if err := json.Unmarshal(m.Content, &text); err != nil || text != fmt.Sprintf("m%d", m.Seq) {
+						t.Errorf("seq %d content %s", m.Seq, m.Content)
+					}
+					if m.SessionKey != key || m.Role != "user" {
+						t.Errorf("seq %d: key %q role %q", m.Seq, m.SessionKey, m.Role)
+					}
+				}
+			})
 		}
-	}
-	for _, tc := range []struct {
-		name    string
-		limit   int
-		want    []int64
-		hasMore bool
-	}{
-		{"all (limit 0)", 0, seqRange(1, 5), false},
-		{"larger than total", 200, seqRange(1, 5), false},
-		{"exactly total", 5, seqRange(1, 5), false},
-		{"smaller", 3, seqRange(3, 5), true},
-		{"one", 1, []int64{5}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			msgs, total, err := s.History(bg, key, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if total != 5 {
-				t.Errorf("total = %d, want 5", total)
-			}
-			if got := seqs(msgs); !slices.Equal(got, tc.want) {
-				t.Errorf("seqs = %v, want %v", got, tc.want)
-			}
-			if hasMore := total > len(msgs); hasMore != tc.hasMore {
-				t.Errorf("hasMore = %v, want %v", hasMore, tc.hasMore)
-			}
-			for _, m := range msgs {
-				var text string
-				if err := json.Unmarshal(m.Content, &text); err != nil || text != fmt.Sprintf("m%d", m.Seq) {
-					t.Errorf("seq %d content %s", m.Seq, m.Content)
-				}
-				if m.SessionKey != key || m.Role != "user" {
-					t.Errorf("seq %d: key %q role %q", m.Seq, m.SessionKey, m.Role)
-				}
+		t.Run("unknown session", func(t *testing.T) {
+			msgs, total, err := s.History(bg, "agent:main:nobody", 10)
+			if err != nil || len(msgs) != 0 || total != 0 {
+				t.Fatalf("got %v, %d, %v", msgs, total, err)
 			}
 		})
-	}
-	t.Run("unknown session", func(t *testing.T) {
-		msgs, total, err := s.History(bg, "agent:main:nobody", 10)
-		if err != nil || len(msgs) != 0 || total != 0 {
-			t.Fatalf("got %v, %d, %v", msgs, total, err)
-		}
 	})
 }
 
 func TestMessageRoundTrip(t *testing.T) {
-	s := openT(t)
-	in := Message{
-		SessionKey: "agent:main:telegram:dm:42",
-		Role:       "assistant",
-		Content:    json.RawMessage(`[{"type":"text","text":"hi \"there\" ✓"}]`),
-		Timestamp:  1_700_000_000_123,
-		RunID:      "run-1",
-		Provider:   "anthropic",
-		Model:      "claude",
-		StopReason: "end_turn",
-		Usage:      json.RawMessage(`{"input":3,"output":5,"total":8}`),
-		Extra:      json.RawMessage(`{"thinking":"x"}`),
-	}
-	got := mustAppend(t, s, in)
-	in.Seq = 1
-	msgs, total, err := s.History(bg, in.SessionKey, 10)
-	if err != nil || total != 1 || len(msgs) != 1 {
-		t.Fatalf("History: %v %d %v", msgs, total, err)
-	}
-	for _, m := range []Message{got, msgs[0]} {
-		a, _ := json.Marshal(m)
-		b, _ := json.Marshal(in)
-		if string(a) != string(b) {
-			t.Errorf("got  %s\nwant %s", a, b)
+	eachStore(t, func(t *testing.T, s Store) {
+		in := Message{
+			SessionKey: "agent:main:telegram:dm:42",
+			Role:       "assistant",
+			Content:    json.RawMessage(`[{"type":"text","text":"hi \"there\" ✓"}]`),
+			Timestamp:  1_700_000_000_123,
+			RunID:      "run-1",
+			Provider:   "anthropic",
+			Model:      "claude",
+			StopReason: "end_turn",
+			Usage:      json.RawMessage(`{"input":3,"output":5,"total":8}`),
+			Extra:      json.RawMessage(`{"thinking":"x"}`),
 		}
-	}
-	// Optional JSON left out comes back nil.
-	m2 := mustAppend(t, s, userMsg(in.SessionKey, "plain"))
-	msgs, _, _ = s.History(bg, in.SessionKey, 1)
-	if msgs[0].Seq != m2.Seq || msgs[0].Usage != nil || msgs[0].Extra != nil || msgs[0].RunID != "" {
-		t.Errorf("plain message came back as %+v", msgs[0])
-	}
+		got := mustAppend(t, s, in)
+		in.Seq = 1
+		msgs, total, err := s.History(bg, in.SessionKey, 10)
+		if err != nil || total != 1 || len(msgs) != 1 {
+			t.Fatalf("History: %v %d %v", msgs, total, err)
+		}
+		for _, m := range []Message{got, msgs[0]} {
+			a, _ := json.Marshal(m)
+			b, _ := json.Marshal(in)
+			if string(a) != string(b) {
+				t.Errorf("got  %s\nwant %s", a, b)
+			}
+		}
+		// Optional JSON left out comes back nil.
+		m2 := mustAppend(t, s, userMsg(in.SessionKey, "plain"))
+		msgs, _, _ = s.History(bg, in.SessionKey, 1)
+		if msgs[0].Seq != m2.Seq || msgs[0].Usage != nil || msgs[0].Extra != nil || msgs[0].RunID != "" {
+			t.Errorf("plain message came back as %+v", msgs[0])
+		}
+	})
 }
 
 func TestAppendValidation(t *testing.T) {
-	s := openT(t)
-	for _, tc := range []struct {
-		name string
-		m    Message
-	}{
-		{"no key", Message{Role: "user", Content: json.RawMessage(`"x"`)}},
-		{"no role", Message{SessionKey: "k", Content: json.RawMessage(`"x"`)}},
-		{"no content", Message{SessionKey: "k", Role: "user"}},
-		{"bad content", Message{SessionKey: "k", Role: "user", Content: json.RawMessage(`hello`)}},
-		{"bad usage", Message{SessionKey: "k", Role: "user", Content: json.RawMessage(`"x"`), Usage: json.RawMessage(`{`)}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := s.Append(bg, tc.m); !errors.Is(err, ErrInvalid) {
-				t.Errorf("Append err = %v, want ErrInvalid", err)
-			}
-			var got error
-			s.AppendAsync(tc.m, func(_ Message, err error) { got = err })
-			if !errors.Is(got, ErrInvalid) {
-				t.Errorf("AppendAsync err = %v, want ErrInvalid", got)
-			}
-		})
-	}
-	if _, total, _ := s.History(bg, "k", 0); total != 0 {
-		t.Errorf("invalid messages were stored: total %d", total)
-	}
+	eachStore(t, func(t *testing.T, s Store) {
+		for _, tc := range []struct {
+			name string
+			m    Message
+		}{
+			{"no key", Message{Role: "user", Content: json.RawMessage(`"x"`)}},
+			{"no role", Message{SessionKey: "k", Content: json.RawMessage(`"x"`)}},
+			{"no content", Message{SessionKey: "k", Role: "user"}},
+			{"bad content", Message{SessionKey: "k", Role: "user", Content: json.RawMessage(`hello`)}},
+			{"bad usage", Message{SessionKey: "k", Role: "user", Content: json.RawMessage(`"x"`), Usage: json.RawMessage(`{`)}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if _, err := s.Append(bg, tc.m); !errors.Is(err, ErrInvalid) {
+					t.Errorf("Append err = %v, want ErrInvalid", err)
+				}
+				var got error
+				s.AppendAsync(tc.m, func(_ Message, err error) { got = err })
+				if !errors.Is(got, ErrInvalid) {
+					t.Errorf("AppendAsync err = %v, want ErrInvalid", got)
+				}
+			})
+		}
+		if _, total, _ := s.History(bg, "k", 0); total != 0 {
+			t.Errorf("invalid messages were stored: total %d", total)
+		}
+	})
 }
 
 func TestCancelledContext(t *testing.T) {
-	s := openT(t)
-	ctx, cancel := context.WithCancel(bg)
-	cancel()
-	if _, err := s.Append(ctx, userMsg("k", "x")); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Append err = %v", err)
-	}
-	if err := s.Put(ctx, "ns", "k", []byte("v")); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Put err = %v", err)
-	}
-	if _, total, _ := s.History(bg, "k", 0); total != 0 {
-		t.Errorf("cancelled append was stored")
-	}
-	if m := mustAppend(t, s, userMsg("k", "y")); m.Seq != 1 {
-		t.Errorf("seq after a cancelled append = %d, want 1", m.Seq)
-	}
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx, cancel := context.WithCancel(bg)
+		cancel()
+		if _, err := s.Append(ctx, userMsg("k", "x")); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Append err = %v", err)
+		}
+		if err := s.Put(ctx, "ns", "k", []byte("v")); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Put err = %v", err)
+		}
+		if _, total, _ := s.History(bg, "k", 0); total != 0 {
+			t.Errorf("cancelled append was stored")
+		}
+		if m := mustAppend(t, s, userMsg("k", "y")); m.Seq != 1 {
+			t.Errorf("seq after a cancelled append = %d, want 1", m.Seq)
+		}
+	})
 }
 
 func TestSeqPerSession(t *testing.T) {
-	s := openT(t)
-	keys := []string{"agent:main:main", "agent:main:telegram:dm:1", "agent:ops:main"}
-	want := map[string]int64{}
-	// Interleave unevenly: key i gets i+1 messages per round.
-	for round := 0; round < 4; round++ {
-		for i, k := range keys {
-			for j := 0; j <= i; j++ {
-				want[k]++
-				if m := mustAppend(t, s, userMsg(k, "x")); m.Seq != want[k] {
-					t.Fatalf("%s: seq %d, want %d", k, m.Seq, want[k])
+	eachStore(t, func(t *testing.T, s Store) {
+		keys := []string{"agent:main:main", "agent:main:telegram:dm:1", "agent:ops:main"}
+		want := map[string]int64{}
+		// Interleave unevenly: key i gets i+1 messages per round.
+		for round := 0; round < 4; round++ {
+			for i, k := range keys {
+				for j := 0; j <= i; j++ {
+					want[k]++
+					if m := mustAppend(t, s, userMsg(k, "x")); m.Seq != want[k] {
+						t.Fatalf("%s: seq %d, want %d", k, m.Seq, want[k])
+					}
 				}
 			}
 		}
-	}
-	for _, k := range keys {
-		msgs, total, err := s.History(bg, k, 0)
-		if err != nil {
-			t.Fatal(err)
+		for _, k := range keys {
+			msgs, total, err := s.History(bg, k, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(total) != want[k] || !slices.Equal(seqs(msgs), seqRange(1, want[k])) {
+				t.Errorf("%s: total %d seqs %v, want 1..%d", k, total, seqs(msgs), want[k])
+			}
 		}
-		if int64(total) != want[k] || !slices.Equal(seqs(msgs), seqRange(1, want[k])) {
-			t.Errorf("%s: total %d seqs %v, want 1..%d", k, total, seqs(msgs), want[k])
-		}
-	}
+	})
 }
 
 func TestConcurrentAppendsSameSession(t *testing.T) {
-	s := openT(t)
-	const (
-		key        = "agent:main:main"
-		goroutines = 50
-		each       = 20
-		n          = goroutines * each
-	)
-	before := s.Stats()
-	got := make([][]int64, goroutines) // got[g][i]: seq returned to goroutine g's i-th append
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Go(func() {
-			for i := range each {
-				m, err := s.Append(bg, userMsg(key, fmt.Sprintf("%d/%d", g, i)))
-				if err != nil {
-					t.Error(err)
-					return
+	eachStore(t, func(t *testing.T, s Store) {
+		const (
+			key        = "agent:main:main"
+			goroutines = 50
+			each       = 20
+			n          = goroutines * each
+		)
+		stats := func() Stats { // group commit is SQLite's
+			if sq, ok := s.(*SQLite); ok {
+				return sq.Stats()
+			}
+			return Stats{}
+		}
+		before := stats()
+		got := make([][]int64, goroutines) // got[g][i]: seq returned to goroutine g's i-th append
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range each {
+					m, err := s.Append(bg, userMsg(key, fmt.Sprintf("%d/%d", g, i)))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					got[g] = append(got[g], m.Seq)
 				}
-				got[g] = append(got[g], m.Seq)
-			}
-		})
-	}
-	wg.Wait()
-	msgs, total, err := s.History(bg, key, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if total != n || !slices.Equal(seqs(msgs), seqRange(1, n)) {
-		t.Fatalf("total %d, seqs not 1..%d without gaps", total, n)
-	}
-	for g := range goroutines {
-		if !slices.IsSorted(got[g]) || len(got[g]) != each {
-			t.Errorf("goroutine %d got seqs %v", g, got[g])
+			})
 		}
-		for i, seq := range got[g] {
-			// Each append sees its own seq: the row at that seq is its message.
-			want, _ := json.Marshal(fmt.Sprintf("%d/%d", g, i))
-			if string(msgs[seq-1].Content) != string(want) {
-				t.Errorf("seq %d holds %s, want %s", seq, msgs[seq-1].Content, want)
+		wg.Wait()
+		msgs, total, err := s.History(bg, key, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != n || !slices.Equal(seqs(msgs), seqRange(1, n)) {
+			t.Fatalf("total %d, seqs not 1..%d without gaps", total, n)
+		}
+		for g := range goroutines {
+			if !slices.IsSorted(got[g]) || len(got[g]) != each {
+				t.Errorf("goroutine %d got seqs %v", g, got[g])
+			}
+			for i, seq := range got[g] {
+				// Each append sees its own seq: the row at that seq is its message.
+				want, _ := json.Marshal(fmt.Sprintf("%d/%d", g, i))
+				if string(msgs[seq-1].Content) != string(want) {
+					t.Errorf("seq %d holds %s, want %s", seq, msgs[seq-1].Content, want)
+				}
 			}
 		}
-	}
-	st := s.Stats()
-	commits := st.Commits - before.Commits
-	t.Logf("%d appends from %d goroutines in %d commits (max batch %d)", n, goroutines, commits, st.MaxBatch)
-	if commits >= n {
-		t.Errorf("no group commit: %d commits for %d concurrent appends", commits, n)
-	}
+		if _, ok := s.(*SQLite); !ok {
+			return
+		}
+		st := stats()
+		commits := st.Commits - before.Commits
+		t.Logf("%d appends from %d goroutines in %d commits (max batch %d)", n, goroutines, commits, st.MaxBatch)
+		if commits >= n {
+			t.Errorf("no group commit: %d commits for %d concurrent appends", commits, n)
+		}
+	})
 }
 
 // TestGroupCommitBatches holds the writer back while ops queue up, then checks
@@ -462,30 +505,31 @@ func TestReopenSeesEverything(t *testing.T) {
 }
 
 func TestSessionIDConcurrent(t *testing.T) {
-	s := openT(t)
-	ids := make([]string, 20)
-	var wg sync.WaitGroup
-	for i := range ids {
-		wg.Go(func() {
-			id, err := s.SessionID(bg, "agent:main:new")
-			if err != nil {
-				t.Error(err)
-			}
-			ids[i] = id
-		})
-	}
-	wg.Wait()
-	for _, id := range ids {
-		if id != ids[0] || id == "" {
-			t.Fatalf("SessionID not stable under concurrency: %v", ids)
+	eachStore(t, func(t *testing.T, s Store) {
+		ids := make([]string, 20)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				id, err := s.SessionID(bg, "agent:main:new")
+				if err != nil {
+					t.Error(err)
+				}
+				ids[i] = id
+			})
 		}
-	}
-	if m := mustAppend(t, s, userMsg("agent:main:new", "x")); m.Seq != 1 {
-		t.Errorf("first append to a pre-created session: seq %d", m.Seq)
-	}
-	if id, _ := s.SessionID(bg, "agent:main:new"); id != ids[0] {
-		t.Errorf("append changed the session id")
-	}
+		wg.Wait()
+		for _, id := range ids {
+			if id != ids[0] || id == "" {
+				t.Fatalf("SessionID not stable under concurrency: %v", ids)
+			}
+		}
+		if m := mustAppend(t, s, userMsg("agent:main:new", "x")); m.Seq != 1 {
+			t.Errorf("first append to a pre-created session: seq %d", m.Seq)
+		}
+		if id, _ := s.SessionID(bg, "agent:main:new"); id != ids[0] {
+			t.Errorf("append changed the session id")
+		}
+	})
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
@@ -526,53 +570,55 @@ func TestMigrationsIdempotent(t *testing.T) {
 }
 
 func TestKV(t *testing.T) {
-	s := openT(t)
-	steps := []struct {
-		op        string // put | del | get
-		ns, key   string
-		value     string
-		wantFound bool
-	}{
-		{"get", "telegram", "offset", "", false},
-		{"put", "telegram", "offset", "100", false},
-		{"get", "telegram", "offset", "100", true},
-		{"get", "whatsapp", "offset", "", false}, // namespaces are separate
-		{"put", "telegram", "offset", "101", false},
-		{"get", "telegram", "offset", "101", true},
-		{"put", "telegram", "empty", "", false},
-		{"get", "telegram", "empty", "", true}, // empty value is found
-		{"del", "telegram", "offset", "", false},
-		{"get", "telegram", "offset", "", false},
-		{"del", "telegram", "missing", "", false}, // deleting a missing key is fine
-	}
-	for i, st := range steps {
-		switch st.op {
-		case "put":
-			if err := s.Put(bg, st.ns, st.key, []byte(st.value)); err != nil {
-				t.Fatalf("step %d: %v", i, err)
-			}
-		case "del":
-			if err := s.Delete(bg, st.ns, st.key); err != nil {
-				t.Fatalf("step %d: %v", i, err)
-			}
-		case "get":
-			v, ok, err := s.Get(bg, st.ns, st.key)
-			if err != nil || ok != st.wantFound || string(v) != st.value || (ok && v == nil) {
-				t.Fatalf("step %d: Get(%s,%s) = %q %v %v, want %q %v", i, st.ns, st.key, v, ok, err, st.value, st.wantFound)
+	eachStore(t, func(t *testing.T, s Store) {
+		steps := []struct {
+			op        string // put | del | get
+			ns, key   string
+			value     string
+			wantFound bool
+		}{
+			{"get", "telegram", "offset", "", false},
+			{"put", "telegram", "offset", "100", false},
+			{"get", "telegram", "offset", "100", true},
+			{"get", "whatsapp", "offset", "", false}, // namespaces are separate
+			{"put", "telegram", "offset", "101", false},
+			{"get", "telegram", "offset", "101", true},
+			{"put", "telegram", "empty", "", false},
+			{"get", "telegram", "empty", "", true}, // empty value is found
+			{"del", "telegram", "offset", "", false},
+			{"get", "telegram", "offset", "", false},
+			{"del", "telegram", "missing", "", false}, // deleting a missing key is fine
+		}
+		for i, st := range steps {
+			switch st.op {
+			case "put":
+				if err := s.Put(bg, st.ns, st.key, []byte(st.value)); err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+			case "del":
+				if err := s.Delete(bg, st.ns, st.key); err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+			case "get":
+				v, ok, err := s.Get(bg, st.ns, st.key)
+				if err != nil || ok != st.wantFound || string(v) != st.value || (ok && v == nil) {
+					t.Fatalf("step %d: Get(%s,%s) = %q %v %v, want %q %v", i, st.ns, st.key, v, ok, err, st.value, st.wantFound)
+				}
 			}
 		}
-	}
-	if err := s.Put(bg, "", "k", nil); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Put with empty ns: %v", err)
-	}
-	if err := s.Put(bg, "ns", "nil", nil); err != nil {
-		t.Errorf("Put nil value: %v", err)
-	}
+		if err := s.Put(bg, "", "k", nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Put with empty ns: %v", err)
+		}
+		if err := s.Put(bg, "ns", "nil", nil); err != nil {
+			t.Errorf("Put nil value: %v", err)
+		}
+	})
 }
 
-func TestQueue(t *testing.T) {
-	path := tempPath(t)
-	s := openAt(t, path)
+func TestQueue(t *testing.T) { eachImpl(t, testQueue) }
+
+func testQueue(t *testing.T, im impl) {
+	s := im.open(t)
 	type item struct{ part, id, payload string }
 	items := []item{{"tg:1", "a", "A"}, {"tg:2", "b", "B"}, {"tg:1", "c", "C"}, {"tg:2", "d", "D"}, {"tg:1", "e", "E"}}
 	for _, it := range items {
@@ -643,8 +689,7 @@ func TestQueue(t *testing.T) {
 	}
 
 	// Survives reopen.
-	s.Close()
-	s = openAt(t, path)
+	s = im.reopen(t, s)
 	if got, _ := s.Pending(bg, "ingress", 0); ids(got) != "bde" {
 		t.Errorf("after reopen: %q, want bde", ids(got))
 	}
@@ -653,10 +698,13 @@ func TestQueue(t *testing.T) {
 	}
 
 	// Prune keeps recent acks, then removes them once old enough.
-	if n, err := s.Prune(bg, DefaultRetention); err != nil || n != 0 {
+	p := s.(interface {
+		Prune(context.Context, time.Duration) (int64, error)
+	})
+	if n, err := p.Prune(bg, DefaultRetention); err != nil || n != 0 {
 		t.Errorf("Prune(7d) = %d %v, want 0", n, err)
 	}
-	if n, err := s.Prune(bg, -time.Minute); err != nil || n != 2 {
+	if n, err := p.Prune(bg, -time.Minute); err != nil || n != 2 {
 		t.Errorf("Prune(now) = %d %v, want 2", n, err)
 	}
 	if ins, _ := s.Enqueue(bg, "ingress", "tg:1", "a", nil); !ins {
@@ -796,7 +844,7 @@ func TestCancelWhileQueued(t *testing.T) {
 	}
 }
 
-func (s *Store) queued() int {
+func (s *SQLite) queued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.pending)
@@ -805,77 +853,78 @@ func (s *Store) queued() int {
 // EnqueueBatch keeps its items in order among concurrent producers, skips
 // ids already seen, and commits the marker with (never ahead of) the items.
 func TestEnqueueBatch(t *testing.T) {
-	path := tempPath(t)
-	s := openAt(t, path)
-	var wg sync.WaitGroup
-	for p := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range 10 {
-				items := make([]Item, 5)
-				for i := range items {
-					items[i] = Item{Partition: fmt.Sprint("p", p), ID: fmt.Sprintf("%d-%02d-%d", p, b, i), Payload: []byte("x")}
+	eachStore(t, func(t *testing.T, s Store) {
+		var wg sync.WaitGroup
+		for p := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for b := range 10 {
+					items := make([]Item, 5)
+					for i := range items {
+						items[i] = Item{Partition: fmt.Sprint("p", p), ID: fmt.Sprintf("%d-%02d-%d", p, b, i), Payload: []byte("x")}
+					}
+					mark := &KV{NS: "offset", Key: fmt.Sprint(p), Value: []byte(fmt.Sprint(b))}
+					ins, err := s.EnqueueBatch(bg, "q", items, mark)
+					if err != nil || len(ins) != 5 || !ins[0] || !ins[4] {
+						t.Errorf("EnqueueBatch: %v %v", ins, err)
+					}
 				}
-				mark := &KV{NS: "offset", Key: fmt.Sprint(p), Value: []byte(fmt.Sprint(b))}
-				ins, err := s.EnqueueBatch(bg, "q", items, mark)
-				if err != nil || len(ins) != 5 || !ins[0] || !ins[4] {
-					t.Errorf("EnqueueBatch: %v %v", ins, err)
+			}()
+		}
+		wg.Wait()
+		for p := range 4 {
+			got, err := s.PendingPartition(bg, "q", fmt.Sprint("p", p), 0)
+			if err != nil || len(got) != 50 {
+				t.Fatalf("partition %d: %d items, %v", p, len(got), err)
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i-1].ID >= got[i].ID {
+					t.Fatalf("partition %d out of order: %s before %s", p, got[i-1].ID, got[i].ID)
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	for p := range 4 {
-		got, err := s.PendingPartition(bg, "q", fmt.Sprint("p", p), 0)
-		if err != nil || len(got) != 50 {
-			t.Fatalf("partition %d: %d items, %v", p, len(got), err)
-		}
-		for i := 1; i < len(got); i++ {
-			if got[i-1].ID >= got[i].ID {
-				t.Fatalf("partition %d out of order: %s before %s", p, got[i-1].ID, got[i].ID)
+			if v, ok, _ := s.Get(bg, "offset", fmt.Sprint(p)); !ok || string(v) != "9" {
+				t.Fatalf("marker %d = %q", p, v)
 			}
 		}
-		if v, ok, _ := s.Get(bg, "offset", fmt.Sprint(p)); !ok || string(v) != "9" {
-			t.Fatalf("marker %d = %q", p, v)
+		ins, err := s.EnqueueBatch(bg, "q", []Item{{Partition: "p0", ID: "0-00-0"}, {Partition: "p0", ID: "new"}}, nil)
+		if err != nil || ins[0] || !ins[1] {
+			t.Fatalf("dedupe: %v %v", ins, err)
 		}
-	}
-	ins, err := s.EnqueueBatch(bg, "q", []Item{{Partition: "p0", ID: "0-00-0"}, {Partition: "p0", ID: "new"}}, nil)
-	if err != nil || ins[0] || !ins[1] {
-		t.Fatalf("dedupe: %v %v", ins, err)
-	}
-	if _, err := s.EnqueueBatch(bg, "q", []Item{{ID: ""}}, nil); err == nil {
-		t.Fatal("an empty id was accepted")
-	}
+		if _, err := s.EnqueueBatch(bg, "q", []Item{{ID: ""}}, nil); err == nil {
+			t.Fatal("an empty id was accepted")
+		}
+	})
 }
 
 // PutAsync applies writes in submission order and reports durability; Scan
 // and PutMany see and write a whole namespace.
 func TestPutAsyncScanPutMany(t *testing.T) {
-	s := openT(t)
-	done := make(chan error, 100)
-	for i := range 100 {
-		s.PutAsync("ns", "k", []byte(fmt.Sprint(i)), func(err error) { done <- err })
-	}
-	for range 100 {
-		if err := <-done; err != nil {
+	eachStore(t, func(t *testing.T, s Store) {
+		done := make(chan error, 100)
+		for i := range 100 {
+			s.PutAsync("ns", "k", []byte(fmt.Sprint(i)), func(err error) { done <- err })
+		}
+		for range 100 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if v, ok, _ := s.Get(bg, "ns", "k"); !ok || string(v) != "99" {
+			t.Fatalf("last write lost its place: %q", v)
+		}
+		if err := s.PutMany(bg, []KV{{NS: "ns", Key: "a", Value: []byte("1")}, {NS: "ns", Key: "b"}, {NS: "other", Key: "c", Value: []byte("3")}}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if v, ok, _ := s.Get(bg, "ns", "k"); !ok || string(v) != "99" {
-		t.Fatalf("last write lost its place: %q", v)
-	}
-	if err := s.PutMany(bg, []KV{{NS: "ns", Key: "a", Value: []byte("1")}, {NS: "ns", Key: "b"}, {NS: "other", Key: "c", Value: []byte("3")}}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Scan(bg, "ns")
-	if err != nil || len(got) != 3 || string(got["a"]) != "1" || got["b"] == nil || string(got["k"]) != "99" {
-		t.Fatalf("Scan = %q, %v", got, err)
-	}
-	s.PutAsync("", "x", nil, func(err error) { done <- err })
-	if err := <-done; err == nil {
-		t.Fatal("an empty namespace was accepted")
-	}
+		got, err := s.Scan(bg, "ns")
+		if err != nil || len(got) != 3 || string(got["a"]) != "1" || got["b"] == nil || string(got["k"]) != "99" {
+			t.Fatalf("Scan = %q, %v", got, err)
+		}
+		s.PutAsync("", "x", nil, func(err error) { done <- err })
+		if err := <-done; err == nil {
+			t.Fatal("an empty namespace was accepted")
+		}
+	})
 }
 
 // TestSweepPrunesAcknowledged: the periodic sweep deletes acknowledged

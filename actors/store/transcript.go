@@ -88,7 +88,7 @@ func validMessage(m *Message) error {
 //
 // If ctx ends while the write is queued, Append returns ctx.Err() and the
 // message may or may not have been appended.
-func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
+func (s *SQLite) Append(ctx context.Context, m Message) (Message, error) {
 	if err := validMessage(&m); err != nil {
 		return Message{}, err
 	}
@@ -111,7 +111,7 @@ func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
 // or call back into the store and wait: post a message to an actor's mailbox
 // and return. On a closed store (or an invalid message) done is called
 // before AppendAsync returns.
-func (s *Store) AppendAsync(m Message, done func(Message, error)) {
+func (s *SQLite) AppendAsync(m Message, done func(Message, error)) {
 	if err := validMessage(&m); err != nil {
 		if done != nil {
 			done(Message{}, err)
@@ -132,7 +132,7 @@ func (s *Store) AppendAsync(m Message, done func(Message, error)) {
 // History returns the last limit messages of a session, oldest first, and
 // the session's total message count (hasMore = total > len(msgs)). limit <= 0
 // means all. An unknown session has no messages.
-func (s *Store) History(ctx context.Context, sessionKey string, limit int) (msgs []Message, total int, err error) {
+func (s *SQLite) History(ctx context.Context, sessionKey string, limit int) (msgs []Message, total int, err error) {
 	if err := s.readable(); err != nil {
 		return nil, 0, err
 	}
@@ -164,12 +164,12 @@ func (s *Store) History(ctx context.Context, sessionKey string, limit int) (msgs
 }
 
 // Sessions lists sessions, most recently updated first; limit <= 0 means all.
-func (s *Store) Sessions(ctx context.Context, limit int) ([]SessionInfo, error) {
+func (s *SQLite) Sessions(ctx context.Context, limit int) ([]SessionInfo, error) {
 	return s.RecentSessions(ctx, "", limit)
 }
 
 // CountSessions counts the sessions whose key starts with prefix ("" = all).
-func (s *Store) CountSessions(ctx context.Context, prefix string) (int, error) {
+func (s *SQLite) CountSessions(ctx context.Context, prefix string) (int, error) {
 	if err := s.readable(); err != nil {
 		return 0, err
 	}
@@ -180,7 +180,7 @@ func (s *Store) CountSessions(ctx context.Context, prefix string) (int, error) {
 
 // RecentSessions lists up to limit sessions whose key starts with prefix
 // ("" = all), most recently updated first.
-func (s *Store) RecentSessions(ctx context.Context, prefix string, limit int) ([]SessionInfo, error) {
+func (s *SQLite) RecentSessions(ctx context.Context, prefix string, limit int) ([]SessionInfo, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}
@@ -212,7 +212,7 @@ func prefixEnd(prefix string) string {
 }
 
 // Session returns one session's info; ok is false if it does not exist.
-func (s *Store) Session(ctx context.Context, key string) (info SessionInfo, ok bool, err error) {
+func (s *SQLite) Session(ctx context.Context, key string) (info SessionInfo, ok bool, err error) {
 	if err := s.readable(); err != nil {
 		return SessionInfo{}, false, err
 	}
@@ -228,7 +228,7 @@ func (s *Store) Session(ctx context.Context, key string) (info SessionInfo, ok b
 
 // SessionID returns the session's stable id, creating the session (durably)
 // if it does not exist yet.
-func (s *Store) SessionID(ctx context.Context, key string) (string, error) {
+func (s *SQLite) SessionID(ctx context.Context, key string) (string, error) {
 	if key == "" {
 		return "", fmt.Errorf("%w: empty session key", ErrInvalid)
 	}

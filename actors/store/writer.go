@@ -83,7 +83,7 @@ const maxCachedSessions = 4096
 // writer owns the read-write connection. Only its goroutine touches it after
 // Open returns.
 type writer struct {
-	s    *Store
+	s    *SQLite
 	conn *sql.Conn
 	ctx  context.Context
 
@@ -99,7 +99,7 @@ type writer struct {
 	commits  Observer // nil: commit latency is not observed
 }
 
-func newWriter(s *Store, conn *sql.Conn) (*writer, error) {
+func newWriter(s *SQLite, conn *sql.Conn) (*writer, error) {
 	w := &writer{s: s, conn: conn, ctx: context.Background(), sessions: map[string]*sessState{}}
 	for _, p := range []struct {
 		dst **sql.Stmt
@@ -333,7 +333,7 @@ func (w *writer) apply(o *op) error {
 		st.lastSeq = m.Seq
 		st.count++
 		st.updatedAt = w.now
-		if u, ok := parseUsage(m.Usage); ok {
+		if u, ok := ParseUsage(m.Usage); ok {
 			st.inTok += u.Input
 			st.outTok += u.Output
 			st.lastTotal = u.Total
@@ -406,17 +406,19 @@ func (w *writer) session(key string) (*sessState, error) {
 	return st, nil
 }
 
-// usage is the token usage a message records ({"input","output","total"}).
-type usage struct {
+// TokenUsage is the token usage a message records ({"input","output","total"}).
+type TokenUsage struct {
 	Input  int64 `json:"input"`
 	Output int64 `json:"output"`
 	Total  int64 `json:"total"`
 }
 
-func parseUsage(raw []byte) (usage, bool) {
-	var u usage
+// ParseUsage reads a message's Usage; a missing total is input + output.
+// Every Store sums a session's usage with it.
+func ParseUsage(raw []byte) (TokenUsage, bool) {
+	var u TokenUsage
 	if len(raw) == 0 || json.Unmarshal(raw, &u) != nil {
-		return usage{}, false
+		return TokenUsage{}, false
 	}
 	if u.Total == 0 {
 		u.Total = u.Input + u.Output

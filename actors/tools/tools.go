@@ -37,7 +37,7 @@ type Tool struct {
 // Deps is what the tools reach.
 type Deps struct {
 	Root     *actor.RootContext
-	Store    *store.Store
+	Store    store.Store
 	Nodes    *actor.PID // nodes_list, node_invoke
 	Channels *actor.PID // message_send
 }

@@ -26,7 +26,7 @@ const saveTimeout = 10 * time.Second
 // saver writes an account's pairing state off the actor, newest last: a
 // write that finds a newer one already done skips itself.
 type saver struct {
-	store *store.Store
+	store store.Store
 	key   string
 
 	mu      sync.Mutex

@@ -74,6 +74,7 @@ type CLI struct {
 	Sessions   SessionsCmd   `cmd:"" help:"List, compact, reset and delete the gateway's sessions."`
 	Cron       CronCmd       `cmd:"" help:"Scheduled agent turns and heartbeats."`
 	Doctor     DoctorCmd     `cmd:"" help:"Check the installation: service unit, config, secrets, state, port, clock, limits; --fix repairs what it safely can."`
+	Cluster    ClusterCmd    `cmd:"" help:"Cluster mode: import a standalone gateway's state into the cluster."`
 	Setup      SetupCmd      `cmd:"" help:"Create the profile's config (with a generated token) and workspace."`
 	Completion CompletionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
 	VersionCmd VersionCmd    `cmd:"" name:"version" help:"Print the version."`

@@ -40,7 +40,7 @@ func TestCLIGuidance(t *testing.T) {
 		{name: "a run flag misspelt", args: []string{"gateway", "--forse"}, code: exitUsage,
 			firstLine: "openclaw: unknown flag --forse", stderr: []string{"commands of `openclaw gateway`", "flags of `openclaw gateway run`: ", "--force", "--port"}},
 		{name: "a top-level typo", args: []string{"gatway"}, code: exitUsage,
-			firstLine: `openclaw: unexpected argument gatway, did you mean "gateway"?`, stderr: []string{"commands of `openclaw`: gateway, health, status, logs, agent, message, pairing, nodes, devices, sessions, cron, doctor, setup, completion, version"}},
+			firstLine: `openclaw: unexpected argument gatway, did you mean "gateway"?`, stderr: []string{"commands of `openclaw`: gateway, health, status, logs, agent, message, pairing, nodes, devices, sessions, cron, doctor, cluster, setup, completion, version"}},
 		{name: "a group without its command", args: []string{"pairing"}, code: exitUsage,
 			firstLine: "openclaw: expected one of", stderr: []string{"commands of `openclaw pairing`: list, approve"}},
 		{name: "gateway --help shows the run flags", args: []string{"gateway", "--help"}, code: 0,
@@ -87,7 +87,7 @@ func TestCompletion(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{[]string{""}, []string{"gateway", "health", "status", "logs", "agent", "message", "pairing", "nodes", "devices", "sessions", "cron", "doctor", "setup", "completion", "version"}},
+		{[]string{""}, []string{"gateway", "health", "status", "logs", "agent", "message", "pairing", "nodes", "devices", "sessions", "cron", "doctor", "cluster", "setup", "completion", "version"}},
 		{[]string{"ga"}, []string{"gateway"}},
 		{[]string{"gateway", ""}, []string{"run", "call", "health", "status", "install", "uninstall", "start", "stop", "restart"}},
 		{[]string{"gateway", "--f"}, []string{"--force"}},
@@ -95,7 +95,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"--dev", "pairing", "a"}, []string{"approve"}},
 		{[]string{"completion", ""}, []string{"bash", "zsh", "fish"}},
 		{[]string{"message", "send", "--channel", "t"}, nil}, // a free value: nothing to offer
-		{[]string{"nonsense", ""}, []string{"gateway", "health", "status", "logs", "agent", "message", "pairing", "nodes", "devices", "sessions", "cron", "doctor", "setup", "completion", "version"}},
+		{[]string{"nonsense", ""}, []string{"gateway", "health", "status", "logs", "agent", "message", "pairing", "nodes", "devices", "sessions", "cron", "doctor", "cluster", "setup", "completion", "version"}},
 	}
 	for _, tt := range tests {
 		r := cli(t, append([]string{completeCommand}, tt.words...)...)

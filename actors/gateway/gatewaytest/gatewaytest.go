@@ -54,6 +54,15 @@ type Gateway struct {
 // It stops when the test ends.
 func Start(t testing.TB, mutate func(*gateway.Options)) *Gateway {
 	t.Helper()
+	g, err := start(t, mutate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// start is Start without the t.Fatal, so gateways can start concurrently.
+func start(t testing.TB, mutate func(*gateway.Options)) (*Gateway, error) {
 	dir := t.TempDir()
 	opts := gateway.Options{
 		Hosts:            []string{"127.0.0.1"},
@@ -69,10 +78,10 @@ func Start(t testing.TB, mutate func(*gateway.Options)) *Gateway {
 	}
 	gw, err := gateway.New(opts)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := gw.Start(context.Background()); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -81,7 +90,7 @@ func Start(t testing.TB, mutate func(*gateway.Options)) *Gateway {
 	})
 	port := strconv.Itoa(gw.Port())
 	return &Gateway{Gateway: gw, URL: "ws://127.0.0.1:" + port, HTTP: "http://127.0.0.1:" + port, Dir: opts.StateDir,
-		ConfigPath: opts.ConfigPath}
+		ConfigPath: opts.ConfigPath}, nil
 }
 
 // StartCluster runs n gateways as one cluster named "test", each with its
@@ -95,14 +104,26 @@ func StartCluster(t testing.TB, n int, mutate func(i int, o *gateway.Options)) [
 		listens[i] = "127.0.0.1:" + strconv.Itoa(FreePort(t))
 		routes[i] = "nats-route://" + listens[i]
 	}
+	// Together: each gateway's start waits for the JetStream quorum,
+	// which needs a majority of them up.
 	gws := make([]*Gateway, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
 	for i := range n {
-		gws[i] = Start(t, func(o *gateway.Options) {
-			o.Config = ClusterConfig(fmt.Sprintf("gw-%d", i), listens[i], routes)
-			if mutate != nil {
-				mutate(i, o)
-			}
-		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gws[i], errs[i] = start(t, func(o *gateway.Options) {
+				o.Config = ClusterConfig(fmt.Sprintf("gw-%d", i), listens[i], routes)
+				if mutate != nil {
+					mutate(i, o)
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 	return gws
 }
