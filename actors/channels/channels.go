@@ -23,6 +23,7 @@ import (
 	"openclaw/actors/methods"
 	"openclaw/actors/store"
 	"openclaw/config"
+	"openclaw/metrics"
 	"openclaw/transport/protocol"
 )
 
@@ -49,6 +50,8 @@ type AccountDeps struct {
 	Store  *store.Store
 	Config *core.Live[*config.Config]
 	Log    *slog.Logger
+	// Metrics count the channel's traffic (updates in, messages out).
+	Metrics *metrics.Metrics
 }
 
 // AccountStatus is an account actor telling its parent its state changed.

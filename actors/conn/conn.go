@@ -17,6 +17,7 @@ import (
 
 	"openclaw/actors/core"
 	"openclaw/config"
+	"openclaw/metrics"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
@@ -58,6 +59,8 @@ type Deps struct {
 	// that pipelines thousands cannot make the gateway queue their work.
 	MaxInflight int
 	Log         *slog.Logger
+	// Metrics count handshakes and time requests.
+	Metrics *metrics.Metrics
 }
 
 // ServerInfo is the process hello-ok describes.
@@ -66,6 +69,9 @@ type ServerInfo struct {
 	Started                  time.Time
 	// Shown to admins only.
 	ConfigPath, StateDir string
+	// ControlUIBuildSource says where the Control UI this gateway serves
+	// comes from (hello-ok server.controlUiBuildSource).
+	ControlUIBuildSource string
 }
 
 // DefaultMaxInflight is MaxInflight's default: well above what a browser
@@ -98,10 +104,11 @@ type connActor struct {
 	peer *core.Peer   // set at hello-ok
 
 	phase       phase
-	inflight    int    // requests dispatched and not yet answered
-	draining    bool   // shutdown sent: finish in-flight requests, take no new ones
-	registered  bool   // the hub knows this connection
-	presenceKey string // "" when this socket is not in the roster
+	inflight    int     // requests dispatched and not yet answered
+	draining    bool    // shutdown sent: finish in-flight requests, take no new ones
+	registered  bool    // the hub knows this connection
+	presenceKey string  // "" when this socket is not in the roster
+	timing      []timed // requests in flight, for the latency histogram
 }
 
 // lockfreeMailbox is the connection actors' mailbox: two linked lists, where
@@ -149,6 +156,7 @@ func (c *connActor) Receive(ctx actor.Context) {
 	case *handshakeTimeout:
 		if c.phase == awaitingConnect || c.phase == authenticating {
 			c.d.Log.Debug("handshake timeout", "conn", c.sock.ID, "ip", c.sock.IP.String())
+			c.d.Metrics.HandshakeTimeout.Inc()
 			c.sock.Close(1000, "handshake timeout")
 			c.phase = closed
 		}
@@ -185,6 +193,7 @@ func (c *connActor) inbound(ctx actor.Context, in *inbound) {
 		c.firstFrame(ctx, in)
 	case authenticating:
 		if len(c.hs.held) >= c.d.Limits.MaxPendingFrames {
+			c.d.Metrics.HandshakeRejected.Inc()
 			c.closeWith(1008, "too many pending handshake frames")
 			return
 		}
@@ -200,6 +209,7 @@ func (c *connActor) reply(r *core.Reply) {
 	}
 	if !r.Interim {
 		c.inflight--
+		c.answered(r.ReqID)
 	}
 	switch {
 	case r.Err != nil && r.Payload != nil:
@@ -240,6 +250,9 @@ func (c *connActor) finishDrain() {
 }
 
 func (c *connActor) failAndClose(id string, e *protocol.ErrorShape, code uint16) {
+	if c.phase != open {
+		c.handshakeFailed(e)
+	}
 	c.sock.Send(protocol.Fail(id, e))
 	c.closeWith(code, e.Message)
 }

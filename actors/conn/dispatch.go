@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"openclaw/actors/core"
 	"openclaw/transport/protocol"
@@ -93,7 +95,38 @@ func (c *connActor) request(ctx actor.Context, in *inbound) {
 		return
 	}
 	c.inflight++
+	c.timing = append(c.timing, timed{id: req.ID, obs: c.d.Metrics.Request(m.Name), at: time.Now()})
 	ctx.Send(owner, msg)
+}
+
+// timed is a request in flight, for the latency histogram.
+type timed struct {
+	id  string
+	obs prometheus.Observer
+	at  time.Time
+}
+
+// keepTiming is the most in-flight slots a connection keeps once they are
+// all answered: one or two is the common case; a burst's larger array is
+// let go rather than held by an idle socket.
+const keepTiming = 4
+
+// answered observes the latency of the request id, answered now.
+func (c *connActor) answered(id string) {
+	for i := range c.timing {
+		if c.timing[i].id != id {
+			continue
+		}
+		c.timing[i].obs.Observe(time.Since(c.timing[i].at).Seconds())
+		last := len(c.timing) - 1
+		c.timing[i] = c.timing[last]
+		c.timing[last] = timed{}
+		c.timing = c.timing[:last]
+		if last == 0 && cap(c.timing) > keepTiming {
+			c.timing = nil
+		}
+		return
+	}
 }
 
 // notSupported answers a method this gateway knows of but does not serve.

@@ -41,6 +41,7 @@ func (c *connActor) challenge(ctx actor.Context) {
 // firstFrame applies the first-frame rules (docs/PROTOCOL.md §3.2).
 func (c *connActor) firstFrame(ctx actor.Context, in *inbound) {
 	if in.err != nil {
+		c.d.Metrics.HandshakeRejected.Inc()
 		if in.err.Malformed {
 			c.closeWith(1000, "")
 		} else {
@@ -181,6 +182,21 @@ func (c *connActor) paired(ctx actor.Context, r *core.PairResult) {
 	}
 }
 
+// handshakeFailed counts a handshake refused with e: an authentication
+// failure by the reason the client is told, anything else as rejected.
+func (c *connActor) handshakeFailed(e *protocol.ErrorShape) {
+	d, _ := e.Details.(map[string]any)
+	reason, _ := d["authReason"].(string)
+	if reason == "" && e.Code == protocol.CodeNotPaired {
+		reason = "pairing_required"
+	}
+	if reason == "" {
+		c.d.Metrics.HandshakeRejected.Inc()
+		return
+	}
+	c.d.Metrics.AuthFailure(reason)
+}
+
 func (c *connActor) deviceRequired() {
 	c.failAndClose(c.hs.connectID, protocol.NewError(protocol.CodeNotPaired, "device identity required",
 		map[string]any{"code": "DEVICE_IDENTITY_REQUIRED", "authReason": "device_identity_required",
@@ -234,6 +250,7 @@ func rateLimited(left time.Duration) *protocol.ErrorShape {
 func (c *connActor) complete(ctx actor.Context, scopes core.Scopes, deviceToken string, issuedAt int64) {
 	p := &c.hs.params
 	c.phase = open
+	c.d.Metrics.HandshakeOK.Inc()
 	if c.hs.timeout != nil {
 		c.hs.timeout.Stop()
 	}
@@ -336,7 +353,8 @@ func (c *connActor) hello(deviceToken string, issuedAt int64) *protocol.HelloOK 
 	}
 	return &protocol.HelloOK{
 		Type: "hello-ok", Protocol: protocol.Version,
-		Server:   protocol.HelloServer{Version: d.Server.Version, BuildID: d.Server.BuildID, ConnID: c.sock.ID, BootID: d.Server.BootID},
+		Server: protocol.HelloServer{Version: d.Server.Version, BuildID: d.Server.BuildID, ConnID: c.sock.ID, BootID: d.Server.BootID,
+			ControlUIBuildSource: d.Server.ControlUIBuildSource},
 		Features: protocol.HelloFeature{Methods: d.Methods.Names(), Events: d.Events, Capabilities: d.Capabilities},
 		Snapshot: snap,
 		Policy: protocol.Policy{MaxPayload: int64(d.Limits.MaxPayload), MaxBufferedBytes: d.Limits.MaxBufferedBytes,

@@ -280,7 +280,7 @@ func (a *cronActor) add(ctx actor.Context, m *methods.CronAdd) {
 		a.reschedule(ctx)
 		v := a.view(j)
 		a.publish(ctx, protocol.CronEvent{JobID: d.ID, Action: "added", TS: now.UnixMilli(), Job: &v, NextRunAtMs: v.NextRunAtMs})
-		a.d.Log.Info("cron: job added", "job", d.ID, "name", d.Name, "schedule", describe(d.Schedule))
+		a.d.Log.Info("cron: job added", "job", d.ID, "name", d.Name, "schedule", d.Schedule.String())
 		m.Reply(protocol.CronAdded{CronJob: v, DeliveryPreview: preview(d.Delivery)})
 	})
 }

@@ -131,17 +131,3 @@ func latestDue(s schedule, base, now time.Time) time.Time {
 	}
 	return n
 }
-
-// describe words a schedule for a person ("every 30m", "cron 0 3 * * *").
-func describe(s protocol.CronSchedule) string {
-	switch s.Kind {
-	case "every":
-		return "every " + (time.Duration(s.EveryMs) * time.Millisecond).String()
-	case "cron":
-		if s.TZ != "" {
-			return "cron " + s.Expr + " (" + s.TZ + ")"
-		}
-		return "cron " + s.Expr
-	}
-	return "at " + s.At
-}

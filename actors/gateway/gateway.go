@@ -31,8 +31,11 @@ import (
 	"openclaw/actors/store"
 	"openclaw/actors/tools"
 	"openclaw/config"
+	"openclaw/metrics"
 	"openclaw/transport/auth"
 	"openclaw/transport/canvas"
+	"openclaw/transport/controlui"
+	"openclaw/transport/controlui/builtin"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
@@ -101,10 +104,18 @@ type Options struct {
 	// gateway port and on its own port; nil disables it.
 	Canvas *CanvasOptions
 
+	// ControlUI serves the browser Control UI on the gateway port; nil
+	// disables it.
+	ControlUI *ControlUIOptions
+
 	// Config is the configuration this generation runs (nil: defaults) and
 	// ConfigHash the hash of the file it came from ("" when there is none).
 	Config     *config.Config
 	ConfigHash string
+
+	// Restarts is how many in-process restarts came before this
+	// generation (set by the Runner; openclaw_restarts_total).
+	Restarts int64
 }
 
 // Extra is what tests add to a gateway.
@@ -121,6 +132,29 @@ type CanvasOptions struct {
 	Hosts []string // loopback unless gateway auth is configured
 }
 
+// ControlUIOptions configure the Control UI (gateway.controlUi).
+type ControlUIOptions struct {
+	BasePath string
+	// Root is a directory holding a Control UI build (e.g. the reference's
+	// dist/control-ui); empty serves the page built into the gateway.
+	Root string
+}
+
+// buildSource is what hello-ok's server.controlUiBuildSource says about the
+// UI this gateway serves: "configured" (a build from gateway.controlUi.root,
+// which the reference's app then never asks to reload for a build-id
+// mismatch), "bundled" (our own page), "" (none).
+func (c *ControlUIOptions) buildSource() string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Root != "":
+		return "configured"
+	default:
+		return "bundled"
+	}
+}
+
 // Gateway is a running gateway.
 type Gateway struct {
 	opts     Options
@@ -132,6 +166,7 @@ type Gateway struct {
 	draining atomic.Bool
 	srv      *server.Server
 	canvas   *canvas.Server
+	metrics  *metrics.Metrics
 
 	stopOnce sync.Once
 	stopErr  error
@@ -168,7 +203,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(store.DefaultPath(o.StateDir))
+	// A registry of this generation's own: a restart starts the counters
+	// from zero (Prometheus reads that as a counter reset).
+	g.metrics = metrics.New(metrics.Options{Methods: registry(o.Extra.Methods).Names(), Restarts: o.Restarts, Runtime: true})
+	st, err := store.OpenObserved(store.DefaultPath(o.StateDir), g.metrics.StoreCommit)
 	if err != nil {
 		return fmt.Errorf("state database: %w", err)
 	}
@@ -198,9 +236,16 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if c := o.Canvas; c != nil {
 		routes[canvas.Prefix] = canvas.Handler(c.Root)
 	}
+	if c := o.ControlUI; c != nil {
+		// At "/": every other route is more specific, and the WebSocket
+		// upgrade still answers on any path (the app connects to its base
+		// path).
+		routes["/"] = controlui.Handler(controlui.Options{BasePath: c.BasePath, Root: c.Root, FS: builtin.FS})
+	}
 	limits := o.Limits.WithDefaults()
 	g.srv = server.New(server.Options{
 		Listeners: o.Listeners, Hosts: o.Hosts, Port: o.Port, Limits: limits, Log: o.Log, Routes: routes,
+		Metrics:        g.metrics.Transport,
 		AllowedOrigins: o.Config.Gateway.ControlUI.AllowedOrigins,
 		Accept:         func(s *server.Socket) server.Handler { return conn.Accept(g.system.Root, t.conn, s) },
 		Info: func() map[string]any {
@@ -233,6 +278,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 
 // Port is the bound port.
 func (g *Gateway) Port() int { return g.srv.Port() }
+
+// Metrics are this generation's collectors (tests read them).
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
 
 // Store is the state database (tests read what the gateway wrote).
 func (g *Gateway) Store() *store.Store { return g.store }

@@ -118,15 +118,16 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		Validate: validate, Limits: limits, Secret: secret, Limiter: limiter, Config: active,
 		Roster: roster, Health: healthSnap, Versions: versions,
 		Server: conn.ServerInfo{Version: Version, BuildID: buildID(), BootID: bootID, Started: started,
-			ConfigPath: o.ConfigPath, StateDir: o.StateDir},
+			ConfigPath: o.ConfigPath, StateDir: o.StateDir, ControlUIBuildSource: o.ControlUI.buildSource()},
 		Draining: &g.draining, DrainTimeout: o.DrainTimeout, MaxInflight: conn.DefaultMaxInflight, Log: o.Log,
+		Metrics: g.metrics,
 	}
 	t.httpapi = httpapi.Deps{Root: sys.Root, Runs: p.runs, Store: g.store, Tools: toolset, Config: active,
-		Secret: secret, Limiter: limiter, Log: o.Log}
+		Secret: secret, Limiter: limiter, Log: o.Log, Metrics: g.metrics.Handler()}
 
 	t.children = []child{
 		// The hub first: the others publish to it from their first message.
-		{"hub", hub.Props(hub.Deps{Log: o.Log, TickInterval: limits.TickInterval, PingInterval: limits.PingInterval})},
+		{"hub", hub.Props(hub.Deps{Log: o.Log, TickInterval: limits.TickInterval, PingInterval: limits.PingInterval, Metrics: g.metrics})},
 		{"presence", presence.Props(presence.Deps{Hub: p.hub, Roster: roster, Versions: versions, TTL: o.PresenceTTL, Log: o.Log,
 			Self: presence.Self{Host: host.Host, IP: host.IP, Platform: host.Platform, DeviceFamily: host.DeviceFamily,
 				Version: Version, InstanceID: uuid.NewString()}})},
@@ -139,12 +140,12 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 			Hub: p.hub, Channels: p.channels, Cron: p.cron, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
 		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
-			Tools: toolset, Log: o.Log})},
+			Tools: toolset, Log: o.Log, Metrics: g.metrics})},
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
 			InstanceID: bootID, Log: o.Log})},
 		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log,
-			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log}})},
+			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log, Metrics: g.metrics}})},
 	}
 	for owner, props := range o.Extra.Owners {
 		t.children = append(t.children, child{"extra-" + string(owner), props})

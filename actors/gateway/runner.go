@@ -114,6 +114,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			r.Log.Info("listening on a new address", "addr", ls.Addr())
 		}
+		next.Restarts = int64(gen - 1)
 		if g, err = r.startGeneration(ctx, next, ls); err != nil {
 			return fmt.Errorf("restart: %w", err)
 		}

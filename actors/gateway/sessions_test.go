@@ -88,7 +88,6 @@ func TestSessionsListAndUsage(t *testing.T) {
 		f.Sessions[0].Key != "agent:main:telegram:dm:42" {
 		t.Fatalf("search = %+v", f)
 	}
-
 	pv := call[protocol.SessionsPreview](t, adm, "sessions.preview", map[string]any{"keys": []string{"agent:main:main", "agent:main:none"}, "limit": 2})
 	if len(pv.Previews) != 2 || pv.Previews[0].Status != "ok" || len(pv.Previews[0].Items) != 2 ||
 		pv.Previews[0].Items[0] != (protocol.PreviewItem{Role: "user", Text: "second"}) || pv.Previews[1].Status != "missing" {
@@ -113,6 +112,32 @@ func TestSessionsListAndUsage(t *testing.T) {
 	}
 	if f := adm.Call("uc", "usage.cost", map[string]any{"agentId": "nope"}); f.OK {
 		t.Fatalf("usage.cost for an unknown agent: %s", f.Raw)
+	}
+
+	// The reference's other filters (the Control UI sends them): one on
+	// something this gateway does not have matches no session; the others
+	// are accepted.
+	turn(t, adm, "agent:gone:main", "an agent no longer configured")
+	for _, c := range []struct {
+		params map[string]any
+		want   int
+	}{
+		{map[string]any{"configuredAgentsOnly": true}, 2},
+		{map[string]any{"configuredAgentsOnly": false}, 3},
+		{map[string]any{"spawnedBy": "agent:main:main"}, 0},
+		{map[string]any{"pinned": true}, 0},
+		{map[string]any{"pinned": false, "sortBy": "activity", "excludeSystem": true, "includeActivitySummary": true}, 3},
+		{map[string]any{"projectId": "p"}, 0},
+	} {
+		if l := call[protocol.SessionsList](t, adm, "sessions.list", c.params); l.Count != c.want {
+			t.Errorf("sessions.list %v: %d sessions, want %d", c.params, l.Count, c.want)
+		}
+	}
+	if f := adm.Call("bad", "sessions.list", map[string]any{"sortBy": "size"}); f.OK || f.Error.Code != "INVALID_REQUEST" {
+		t.Errorf("sessions.list sortBy size: %s", f.Raw)
+	}
+	if f := adm.Call("ml", "models.list", map[string]any{"sessionKey": "agent:main:main"}); !f.OK {
+		t.Errorf("models.list with a sessionKey: %s", f.Raw)
 	}
 }
 

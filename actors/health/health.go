@@ -122,6 +122,8 @@ func (h *healthActor) Receive(ctx actor.Context) {
 	case *methods.Status:
 		root, d := ctx.ActorSystem().Root, h.d
 		go func() { m.Reply(status(root, d, m.Params, m.Caller)) }()
+	case *methods.UpdateStatus:
+		m.Reply(noUpdate)
 	case *tick:
 		h.build(ctx)
 		h.timers.After(ctx, h.d.Every, &tick{})

@@ -72,6 +72,8 @@ type Deps struct {
 	Secret  *core.Live[auth.Secret]
 	Limiter *core.Live[*auth.Limiter]
 	Log     *slog.Logger
+	// Metrics, when set, is served at GET /metrics (metrics.go).
+	Metrics http.Handler
 }
 
 type api struct{ d Deps }
@@ -80,13 +82,17 @@ type api struct{ d Deps }
 // server.Options.Routes.
 func Routes(d Deps) map[string]http.Handler {
 	a := &api{d: d}
-	return map[string]http.Handler{
+	routes := map[string]http.Handler{
 		"POST /v1/chat/completions": a.guard(chatCompletions, maxRunBody, a.chatCompletions),
 		"GET /v1/models":            a.guard(models, 0, a.listModels),
 		"GET /v1/models/{id...}":    a.guard(models, 0, a.getModel),
 		"POST /v1/responses":        a.guard(responses, maxRunBody, a.responses),
 		"POST /tools/invoke":        a.guard(always, maxToolBody, a.toolsInvoke),
 	}
+	if d.Metrics != nil {
+		routes["GET /metrics"] = a.metrics(d.Metrics)
+	}
+	return routes
 }
 
 // guard applies what every route shares: the security headers, the enable

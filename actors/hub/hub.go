@@ -13,14 +13,16 @@ import (
 
 	"openclaw/actors/core"
 	"openclaw/actors/methods"
+	"openclaw/metrics"
 	"openclaw/transport/protocol"
 )
 
 // Deps is what the hub is built with.
 type Deps struct {
 	Log          *slog.Logger
-	TickInterval time.Duration // the tick event's period
-	PingInterval time.Duration // the WebSocket ping's period
+	TickInterval time.Duration    // the tick event's period
+	PingInterval time.Duration    // the WebSocket ping's period
+	Metrics      *metrics.Metrics // the connections gauges
 }
 
 // entry is one authenticated connection. Kept small (tens of thousands of
@@ -72,6 +74,7 @@ type pingMsg struct{}
 // stops a child that panics (its socket is closed 1011 as it stops) and lets
 // every other connection carry on.
 func Props(d Deps) *actor.Props {
+	d.Metrics = metrics.Or(d.Metrics)
 	stopOnPanic := actor.NewOneForOneStrategy(0, time.Second, func(reason any) actor.Directive {
 		d.Log.Error("connection actor crashed; closing that connection", "panic", reason)
 		return actor.StopDirective
@@ -90,6 +93,7 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		h.timers.Stop()
 	case *core.SpawnConn:
 		h.spawned++
+		h.count()
 		ctx.Respond(ctx.Spawn(m.Props))
 		if h.gc.handshake() {
 			h.timers.After(ctx, burstQuiet, &burstCheck{})
@@ -109,12 +113,15 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		if m.Peer.Role == core.RoleNode {
 			h.nodes++
 		}
+		h.count()
 	case *core.Unregister:
 		if e := h.conns[m.ConnID]; e != nil {
 			h.remove(e)
+			h.count()
 		}
 	case *actor.Terminated:
 		h.spawned--
+		h.count()
 	case *core.Publish:
 		h.publish(m)
 	case *methods.SessionsSubscribe:
@@ -158,10 +165,6 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		}
 		m.Reply(ids)
 	case *methods.SessionsMessagesSubscribe:
-		if m.Params.IncludeApprovals {
-			m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "sessions.messages.subscribe includeApprovals: this gateway has no approvals", nil))
-			return
-		}
 		m.Reply(h.subscribe(m.Caller, m.Params.Key, true))
 	case *methods.SessionsMessagesUnsubscribe:
 		m.Reply(h.subscribe(m.Caller, m.Params.Key, false))
@@ -205,6 +208,15 @@ func (h *hubActor) publish(m *core.Publish) {
 			e.sock.Broadcast(mine...)
 		}
 	}
+}
+
+// count sets the connections gauges: a few atomic stores per connection
+// opened or closed.
+func (h *hubActor) count() {
+	m := h.d.Metrics
+	m.ConnOperator.Set(float64(len(h.conns) - h.nodes))
+	m.ConnNode.Set(float64(h.nodes))
+	m.ConnUnauthenticated.Set(float64(max(h.spawned-len(h.conns), 0)))
 }
 
 // remove forgets a connection.

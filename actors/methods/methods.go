@@ -78,6 +78,13 @@ type (
 	SessionsMessagesSubscribe   = core.Request[protocol.SessionMessagesParams, protocol.SessionSubscription]
 	SessionsMessagesUnsubscribe = core.Request[protocol.SessionUnsubscribeParams, protocol.SessionSubscription]
 
+	// What a chat screen asks for on load (the reference's Control UI).
+	ChatStartup      = core.Request[protocol.ChatHistoryParams, protocol.ChatStartup]
+	ChatMetadata     = core.Request[protocol.ChatMetadataParams, protocol.ChatMetadata]
+	AgentIdentityGet = core.Request[protocol.AgentIdentityParams, protocol.AgentIdentity]
+	DiagnosticsLanes = core.Request[protocol.Empty, protocol.DiagnosticsLanes]
+	UpdateStatus     = core.Request[protocol.Empty, protocol.UpdateStatus]
+
 	Send           = core.Request[protocol.SendParams, protocol.SendResult]
 	PairingList    = core.Request[protocol.PairingListParams, protocol.PairingList]
 	PairingApprove = core.Request[protocol.PairingApproveParams, protocol.PairingApproved]
@@ -216,6 +223,13 @@ var Registry = core.NewRegistry(
 	core.Serve[SessionsMessagesSubscribe]("sessions.messages.subscribe", operator, core.ScopeRead, core.OwnerHub),
 	core.Serve[SessionsMessagesUnsubscribe]("sessions.messages.unsubscribe", operator, core.ScopeRead, core.OwnerHub),
 
+	// The chat screen's other calls.
+	core.Serve[ChatStartup]("chat.startup", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[ChatMetadata]("chat.metadata", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[AgentIdentityGet]("agent.identity.get", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[DiagnosticsLanes]("diagnostics.lanes", operator, core.ScopeRead, core.OwnerRuns),
+	core.Serve[UpdateStatus]("update.status", operator, core.ScopeAdmin, core.OwnerHealth),
+
 	// Channels
 	core.Serve[Send]("send", operator, core.ScopeWrite, core.OwnerChannels).WithMaxBytes(contentBytes),
 	core.Serve[PairingList]("channels.pairing.list", operator, core.ScopePairing, core.OwnerChannels),
@@ -292,6 +306,8 @@ var (
 	// SessionsChanged goes to the connections that called sessions.subscribe.
 	SessionsChanged = event(core.Event[protocol.SessionsChanged]{Name: "sessions.changed", Scope: core.ScopeRead,
 		Droppable: true, Topic: core.TopicSessions})
+	// A message that joined a session's transcript.
+	SessionMessage = event(core.Event[protocol.SessionMessage]{Name: "session.message", Scope: core.ScopeRead})
 )
 
 // Capabilities are the hello-ok.features.capabilities this gateway has, by

@@ -97,8 +97,10 @@ type (
 		phase, id, name, args, result string
 		isError                       bool
 	}
-	evUsage  struct{ u protocol.Usage }
-	evFinish struct {
+	evUsage struct{ u protocol.Usage }
+	// evMessage: a message of the turn is in the transcript.
+	evMessage struct{ m store.Message }
+	evFinish  struct {
 		final *core.RunFinal
 		err   error
 	}
@@ -142,6 +144,11 @@ func (r *run) Receive(ctx actor.Context) {
 		r.emit(ctx, protocol.StreamTool, data)
 	case *evUsage:
 		r.emit(ctx, protocol.StreamUsage, &m.u)
+	case *evMessage:
+		b := methods.SessionMessage.Broadcast(protocol.SessionMessage{SessionKey: r.job.SessionKey, AgentID: r.job.AgentID,
+			Message: chatMessage(m.m, 0), MessageID: messageID(m.m.Seq), MessageSeq: m.m.Seq}, nil)
+		b.Session = r.job.SessionKey
+		ctx.Send(r.d.Hub, &core.Publish{B: b})
 	case *abortRun:
 		r.cancel(context.Canceled)
 	case *evFinish:
@@ -273,9 +280,11 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	}
 	if !recorded {
 		userContent, _ := json.Marshal(j.Message)
-		if _, err := st.Append(ctx, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID}); err != nil {
+		m, err := st.Append(ctx, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID})
+		if err != nil {
 			return nil, err
 		}
+		post(&evMessage{m})
 	}
 	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message, target.ContextChars)
 	offered := providerTools(j.Tools)
@@ -286,12 +295,18 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 		if round < MaxToolRounds {
 			req.Tools = offered
 		}
+		sent, first := time.Now(), true
 		res, err = target.Provider.Stream(ctx, req, func(text string) {
+			if first {
+				first = false
+				r.d.Metrics.ProviderFirstToken(target.ProviderID).Observe(time.Since(sent).Seconds())
+			}
 			if j.Sink != nil {
 				j.Sink(text)
 			}
 			post(&evDelta{text: text})
 		})
+		r.d.Metrics.ProviderRequest(target.ProviderID, outcome(err)).Observe(time.Since(sent).Seconds())
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -323,10 +338,12 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	// gets its own short deadline rather than the run's.
 	wctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	if _, err := st.Append(wctx, store.Message{SessionKey: j.SessionKey, Role: "assistant", Content: content, RunID: j.RunID,
-		Provider: target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usageJSON}); err != nil {
+	answer, err := st.Append(wctx, store.Message{SessionKey: j.SessionKey, Role: "assistant", Content: content, RunID: j.RunID,
+		Provider: target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usageJSON})
+	if err != nil {
 		return nil, err
 	}
+	post(&evMessage{answer})
 	f := &core.RunFinal{RunID: j.RunID, SessionKey: j.SessionKey, SessionID: sessionID, AgentID: j.AgentID, Text: res.Text,
 		Provider: target.ProviderID, Model: model, StopReason: res.FinishReason,
 		Usage: protocol.Usage{Input: usage.Input, Output: usage.Output, Total: usage.Total}}
@@ -335,6 +352,14 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	}
 	f.DurationMs = time.Since(j.Started).Milliseconds()
 	return f, nil
+}
+
+// outcome is a model request's label in the provider latency histogram.
+func outcome(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
 }
 
 // sessionSettings applies what sessions.patch set on the session: its

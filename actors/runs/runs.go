@@ -20,6 +20,7 @@ import (
 	"openclaw/actors/store"
 	"openclaw/actors/tools"
 	"openclaw/config"
+	"openclaw/metrics"
 	"openclaw/transport/protocol"
 	"openclaw/transport/provider"
 )
@@ -49,6 +50,7 @@ type Deps struct {
 	Config   *core.Live[*config.Config]
 	Tools    tools.Set
 	Log      *slog.Logger
+	Metrics  *metrics.Metrics // runs and provider latency
 }
 
 type runDone struct {
@@ -95,6 +97,7 @@ type runsActor struct {
 
 // Props builds the runs actor.
 func Props(d Deps) *actor.Props {
+	d.Metrics = metrics.Or(d.Metrics)
 	// A run actor that panics is stopped; its entry is failed below.
 	stop := actor.NewOneForOneStrategy(0, time.Second, func(reason any) actor.Directive {
 		d.Log.Error("agent run crashed", "panic", reason)
@@ -143,9 +146,9 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		go func() {
 			hctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 			defer cancel()
-			res, err := history(hctx, st, m.Params, running.load())
-			if err != nil {
-				m.Fail(protocol.NewError(protocol.CodeUnavailable, "history unavailable: "+err.Error(), nil))
+			res, errShape := history(hctx, st, m.Params, running.load())
+			if errShape != nil {
+				m.Fail(errShape)
 				return
 			}
 			m.Reply(res)
@@ -158,6 +161,14 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		m.Reply(protocol.Approvals{})
 	case *methods.OpenclawApprovalList:
 		m.Reply(protocol.Approvals{})
+	case *methods.ChatStartup:
+		a.chatStartup(m)
+	case *methods.ChatMetadata:
+		m.Reply(chatMetadata(a.d.Config.Get(), m.Params.AgentID))
+	case *methods.AgentIdentityGet:
+		a.agentIdentity(m)
+	case *methods.DiagnosticsLanes:
+		m.Reply(a.lanes())
 	case *core.CountRuns:
 		m.Reply(a.running)
 	case *core.ActiveRuns:
@@ -235,6 +246,11 @@ func (a *runsActor) agent(ctx actor.Context, m *methods.Agent) {
 // chatSend is chat.send: one ack; the output arrives as events.
 func (a *runsActor) chatSend(ctx actor.Context, m *methods.ChatSend) {
 	p := m.Params
+	if p.Deliver {
+		m.Fail(protocol.NewError(protocol.CodeInvalidRequest,
+			"chat.send does not deliver: send with agent (deliver: true, channel, to) to have the reply sent to a channel", nil))
+		return
+	}
 	if e := a.entries[p.IdempotencyKey]; e != nil {
 		status := e.status
 		if status == "running" {
@@ -244,7 +260,7 @@ func (a *runsActor) chatSend(ctx actor.Context, m *methods.ChatSend) {
 		return
 	}
 	e, errShape := a.spawn(ctx, core.RunParams{Message: p.Message, IdempotencyKey: p.IdempotencyKey, AgentID: p.AgentID,
-		SessionKey: p.SessionKey, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil, nil)
+		SessionKey: p.SessionKey, Thinking: p.Thinking, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil, nil)
 	if errShape != nil {
 		m.Fail(errShape)
 		return
@@ -316,6 +332,8 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 		progress: j.Progress}
 	a.entries[runID] = e
 	a.running++
+	a.d.Metrics.RunsStarted.Inc()
+	a.d.Metrics.RunsActive.Set(float64(a.running))
 	if a.busy[sessionKey] != nil {
 		a.queued[sessionKey] = append(a.queued[sessionKey], e)
 		return e, nil
@@ -410,6 +428,7 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, 
 		return
 	}
 	a.running--
+	a.d.Metrics.RunsActive.Set(float64(a.running))
 	if a.d.Sessions != nil {
 		ctx.Send(a.d.Sessions, &core.SessionTouched{Key: e.sessionKey, Reason: "update"})
 	}
@@ -424,6 +443,7 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, 
 	default:
 		e.status, e.err = "error", providerError(err)
 	}
+	a.d.Metrics.RunFinished(e.status)
 	if e.agent != nil {
 		answerFinal(e.agent, e)
 		e.agent = nil

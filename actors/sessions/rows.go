@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,8 +123,8 @@ func (w *worker) list(m *methods.SessionsList) {
 	}
 	res := protocol.SessionsList{TS: time.Now().UnixMilli(), Path: w.d.Store.Path(), LimitApplied: limit,
 		Owners: []struct{}{}, Defaults: defaults(cfg), Sessions: []protocol.SessionRow{}}
-	if string(p.Archived) == "true" {
-		// Sessions are never archived here.
+	if string(p.Archived) == "true" || p.MatchesNothing() {
+		// Sessions are never archived here, nor spawned, pinned, owned, …
 		m.Reply(res)
 		return
 	}
@@ -143,7 +144,11 @@ func (w *worker) list(m *methods.SessionsList) {
 		return
 	}
 	active := w.activeRuns()
+	agents := config.AgentIDs(cfg)
 	for _, si := range list {
+		if p.ConfiguredAgentsOnly && !slices.Contains(agents, core.SessionAgent(si.Key)) {
+			continue
+		}
 		row := sessionRow(cfg, si, active[si.Key])
 		w.decorate(ctx, &row, p.IncludeDerivedTitles, p.IncludeLastMessage)
 		res.Sessions = append(res.Sessions, row)

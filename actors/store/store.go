@@ -101,8 +101,11 @@ func (s *Store) Stats() Stats {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// options are test hooks; the zero value is production behaviour.
+// options are the commit observer (OpenObserved) and test hooks; the zero
+// value is production behaviour without metrics.
 type options struct {
+	// commits observes each group commit's latency, in seconds.
+	commits Observer
 	// beforeBatch runs in the writer goroutine before it takes a batch.
 	beforeBatch func()
 	// sweepEvery replaces PruneEvery, retention DefaultRetention.
@@ -167,6 +170,15 @@ const PruneEvery = time.Hour
 // version, and the writer goroutine is started.
 func Open(path string) (*Store, error) { return open(path, options{}) }
 
+// Observer takes one latency, in seconds (a Prometheus histogram is one).
+type Observer interface{ Observe(seconds float64) }
+
+// OpenObserved is Open, with every group commit's latency (BEGIN to COMMIT,
+// all the writes queued with it) given to commits.
+func OpenObserved(path string, commits Observer) (*Store, error) {
+	return open(path, options{commits: commits})
+}
+
 func open(path string, o options) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -229,6 +241,7 @@ func open(path string, o options) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
+	s.w.commits = o.commits
 
 	// Readers: query-only, so nothing but the writer can ever write.
 	s.rdb, err = sql.Open("sqlite", dsn(abs,

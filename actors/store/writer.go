@@ -95,7 +95,8 @@ type writer struct {
 	sessions map[string]*sessState
 	dirty    []*sessState
 	dataVer  int64
-	now      int64 // ms, fixed per batch
+	now      int64    // ms, fixed per batch
+	commits  Observer // nil: commit latency is not observed
 }
 
 func newWriter(s *Store, conn *sql.Conn) (*writer, error) {
@@ -189,9 +190,13 @@ func (w *writer) runBatch(batch []*op) {
 		w.reset()
 	}
 	for len(batch) > 0 {
-		w.now = time.Now().UnixMilli()
+		start := time.Now()
+		w.now = start.UnixMilli()
 		bad, err := w.tryBatch(batch)
 		if err == nil {
+			if w.commits != nil {
+				w.commits.Observe(time.Since(start).Seconds())
+			}
 			break
 		}
 		w.reset()

@@ -17,10 +17,12 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/mymmrac/telego"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"openclaw/actors/channels"
 	"openclaw/actors/methods"
 	"openclaw/config"
+	"openclaw/metrics"
 	"openclaw/transport/protocol"
 )
 
@@ -96,6 +98,9 @@ type account struct {
 	dirty   map[string]bool // chats with new items since their worker's last read
 	sem     chan struct{}   // bounds updates processed at once, across chats
 	sends   map[string]*sendEntry
+
+	updatesIn prometheus.Counter // updates committed to the queue
+	client    *http.Client       // opts.HTTPClient, its sends counted
 }
 
 // Driver is the Telegram channel: channels.telegram in the config, one
@@ -137,8 +142,10 @@ func (drv Driver) Props(id string, settings any, d channels.AccountDeps) *actor.
 // Props builds the actor of account id with its effective settings.
 func Props(d channels.AccountDeps, id string, cfg config.TelegramAccount, opts Options) *actor.Props {
 	opts = opts.withDefaults()
+	m := metrics.Or(d.Metrics)
+	in, client := m.ChannelUpdates("telegram", metrics.DirectionIn), counted(opts.HTTPClient, m.ChannelUpdates("telegram", metrics.DirectionOut))
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &account{d: d, id: id, cfg: cfg, opts: opts}
+		return &account{d: d, id: id, cfg: cfg, opts: opts, updatesIn: in, client: client}
 	})
 }
 
@@ -253,7 +260,7 @@ func (a *account) start(ctx actor.Context) {
 }
 
 func (a *account) botOptions() []telego.BotOption {
-	opts := []telego.BotOption{telego.WithHTTPClient(a.opts.HTTPClient), telego.WithDiscardLogger()}
+	opts := []telego.BotOption{telego.WithHTTPClient(a.client), telego.WithDiscardLogger()}
 	if a.cfg.APIRoot != "" {
 		opts = append(opts, telego.WithAPIServer(a.cfg.APIRoot))
 	}

@@ -114,6 +114,7 @@ func (a *account) poll(ctx context.Context) {
 			continue
 		}
 		offset = next
+		a.updatesIn.Add(float64(len(items)))
 		a.post(&ingested{chats: partitions(items)})
 	}
 }
@@ -201,6 +202,7 @@ func (a *account) webhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not stored", http.StatusServiceUnavailable)
 		return
 	}
+	a.updatesIn.Inc()
 	a.post(&ingested{chats: []string{chat}})
 	w.WriteHeader(http.StatusOK)
 }

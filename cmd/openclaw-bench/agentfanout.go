@@ -58,8 +58,21 @@ type afTurn struct {
 	// recv[(run*slots+idx)*deltas+k]: bench clock when it got piece k.
 	recv      []atomic.Int64
 	remaining atomic.Int64
-	done      chan struct{}
-	doneOnce  atomic.Bool
+	// final[run*slots+idx]: reader idx read run's chat final; finalsLeft
+	// counts the watchers that have not.
+	final      []atomic.Bool
+	finalsLeft atomic.Int64
+	done       chan struct{}
+	doneOnce   atomic.Bool
+}
+
+// settle closes done once every watcher holds every piece and the final.
+// Each counter is checked after the other is decremented, so whichever
+// reaches zero last sees both at zero.
+func (t *afTurn) settle() {
+	if t.remaining.Load() == 0 && t.finalsLeft.Load() == 0 && t.doneOnce.CompareAndSwap(false, true) {
+		close(t.done)
+	}
 }
 
 type agentFanout struct {
@@ -138,7 +151,7 @@ func (af *agentFanout) onReader(c *bconn, f *frame, raw []byte) {
 		}
 		return
 	}
-	if string(f.typ) != "event" || string(f.event) != "agent" {
+	if string(f.typ) != "event" || (string(f.event) != "agent" && string(f.event) != "chat") {
 		return
 	}
 	now := af.readers.now()
@@ -147,6 +160,10 @@ func (af *agentFanout) onReader(c *bconn, f *frame, raw []byte) {
 		return
 	}
 	p := field(raw, "payload")
+	if string(f.event) == "chat" {
+		af.onChat(c, t, p)
+		return
+	}
 	if string(unquote(field(p, "stream"))) != "assistant" {
 		return
 	}
@@ -177,8 +194,22 @@ func (af *agentFanout) onReader(c *bconn, f *frame, raw []byte) {
 		t.recv[base+j].Store(now)
 	}
 	t.held[slot].Store(int32(k + 1))
-	if t.remaining.Add(-int64(k+1-h)) == 0 && t.doneOnce.CompareAndSwap(false, true) {
-		close(t.done)
+	if t.remaining.Add(-int64(k+1-h)) == 0 {
+		t.settle()
+	}
+}
+
+// onChat counts a watcher's chat final of a run once.
+func (af *agentFanout) onChat(c *bconn, t *afTurn, p []byte) {
+	if string(unquote(field(p, "state"))) != "final" {
+		return
+	}
+	r := t.byKey[string(unquote(field(p, "runId")))]
+	if r == nil || !af.watches(r.idx, c.idx) {
+		return
+	}
+	if t.final[r.idx*af.slots+c.idx].CompareAndSwap(false, true) && t.finalsLeft.Add(-1) == 0 {
+		t.settle()
 	}
 }
 
@@ -212,6 +243,7 @@ type turnStats struct {
 	lat, all     histogram // per piece and watcher; per piece, until its last watcher held it
 	expected     int64
 	missing      int64
+	noFinal      int64 // watchers that never read a run's chat final
 	noSend       int64
 	missedReader map[int]bool
 }
@@ -239,6 +271,8 @@ func (af *agentFanout) turn(ctx context.Context, id string, timeout time.Duratio
 	t.held = make([]atomic.Int32, af.k*af.slots)
 	t.recv = make([]atomic.Int64, af.k*af.slots*af.deltas)
 	t.remaining.Store(watchers * int64(af.deltas))
+	t.final = make([]atomic.Bool, af.k*af.slots)
+	t.finalsLeft.Store(watchers)
 	af.cur.Store(t)
 
 	deadline := time.Now().Add(timeout)
@@ -280,6 +314,11 @@ func (af *agentFanout) turn(ctx context.Context, id string, timeout time.Duratio
 	af.sentMu.Lock()
 	defer af.sentMu.Unlock()
 	for _, r := range t.runs {
+		for _, c := range af.conns {
+			if af.watches(r.idx, c.idx) && !t.final[r.idx*af.slots+c.idx].Load() {
+				st.noFinal++
+			}
+		}
 		sent := af.sent[r.provSeq]
 		for k := range af.deltas {
 			var last int64
@@ -482,10 +521,10 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	ran := 0
 	for i := 0; i < *runs && ctx.Err() == nil; i++ {
 		ts := time.Now()
-		m0 := st.missing
+		m0, f0 := st.missing, st.noFinal
 		af.turn(ctx, strconv.Itoa(i), *runTimeout, st)
 		ran++
-		logf("  turn %d/%d: %.2fs, %d pieces missing", i+1, *runs, time.Since(ts).Seconds(), st.missing-m0)
+		logf("  turn %d/%d: %.2fs, %d pieces missing, %d finals missing", i+1, *runs, time.Since(ts).Seconds(), st.missing-m0, st.noFinal-f0)
 	}
 	elapsed := time.Since(t0)
 	after := sampleGW(g.pid)
@@ -513,6 +552,7 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	r.add("expected", st.expected)
 	r.add("delivered", held)
 	r.add("missing", st.missing)
+	r.add("no_final", st.noFinal)
 	r.add("readers_missing_pieces", len(st.missedReader))
 	r.add("no_send_time", st.noSend)
 	r.add("p50_ms", st.lat.qms(0.50))

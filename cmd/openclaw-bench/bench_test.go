@@ -260,6 +260,12 @@ func TestCompareQuickWithFakeGateways(t *testing.T) {
 	t.Setenv("BENCH_FAKE_GATEWAY", "1")
 	dir := t.TempDir()
 	out, raw := filepath.Join(dir, "BENCHMARKS.md"), filepath.Join(dir, "bench")
+	// A part written by hand below the marker survives the regeneration;
+	// the generated part above it does not.
+	kept := keptMarker + "\n\n## Measured by hand\n\n| a | b |\n"
+	if err := os.WriteFile(out, []byte("# old report\n\n"+kept), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	m, code := runJSON(t, "compare", "--quick", "--ours", os.Args[0], "--ref", os.Args[0], "--out", out, "--raw", raw,
 		"--command", "go tool task bench:compare")
 	if code != 0 {
@@ -271,6 +277,9 @@ func TestCompareQuickWithFakeGateways(t *testing.T) {
 	doc, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(doc), "\n\n"+kept) || strings.Contains(string(doc), "# old report") {
+		t.Errorf("the part below the marker is not kept as it was, or the old report is:\n%s", doc)
 	}
 	for _, want := range []string{"| metric | reference | ours | ratio |", "## Scale (ours)", "## In-process restart (ours only)", "## The floor",
 		"## Agent fan-out (ours)", "agent-fanout 10 --concurrent 2 --watch own",
@@ -410,7 +419,7 @@ func TestAgentFanoutWithRealGateway(t *testing.T) {
 	if num(t, m, "errors") != 0 {
 		t.Errorf("errors: %v", m["errors_by_kind"])
 	}
-	if num(t, m, "readers_missing_pieces") != 0 || num(t, m, "no_send_time") != 0 || num(t, m, "seq_gaps") != 0 {
+	if num(t, m, "readers_missing_pieces") != 0 || num(t, m, "no_final") != 0 || num(t, m, "no_send_time") != 0 || num(t, m, "seq_gaps") != 0 {
 		t.Errorf("missing: %v", m)
 	}
 }
@@ -458,6 +467,9 @@ func TestAgentFanoutAgainstTheFloor(t *testing.T) {
 	// 6 readers, 3 per run, 5 pieces, 2 turns.
 	if d, e := num(t, m, "delivered"), num(t, m, "expected"); d != e || e != 6*5*2 {
 		t.Errorf("delivered %v, expected %v: %v", d, e, m)
+	}
+	if num(t, m, "no_final") != 0 {
+		t.Errorf("a watcher without its run's chat final: %v", m)
 	}
 	if num(t, m, "foreign_events") != 0 || num(t, m, "seq_gaps") != 0 || num(t, m, "errors") != 0 || num(t, m, "unreadable_deltas") != 0 {
 		t.Errorf("%v", m)

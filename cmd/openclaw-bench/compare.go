@@ -170,7 +170,7 @@ func cmdCompare(ctx context.Context, args []string) (result, *common, error) {
 	if err := writeRaw(*raw, m, recs); err != nil {
 		return nil, &cf, err
 	}
-	doc := renderDoc(m, recs, !*skipRef)
+	doc := renderDoc(m, recs, !*skipRef) + keptTail(*out)
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return nil, &cf, err
 	}
@@ -547,4 +547,23 @@ func writeRaw(dir string, machine map[string]any, recs []*stepRecord) error {
 		}
 	}
 	return nil
+}
+
+// keptMarker starts the part of the --out file that compare leaves as it
+// is: series measured by hand (docs/BENCHMARKS.md's issue 17 section, with
+// the load average of each row) that a regeneration must not erase.
+const keptMarker = "<!-- bench:compare keeps everything below this line -->"
+
+// keptTail is the part of the file at path from keptMarker on, after a
+// blank line, or "" when there is none.
+func keptTail(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	i := strings.Index(string(data), keptMarker)
+	if i < 0 {
+		return ""
+	}
+	return "\n" + string(data[i:])
 }

@@ -63,7 +63,7 @@ func writeCronList(w io.Writer, res json.RawMessage, now time.Time) error {
 		if !j.Enabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, scheduleText(j.Schedule), next, last, status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Schedule.String(), next, last, status,
 			j.SessionTarget, j.EffectiveAgentID)
 	}
 	return tw.Flush()
@@ -82,19 +82,6 @@ func until(now time.Time, ms int64) string {
 		return fmt.Sprintf("in %dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("in %dd", int(d.Hours()/24))
-}
-
-func scheduleText(s protocol.CronSchedule) string {
-	switch s.Kind {
-	case "every":
-		return "every " + (time.Duration(s.EveryMs) * time.Millisecond).String()
-	case "cron":
-		if s.TZ != "" {
-			return "cron " + s.Expr + " (" + s.TZ + ")"
-		}
-		return "cron " + s.Expr
-	}
-	return "at " + s.At
 }
 
 // CronStatusCmd shows the scheduler's state.

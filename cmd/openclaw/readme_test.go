@@ -180,6 +180,15 @@ var readmeSteps = map[string]readmeStep{
 			t.Fatalf("bash has no completion for openclaw after %q:\n%s", cmd, r)
 		}
 	},
+	"curl -s http://127.0.0.1:18789/metrics | grep '^openclaw_'": func(t *testing.T, e *readmeEnv, cmd string) {
+		// From the machine itself, no token: the connection counts are there.
+		g := e.startGateway(t, "openclaw gateway --allow-unconfigured")
+		defer e.stop(t, g)
+		r := e.mustRun(t, time.Minute, strings.Replace(cmd, "18789", strconv.Itoa(e.port), 1))
+		if !strings.Contains(r.Stdout, "openclaw_connections{") {
+			t.Fatalf("no openclaw_connections in /metrics:\n%s", r)
+		}
+	},
 }
 
 // The fake model provider's answer, and the Telegram user of the README's

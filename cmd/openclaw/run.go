@@ -207,7 +207,7 @@ func (r *RunCmd) options(cfg *config.Config, prof config.Profile, paths config.P
 	opts := gateway.Options{
 		Hosts: hosts, Port: port, Limits: limitsFrom(cfg), Secret: secret, RateLimit: reload.RateLimitFrom(cfg),
 		AutoApproveLocal: autoApproveLocal(cfg), StateDir: paths.StateDir, ConfigPath: paths.ConfigPath,
-		Config: cfg, Canvas: canvasOptions(cfg, paths, port, hosts, secret),
+		Config: cfg, Canvas: canvasOptions(cfg, paths, port, hosts, secret), ControlUI: controlUIOptions(cfg),
 		Channels: []channels.Driver{telegram.Driver{}},
 	}
 	if ms := envInt("OPENCLAW_PRESENCE_TTL_MS"); ms > 0 {
@@ -247,6 +247,20 @@ func canvasOptions(cfg *config.Config, paths config.Paths, port int, hosts []str
 		chosts = hosts
 	}
 	return &gateway.CanvasOptions{Root: expandHome(root), Port: cport, Hosts: chosts}
+}
+
+// controlUIOptions applies gateway.controlUi: the built-in page unless root
+// names a build; nil when it is turned off.
+func controlUIOptions(cfg *config.Config) *gateway.ControlUIOptions {
+	c := cfg.Gateway.ControlUI
+	if !c.IsEnabled() {
+		return nil
+	}
+	root := c.Root
+	if root != "" {
+		root = expandHome(root)
+	}
+	return &gateway.ControlUIOptions{BasePath: c.BasePath, Root: root}
 }
 
 func expandHome(p string) string {

@@ -86,13 +86,24 @@ type AgentWait struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// ChatSendParams are chat.send's params.
+// ChatSendParams are chat.send's params. Besides what a turn needs, the
+// fields the reference's Control UI sends with a message are accepted:
+// deliver (false: the reply stays in the chat; true is refused: a reply is
+// delivered to a channel with agent's deliver, channel and to),
+// expectedLeafEntryId and sessionId (the app's view of the transcript, for
+// the reference's branching transcripts; ours are linear and a turn always
+// continues the session's current transcript, so they are not compared),
+// thinking (the turn's reasoning effort, as agent's).
 type ChatSendParams struct {
-	SessionKey     string `json:"sessionKey" minLength:"1"`
-	Message        string `json:"message" minLength:"1" maxLength:"1048576"`
-	IdempotencyKey string `json:"idempotencyKey" minLength:"1" maxLength:"256"`
-	AgentID        string `json:"agentId,omitempty"`
-	TimeoutMs      int    `json:"timeoutMs,omitempty" minimum:"0" maximum:"86400000"`
+	SessionKey          string  `json:"sessionKey" minLength:"1"`
+	Message             string  `json:"message" minLength:"1" maxLength:"1048576"`
+	IdempotencyKey      string  `json:"idempotencyKey" minLength:"1" maxLength:"256"`
+	AgentID             string  `json:"agentId,omitempty"`
+	SessionID           string  `json:"sessionId,omitempty" minLength:"1"`
+	Thinking            string  `json:"thinking,omitempty"`
+	Deliver             bool    `json:"deliver,omitempty"`
+	ExpectedLeafEntryID *string `json:"expectedLeafEntryId,omitempty" type:"string|null" minLength:"1"`
+	TimeoutMs           int     `json:"timeoutMs,omitempty" minimum:"0" maximum:"86400000"`
 }
 
 // ChatSend is chat.send's result: the run started; its output comes as
@@ -115,14 +126,40 @@ type ChatAbort struct {
 	RunIDs  []string `json:"runIds"`
 }
 
-// ChatHistoryParams are chat.history's params.
+// ChatHistoryParams are chat.history's (and chat.startup's) params, the
+// reference's set.
 type ChatHistoryParams struct {
 	SessionKey string `json:"sessionKey" minLength:"1"`
+	AgentID    string `json:"agentId,omitempty" minLength:"1"`
 	Limit      int    `json:"limit,omitempty" minimum:"1" maximum:"1000"`
 	// MaxBytes bounds the answer's size: the newest messages that fit are
 	// returned (always at least the newest one), hasMore says there are
-	// more. Default and cap: 8 MiB, well inside any client's frame limit.
-	MaxBytes int `json:"maxBytes,omitempty" minimum:"1024" maximum:"8388608"`
+	// more. Default and cap: 8 MiB, well inside any client's frame limit (a
+	// larger value is taken as the cap).
+	MaxBytes int `json:"maxBytes,omitempty" minimum:"1024"`
+	// Offset skips that many of the newest messages: the page before them.
+	Offset int `json:"offset,omitempty" minimum:"0"`
+	// InputRunIDs asks what became of messages the caller sent (their
+	// idempotency keys): inputReceipts answers each.
+	InputRunIDs []string `json:"inputRunIds,omitempty" minItems:"1" maxItems:"50"`
+	// SessionID, when given, must be the session's current id.
+	SessionID string `json:"sessionId,omitempty" minLength:"1"`
+	// MaxChars truncates each message's text to this many characters.
+	MaxChars int `json:"maxChars,omitempty" minimum:"1" maximum:"500000"`
+	// Cursor, PendingBefore and MessageID are the reference's incremental
+	// catch-up: accepted, and answered with the newest page (this gateway
+	// hands out no cursor, so a client never has one of ours to resume).
+	Cursor        string `json:"cursor,omitempty"`
+	PendingBefore int    `json:"pendingBefore,omitempty" minimum:"1"`
+	MessageID     string `json:"messageId,omitempty" minLength:"1"`
+}
+
+// ExtendSchema bounds each of inputRunIds (an idempotency key) and makes
+// them unique, as the reference does.
+func (ChatHistoryParams) ExtendSchema(s map[string]any) {
+	ids := s["properties"].(map[string]any)["inputRunIds"].(map[string]any)
+	ids["items"] = map[string]any{"type": "string", "minLength": 1, "maxLength": 256}
+	ids["uniqueItems"] = true
 }
 
 // ChatHistory is chat.history's result.
@@ -132,6 +169,9 @@ type ChatHistory struct {
 	Messages      []ChatMessage `json:"messages"`
 	HasMore       bool          `json:"hasMore"`
 	TotalMessages int           `json:"totalMessages"`
+	// InputReceipts answers inputRunIds: "consumed" when the message is in
+	// the transcript (consumedByEventId names it), else "pending".
+	InputReceipts []InputReceipt `json:"inputReceipts,omitempty"`
 	// InFlightRun is the session's turn in progress, if any, with its
 	// text so far: a reader that (re)connects mid-run starts from it and
 	// continues with the run's events after it (docs/PROTOCOL.md §6.4).
@@ -148,18 +188,44 @@ type InFlightRun struct {
 	ChatSeq   int64  `json:"chatSeq"`
 }
 
+// InputReceipt says whether a message the caller sent has reached the
+// transcript.
+type InputReceipt struct {
+	RunID             string `json:"runId"`
+	State             string `json:"state"` // pending | consumed
+	ConsumedByEventID string `json:"consumedByEventId,omitempty"`
+}
+
 // ChatMessage is one transcript message as the reference returns it: a
 // user message's content is a string, an assistant message's a list of
 // TextParts with its provider, model, stop reason and usage.
 type ChatMessage struct {
-	Role       string          `json:"role"`
-	Content    json.RawMessage `json:"content"`
-	Timestamp  int64           `json:"timestamp"`
-	RunID      string          `json:"runId,omitempty"`
-	Provider   string          `json:"provider,omitempty"`
-	Model      string          `json:"model,omitempty"`
-	StopReason string          `json:"stopReason,omitempty"`
-	Usage      json.RawMessage `json:"usage,omitempty"`
+	Role      string          `json:"role"`
+	Content   json.RawMessage `json:"content"`
+	Timestamp int64           `json:"timestamp"`
+	// IdempotencyKey is a user message's "<the key it was sent with>:user",
+	// which a client matches against what it sent (the reference's app
+	// clears its outbox with it).
+	IdempotencyKey string          `json:"idempotencyKey,omitempty"`
+	RunID          string          `json:"runId,omitempty"`
+	Provider       string          `json:"provider,omitempty"`
+	Model          string          `json:"model,omitempty"`
+	StopReason     string          `json:"stopReason,omitempty"`
+	Usage          json.RawMessage `json:"usage,omitempty"`
+	// Meta identifies a transcript message (absent in a chat event's
+	// message, which is not in the transcript yet): a client that got the
+	// message as it streamed, as a session.message event and in a history
+	// page shows it once.
+	Meta *MessageMeta `json:"__openclaw,omitempty"`
+}
+
+// MessageMeta is a transcript message's identity, in the reference's
+// "__openclaw" field.
+type MessageMeta struct {
+	ID             string `json:"id"`
+	Seq            int64  `json:"seq"` // its position in the session, from 1
+	RunID          string `json:"runId,omitempty"`
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
 // TextPart is one part of an assistant message's content.
@@ -245,9 +311,15 @@ type ChatEvent struct {
 type SessionMessagesParams struct {
 	Key     string `json:"key" minLength:"1" maxLength:"512"`
 	AgentID string `json:"agentId,omitempty"`
-	// IncludeApprovals is the reference's pending-approval replay; there
-	// are no approvals here, and true is refused.
+	// IncludeApprovals asks for the session's pending approvals too: there
+	// are none here (tools run without exec approvals), so nothing is
+	// replayed. The reference accepts only true.
 	IncludeApprovals bool `json:"includeApprovals,omitempty"`
+}
+
+// ExtendSchema makes includeApprovals accept only true, as the reference.
+func (SessionMessagesParams) ExtendSchema(s map[string]any) {
+	s["properties"].(map[string]any)["includeApprovals"] = map[string]any{"const": true}
 }
 
 // SessionUnsubscribeParams are sessions.messages.unsubscribe's params.

@@ -1,6 +1,9 @@
 package protocol
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Scheduled agent turns and heartbeats: cron.*, wake, last-heartbeat,
 // set-heartbeats, and the cron and heartbeat events. The shapes are the
@@ -367,4 +370,19 @@ type HeartbeatEvent struct {
 	Channel    string `json:"channel,omitempty"`
 	To         string `json:"to,omitempty"`
 	Error      string `json:"error,omitempty"`
+}
+
+// String words a schedule for a person: "every 30m0s", "cron 0 3 * * *
+// (Europe/Paris)", "at 2026-12-24T18:00:00Z".
+func (s CronSchedule) String() string {
+	switch s.Kind {
+	case "every":
+		return "every " + (time.Duration(s.EveryMs) * time.Millisecond).String()
+	case "cron":
+		if s.TZ != "" {
+			return "cron " + s.Expr + " (" + s.TZ + ")"
+		}
+		return "cron " + s.Expr
+	}
+	return "at " + s.At
 }

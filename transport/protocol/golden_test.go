@@ -19,7 +19,8 @@ func ptr[T any](v T) *T { return &v }
 // code: a changed shape is a changed wire contract.
 var goldenPayloads = map[string]any{
 	"hello-ok": &HelloOK{Type: "hello-ok", Protocol: Version,
-		Server: HelloServer{Version: "2026.9.6", BuildID: "openclaw-go-0123456789ab-go1.26.8", ConnID: "c-1", BootID: "b-1"},
+		Server: HelloServer{Version: "2026.9.6", BuildID: "openclaw-go-0123456789ab-go1.26.8", ConnID: "c-1", BootID: "b-1",
+			ControlUIBuildSource: "bundled"},
 		Features: HelloFeature{Methods: []string{"health", "status"}, Events: []string{"connect.challenge", "tick"},
 			Capabilities: []string{"published-model-catalog"}},
 		Snapshot: Snapshot{Presence: []PresenceEntry{{Host: "gw", Mode: "gateway", Reason: "self", TS: 1700000000000}},

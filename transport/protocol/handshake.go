@@ -78,6 +78,12 @@ type HelloServer struct {
 	BuildID string `json:"buildId,omitempty"`
 	ConnID  string `json:"connId"`
 	BootID  string `json:"bootId,omitempty"`
+	// ControlUIBuildSource is where the Control UI served on this port
+	// comes from: "configured" (gateway.controlUi.root) or "bundled" (the
+	// gateway's own page). A reference Control UI served from the same
+	// origin compares its build id with buildId unless this is
+	// "configured", and stops at "Refresh required" when they differ.
+	ControlUIBuildSource string `json:"controlUiBuildSource,omitempty"`
 }
 
 // HelloFeature lists what this gateway serves: derived from the method

@@ -7,11 +7,18 @@ package protocol
 // "default" list the models the config declares; "all" the same (we know
 // no catalog beyond the config). Provider filters by provider id.
 type ModelsListParams struct {
-	View           string `json:"view,omitempty" enum:"default,configured,all"`
+	View           string `json:"view,omitempty" enum:"default,configured,provider-config,all"`
 	Provider       string `json:"provider,omitempty" minLength:"1"`
 	AgentID        string `json:"agentId,omitempty" minLength:"1"`
 	IncludeDetails bool   `json:"includeDetails,omitempty"`
 	Refresh        bool   `json:"refresh,omitempty"` // nothing to refresh: the list is the config's
+	// Accepted as at the reference; the list is the config's whatever the
+	// session, auth profile or preparation state.
+	SessionKey                  string `json:"sessionKey,omitempty" minLength:"1"`
+	AuthProfileID               string `json:"authProfileId,omitempty" minLength:"1" maxLength:"256"`
+	IncludeProviderCapabilities bool   `json:"includeProviderCapabilities,omitempty"`
+	IncludeDefaultModels        bool   `json:"includeDefaultModels,omitempty"`
+	PreparedOnly                bool   `json:"preparedOnly,omitempty"`
 }
 
 // ModelsList is models.list's result.

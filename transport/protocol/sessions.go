@@ -34,6 +34,42 @@ type SessionsListParams struct {
 	// Archived: true lists archived sessions (there are none: sessions are
 	// not archived here), false or "all" lists every session.
 	Archived json.RawMessage `json:"archived,omitempty" type:"boolean|string"`
+
+	// ConfiguredAgentsOnly leaves out sessions of agents no longer in the
+	// config.
+	ConfiguredAgentsOnly bool `json:"configuredAgentsOnly,omitempty"`
+	// The reference's filters on things this gateway does not have
+	// (sub-agent spawns, projects, workspaces, groups, pins, boards,
+	// owners and people): a filter that asks for one matches no session.
+	SpawnedBy          string          `json:"spawnedBy,omitempty" minLength:"1"`
+	ProjectID          string          `json:"projectId,omitempty" minLength:"1"`
+	WorkspaceDir       string          `json:"workspaceDir,omitempty" minLength:"1"`
+	Group              string          `json:"group,omitempty"`
+	Pinned             *bool           `json:"pinned,omitempty"`
+	BoardFace          string          `json:"boardFace,omitempty" enum:"chat,dashboard"`
+	HasBoard           *bool           `json:"hasBoard,omitempty"`
+	CreatorID          string          `json:"creatorId,omitempty" minLength:"1"`
+	OwnerID            string          `json:"ownerId,omitempty" minLength:"1"`
+	InvolvingProfileID string          `json:"involvingProfileId,omitempty" minLength:"1"`
+	ProfileRelation    json.RawMessage `json:"profileRelation,omitempty" type:"object"`
+	// Accepted and change nothing: every session here is a direct
+	// interaction, sorted by its last update.
+	ActiveOnly             bool   `json:"activeOnly,omitempty"`
+	RequireLastInteraction bool   `json:"requireLastInteraction,omitempty"`
+	SortBy                 string `json:"sortBy,omitempty" enum:"updatedAt,lastInteractionAt,activity"`
+	ExcludeSystem          bool   `json:"excludeSystem,omitempty"`
+	IncludeActivitySummary bool   `json:"includeActivitySummary,omitempty"`
+	OwnerFirst             bool   `json:"ownerFirst,omitempty"`
+	InvolvingMe            bool   `json:"involvingMe,omitempty"`
+	IncludePeople          bool   `json:"includePeople,omitempty"`
+}
+
+// MatchesNothing reports whether the params filter on something no session
+// here has (see SpawnedBy).
+func (p *SessionsListParams) MatchesNothing() bool {
+	return p.SpawnedBy != "" || p.ProjectID != "" || p.WorkspaceDir != "" || p.Group != "" ||
+		(p.Pinned != nil && *p.Pinned) || p.BoardFace != "" || (p.HasBoard != nil && *p.HasBoard) ||
+		p.CreatorID != "" || p.OwnerID != "" || p.InvolvingProfileID != "" || len(p.ProfileRelation) > 0
 }
 
 // SessionsList is sessions.list's result.

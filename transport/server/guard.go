@@ -137,6 +137,7 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
+		c.sock.srv.m.BytesIn.Add(float64(n))
 		pass, ok := c.g.scan(p[:n], c.sock.readLimit())
 		if !ok {
 			c.err = errFrameTooLarge
@@ -160,5 +161,6 @@ func (w guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.sock.raw = c // written to directly (writer.go); reads go through the guard
+	dropWhenStuck(c, w.sock.limits.WriteTimeout)
 	return &guardedConn{Conn: c, sock: w.sock}, brw, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,6 +104,7 @@ type upgradeReq struct {
 	key    string // Sec-WebSocket-Key; "" is testKey
 	origin string // Origin header; "" sends none
 	host   string // Host header; "" is the server's address
+	rcvbuf int    // the client's kernel receive buffer; 0 is the system's
 }
 
 // upgrade sends the upgrade request and reads the answer. It returns the
@@ -112,6 +114,18 @@ func upgrade(t testing.TB, addr string, u upgradeReq) (*wsClient, int, string) {
 	d := net.Dialer{Timeout: 5 * time.Second}
 	if u.from != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(u.from)}
+	}
+	if u.rcvbuf > 0 {
+		// Set before connecting: the window is small from the first byte.
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			if err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, u.rcvbuf)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
 	}
 	c, err := d.Dial("tcp", addr)
 	if err != nil {

@@ -26,10 +26,13 @@ type Limits struct {
 	MaxPendingFrames int           // frames held before hello-ok; one more closes 1008
 	PingInterval     time.Duration // ping after auth; no pong by the next one drops the socket
 	TickInterval     time.Duration // tick event period
-	// WriteTimeout bounds one write to a socket whose peer stopped reading:
-	// past it the socket is dropped, so a stuck peer holds no goroutine. A
-	// write is given between half of it and all of it (the deadline is
-	// moved only when less than half is left).
+	// WriteTimeout is how long a peer that stopped reading keeps its
+	// socket. A write that blocks is given between half of it and all of
+	// it (the deadline is moved only when less than half is left), so a
+	// stuck peer holds no goroutine; and on Linux the kernel drops the
+	// connection once bytes it already took for the peer have waited that
+	// long unacknowledged (stuck_linux.go), since most writes to a stuck
+	// peer return at once, into the kernel's send buffer.
 	WriteTimeout time.Duration
 	// MaxFrameOut is the largest frame the gateway writes, in bytes. A
 	// response over it is answered with an error instead and a broadcast

@@ -21,6 +21,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/lxzan/gws"
+
+	"openclaw/metrics"
 )
 
 // Handler receives one socket's traffic. Frame is called on the socket's read
@@ -52,6 +54,9 @@ type Options struct {
 	// every path none of them claims.
 	Routes map[string]http.Handler
 	Log    *slog.Logger
+	// Metrics are the transport's counters (nil: counted where nothing
+	// exports them).
+	Metrics *metrics.Transport
 }
 
 // Server is the listener, the HTTP server and the WebSocket upgrader.
@@ -61,6 +66,7 @@ type Server struct {
 	log      *slog.Logger
 	upgrader *gws.Upgrader
 	http     *http.Server
+	m        *metrics.Transport
 
 	mu      sync.Mutex
 	ls      *Listeners
@@ -73,7 +79,10 @@ type Server struct {
 
 // New builds a server; Start binds it.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, limits: opts.Limits.WithDefaults(), log: opts.Log, preauth: make(map[netip.Addr]int)}
+	s := &Server{opts: opts, limits: opts.Limits.WithDefaults(), log: opts.Log, preauth: make(map[netip.Addr]int), m: opts.Metrics}
+	if s.m == nil {
+		s.m = metrics.Or(nil).Transport
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -340,6 +349,7 @@ func (e *events) OnMessage(c *gws.Conn, m *gws.Message) {
 	// read it (guard.go). Binary frames are handed on like text, as the
 	// reference does: its clients only send text, and a binary frame that
 	// is not valid JSON gets the same answer as a text one.
+	e.s.m.FramesIn.Inc()
 	a.h.Frame(m.Bytes())
 }
 

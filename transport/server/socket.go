@@ -83,6 +83,12 @@ func (s *Socket) frameTooLarge() {
 	_ = s.conn.WriteClose(1009, []byte("frame too large"))
 }
 
+// addBacklog moves the socket's backlog and the server's total with it.
+func (s *Socket) addBacklog(n int64) {
+	s.backlog.Add(n)
+	s.srv.m.Backlog.Add(n)
+}
+
 // Backlog is the number of bytes queued but not yet written.
 func (s *Socket) Backlog() int64 { return s.backlog.Load() }
 
@@ -178,8 +184,9 @@ func (s *Socket) broadcastLocked(b *protocol.Broadcast) bool {
 					return false
 				}
 				*prev = m
-				s.backlog.Add(grow)
+				s.addBacklog(grow)
 				s.merged.Add(1)
+				s.srv.m.Merged.Inc()
 				return true
 			}
 		}
@@ -188,6 +195,7 @@ func (s *Socket) broadcastLocked(b *protocol.Broadcast) bool {
 		if b.Droppable {
 			s.seq++
 			s.dropped.Add(1)
+			s.srv.m.Dropped.Inc()
 			return false
 		}
 		s.slowConsumerLocked()
@@ -280,6 +288,7 @@ func (s *Socket) slowConsumerLocked() {
 	if !s.closing.CompareAndSwap(false, true) {
 		return
 	}
+	s.srv.m.SlowConsumers.Inc()
 	s.abandon = true
 	s.dropQueueLocked()
 	at := time.Now().Add(slowConsumerGrace)

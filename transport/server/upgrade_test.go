@@ -101,3 +101,45 @@ func TestSlowConsumerStuckPeerIsDropped(t *testing.T) {
 	<-dropped
 	r.waitClosed(t)
 }
+
+// Issue 17: a peer that stopped reading was never dropped while the
+// kernel's send buffer for it (up to 4 MiB, and merged deltas keep a stuck
+// reader's share of a reply below that) still took every write: no write
+// ever blocked, so the write timeout never ran out, and only a missed ping
+// ended it, up to two ping intervals later. Now bytes the peer leaves
+// unacknowledged for the write timeout drop it, whether or not a write is
+// blocked.
+func TestStuckPeerDroppedWhileWritesReturn(t *testing.T) {
+	const frames, size = 64, 4 << 10 // 256 KiB: far below the send buffer
+	written := make(chan int, 1)
+	ts := startServer(t, server.Options{Limits: server.Limits{WriteTimeout: 500 * time.Millisecond}}, func(s *server.Socket, data []byte) {
+		authOnFrame(s, data)
+		if string(data) == "send" {
+			n := 0
+			for range frames {
+				if s.Send([]byte(strings.Repeat("x", size))) {
+					n++
+				}
+			}
+			written <- n
+		}
+	})
+	w, code, body := upgrade(t, ts.addr, upgradeReq{rcvbuf: 4096})
+	if code != 101 {
+		t.Fatalf("upgrade: HTTP %d %q", code, body)
+	}
+	r := ts.next(t)
+	w.authenticate()
+	w.text("send") // and read nothing more
+	if n := <-written; n != frames {
+		t.Fatalf("%d of %d frames queued: the socket was refused as a slow consumer, not dropped as stuck", n, frames)
+	}
+	for r.sock.Backlog() > 0 { // every write returned: the kernel holds the rest
+		select {
+		case <-r.closed:
+			t.Fatal("closed before the queue drained")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	r.waitClosed(t)
+}

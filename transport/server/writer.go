@@ -80,7 +80,7 @@ func (s *Socket) pushLocked(it outItem) {
 		s.q = queues.Get().(*outQueue)
 	}
 	s.q.items = append(s.q.items, it)
-	s.backlog.Add(it.size())
+	s.addBacklog(it.size())
 	if !s.writing {
 		s.writing = true
 		go writeLoop(s) // not s.writeLoop: a method value is an allocation
@@ -96,7 +96,7 @@ func (s *Socket) dropQueueLocked() {
 	for i := range s.q.items {
 		n += s.q.items[i].size()
 	}
-	s.backlog.Add(-n)
+	s.addBacklog(-n)
 	s.q.recycle()
 	s.q = nil
 }
@@ -139,7 +139,7 @@ func writeLoop(s *Socket) {
 		for i := range q.items {
 			n += q.items[i].size()
 		}
-		s.backlog.Add(-n)
+		s.addBacklog(-n)
 		q.recycle()
 		if !ok {
 			s.mu.Lock()
@@ -227,7 +227,8 @@ func (s *Socket) flush(w *batch, items []outItem) bool {
 	}
 	w.buf = buf
 	if len(iov) == 0 {
-		_, err := s.raw.Write(buf)
+		n, err := s.raw.Write(buf)
+		s.srv.m.Sent(len(items), int64(n))
 		return err == nil
 	}
 	if mark < len(buf) {
@@ -236,7 +237,8 @@ func (s *Socket) flush(w *batch, items []outItem) bool {
 	// WriteTo through the pooled w.iov: on a local slice it would move
 	// that slice header to the heap, once per write.
 	w.iov = iov
-	_, err := w.iov.WriteTo(s.raw) // consumes w.iov
+	n, err := w.iov.WriteTo(s.raw) // consumes w.iov
+	s.srv.m.Sent(len(items), int64(n))
 	clear(iov)
 	w.iov = iov[:0]
 	return err == nil

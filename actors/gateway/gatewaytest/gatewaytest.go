@@ -329,6 +329,10 @@ func (w *Conn) Call(id, method string, params any) *Frame {
 	return w.Res(id)
 }
 
+// Close closes the connection from the client's side (no close frame: a
+// client that went away).
+func (w *Conn) Close() { _ = w.c.NetConn().Close() }
+
 // Closed waits for the server to close the socket and returns the code and
 // reason it sent.
 func (w *Conn) Closed() (uint16, string) {

@@ -110,6 +110,12 @@ type Reply struct {
 	Fault      Fault
 	FaultAfter int
 
+	// Hold, when set, pauses the stream after HoldAfter events until it is
+	// closed: a test sees the reply half streamed, for as long as it
+	// needs, then lets it finish.
+	Hold      <-chan struct{}
+	HoldAfter int
+
 	// NoStream answers with one chat.completion JSON body even when the
 	// request asked to stream, as a server ignoring stream=true does.
 	NoStream bool
@@ -470,6 +476,20 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// hold waits until gate is closed; false when the client went away or the
+// server is closing.
+func (s *Server) hold(ctx context.Context, gate <-chan struct{}) bool {
+	select {
+	case <-gate:
+		return true
+	case <-ctx.Done():
+		s.noteDisconnect()
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, reply Reply, seq int) {
 	events := reply.Raw
 	contentEnd := 0 // events[1:contentEnd] are the content chunks
@@ -493,6 +513,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, rep
 			break
 		}
 		if i > 0 && !s.wait(r.Context(), reply.ChunkDelay) {
+			return
+		}
+		if reply.Hold != nil && i == reply.HoldAfter && !s.hold(r.Context(), reply.Hold) {
 			return
 		}
 		var at time.Time

@@ -269,3 +269,41 @@ func TestOnChunk(t *testing.T) {
 		t.Errorf("calls %v, want %v", calls, want)
 	}
 }
+
+// TestHold: a held stream sends the events before HoldAfter, then nothing
+// until the gate closes, then the rest.
+func TestHold(t *testing.T) {
+	gate := make(chan struct{})
+	s := fakeprovider.New(t, fakeprovider.Reply{Text: "one two three", Deltas: 3, Hold: gate, HoldAfter: 2})
+	res := post(t, s.URL, streamReq, nil)
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if line, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				lines <- line
+			}
+		}
+		close(lines)
+	}()
+	for i := 0; i < 2; i++ { // the role chunk and "one"
+		select {
+		case <-lines:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("event %d before the hold did not arrive", i)
+		}
+	}
+	select {
+	case l := <-lines:
+		t.Fatalf("an event arrived while held: %s", l)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(gate)
+	var rest []string
+	for l := range lines {
+		rest = append(rest, l)
+	}
+	if len(rest) == 0 || rest[len(rest)-1] != "[DONE]" || !strings.Contains(strings.Join(rest, ""), "three") {
+		t.Fatalf("after the hold: %v", rest)
+	}
+}
