@@ -19,6 +19,7 @@ require (
 	github.com/prometheus/common v0.44.0
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/titanous/json5 v1.0.0
+	howett.net/plist v1.0.1
 	modernc.org/sqlite v1.62.0
 )
 

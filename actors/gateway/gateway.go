@@ -28,6 +28,7 @@ import (
 	"openclaw/actors/httpapi"
 	"openclaw/actors/hub"
 	"openclaw/actors/methods"
+	"openclaw/actors/reload"
 	"openclaw/actors/store"
 	"openclaw/actors/tools"
 	"openclaw/config"
@@ -162,6 +163,7 @@ type Gateway struct {
 	root     *actor.PID
 	hub      *actor.PID
 	runs     *actor.PID
+	config   *actor.PID
 	store    *store.Store
 	draining atomic.Bool
 	srv      *server.Server
@@ -219,7 +221,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	hub.CompactRegistry(g.system)
 
 	t := g.compose(validate)
-	g.hub, g.runs = t.pids.hub, t.pids.runs
+	g.hub, g.runs, g.config = t.pids.hub, t.pids.runs, t.pids.config
 	g.root, err = g.system.Root.SpawnNamed(supervisorProps(o.Log, t.children, t.pids.health), rootName)
 	if err != nil {
 		g.stopActors()
@@ -274,6 +276,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 	o.Log.Info("gateway listening", "addr", g.srv.Addr(), "port", g.srv.Port(), "auth", string(o.Secret.Mode),
 		"stateDir", o.StateDir, "pid", os.Getpid())
 	return nil
+}
+
+// ReloadConfig has the config actor read the file now (SIGHUP): a hot
+// change is applied in place, a restart-class one asks for a restart, a
+// broken file is logged and the running config stays.
+func (g *Gateway) ReloadConfig(reason string) {
+	g.system.Root.Send(g.config, &reload.ReloadNow{Reason: reason})
 }
 
 // Port is the bound port.

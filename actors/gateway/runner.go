@@ -38,18 +38,28 @@ type Runner struct {
 	OnStart func(*Gateway)
 
 	restart chan string
+	reload  chan string
 	stop    chan struct{}
 }
 
 // NewRunner returns a runner; Run starts it.
 func NewRunner(build func() (Options, error), log *slog.Logger) *Runner {
-	return &Runner{Build: build, Log: log, restart: make(chan string, 1), stop: make(chan struct{})}
+	return &Runner{Build: build, Log: log, restart: make(chan string, 1), reload: make(chan string, 1), stop: make(chan struct{})}
 }
 
 // Restart asks for an in-process restart; it does not wait for it.
 func (r *Runner) Restart(reason string) {
 	select {
 	case r.restart <- reason:
+	default: // one is already pending
+	}
+}
+
+// Reload asks the running generation to read its config file now
+// (SIGHUP); it does not wait.
+func (r *Runner) Reload(reason string) {
+	select {
+	case r.reload <- reason:
 	default: // one is already pending
 	}
 }
@@ -94,6 +104,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			r.stopGeneration(context.Background(), g)
 			return nil
+		case why := <-r.reload:
+			g.ReloadConfig(why)
+			continue
 		case reason = <-r.restart:
 		}
 		start := time.Now()

@@ -58,6 +58,11 @@ type Deps struct {
 type fileEvent struct{}
 type settle struct{ gen int }
 
+// ReloadNow asks the config actor to read the file at once, as a change
+// the watcher saw would (SIGHUP sends it; it works with reload.mode off
+// too: the operator asked).
+type ReloadNow struct{ Reason string }
+
 type reloader struct {
 	d         Deps
 	timers    core.Timers
@@ -95,6 +100,10 @@ func (r *reloader) Receive(ctx actor.Context) {
 		if m.gen == r.pending {
 			r.fileChanged(ctx)
 		}
+	case *ReloadNow:
+		r.pending++ // a debounced read in progress is this one
+		r.d.Log.Info("config reload requested", "reason", m.Reason, "path", r.d.Path)
+		r.fileChanged(ctx)
 	case *methods.ConfigGet:
 		m.Reply(r.get(m.Caller))
 	case *methods.ConfigSet:

@@ -188,58 +188,6 @@ func writeStatus(w io.Writer, res json.RawMessage) error {
 	return err
 }
 
-// GatewayStatusCmd probes the gateway: connect, then status.
-type GatewayStatusCmd struct {
-	Target
-	JSON    bool `name:"json" help:"Print JSON."`
-	NoProbe bool `help:"Do not connect; only print where the gateway is expected."`
-}
-
-func (c *GatewayStatusCmd) Run(g *Globals) error {
-	rt, err := resolveTarget(g, c.Target)
-	if err != nil {
-		return err
-	}
-	url := rt.url
-	out := map[string]any{"cli": map[string]any{"version": version()}, "gateway": map[string]any{"probeUrl": url}}
-	if c.NoProbe {
-		return printJSON(mustJSON(out))
-	}
-	start := time.Now()
-	cl, err := dialTarget(rt, c.Timeout)
-	rpc := map[string]any{"ok": err == nil, "url": url, "kind": "connect"}
-	if err != nil {
-		rpc["error"] = err.Error()
-		out["rpc"] = rpc
-		if c.JSON {
-			_ = printJSON(mustJSON(out))
-		}
-		return fail(exitFailure, "gateway not reachable at %s: %v", url, oneLine(err.Error()))
-	}
-	defer cl.Close()
-	var hello struct {
-		Server json.RawMessage `json:"server"`
-		Auth   json.RawMessage `json:"auth"`
-	}
-	_ = json.Unmarshal(cl.Hello, &hello)
-	rpc["server"], rpc["auth"] = hello.Server, hello.Auth
-	rpc["connectMs"] = time.Since(start).Milliseconds()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.Timeout)*time.Second)
-	defer cancel()
-	if st, err := cl.Call(ctx, "status", map[string]any{}); err == nil {
-		rpc["status"] = st
-	} else {
-		rpc["statusError"] = err.Error()
-	}
-	out["rpc"] = rpc
-	if c.JSON {
-		return printJSON(mustJSON(out))
-	}
-	fmt.Printf("Gateway reachable at %s (connect %d ms)\n", url, rpc["connectMs"])
-	fmt.Printf("Server: %s\nAuth: %s\n", hello.Server, hello.Auth)
-	return nil
-}
-
 func callAndPrint(g *Globals, t Target, method string, params any, asJSON bool) error {
 	res, err := call(g, t, method, params)
 	if err != nil {
@@ -351,7 +299,7 @@ func resolveTarget(g *Globals, t Target) (target, error) {
 	}
 	if rt.token == "" && rt.password == "" && isLoopbackURL(rt.url) {
 		// Only ever sent to this machine: the file is this user's secret.
-		rt.token = readTokenFile(paths.StateDir)
+		rt.token = firstSet(readTokenFile(paths.StateDir), serviceToken(paths.StateDir))
 	}
 	return rt, nil
 }

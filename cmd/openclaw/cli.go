@@ -65,6 +65,7 @@ type CLI struct {
 	Gateway    GatewayCmd    `cmd:"" help:"Run the gateway, or talk to a running one."`
 	Health     HealthCmd     `cmd:"" help:"Fetch the gateway's health over its WebSocket."`
 	Status     StatusCmd     `cmd:"" help:"Fetch the gateway's status over its WebSocket."`
+	Logs       LogsCmd       `cmd:"" help:"Print the gateway's log (over its WebSocket); --follow keeps printing."`
 	Agent      AgentCmd      `cmd:"" help:"Run one agent turn through the gateway and print the reply as it streams."`
 	Message    MessageCmd    `cmd:"" help:"Send messages through the gateway's channels."`
 	Pairing    PairingCmd    `cmd:"" help:"Secure DM pairing: list and approve inbound requests."`
@@ -72,6 +73,7 @@ type CLI struct {
 	Devices    DevicesCmd    `cmd:"" help:"Device pairing and device tokens."`
 	Sessions   SessionsCmd   `cmd:"" help:"List, compact, reset and delete the gateway's sessions."`
 	Cron       CronCmd       `cmd:"" help:"Scheduled agent turns and heartbeats."`
+	Doctor     DoctorCmd     `cmd:"" help:"Check the installation: service unit, config, secrets, state, port, clock, limits; --fix repairs what it safely can."`
 	Setup      SetupCmd      `cmd:"" help:"Create the profile's config (with a generated token) and workspace."`
 	Completion CompletionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
 	VersionCmd VersionCmd    `cmd:"" name:"version" help:"Print the version."`
@@ -83,6 +85,12 @@ type GatewayCmd struct {
 	Call   CallCmd          `cmd:"" help:"Call a gateway method and print the result as JSON."`
 	Health HealthCmd        `cmd:"" help:"Fetch the gateway's health."`
 	Status GatewayStatusCmd `cmd:"" help:"Probe the gateway: is it reachable, who answers."`
+
+	Install   GatewayInstallCmd   `cmd:"" help:"Install the gateway as a service (systemd user unit; --system; LaunchAgent on macOS) and start it."`
+	Uninstall GatewayUninstallCmd `cmd:"" help:"Stop the gateway service and remove its unit."`
+	Start     GatewayStartCmd     `cmd:"" help:"Start the installed gateway service."`
+	Stop      GatewayStopCmd      `cmd:"" help:"Stop the installed gateway service."`
+	Restart   GatewayRestartCmd   `cmd:"" help:"Restart the installed gateway service."`
 }
 
 // VersionCmd prints the version.

@@ -33,14 +33,14 @@ func TestCLIGuidance(t *testing.T) {
 		notStdout  []string
 		oneLineOut bool // stdout is exactly one line
 	}{
-		{name: "a gateway command that does not exist", args: []string{"gateway", "install"}, code: exitUsage,
-			firstLine: "openclaw: unexpected argument install", stderr: []string{"commands of `openclaw gateway`: run, call, health, status", "openclaw gateway --help"}},
-		{name: "a flag that does not exist", args: []string{"gateway", "status", "--deep"}, code: exitUsage,
-			firstLine: "openclaw: unknown flag --deep", stderr: []string{"flags of `openclaw gateway status`: ", "--no-probe", "--json", "openclaw gateway status --help"}},
+		{name: "a gateway command that does not exist", args: []string{"gateway", "frobnicate"}, code: exitUsage,
+			firstLine: "openclaw: unexpected argument frobnicate", stderr: []string{"commands of `openclaw gateway`: run, call, health, status, install, uninstall, start, stop, restart", "openclaw gateway --help"}},
+		{name: "a flag that does not exist", args: []string{"gateway", "status", "--deeep"}, code: exitUsage,
+			firstLine: "openclaw: unknown flag --deeep", stderr: []string{"flags of `openclaw gateway status`: ", "--no-probe", "--json", "--deep", "openclaw gateway status --help"}},
 		{name: "a run flag misspelt", args: []string{"gateway", "--forse"}, code: exitUsage,
 			firstLine: "openclaw: unknown flag --forse", stderr: []string{"commands of `openclaw gateway`", "flags of `openclaw gateway run`: ", "--force", "--port"}},
 		{name: "a top-level typo", args: []string{"gatway"}, code: exitUsage,
-			firstLine: `openclaw: unexpected argument gatway, did you mean "gateway"?`, stderr: []string{"commands of `openclaw`: gateway, health, status, agent, message, pairing, nodes, devices, sessions, cron, setup, completion, version"}},
+			firstLine: `openclaw: unexpected argument gatway, did you mean "gateway"?`, stderr: []string{"commands of `openclaw`: gateway, health, status, logs, agent, message, pairing, nodes, devices, sessions, cron, doctor, setup, completion, version"}},
 		{name: "a group without its command", args: []string{"pairing"}, code: exitUsage,
 			firstLine: "openclaw: expected one of", stderr: []string{"commands of `openclaw pairing`: list, approve"}},
 		{name: "gateway --help shows the run flags", args: []string{"gateway", "--help"}, code: 0,
@@ -87,15 +87,15 @@ func TestCompletion(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{[]string{""}, []string{"gateway", "health", "status", "agent", "message", "pairing", "nodes", "devices", "sessions", "cron", "setup", "completion", "version"}},
+		{[]string{""}, []string{"gateway", "health", "status", "logs", "agent", "message", "pairing", "nodes", "devices", "sessions", "cron", "doctor", "setup", "completion", "version"}},
 		{[]string{"ga"}, []string{"gateway"}},
-		{[]string{"gateway", ""}, []string{"run", "call", "health", "status"}},
+		{[]string{"gateway", ""}, []string{"run", "call", "health", "status", "install", "uninstall", "start", "stop", "restart"}},
 		{[]string{"gateway", "--f"}, []string{"--force"}},
-		{[]string{"gateway", "status", "--"}, []string{"--dev", "--profile", "--version", "--url", "--token", "--password", "--timeout", "--json", "--no-probe", "--help"}},
+		{[]string{"gateway", "status", "--"}, []string{"--dev", "--profile", "--version", "--url", "--token", "--password", "--timeout", "--system", "--json", "--deep", "--no-probe", "--help"}},
 		{[]string{"--dev", "pairing", "a"}, []string{"approve"}},
 		{[]string{"completion", ""}, []string{"bash", "zsh", "fish"}},
 		{[]string{"message", "send", "--channel", "t"}, nil}, // a free value: nothing to offer
-		{[]string{"nonsense", ""}, []string{"gateway", "health", "status", "agent", "message", "pairing", "nodes", "devices", "sessions", "cron", "setup", "completion", "version"}},
+		{[]string{"nonsense", ""}, []string{"gateway", "health", "status", "logs", "agent", "message", "pairing", "nodes", "devices", "sessions", "cron", "doctor", "setup", "completion", "version"}},
 	}
 	for _, tt := range tests {
 		r := cli(t, append([]string{completeCommand}, tt.words...)...)
@@ -117,11 +117,11 @@ func TestCompletion(t *testing.T) {
 		t.Fatalf("bash is needed to check the bash completion: %v", err)
 	}
 	script := `source <(openclaw completion bash)
-COMP_WORDS=(openclaw gateway st); COMP_CWORD=2; _openclaw; echo "${COMPREPLY[*]}"
+COMP_WORDS=(openclaw gateway sta); COMP_CWORD=2; _openclaw; echo "${COMPREPLY[*]}"
 COMP_WORDS=(openclaw gateway --p); COMP_CWORD=2; _openclaw; echo "${COMPREPLY[*]}"`
 	env := cleanEnv("HOME="+t.TempDir(), "PATH="+filepath.Dir(testBinary)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	r := runCmd(t, 30*time.Second, env, "", bash, "-c", script)
-	if r.Code != 0 || r.Stdout != "status\n--profile --port --pprof\n" {
+	if r.Code != 0 || r.Stdout != "status start\n--profile --port --pprof\n" {
 		t.Errorf("bash completion:\n%s", r)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -173,6 +174,46 @@ var readmeSteps = map[string]readmeStep{
 		}
 		mustDial(t, g, e.setupToken)
 		e.stop(t, g)
+	},
+
+	// Run it as a service. systemd does not run here: systemctl and
+	// loginctl are the recording fakes (internal/service/testdata), and
+	// the step plays systemd, running the unit's ExecStart with its
+	// Environment= as systemd would.
+	"openclaw gateway install": func(t *testing.T, e *readmeEnv, cmd string) {
+		r := e.mustRun(t, time.Minute, cmd)
+		if !strings.Contains(e.ctlCalls(t), "systemctl --user enable --now openclaw-gateway.service") {
+			t.Fatalf("install did not enable the unit (calls %q):\n%s", e.ctlCalls(t), r)
+		}
+		e.startUnit(t)
+	},
+	"openclaw gateway status": func(t *testing.T, e *readmeEnv, cmd string) {
+		r := e.mustRun(t, time.Minute, cmd)
+		for _, want := range []string{fmt.Sprintf("openclaw-gateway.service: running (pid %d", e.unit.cmd.Process.Pid), "RPC: reachable"} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Fatalf("status does not say %q:\n%s", want, r)
+			}
+		}
+	},
+	"openclaw logs --limit 20": func(t *testing.T, e *readmeEnv, cmd string) {
+		if r := e.mustRun(t, time.Minute, cmd); !strings.Contains(r.Stdout, "gateway listening") {
+			t.Fatalf("logs:\n%s", r)
+		}
+	},
+	"openclaw gateway restart": func(t *testing.T, e *readmeEnv, cmd string) {
+		e.mustRun(t, time.Minute, cmd)
+		if !strings.Contains(e.ctlCalls(t), "systemctl --user restart openclaw-gateway.service") {
+			t.Fatalf("restart called %q", e.ctlCalls(t))
+		}
+		e.stop(t, e.unit)
+		e.startUnit(t)
+	},
+	"openclaw doctor": func(t *testing.T, e *readmeEnv, cmd string) {
+		r := e.mustRun(t, time.Minute, cmd)
+		if !strings.Contains(r.Stdout, "is what install writes") || !strings.Contains(r.Stdout, "clock agrees") {
+			t.Fatalf("doctor on the installed service:\n%s", r)
+		}
+		e.stop(t, e.unit)
 	},
 	"source <(openclaw completion bash)": func(t *testing.T, e *readmeEnv, cmd string) {
 		r := e.mustRun(t, time.Minute, cmd+"; complete -p openclaw")
@@ -339,6 +380,9 @@ type readmeEnv struct {
 	nodeRequest string // its commands' pairing request
 	setupToken  string
 	configured  map[string]any // what the README had the reader write into openclaw.json
+
+	fakeBin, ctlLog string       // fake systemctl/loginctl first on PATH, and their calls
+	unit            *gatewayProc // the gateway "systemd" runs from the installed unit
 }
 
 func newReadmeEnv(t *testing.T) *readmeEnv {
@@ -347,6 +391,12 @@ func newReadmeEnv(t *testing.T) *readmeEnv {
 		t.Fatal(err)
 	}
 	e := &readmeEnv{repo: repo, gobin: filepath.Join(t.TempDir(), "bin"), goEnv: warmGoEnv(t)}
+	e.fakeBin, e.ctlLog = t.TempDir(), filepath.Join(t.TempDir(), "ctl-calls")
+	for _, n := range []string{"systemctl", "loginctl", "launchctl"} {
+		if err := os.Symlink(filepath.Join(repo, "cmd/openclaw/internal/service/testdata/fakectl.sh"), filepath.Join(e.fakeBin, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.fp = fakeprovider.New(t)
 	e.fp.SetDefault(fakeprovider.Text(readmeReply, 3))
 	e.api = startBotAPI(t)
@@ -379,8 +429,14 @@ func (e *readmeEnv) freshMachine(t *testing.T) {
 // env is the user's environment: their HOME, openclaw on PATH once
 // installed, and the port the README's 18789 stands for.
 func (e *readmeEnv) env() []string {
-	env := cleanEnv("HOME="+e.home, "GOBIN="+e.gobin, "PATH="+e.gobin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"OPENCLAW_GATEWAY_PORT="+strconv.Itoa(e.port), "OPENCLAW_SKIP_CANVAS_HOST=1")
+	sep := string(os.PathListSeparator)
+	env := cleanEnv("HOME="+e.home, "GOBIN="+e.gobin, "PATH="+e.gobin+sep+e.fakeBin+sep+os.Getenv("PATH"),
+		"OPENCLAW_GATEWAY_PORT="+strconv.Itoa(e.port), "OPENCLAW_SKIP_CANVAS_HOST=1",
+		"XDG_CONFIG_HOME="+filepath.Join(e.home, ".config"), "FAKE_CTL_LOG="+e.ctlLog, "FAKE_CTL_LINGER=yes")
+	if e.unit != nil {
+		env = append(env, fmt.Sprintf("FAKE_CTL_SHOW=LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=%d\n"+
+			"ExecMainStartTimestamp=%s\nExecMainStatus=0\nUnitFileState=enabled", e.unit.cmd.Process.Pid, time.Now().Format(time.UnixDate)))
+	}
 	return append(env, e.goEnv...)
 }
 
@@ -562,6 +618,49 @@ func (e *readmeEnv) writeConfig(t *testing.T, block string, applied ...string) {
 	}, 20*time.Second) {
 		t.Fatalf("the running gateway did not pick up the config:\n%s", body)
 	}
+}
+
+// ctlCalls is what the fake systemctl and loginctl were asked.
+func (e *readmeEnv) ctlCalls(t *testing.T) string {
+	b, _ := os.ReadFile(e.ctlLog)
+	return string(b)
+}
+
+// startUnit does what systemd does with the installed unit: runs its
+// ExecStart with its Environment= (the paths in a test have no spaces to
+// unquote), and waits until the gateway listens.
+func (e *readmeEnv) startUnit(t *testing.T) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.home, ".config/systemd/user/openclaw-gateway.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var argv []string
+	env := cleanEnv("HOME="+e.home, "OPENCLAW_SKIP_CANVAS_HOST=1")
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			argv = strings.Fields(v)
+		}
+		if v, ok := strings.CutPrefix(l, "Environment="); ok {
+			env = append(env, v)
+		}
+	}
+	g := &gatewayProc{Port: e.port, URL: "ws://127.0.0.1:" + strconv.Itoa(e.port), Home: e.home,
+		Stdout: &lockedBuffer{}, Stderr: &lockedBuffer{}, done: make(chan struct{})}
+	g.cmd = exec.Command(argv[0], argv[1:]...)
+	g.cmd.Env, g.cmd.Stdout, g.cmd.Stderr = env, g.Stdout, g.Stderr
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { g.err = g.cmd.Wait(); close(g.done) }()
+	t.Cleanup(func() {
+		_ = g.cmd.Process.Kill()
+		<-g.done
+	})
+	if err := g.waitListening(time.Minute); err != nil {
+		t.Fatalf("the unit's gateway: %v\n%s%s", err, g.Stdout, g.Stderr)
+	}
+	e.unit = g
 }
 
 // mergeInto adds src's keys to dst, object by object.

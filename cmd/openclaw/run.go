@@ -125,10 +125,15 @@ func (r *RunCmd) Run(g *Globals) error {
 	}
 
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go func() {
 		for sig := range sigs {
+			if sig == syscall.SIGHUP {
+				// As NATS and Caddy do: reread the config, don't die.
+				runner.Reload("SIGHUP")
+				continue
+			}
 			if sig != syscall.SIGUSR1 {
 				log.Info("signal received; stopping", "signal", sig.String())
 				runner.Stop()
