@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -40,8 +39,7 @@ func (r *referenceCLI) startNodeHost(t *testing.T, g *gatewayProc, name string) 
 	home := t.TempDir()
 	out := &lockedBuffer{}
 	cmd := exec.Command(r.entry, "node", "run", "--host", "127.0.0.1", "--port", strconv.Itoa(g.Port), "--display-name", name)
-	cmd.Env = cleanEnv("HOME="+home, "PATH="+r.nodeBin+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1",
-		"OPENCLAW_GATEWAY_TOKEN="+g.Token)
+	cmd.Env = r.env(home, []string{"OPENCLAW_GATEWAY_TOKEN=" + g.Token})
 	cmd.Dir, cmd.Stdout, cmd.Stderr = home, out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -504,9 +504,8 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func followLogs(t *testing.T, ref *referenceCLI, env []string, adm *client.Client) string {
 	t.Helper()
 	home := t.TempDir()
-	e := cleanEnv("HOME="+home, "PATH="+ref.nodeBin+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1")
 	cmd := exec.Command(ref.entry, "logs", "--follow", "--plain", "--interval", "200")
-	cmd.Env, cmd.Dir = append(e, env...), home
+	cmd.Env, cmd.Dir = ref.env(home, env), home
 	// Node leaves a child that is not in the group holding the pipes: Wait
 	// gives up on them after WaitDelay instead of hanging the test.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

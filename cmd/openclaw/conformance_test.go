@@ -62,9 +62,14 @@ func newReferenceCLI(t *testing.T) *referenceCLI {
 func (r *referenceCLI) run(t *testing.T, env []string, args ...string) cmdResult {
 	t.Helper()
 	home := t.TempDir()
+	return runCmd(t, referenceTimeout, r.env(home, env), home, r.entry, args...)
+}
+
+// env is the environment of a reference CLI process: HOME, Node 24 first on
+// PATH, no inherited OPENCLAW_* variables, then extra.
+func (r *referenceCLI) env(home string, extra []string) []string {
 	e := cleanEnv("HOME="+home, "PATH="+r.nodeBin+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1")
-	e = append(e, env...)
-	return runCmd(t, referenceTimeout, e, home, r.entry, args...)
+	return append(e, extra...)
 }
 
 // conformanceCase is one reference CLI command against our gateway.

@@ -282,6 +282,19 @@ func (r cmdResult) String() string {
 // runCmd runs a command to completion (at most timeout) and captures it.
 func runCmd(t testing.TB, timeout time.Duration, env []string, dir, name string, args ...string) cmdResult {
 	t.Helper()
+	r, timedOut, err := execCmd(timeout, env, dir, name, args...)
+	if timedOut {
+		t.Fatalf("timed out after %v:\n%s", timeout, r)
+	}
+	if r.Code == -1 {
+		t.Fatalf("could not run: %v\n%s", err, r)
+	}
+	return r
+}
+
+// execCmd runs a command for at most timeout (then kills its process group)
+// and captures it.
+func execCmd(timeout time.Duration, env []string, dir, name string, args ...string) (r cmdResult, timedOut bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -294,18 +307,12 @@ func runCmd(t testing.TB, timeout time.Duration, env []string, dir, name string,
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
-	r := cmdResult{
+	err = cmd.Run()
+	r = cmdResult{
 		Cmd: shellQuote(append([]string{name}, args...)), Code: exitCodeOf(err),
 		Stdout: stdout.String(), Stderr: stderr.String(), Duration: time.Since(start),
 	}
-	if ctx.Err() != nil {
-		t.Fatalf("timed out after %v:\n%s", timeout, r)
-	}
-	if r.Code == -1 {
-		t.Fatalf("could not run: %v\n%s", err, r)
-	}
-	return r
+	return r, ctx.Err() != nil, err
 }
 
 // shellQuote renders argv for logs, quoted so it can be pasted into a shell.
