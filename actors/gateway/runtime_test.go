@@ -224,12 +224,16 @@ func TestSlowConsumer(t *testing.T) {
 	// The stuck one, once it reads again, sees a gap in seq (or was closed):
 	// the gap shows on the first broadcast it gets after the dropped ones.
 	resume()
-	time.Sleep(100 * time.Millisecond)
-	adm.Call("after", "system-event", map[string]any{"text": "after the stall", "host": "h-after"})
+	// A broadcast after the stall shows the gap. One sent while the stuck
+	// socket's backlog is still over the limit is dropped too (under load
+	// the backlog takes a while to drain), so one goes every 300 ms until
+	// the reader sees the gap.
 	var last int64
 	gap := false
-	deadline := time.After(10 * time.Second)
-	for !gap {
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; !gap; i++ {
 		select {
 		case f := <-stuck.Frames():
 			if f.Seq != nil {
@@ -240,6 +244,8 @@ func TestSlowConsumer(t *testing.T) {
 			}
 		case <-stuck.Done():
 			gap = true // closed as a slow consumer: also per policy
+		case <-tick.C:
+			adm.Call("after"+itoa(i), "system-event", map[string]any{"text": "after the stall " + itoa(i), "host": "h-after"})
 		case <-deadline:
 			t.Fatalf("stuck reader saw no dropped broadcast (last seq %d)", last)
 		}
