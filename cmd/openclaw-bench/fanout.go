@@ -362,6 +362,11 @@ func fanoutFlags(name string) *flagSetFanout {
 	return ff
 }
 
+// maxPad keeps a padded round's text ("bench-<round>|" + pad) within the
+// 65,536 characters a system-event's text may have: a gateway refuses a
+// longer one, and its readers would wait for a broadcast that never comes.
+const maxPad = 65536 - 64
+
 type flagSetFanout struct {
 	fs      *flag.FlagSet
 	cf      common
@@ -381,8 +386,8 @@ func (ff *flagSetFanout) check() error {
 	if ff.timeout <= 0 || ff.timeout > 60*time.Second {
 		return fmt.Errorf("--round-timeout must be in (0, 60s]")
 	}
-	if ff.pad < 0 || ff.pad > 4<<20 {
-		return fmt.Errorf("--pad must be 0..4194304")
+	if ff.pad < 0 || ff.pad > maxPad {
+		return fmt.Errorf("--pad must be 0..%d (a system-event's text is at most 65,536 characters)", maxPad)
 	}
 	if ff.warmup < 0 || ff.warmup > 100 {
 		return fmt.Errorf("--warmup must be 0..100")
