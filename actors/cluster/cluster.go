@@ -102,6 +102,9 @@ type peer struct {
 	started  int64
 	lastSeen time.Time
 	rows     []protocol.PresenceEntry
+	// rev is the bucket revision rows came from: a fetch answered after a
+	// newer watch update must not put older rows back.
+	rev uint64
 }
 
 type clusterActor struct {
@@ -396,7 +399,10 @@ func (c *clusterActor) apply(ctx actor.Context, u *kvUpdate) {
 			p = &peer{lastSeen: time.Now()}
 			c.peers[u.node] = p
 		}
-		p.rows = u.rows
+		if u.rev <= p.rev {
+			return // older than the rows already taken (a late fetch)
+		}
+		p.rows, p.rev = u.rows, u.rev
 	}
 	c.publish(ctx)
 }

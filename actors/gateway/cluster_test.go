@@ -127,20 +127,25 @@ func TestClusterPresenceConverges(t *testing.T) {
 	eventually(t, "presence converges", check(0, 1, 2))
 
 	// Each gateway's sockets are on every gateway, held by their gateway.
-	for i := range 3 {
-		rows := rosterOf(t, ops[i])
-		perGateway := map[string]int{}
-		for _, r := range rows {
-			if r.Mode == "ui" {
-				perGateway[r.Gateway]++
+	// A socket's row travels separately from its gateway's self row, so
+	// it may arrive a little later: wait for it too.
+	eventually(t, "every UI socket listed everywhere", func() string {
+		for i := range 3 {
+			rows := rosterOf(t, ops[i])
+			perGateway := map[string]int{}
+			for _, r := range rows {
+				if r.Mode == "ui" {
+					perGateway[r.Gateway]++
+				}
+			}
+			for j := range 3 {
+				if perGateway[fmt.Sprintf("gw-%d", j)] == 0 {
+					return fmt.Sprintf("gw-%d lists no UI socket of gw-%d: %+v", i, j, rows)
+				}
 			}
 		}
-		for j := range 3 {
-			if perGateway[fmt.Sprintf("gw-%d", j)] == 0 {
-				t.Fatalf("gw-%d lists no UI socket of gw-%d: %+v", i, j, rows)
-			}
-		}
-	}
+		return ""
+	})
 
 	// A presence event on gw-1 carries gw-2's new socket, with a larger
 	// stateVersion than before.
