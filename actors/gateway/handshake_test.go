@@ -202,11 +202,15 @@ func TestPairedDevicesMigrate(t *testing.T) {
 	dir := t.TempDir()
 	prefillDevices(t, dir, 3)
 	gw := gatewaytest.Start(t, func(o *gateway.Options) { o.StateDir = dir })
-	// The device actor migrates as it starts, alongside the listener.
+	// The device actor migrates as it starts, alongside the listener: the
+	// rows first, then the file is renamed.
 	var recs map[string][]byte
 	var err error
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if recs, err = gw.Store().Scan(context.Background(), "devices"); err != nil || len(recs) == 3 {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if recs, err = gw.Store().Scan(context.Background(), "devices"); err != nil {
+			break
+		}
+		if _, serr := os.Stat(filepath.Join(dir, "devices", "paired.json.migrated")); len(recs) == 3 && serr == nil {
 			break
 		}
 	}

@@ -93,8 +93,12 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	if !health.OK {
 		t.Fatalf("health: %s", health.Raw)
 	}
+	// The writer counts a frame's bytes after its write returns, which may
+	// be after the client has read it: wait for the counters too.
 	s = settle(t, gw, "the health request observed", func(s gatewaytest.Scrape) bool {
-		return s.Value(t, "openclaw_request_duration_seconds", "method", "health") == 1
+		return s.Value(t, "openclaw_request_duration_seconds", "method", "health") == 1 &&
+			s.Value(t, "openclaw_sent_bytes_total")-before.Value(t, "openclaw_sent_bytes_total") >= float64(len(health.Raw)) &&
+			s.Value(t, "openclaw_frames_sent_total")-before.Value(t, "openclaw_frames_sent_total") >= 1
 	})
 	if d := s.Value(t, "openclaw_frames_received_total") - before.Value(t, "openclaw_frames_received_total"); d != 1 {
 		t.Errorf("frames received for one request: %v", d)
@@ -117,8 +121,13 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	if fin := adm.Res("a1"); !fin.OK {
 		t.Fatalf("agent final: %s", fin.Raw)
 	}
+	// The run's own counters move as its actor finishes, which may trail
+	// the final response: wait for them before the exact checks below.
 	s = settle(t, gw, "the agent request observed", func(s gatewaytest.Scrape) bool {
-		return s.Value(t, "openclaw_request_duration_seconds", "method", "agent") == 1
+		return s.Value(t, "openclaw_request_duration_seconds", "method", "agent") == 1 &&
+			s.Value(t, "openclaw_runs_finished_total", "status", "ok")+s.Value(t, "openclaw_runs_finished_total", "status", "error") >= 1 &&
+			s.Value(t, "openclaw_runs_active") == 0 &&
+			s.Value(t, "openclaw_store_commit_duration_seconds") >= 2
 	})
 	for _, c := range []struct {
 		name   string
