@@ -41,6 +41,10 @@ import (
 // a turn of another gateway releases it when it ends.
 const lockPoll = 200 * time.Millisecond
 
+// releaseWait bounds how long a stopping gateway waits for a turn it
+// cancelled to release its session's lock.
+const releaseWait = 3 * time.Second
+
 // orphanEvery is how often a gateway of a cluster looks for the turns a
 // lost gateway left. A killed gateway's lock expires after the lock's life
 // (jsstore.DefaultLockTTL, 15 s): its turns run again within that plus

@@ -46,6 +46,8 @@ type run struct {
 	chat   int64 // chat event seq, per run
 	text   strings.Builder
 	start  time.Time
+	// worker, in a cluster, is closed when the turn's goroutine is done.
+	worker chan struct{}
 }
 
 // job is everything a run needs, fixed when the runs actor starts it.
@@ -132,7 +134,15 @@ func (r *run) Receive(ctx actor.Context) {
 		}
 		self, sys := ctx.Self(), ctx.ActorSystem()
 		r.root = sys.Root
+		var worker chan struct{}
+		if r.d.Locker != nil {
+			worker = make(chan struct{})
+			r.worker = worker
+		}
 		go func() {
+			if worker != nil {
+				defer close(worker)
+			}
 			final, err := r.turn(wctx, cancel, func(msg any) { sys.Root.Send(self, msg) })
 			sys.Root.Send(self, &evFinish{final: final, err: err})
 		}()
@@ -172,6 +182,15 @@ func (r *run) Receive(ctx actor.Context) {
 			// The gateway is stopping, not the user aborting: the turn
 			// stays recorded and runs again at the next start.
 			r.cancel(errStopping)
+			if r.worker != nil {
+				// In a cluster: until the turn has released its session
+				// lock (the gateway's NATS closes next), so a peer takes
+				// the turn over at once.
+				select {
+				case <-r.worker:
+				case <-time.After(releaseWait):
+				}
+			}
 		}
 	}
 }
