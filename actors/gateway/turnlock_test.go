@@ -1,13 +1,20 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"openclaw/actors/gateway"
 	"openclaw/actors/gateway/gatewaytest"
+	"openclaw/actors/store"
+	"openclaw/actors/store/jsstore"
 	"openclaw/transport/client"
 	"openclaw/transport/protocol"
 	"openclaw/transport/provider/fakeprovider"
@@ -91,4 +98,98 @@ func transcript(t testing.TB, op *client.Client, session string) string {
 		out = append(out, m.Role+":"+s)
 	}
 	return strings.Join(out, " ")
+}
+
+// TestClusterTurnFencedAfterItsLockIsTaken: while gw-0's turn streams, its
+// session's lock is taken from it (deleted from the locks bucket, as its
+// expiry after a pause would, and taken by another holder, which writes to
+// the session). gw-0's turn can no longer write: it ends with UNAVAILABLE,
+// details.code SESSION_LOCK_LOST, and the transcript holds no answer of it.
+func TestClusterTurnFencedAfterItsLockIsTaken(t *testing.T) {
+	hold := make(chan struct{})
+	fp := fakeprovider.New(t, fakeprovider.Reply{Text: "an answer the stale holder must not record", Deltas: 4, Hold: hold, HoldAfter: 2})
+	cfg := agentConfig(t, fp)
+	natsPort := gatewaytest.FreePort(t)
+	gws := gatewaytest.StartCluster(t, 3, func(i int, o *gateway.Options) {
+		c := *cfg
+		c.Gateway.Cluster = o.Config.Gateway.Cluster
+		if i == 0 {
+			cl := *c.Gateway.Cluster
+			cl.NATS.Embedded.ClientListen = fmt.Sprintf("127.0.0.1:%d", natsPort)
+			c.Gateway.Cluster = &cl
+		}
+		o.Config = &c
+	})
+	formed(t, gws[0].Operator(t))
+	const session = "agent:main:fenced"
+	w0, _ := gatewaytest.MustConnect(t, gws[0].URL, gatewaytest.Reader(t))
+	a0, _ := gatewaytest.MustConnect(t, gws[0].URL, gatewaytest.Admin())
+	a0.SendJSON(map[string]any{"type": "req", "id": "a", "method": "agent",
+		"params": map[string]any{"message": "one", "idempotencyKey": "f1", "sessionKey": session}})
+	if acc := a0.Res("a"); !acc.OK {
+		t.Fatalf("agent: %s", acc.Raw)
+	}
+	for {
+		if f := w0.Event("chat"); gatewaytest.Decode[map[string]any](t, f.Payload)["state"] == "delta" {
+			break
+		}
+	}
+
+	// Another holder takes the session: the lock goes (as on expiry), it
+	// locks and writes.
+	nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	locks, err := js.KeyValue(ctx, "test_locks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := locks.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for k := range keys.Keys() {
+		if err := locks.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("%d session locks held, want gw-0's one", n)
+	}
+	st, err := jsstore.Open(ctx, js, jsstore.Config{Cluster: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	l, err := st.LockSession(ctx, session, "intruder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, _ := json.Marshal("the new holder's message")
+	if _, err := l.Append(ctx, store.Message{SessionKey: session, Role: "user", Content: content}); err != nil {
+		t.Fatal(err)
+	}
+
+	close(hold) // gw-0's turn goes on, and cannot write
+	final := a0.Res("a")
+	if final.OK || final.Error == nil || final.Error.Code != protocol.CodeUnavailable ||
+		!strings.Contains(string(final.Raw), `"code":"SESSION_LOCK_LOST"`) {
+		t.Fatalf("the stale holder's final: %s", final.Raw)
+	}
+	if got, want := transcript(t, gws[1].Operator(t), session), "user:one user:the new holder's message"; got != want {
+		t.Fatalf("transcript %q, want %q", got, want)
+	}
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatalf("the new holder's unlock: %v", err)
+	}
 }
