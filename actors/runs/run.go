@@ -316,7 +316,7 @@ func (r *run) work(ctx context.Context, lock store.SessionLock, post func(any)) 
 	if err != nil {
 		return nil, err
 	}
-	history, _, err := st.History(ctx, j.SessionKey, HistoryWindow)
+	history, total, err := st.History(ctx, j.SessionKey, HistoryWindow)
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +337,9 @@ func (r *run) work(ctx context.Context, lock store.SessionLock, post func(any)) 
 			return nil, err
 		}
 		post(&evMessage{m})
+		if lock != nil {
+			history = caughtUp(ctx, st, j.SessionKey, history, total, m.Seq)
+		}
 	}
 	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message, target.ContextChars)
 	offered := providerTools(j.Tools)
