@@ -85,23 +85,14 @@ func TestClusterTurnsOfASessionOneAtATime(t *testing.T) {
 func transcript(t testing.TB, op *client.Client, session string) string {
 	t.Helper()
 	raw, err := callCtx(op, "chat.history", map[string]any{"sessionKey": session})
-	var h protocol.ChatHistory
-	if err != nil || json.Unmarshal(raw, &h) != nil {
-		t.Fatalf("chat.history %s: %v %s", session, err, raw)
+	if err != nil {
+		t.Fatalf("chat.history %s: %v", session, err)
 	}
-	var out []string
-	for _, m := range h.Messages {
-		var s string
-		if json.Unmarshal(m.Content, &s) != nil {
-			var parts []struct{ Text string }
-			_ = json.Unmarshal(m.Content, &parts)
-			for _, p := range parts {
-				s += p.Text
-			}
-		}
-		out = append(out, m.Role+":"+s)
+	lines, err := gatewaytest.HistoryLines(raw)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return strings.Join(out, " ")
+	return strings.Join(lines, " ")
 }
 
 // TestClusterTurnFencedAfterItsLockIsTaken: while gw-0's turn streams, its

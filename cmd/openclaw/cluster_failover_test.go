@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/transport/client"
 	"openclaw/transport/provider/fakeprovider"
 )
@@ -152,28 +153,7 @@ func sessionHistory(c *client.Client, session string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var h struct {
-		Messages []struct {
-			Role    string          `json:"role"`
-			Content json.RawMessage `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, m := range h.Messages {
-		var s string
-		if json.Unmarshal(m.Content, &s) != nil {
-			var parts []struct{ Text string }
-			_ = json.Unmarshal(m.Content, &parts)
-			for _, p := range parts {
-				s += p.Text
-			}
-		}
-		out = append(out, m.Role+":"+s)
-	}
-	return out, nil
+	return gatewaytest.HistoryLines(raw)
 }
 
 // sameHistory waits until c's chat.history of session is want.
@@ -283,7 +263,9 @@ func TestClusterKill9AndRejoin(t *testing.T) {
 
 	// Turn two streams on gw-0; its client sees it under way; kill -9.
 	mid := dialTest(t, nodes[0].proc, "cli")
-	go func() { _, _ = callIn(mid, failoverWait, "agent", map[string]any{"message": "two", "idempotencyKey": "t2"}) }()
+	go func() {
+		_, _ = callIn(mid, failoverWait, "agent", map[string]any{"message": "two", "idempotencyKey": "t2"})
+	}()
 	waitDelta(t, mid, "t2")
 	killed := time.Now()
 	nodes[0].proc.signal(t, syscall.SIGKILL)
