@@ -462,14 +462,16 @@ func (r *run) deliver(runID string, d *core.Delivery, text string) map[string]an
 }
 
 // resumed is the answer of a repeated turn that was already recorded (an
-// assistant message of this run, the newest one: in a cluster, turns of the
-// session may have followed it), or nil.
+// assistant message of this run after its newest user message: in a
+// cluster, turns of the session may have followed it), or nil.
 func resumed(history []store.Message, j *job) *core.RunFinal {
 	i := len(history) - 1
-	for i >= 0 && (history[i].Role != "assistant" || history[i].RunID != j.RunID) {
-		i--
+	for ; i >= 0; i-- {
+		if m := history[i]; m.RunID == j.RunID && (m.Role == "assistant" || m.Role == "user") {
+			break
+		}
 	}
-	if i < 0 {
+	if i < 0 || history[i].Role != "assistant" {
 		return nil
 	}
 	m := history[i]
