@@ -13,7 +13,9 @@ import (
 // resumed finds a repeated turn's recorded answer: after the run's newest
 // user message, wherever other turns put it in the transcript.
 func TestResumed(t *testing.T) {
-	msg := func(role, run string) store.Message { return store.Message{Role: role, RunID: run, Content: json.RawMessage(`"x"`)} }
+	msg := func(role, run string) store.Message {
+		return store.Message{Role: role, RunID: run, Content: json.RawMessage(`"x"`)}
+	}
 	for _, tc := range []struct {
 		name    string
 		history []store.Message
