@@ -25,6 +25,7 @@ import (
 	"openclaw/actors/reload"
 	"openclaw/actors/runs"
 	"openclaw/actors/sessions"
+	"openclaw/actors/store"
 	"openclaw/actors/tools"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
@@ -85,10 +86,12 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		health: pid("health")}
 	var hubCluster hub.Forwarder
 	var clusterStatus *core.Live[*protocol.ClusterStatus]
+	var locker store.SessionLocker // cluster mode: a session's turns, one at a time cluster-wide
 	if g.bus != nil {
 		p.cluster = pid("cluster")
 		hubCluster = clusteractor.Forwarder{Bus: g.bus}
 		clusterStatus = core.NewLive[*protocol.ClusterStatus](nil) // set by cluster
+		locker, _ = g.store.(store.SessionLocker)                  // the cluster's store (jsstore)
 	}
 	extraOwners := map[core.Owner]*actor.PID{}
 	for owner := range o.Extra.Owners {
@@ -151,7 +154,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 			Hub: p.hub, Channels: p.channels, Cron: p.cron, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
 		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
-			Tools: toolset, Log: o.Log, Metrics: g.metrics, Cluster: p.cluster, Node: g.ClusterNode()})},
+			Tools: toolset, Log: o.Log, Metrics: g.metrics, Cluster: p.cluster, Node: g.ClusterNode(), Locker: locker})},
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
 			InstanceID: bootID, Log: o.Log})},

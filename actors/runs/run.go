@@ -46,6 +46,8 @@ type run struct {
 	chat   int64 // chat event seq, per run
 	text   strings.Builder
 	start  time.Time
+	// worker, in a cluster, is closed when the turn's goroutine is done.
+	worker chan struct{}
 }
 
 // job is everything a run needs, fixed when the runs actor starts it.
@@ -72,6 +74,13 @@ type job struct {
 	// Progress is the text so far, for chat.history (a reader that
 	// reconnects mid-run).
 	Progress *progress
+	// Lock, in a cluster, is the session's lock already held for this
+	// turn (a dead gateway's turn taken over); nil: the turn takes it.
+	Lock store.SessionLock
+	// Verify, in a cluster, marks a turn this gateway resumes at start:
+	// it runs only if, read under the session's lock, its record is still
+	// this gateway's (a peer may have taken it over meanwhile).
+	Verify bool
 }
 
 // progress is a running turn's text so far and the run seqs it covers:
@@ -100,7 +109,9 @@ type (
 	evUsage struct{ u protocol.Usage }
 	// evMessage: a message of the turn is in the transcript.
 	evMessage struct{ m store.Message }
-	evFinish  struct {
+	// evLocked: the turn holds its session's cluster lock.
+	evLocked struct{}
+	evFinish struct {
 		final *core.RunFinal
 		err   error
 	}
@@ -118,13 +129,26 @@ func (r *run) Receive(ctx actor.Context) {
 		wctx, cancel := context.WithCancelCause(context.Background())
 		wctx, stopTimer := context.WithTimeout(wctx, r.job.Target.Timeout)
 		r.cancel = func(cause error) { cancel(cause); stopTimer() }
-		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "start", StartedAt: r.job.Started.UnixMilli()})
+		if r.d.Locker == nil {
+			r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "start", StartedAt: r.job.Started.UnixMilli()})
+		}
 		self, sys := ctx.Self(), ctx.ActorSystem()
 		r.root = sys.Root
+		var worker chan struct{}
+		if r.d.Locker != nil {
+			worker = make(chan struct{})
+			r.worker = worker
+		}
 		go func() {
-			final, err := r.work(wctx, func(msg any) { sys.Root.Send(self, msg) })
+			if worker != nil {
+				defer close(worker)
+			}
+			final, err := r.turn(wctx, cancel, func(msg any) { sys.Root.Send(self, msg) })
 			sys.Root.Send(self, &evFinish{final: final, err: err})
 		}()
+	case *evLocked:
+		// In a cluster the turn starts once it holds its session's lock.
+		r.emit(ctx, protocol.StreamLifecycle, &protocol.Lifecycle{Phase: "start", StartedAt: r.job.Started.UnixMilli()})
 	case *evDelta:
 		r.text.WriteString(m.text)
 		// Stored before the events go out: a chat.history that sees this
@@ -158,6 +182,15 @@ func (r *run) Receive(ctx actor.Context) {
 			// The gateway is stopping, not the user aborting: the turn
 			// stays recorded and runs again at the next start.
 			r.cancel(errStopping)
+			if r.worker != nil {
+				// In a cluster: until the turn has released its session
+				// lock (the gateway's NATS closes next), so a peer takes
+				// the turn over at once.
+				select {
+				case <-r.worker:
+				case <-time.After(releaseWait):
+				}
+			}
 		}
 	}
 }
@@ -238,7 +271,7 @@ func (r *run) finish(ctx actor.Context, m *evFinish) {
 
 // work is the turn: the user message is committed before the provider is
 // called, the assistant message before the run is reported done.
-func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, err error) {
+func (r *run) work(ctx context.Context, lock store.SessionLock, post func(any)) (final *core.RunFinal, err error) {
 	defer func() {
 		// A panic in a tool or in the turn's own code ends this run with an
 		// error; the gateway and every other run carry on.
@@ -247,14 +280,33 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 		}
 	}()
 	j, st := r.job, r.d.Store
+	if j.Verify {
+		if done, err := r.taken(ctx); done != nil || err != nil {
+			return done, err
+		}
+	}
 	if j.Record != nil {
-		// Queued before the user message: both commit together.
-		remember(st, j.RunID, j.Record)
+		if lock != nil {
+			// Under the lock, before anything else: a peer that finds the
+			// lock free and this record takes the turn over.
+			if err := rememberNow(ctx, st, j.RunID, j.Record); err != nil {
+				return nil, err
+			}
+		} else {
+			// Queued before the user message: both commit together.
+			remember(st, j.RunID, j.Record)
+		}
 		defer func() {
-			if context.Cause(ctx) != errStopping {
+			// A turn stopped with the gateway runs again; one whose lock
+			// was lost is now the new holder's.
+			if context.Cause(ctx) != errStopping && !lockLost(ctx, err) {
 				forget(st, j.RunID)
 			}
 		}()
+	}
+	appendMsg := st.Append
+	if lock != nil {
+		appendMsg = lock.Append // refused once a newer holder wrote
 	}
 	sessionID, err := st.SessionID(ctx, j.SessionKey)
 	if err != nil {
@@ -264,7 +316,7 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	if err != nil {
 		return nil, err
 	}
-	history, _, err := st.History(ctx, j.SessionKey, HistoryWindow)
+	history, total, err := st.History(ctx, j.SessionKey, HistoryWindow)
 	if err != nil {
 		return nil, err
 	}
@@ -280,11 +332,14 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	}
 	if !recorded {
 		userContent, _ := json.Marshal(j.Message)
-		m, err := st.Append(ctx, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID})
+		m, err := appendMsg(ctx, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID})
 		if err != nil {
 			return nil, err
 		}
 		post(&evMessage{m})
+		if lock != nil {
+			history = caughtUp(ctx, st, j.SessionKey, history, total, m.Seq)
+		}
 	}
 	msgs := contextMessages(history, j.ExtraSystemPrompt, j.Message, target.ContextChars)
 	offered := providerTools(j.Tools)
@@ -309,7 +364,7 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 		r.d.Metrics.ProviderRequest(target.ProviderID, outcome(err)).Observe(time.Since(sent).Seconds())
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, ctxErr(ctx)
 			}
 			return nil, err
 		}
@@ -338,7 +393,7 @@ func (r *run) work(ctx context.Context, post func(any)) (final *core.RunFinal, e
 	// gets its own short deadline rather than the run's.
 	wctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	answer, err := st.Append(wctx, store.Message{SessionKey: j.SessionKey, Role: "assistant", Content: content, RunID: j.RunID,
+	answer, err := appendMsg(wctx, store.Message{SessionKey: j.SessionKey, Role: "assistant", Content: content, RunID: j.RunID,
 		Provider: target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usageJSON})
 	if err != nil {
 		return nil, err
@@ -406,14 +461,20 @@ func (r *run) deliver(runID string, d *core.Delivery, text string) map[string]an
 	return out
 }
 
-// resumed is the answer of a repeated turn that was already recorded (the
-// last message is this run's assistant message), or nil.
+// resumed is the answer of a repeated turn that was already recorded (an
+// assistant message of this run after its newest user message: in a
+// cluster, turns of the session may have followed it), or nil.
 func resumed(history []store.Message, j *job) *core.RunFinal {
-	n := len(history)
-	if n == 0 || history[n-1].Role != "assistant" || history[n-1].RunID != j.RunID {
+	i := len(history) - 1
+	for ; i >= 0; i-- {
+		if m := history[i]; m.RunID == j.RunID && (m.Role == "assistant" || m.Role == "user") {
+			break
+		}
+	}
+	if i < 0 || history[i].Role != "assistant" {
 		return nil
 	}
-	m := history[n-1]
+	m := history[i]
 	var u protocol.Usage
 	_ = json.Unmarshal(m.Usage, &u)
 	return &core.RunFinal{RunID: j.RunID, SessionKey: j.SessionKey, AgentID: j.AgentID, Text: messageText(m.Content),

@@ -58,6 +58,10 @@ type Deps struct {
 	// Node is this gateway's name in its cluster ("" for a single
 	// gateway): it marks the turns this gateway runs (see inflight.Node).
 	Node string
+	// Locker, in cluster mode, serialises a session's turns across the
+	// gateways, and lets a survivor take over a lost gateway's turns
+	// (lock.go). Nil for a single gateway.
+	Locker store.SessionLocker
 }
 
 type runDone struct {
@@ -100,6 +104,8 @@ type runsActor struct {
 	queued map[string][]*entry
 	busy   map[string]*entry // the run in progress, by session
 	timers core.Timers
+	// scanning: a look for a lost gateway's turns is under way (cluster).
+	scanning bool
 }
 
 // Props builds the runs actor.
@@ -120,6 +126,9 @@ func (a *runsActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.timers.After(ctx, sweepEvery, &sweep{})
+		if a.d.Locker != nil {
+			a.timers.After(ctx, orphanEvery, &orphanScan{})
+		}
 		// Read here, before any request: an agent.wait for a turn being
 		// resumed must find it. A few rows, once per start.
 		recs, err := interrupted(a.d.Store, a.d.Node)
@@ -209,6 +218,17 @@ func (a *runsActor) Receive(ctx actor.Context) {
 		delete(a.byPID, m.Who.Id)
 	case *waitTimeout:
 		m.w.Reply(protocol.AgentWait{RunID: m.runID, Status: "timeout"})
+	case *orphanScan:
+		if !a.scanning {
+			a.scanning = true
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			go findOrphans(a.d, func(m any) { root.Send(self, m) })
+		}
+		a.timers.After(ctx, orphanEvery, &orphanScan{})
+	case *orphan:
+		a.adopt(ctx, m)
+	case *orphansDone:
+		a.scanning = false
 	case *sweep:
 		for id, e := range a.entries {
 			if e.status != "running" && time.Since(e.endedAt) > IdempotencyWindow {
@@ -250,7 +270,7 @@ func (a *runsActor) agent(ctx actor.Context, m *methods.Agent) {
 		answerFinal(m, e)
 		return
 	}
-	e, errShape := a.spawn(ctx, rp, nil, nil)
+	e, errShape := a.spawn(ctx, rp, nil, nil, nil)
 	if errShape != nil {
 		m.Fail(errShape)
 		return
@@ -277,7 +297,7 @@ func (a *runsActor) chatSend(ctx actor.Context, m *methods.ChatSend) {
 		return
 	}
 	e, errShape := a.spawn(ctx, core.RunParams{Message: p.Message, IdempotencyKey: p.IdempotencyKey, AgentID: p.AgentID,
-		SessionKey: p.SessionKey, Thinking: p.Thinking, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil, nil)
+		SessionKey: p.SessionKey, Thinking: p.Thinking, Timeout: time.Duration(p.TimeoutMs) * time.Millisecond}, nil, nil, nil)
 	if errShape != nil {
 		m.Fail(errShape)
 		return
@@ -298,7 +318,7 @@ func (a *runsActor) startRun(ctx actor.Context, m *core.StartRun) {
 		m.Done(e.final, e.err)
 		return
 	}
-	e, errShape := a.spawn(ctx, m.Params, m.Sink, nil)
+	e, errShape := a.spawn(ctx, m.Params, m.Sink, nil, nil)
 	if errShape != nil {
 		ctx.Respond(&core.Reply{Err: errShape})
 		m.Done(nil, errShape)
@@ -310,8 +330,10 @@ func (a *runsActor) startRun(ctx actor.Context, m *core.StartRun) {
 
 // spawn starts a run for p, now or, when its session has one in progress,
 // after it.
-// rec, when set, is the record of an interrupted turn run again.
-func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string), rec *inflight) (*entry, *protocol.ErrorShape) {
+// rec, when set, is the record of an interrupted turn run again; lock, in a
+// cluster, the session's lock already taken for it (a lost gateway's turn).
+func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string), rec *inflight,
+	lock store.SessionLock) (*entry, *protocol.ErrorShape) {
 	t, errShape := resolve(a.d.Config.Get(), p.AgentID, p.Model, p.Timeout)
 	if errShape != nil {
 		return nil, errShape
@@ -332,7 +354,8 @@ func (a *runsActor) spawn(ctx actor.Context, p core.RunParams, sink func(string)
 	j := &job{RunID: runID, SessionKey: sessionKey, AgentID: t.AgentID, Message: p.Message,
 		ExtraSystemPrompt: p.ExtraSystemPrompt, Resume: p.Resume, Deliver: p.Deliver, Target: t,
 		ExplicitModel: p.Model != "", Thinking: p.Thinking, Timeout: p.Timeout,
-		Tools: a.d.Tools.Offered(a.d.Config.Get()), Sink: sink, Started: now}
+		Tools: a.d.Tools.Offered(a.d.Config.Get()), Sink: sink, Started: now,
+		Lock: lock, Verify: rec != nil && lock == nil && a.d.Locker != nil}
 	if !p.Resume || rec != nil {
 		j.Record = rec
 		if j.Record == nil {
@@ -401,11 +424,31 @@ func (a *runsActor) resume(ctx actor.Context, recs map[string]*inflight) {
 		a.d.Log.Info("resuming an interrupted turn", "runId", runID, "sessionKey", rec.SessionKey)
 		_, errShape := a.spawn(ctx, core.RunParams{Message: rec.Message, IdempotencyKey: runID, AgentID: rec.AgentID,
 			SessionKey: rec.SessionKey, Model: rec.Model, ExtraSystemPrompt: rec.ExtraSystemPrompt,
-			Timeout: time.Duration(rec.TimeoutMs) * time.Millisecond, Deliver: rec.Deliver, Resume: true}, nil, rec)
+			Timeout: time.Duration(rec.TimeoutMs) * time.Millisecond, Deliver: rec.Deliver, Resume: true}, nil, rec, nil)
 		if errShape != nil {
 			a.d.Log.Warn("an interrupted turn could not be resumed", "runId", runID, "err", errShape.Message)
 			go forget(a.d.Store, runID)
 		}
+	}
+}
+
+// adopt runs again, once, a turn a lost gateway left (findOrphans took its
+// session's lock). A session with a turn here already is left for the next
+// look: that turn waits for the lock.
+func (a *runsActor) adopt(ctx actor.Context, o *orphan) {
+	if _, known := a.entries[o.runID]; known || a.busy[o.rec.SessionKey] != nil {
+		go unlock(o.lock)
+		return
+	}
+	rec := o.rec
+	a.d.Log.Info("taking over a turn of a lost gateway", "runId", o.runID, "sessionKey", rec.SessionKey, "from", rec.Node)
+	rec.Node, rec.Resumed = a.d.Node, true
+	_, errShape := a.spawn(ctx, core.RunParams{Message: rec.Message, IdempotencyKey: o.runID, AgentID: rec.AgentID,
+		SessionKey: rec.SessionKey, Model: rec.Model, ExtraSystemPrompt: rec.ExtraSystemPrompt,
+		Timeout: time.Duration(rec.TimeoutMs) * time.Millisecond, Deliver: rec.Deliver, Resume: true}, nil, rec, o.lock)
+	if errShape != nil {
+		a.d.Log.Warn("a lost gateway's turn could not be run again", "runId", o.runID, "err", errShape.Message)
+		go func() { forget(a.d.Store, o.runID); unlock(o.lock) }()
 	}
 }
 
@@ -464,6 +507,10 @@ func (a *runsActor) done(ctx actor.Context, runID string, final *core.RunFinal, 
 		e.status, e.err = "aborted", protocol.NewError(protocol.CodeUnavailable, "run aborted", nil)
 	case errors.Is(err, context.DeadlineExceeded):
 		e.status, e.err = "timeout", protocol.NewError(protocol.CodeAgentTimeout, "agent did not finish within its deadline", nil)
+	case errors.Is(err, store.ErrLockLost) || errors.Is(err, store.ErrFenced):
+		e.status, e.err = "error", protocol.NewError(protocol.CodeUnavailable,
+			"the session's turn lock was lost (another gateway took the session): "+err.Error(),
+			map[string]any{"code": "SESSION_LOCK_LOST"})
 	default:
 		e.status, e.err = "error", providerError(err)
 	}

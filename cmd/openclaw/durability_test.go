@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -90,32 +89,9 @@ func agentTurn(t *testing.T, c *client.Client, msg, key string) {
 // history is chat.history of the main session as "role:text" strings.
 func history(t *testing.T, c *client.Client) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	raw, err := c.Call(ctx, "chat.history", map[string]any{"sessionKey": "agent:main:main"})
+	out, err := sessionHistory(c, "agent:main:main")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var h struct {
-		Messages []struct {
-			Role    string          `json:"role"`
-			Content json.RawMessage `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, m := range h.Messages {
-		var s string
-		if json.Unmarshal(m.Content, &s) != nil {
-			var parts []struct{ Text string }
-			_ = json.Unmarshal(m.Content, &parts)
-			for _, p := range parts {
-				s += p.Text
-			}
-		}
-		out = append(out, m.Role+":"+s)
 	}
 	return out
 }

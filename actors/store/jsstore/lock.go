@@ -3,7 +3,6 @@ package jsstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -23,15 +22,15 @@ import (
 
 // ErrLocked is returned by LockSession while another holder has the lock;
 // the error's text names the holder.
-var ErrLocked = errors.New("jsstore: the session is locked")
+var ErrLocked = store.ErrLocked
 
 // ErrLockLost is returned by a lock's calls once it expired or was taken
 // over (or released).
-var ErrLockLost = errors.New("jsstore: the session lock was lost")
+var ErrLockLost = store.ErrLockLost
 
 // ErrFenced is returned by a write under a fencing token older than one
 // that has already written to the session.
-var ErrFenced = errors.New("jsstore: a newer lock holder has written to the session")
+var ErrFenced = store.ErrFenced
 
 // lockEntry is a lock's value: who holds it, since when.
 type lockEntry struct {
@@ -75,6 +74,18 @@ func (s *Store) LockSession(ctx context.Context, session, owner string) (*Lock, 
 		return nil, err
 	}
 	return &Lock{s: s, session: session, value: v, rev: rev}, nil
+}
+
+var _ store.SessionLocker = (*Store)(nil)
+
+// LockTurn is LockSession as a store.SessionLocker: the runs actor takes a
+// session's lock for each turn it runs in a cluster.
+func (s *Store) LockTurn(ctx context.Context, session, owner string) (store.SessionLock, error) {
+	l, err := s.LockSession(ctx, session, owner)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return l, nil
 }
 
 // Token is the lock's fencing token (its current revision; 0 once lost).
