@@ -59,10 +59,11 @@ func (r *reloadRig) write(gatewayKeys, providerURL, agentsExtra string) (*config
 	return cfg, config.HashBytes(data)
 }
 
-// eventually polls cond for up to 5 s (a reload waits out the debounce).
+// eventually polls cond for up to 20 s (a reload waits out the debounce;
+// a loaded machine stretches it).
 func (r *reloadRig) eventually(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("not applied: %s", what)
