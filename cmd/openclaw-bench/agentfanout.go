@@ -241,6 +241,7 @@ func (af *agentFanout) onAdmin(_ *bconn, f *frame, raw []byte) {
 // turnStats collects a measured turn's figures.
 type turnStats struct {
 	lat, all     histogram // per piece and watcher; per piece, until its last watcher held it
+	first        histogram // per piece, until its first watcher held it: the gateway's own delay before the fan-out
 	expected     int64
 	missing      int64
 	noFinal      int64 // watchers that never read a run's chat final
@@ -321,7 +322,7 @@ func (af *agentFanout) turn(ctx context.Context, id string, timeout time.Duratio
 		}
 		sent := af.sent[r.provSeq]
 		for k := range af.deltas {
-			var last int64
+			var last, first int64
 			for _, c := range af.conns {
 				if !af.watches(r.idx, c.idx) {
 					continue
@@ -337,10 +338,14 @@ func (af *agentFanout) turn(ctx context.Context, id string, timeout time.Duratio
 				default:
 					st.lat.record(time.Duration(recv - sent[k]))
 					last = max(last, recv-sent[k])
+					if first == 0 || recv-sent[k] < first {
+						first = recv - sent[k]
+					}
 				}
 			}
 			if last > 0 {
 				st.all.record(time.Duration(last))
+				st.first.record(time.Duration(first))
 			}
 		}
 		delete(af.sent, r.provSeq)
@@ -562,6 +567,8 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	r.add("mean_ms", ms(st.lat.mean()))
 	r.add("all_readers_p50_ms", st.all.qms(0.50))
 	r.add("all_readers_p99_ms", st.all.qms(0.99))
+	r.add("first_reader_p50_ms", st.first.qms(0.50))
+	r.add("first_reader_p99_ms", st.first.qms(0.99))
 	r.add("assistant_events", af.events.Load())
 	r.add("merged_events", af.merged.Load())
 	if held > 0 {
