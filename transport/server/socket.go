@@ -15,8 +15,8 @@ import (
 
 // Socket is one accepted WebSocket. Its methods are safe from any goroutine;
 // writes never block the caller: they go to the socket's own outbound queue,
-// whose size in bytes the socket bounds, drained by a writer goroutine that
-// runs only while there is something to write (writer.go).
+// whose size in bytes the socket bounds, drained by the server's pool of
+// writers (pool.go, writer.go).
 type Socket struct {
 	ID    string
 	IP    netip.Addr
@@ -41,8 +41,9 @@ type Socket struct {
 	preauthC bool // counted against the per-IP pre-auth limit (guarded by srv.mu)
 
 	// The outbound queue (writer.go). Everything written to the peer goes
-	// through it, in order; one writer goroutine at a time drains it, all
-	// that is queued in one write.
+	// through it, in order; one writer at a time (a pool writer, or the
+	// socket's own while its peer is behind) drains it, all that is queued
+	// in one write.
 	mu       sync.Mutex
 	q        *outQueue // nil when empty
 	seq      int64     // the last broadcast seq used (docs/PROTOCOL.md §6.1)
