@@ -105,3 +105,30 @@ func TestPongQueuedBehindFrames(t *testing.T) {
 		}
 	}
 }
+
+// A socket that once wrote from its own goroutine (a frame over the copy
+// limit: such a write waits for the peer, with the write deadline) goes
+// back to the pool without that deadline: the pool's writes check it too,
+// and one left to expire closed a socket that was keeping up.
+func TestPoolWriteAfterTheWriteTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	ts := startServer(t, server.Options{Limits: server.Limits{WriteTimeout: timeout}}, authOnFrame)
+	w := dial(t, ts.addr)
+	w.authenticate()
+	s := ts.next(t).sock
+	big := `{"pad":"` + strings.Repeat("z", 64<<10) + `"}`
+	s.Send([]byte(big))
+	if _, p, err := w.read(10 * time.Second); err != nil || string(p) != big {
+		t.Fatalf("big frame: %d bytes, %v", len(p), err)
+	}
+	// Not a wait for a condition: the deadline that write set has to be
+	// in the past for the next write to prove anything.
+	time.Sleep(3 * timeout)
+	for i := range 3 {
+		want := fmt.Sprintf(`{"n":%d}`, i)
+		s.Send([]byte(want))
+		if op, p, err := w.read(10 * time.Second); err != nil || op != 0x1 || string(p) != want {
+			t.Fatalf("frame %d after the deadline: op %d %q %v", i, op, p, err)
+		}
+	}
+}

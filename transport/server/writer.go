@@ -229,6 +229,7 @@ func writeLoop(s *Socket, rest []byte) {
 		if q == nil || len(q.items) == 0 {
 			s.writing = false
 			s.dropQueueLocked()
+			s.clearDeadlineLocked()
 			s.mu.Unlock()
 			return
 		}
@@ -263,6 +264,19 @@ func (s *Socket) extendDeadlineLocked() {
 		s.deadline = at.UnixNano()
 		_ = s.raw.SetWriteDeadline(at)
 	}
+}
+
+// clearDeadlineLocked lifts the write deadline when the socket goes back to
+// the pool: a pool writer's write checks it too (RawConn.Write), and one set
+// for a blocking write, left to expire, failed the next write of a socket
+// that was keeping up (the hello-ok, over copyMax, is written here).
+// A socket dropped as a slow consumer keeps its shorter one.
+func (s *Socket) clearDeadlineLocked() {
+	if s.rc == nil || s.abandon || s.deadline == 0 {
+		return
+	}
+	s.deadline = 0
+	_ = s.raw.SetWriteDeadline(time.Time{})
 }
 
 // writeItems writes items with one system call, up to a close (written
