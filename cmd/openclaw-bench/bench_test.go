@@ -494,3 +494,39 @@ func TestLastPiece(t *testing.T) {
 		}
 	}
 }
+
+func TestStringEnd(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+	}{
+		{`"abc",`, 4},
+		{`""`, 1},
+		{`"a\"b"`, 5},
+		{`"a\\"b"`, 4},
+		{`"a\\\"b"`, 7},
+		{`"\\\\"`, 5},
+		{`"open`, -1},
+		{`"esc\"`, -1},
+	} {
+		if got := stringEnd([]byte(c.in), 0); got != c.want {
+			t.Errorf("stringEnd(%s) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+func TestScanEvent(t *testing.T) {
+	var f frame
+	in := `{"type":"event","event":"agent","payload":{"runId":"r\"1","seq":7,"stream":"assistant",` +
+		`"data":{"text":"w0 \"w1\"","delta":" w1"},"fromSeq":6},"seq":12}`
+	if !parseFrame([]byte(in), &f) || f.seq != 12 {
+		t.Fatalf("parseFrame: %+v", f)
+	}
+	m := scanEvent(f.payload)
+	if string(m.runID) != `r\"1` || string(m.stream) != "assistant" || string(m.fromSeq) != "6" || m.state != nil {
+		t.Fatalf("got %+v", m)
+	}
+	if k := dataPiece(m.data); k != 1 {
+		t.Fatalf("dataPiece = %d, want 1", k)
+	}
+}

@@ -444,6 +444,7 @@ func writeAgent(b *strings.Builder, ix recIndex) {
 		{"p99 (ms)", "p99_ms"},
 		{"max (ms)", "max_ms"},
 		{"every reader holds it, p50 / p99 over pieces (ms)", "all_readers_p50_ms|all_readers_p99_ms"},
+		{"first reader holds it, p50 / p99 over pieces (ms)", "first_reader_p50_ms|first_reader_p99_ms"},
 		{"pieces held / expected", "delivered|expected"},
 		{"watchers without the chat final", "no_final"},
 		{"assistant events read per piece", "events_per_piece"},

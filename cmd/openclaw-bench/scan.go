@@ -1,5 +1,7 @@
 package main
 
+import "bytes"
+
 // A minimal, allocation-free scanner for the top level of a JSON object. The
 // load tool only needs a few top-level fields of each frame (type, id, ok,
 // event, error); decoding whole frames with encoding/json would make the tool
@@ -14,6 +16,9 @@ type frame struct {
 	ok    int8   // 0 absent, 1 true, -1 false
 	err   []byte // raw error object
 	seq   int64  // -1 when absent or not a number
+	// payload is the raw payload member: scenarios read into it without
+	// scanning the frame again.
+	payload []byte
 }
 
 // objIter walks the members of one JSON object without decoding them.
@@ -90,6 +95,8 @@ func parseFrame(b []byte, f *frame) bool {
 			f.err = v
 		case string(k) == "seq":
 			f.seq = atoi(v)
+		case string(k) == "payload":
+			f.payload = v
 		}
 	}
 }
@@ -130,15 +137,23 @@ func skipWS(b []byte, i int) int {
 }
 
 // stringEnd returns the index of the closing quote of the string starting at
-// b[i] (which is '"'), or -1.
+// b[i] (which is '"'), or -1. It jumps from quote to quote (IndexByte), the
+// text of agent deltas being most of what the tool reads; a quote is
+// escaped when an odd number of backslashes stands before it.
 func stringEnd(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j
+	for j := i + 1; j < len(b); {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
 		}
+		e, n := j+k, 0
+		for p := e - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return e
+		}
+		j = e + 1
 	}
 	return -1
 }

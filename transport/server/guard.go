@@ -161,6 +161,7 @@ func (w guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.sock.raw = c // written to directly (writer.go); reads go through the guard
+	w.sock.rc = rawOf(c)
 	dropWhenStuck(c, w.sock.limits.WriteTimeout)
 	return &guardedConn{Conn: c, sock: w.sock}, brw, nil
 }

@@ -75,11 +75,13 @@ type Server struct {
 	preauth map[netip.Addr]int // unauthenticated sockets by preauthKey
 
 	refusedOrigins, oversize sometimes // rate-limit their warnings
+
+	pool *writerPool // writes the sockets' queues (pool.go)
 }
 
 // New builds a server; Start binds it.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, limits: opts.Limits.WithDefaults(), log: opts.Log, preauth: make(map[netip.Addr]int), m: opts.Metrics}
+	s := &Server{opts: opts, limits: opts.Limits.WithDefaults(), log: opts.Log, preauth: make(map[netip.Addr]int), m: opts.Metrics, pool: newWriterPool()}
 	if s.m == nil {
 		s.m = metrics.Or(nil).Transport
 	}
@@ -331,7 +333,11 @@ func (e *events) OnClose(c *gws.Conn, err error) {
 	a.h.Closed()
 }
 
-func (e *events) OnPing(c *gws.Conn, payload []byte) { _ = c.WritePong(payload) }
+func (e *events) OnPing(c *gws.Conn, payload []byte) {
+	if a := e.get(c); a != nil {
+		a.sock.Pong(payload)
+	}
+}
 
 func (e *events) OnPong(c *gws.Conn, payload []byte) {
 	if a := e.get(c); a != nil {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -14,8 +15,8 @@ import (
 
 // Socket is one accepted WebSocket. Its methods are safe from any goroutine;
 // writes never block the caller: they go to the socket's own outbound queue,
-// whose size in bytes the socket bounds, drained by a writer goroutine that
-// runs only while there is something to write (writer.go).
+// whose size in bytes the socket bounds, drained by the server's pool of
+// writers (pool.go, writer.go).
 type Socket struct {
 	ID    string
 	IP    netip.Addr
@@ -26,7 +27,8 @@ type Socket struct {
 	Origin string
 
 	conn   *gws.Conn
-	raw    net.Conn // the TCP connection under conn: the writer writes frames to it
+	raw    net.Conn        // the TCP connection under conn: the writer writes frames to it
+	rc     syscall.RawConn // raw's descriptor, for the pool's non-blocking writes; nil: no pool (pool.go)
 	srv    *Server
 	limits *Limits
 
@@ -39,12 +41,13 @@ type Socket struct {
 	preauthC bool // counted against the per-IP pre-auth limit (guarded by srv.mu)
 
 	// The outbound queue (writer.go). Everything written to the peer goes
-	// through it, in order; one writer goroutine at a time drains it, all
-	// that is queued in one write.
+	// through it, in order; one writer at a time (a pool writer, or the
+	// socket's own while its peer is behind) drains it, all that is queued
+	// in one write.
 	mu       sync.Mutex
 	q        *outQueue // nil when empty
 	seq      int64     // the last broadcast seq used (docs/PROTOCOL.md §6.1)
-	writing  bool      // a writer goroutine is running
+	writing  bool      // on the pool's ready list, or a writer is at it
 	deadline int64     // the write deadline set on raw, Unix ns (writer.go)
 	abandon  bool      // dropped as a slow consumer: nothing more but the close is written
 }
@@ -316,6 +319,26 @@ func (s *Socket) Ping() bool {
 }
 
 func (s *Socket) pong() { s.pingOut.Store(false) }
+
+// maxControl is the longest control frame payload (RFC 6455 §5.5).
+const maxControl = 125
+
+// Pong answers a peer's ping. It goes through the queue like every other
+// frame: a pool writer may leave a frame half written for the socket's
+// own writer to finish, and a pong written straight to the connection
+// could land in the middle of it.
+func (s *Socket) Pong(payload []byte) {
+	if s.closing.Load() {
+		return
+	}
+	p := append([]byte(nil), payload[:min(len(payload), maxControl)]...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return
+	}
+	s.pushLocked(outItem{op: opPong, frame: p})
+}
 
 // truncateReason keeps a close reason within 120 bytes without splitting a
 // UTF-8 sequence.
