@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"openclaw/actors/core"
 	"openclaw/actors/store"
 	"openclaw/config"
+	"openclaw/transport/natsbus/lease"
 )
 
 const (
@@ -89,6 +91,10 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 			case <-ctx.Done():
 				return
 			}
+			if !a.owns(ctx, it.ID) {
+				<-a.sem
+				return // the update stays queued for the account's owner
+			}
 			done := a.handle(ctx, it, me)
 			<-a.sem
 			if !done {
@@ -98,6 +104,32 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 			_ = st.Ack(actx, a.queue(), it.ID)
 			_ = st.Delete(actx, progressNS, a.id+":"+it.ID)
 			cancel()
+		}
+	}
+}
+
+// owns reports whether this gateway may handle update id: always without a
+// cluster; with one, only while it holds the account's lease (a stale owner
+// starts no run for an update its successor handles).
+func (a *account) owns(ctx context.Context, id string) bool {
+	if a.d.Fence == nil {
+		return true
+	}
+	for {
+		err := a.d.Fence(ctx)
+		switch {
+		case err == nil:
+			return true
+		case ctx.Err() != nil:
+			return false
+		case errors.Is(err, lease.ErrLost):
+			a.d.Log.Warn(fenceRefused, "account", a.id, "change", "handle "+id, "err", err)
+			return false
+		}
+		// NATS busy or briefly cut off: the lease stands until it cannot
+		// be renewed within its TTL.
+		if !sleep(ctx, a.opts.RetryMin) {
+			return false
 		}
 	}
 }
