@@ -330,7 +330,7 @@ func (l *Lease) Fence(ctx context.Context) error {
 	case err == nil:
 		l.info.Revision, l.renewed = next, sent
 		return nil
-	case errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound):
+	case conflict(err):
 		l.lose(errors.New("taken over or expired"))
 	case time.Since(renewed) >= l.validFor():
 		l.lose(fmt.Errorf("not renewed for %s: %v", time.Since(renewed).Round(time.Millisecond), err))
@@ -397,10 +397,18 @@ func (l *Lease) Release(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	err := l.m.kv.Delete(cctx, l.key, jetstream.LastRevision(rev))
-	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) {
+	if conflict(err) {
 		return nil // already somebody else's, or gone
 	}
 	return err
+}
+
+// conflict reports a revision-checked write refused because the entry moved
+// on: a replicated stream answers code 10164 (ErrKeyRevisionMismatch), a
+// single replica 10071 (ErrKeyExists).
+func conflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) ||
+		errors.Is(err, jetstream.ErrKeyNotFound)
 }
 
 // String names the lease for logs.
