@@ -3,6 +3,7 @@ package lease
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,5 +176,49 @@ func TestKeepRenews(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("keep ended with %v, want nil on cancel", err)
+	}
+}
+
+// A holder cut off from NATS cannot renew: Keep gives the lease up (the
+// reason says it was not renewed) and its fencing refuses every change
+// from then on, without any network call.
+func TestKeepLosesWhenCutOff(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{ServerName: "lease-cut", Host: "127.0.0.1", Port: server.RANDOM_PORT,
+		JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(20 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := open(t, js, "gw-a", time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l, err := m.Acquire(ctx, "telegram.default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := l.Keep(ctx)
+	srv.Shutdown() // the cut
+	select {
+	case why := <-done:
+		if why == nil || !strings.Contains(why.Error(), "not renewed") {
+			t.Fatalf("keep ended with %v, want the lease given up as not renewed", why)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a cut-off holder kept its lease")
+	}
+	if err := l.Fence(ctx); !errors.Is(err, ErrLost) {
+		t.Fatalf("fence after the cut: %v, want ErrLost", err)
 	}
 }
