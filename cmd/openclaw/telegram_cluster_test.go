@@ -355,21 +355,7 @@ func TestTelegramClusterFailover(t *testing.T) {
 
 	close(stop)
 	<-stopped
-	// Every update answered: each chat ends with its last reply.
-	if !api.WaitFor(clusterWait, func() bool {
-		for _, ch := range chats {
-			ms := api.Messages(tgToken, ch)
-			if len(ms) == 0 || ms[len(ms)-1].Text != "echo: "+want[ch][len(want[ch])-1] {
-				return false
-			}
-		}
-		return true
-	}) {
-		for _, ch := range chats {
-			t.Logf("chat %d: %q", ch, texts(api.Messages(tgToken, ch)))
-		}
-		t.Fatal("not every update was answered")
-	}
+	waitAnswered(t, api, chats, want, clusterWait)
 	// Exactly once, in order: besides the replies, a chat may show only a
 	// leftover of the documented window (a message Telegram accepted that
 	// the owner had not recorded when it was killed, stopped or paused).

@@ -15,6 +15,12 @@ import (
 // startNATS runs a real single-node NATS server with JetStream on a
 // loopback port and returns a JetStream handle on it.
 func startNATS(t *testing.T) jetstream.JetStream {
+	_, js := startServer(t)
+	return js
+}
+
+// startServer is startNATS with the server, for a test that cuts it off.
+func startServer(t *testing.T) (*server.Server, jetstream.JetStream) {
 	t.Helper()
 	srv, err := server.NewServer(&server.Options{ServerName: "lease-test", Host: "127.0.0.1", Port: server.RANDOM_PORT,
 		JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
@@ -26,7 +32,7 @@ func startNATS(t *testing.T) jetstream.JetStream {
 		t.Fatal("nats server not ready")
 	}
 	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +41,7 @@ func startNATS(t *testing.T) jetstream.JetStream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return js
+	return srv, js
 }
 
 func open(t *testing.T, js jetstream.JetStream, node string, ttl time.Duration) *Manager {
@@ -183,24 +189,7 @@ func TestKeepRenews(t *testing.T) {
 // reason says it was not renewed) and its fencing refuses every change
 // from then on, without any network call.
 func TestKeepLosesWhenCutOff(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{ServerName: "lease-cut", Host: "127.0.0.1", Port: server.RANDOM_PORT,
-		JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(20 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, js := startServer(t)
 	m := open(t, js, "gw-a", time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
