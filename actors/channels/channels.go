@@ -158,8 +158,14 @@ func (s *supervisor) Receive(ctx actor.Context) {
 			a.status = m.Status
 			ctx.Send(s.d.Health, &core.HealthChanged{})
 		}
-	case *core.Shutdown, *actor.Stopping:
-		// The gateway is stopping: hand the leases over now.
+	case *core.Shutdown:
+		// The gateway is stopping: the accounts stop and hand their leases
+		// over now; the gateway waits for this answer.
+		if s.d.Leases != nil {
+			s.handOver(ctx)
+		}
+		ctx.Respond(true)
+	case *actor.Stopping:
 		if s.d.Leases != nil {
 			s.handOver(ctx)
 		}

@@ -162,7 +162,8 @@ func (s *supervisor) halt(ctx actor.Context, a *account) {
 	a.own.seen = nil
 }
 
-// handOver stops the accounts and hands every held lease over, waiting
+// handOver stops the accounts, waiting for them (a turn in progress is
+// interrupted and stays queued), and hands every held lease over, waiting
 // (up to releaseTimeout) for the deletes: the gateway is stopping. No
 // campaign starts again.
 func (s *supervisor) handOver(ctx actor.Context) {
@@ -170,7 +171,7 @@ func (s *supervisor) handOver(ctx actor.Context) {
 	for _, a := range s.accounts {
 		if a.pid != nil {
 			delete(s.byPID, a.pid.String())
-			ctx.Stop(a.pid)
+			_ = ctx.StopFuture(a.pid).Wait()
 			a.pid = nil
 		}
 		if a.own.cancel != nil {

@@ -344,12 +344,16 @@ func (g *Gateway) Stop(ctx context.Context, reason string, restartExpectedMs int
 func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int64) error {
 	g.draining.Store(true)
 	shutdown := &core.Shutdown{Reason: reason, RestartExpectedMs: restartExpectedMs}
-	// The runs first: an agent request still waiting for its final gets an
-	// answer (the turn runs again at the next start) before its socket closes.
+	// The runs before the hub: an agent request still waiting for its final
+	// gets an answer (the turn runs again at the next start) before its
+	// socket closes.
+	// In a cluster, the channel accounts first: they stop (a turn in
+	// progress stays queued, not answered with the runs' shutdown error)
+	// and hand their leases to a peer at once, not after the drain.
+	if g.leases != nil {
+		_, _ = g.system.Root.RequestFuture(g.channels, shutdown, shutdownTimeout).Result()
+	}
 	g.system.Root.Send(g.runs, shutdown)
-	// In a cluster, the channel accounts' leases go to a peer at once, not
-	// after the drain.
-	g.system.Root.Send(g.channels, shutdown)
 	res, err := g.system.Root.RequestFuture(g.hub, shutdown, shutdownTimeout).Result()
 	if err == nil {
 		g.opts.Log.Info("gateway stopping", "reason", reason, "clients", res)
