@@ -108,6 +108,24 @@ type Cluster struct {
 	// Replicas is how many copies JetStream keeps of the cluster's state.
 	// Default min(3, number of NATS servers known).
 	Replicas int `json:"replicas,omitempty"`
+	// LeaseTTLMs is how long a channel account's lease lives without a
+	// renewal, in milliseconds (its owner renews it every third of it): a
+	// gateway that dies or is cut off from NATS is replaced as the owner of
+	// its channel accounts within about this time. At least 1000. Default
+	// 10000. A cluster's leases bucket keeps the TTL it was created with.
+	LeaseTTLMs int `json:"leaseTtlMs,omitempty"`
+}
+
+// DefaultLeaseTTLMs is gateway.cluster.leaseTtlMs when unset.
+const DefaultLeaseTTLMs = 10000
+
+// LeaseTTL is LeaseTTLMs with its default applied.
+func (c Cluster) LeaseTTL() time.Duration {
+	ms := c.LeaseTTLMs
+	if ms == 0 {
+		ms = DefaultLeaseTTLMs
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // ClusterNATS is gateway.cluster.nats.

@@ -121,6 +121,9 @@ func validateCluster(c *Cluster) *Error {
 	if c.Replicas < 0 || c.Replicas > 5 {
 		return fail("gateway.cluster.replicas", fmt.Sprintf("gateway.cluster.replicas: %d is not 1-5", c.Replicas))
 	}
+	if c.LeaseTTLMs != 0 && (c.LeaseTTLMs < 1000 || c.LeaseTTLMs > 3600000) {
+		return fail("gateway.cluster.leaseTtlMs", fmt.Sprintf("gateway.cluster.leaseTtlMs: %d is not 1000-3600000", c.LeaseTTLMs))
+	}
 	e := c.NATS.Embedded
 	for _, f := range []struct{ path, v string }{
 		{"gateway.cluster.nats.embedded.clusterListen", e.ClusterListen},

@@ -31,6 +31,7 @@ func TestValidateRejects(t *testing.T) {
 		{"cluster name", "{gateway: {cluster: {\n name: 'a.b'}}}", "f.json:2: gateway.cluster.name: \"a.b\" may hold only letters, digits, '-' and '_'"},
 		{"cluster node", "{gateway: {cluster: {\n nodeName: 'gw a'}}}", "f.json:2: gateway.cluster.nodeName: \"gw a\" may hold only letters, digits, '-' and '_'"},
 		{"cluster replicas", "{gateway: {cluster: {\n replicas: 7}}}", "f.json:2: gateway.cluster.replicas: 7 is not 1-5"},
+		{"cluster lease TTL", "{gateway: {cluster: {\n leaseTtlMs: 500}}}", "f.json:2: gateway.cluster.leaseTtlMs: 500 is not 1000-3600000"},
 		{"cluster listen", "{gateway: {cluster: {nats: {embedded: {\n clusterListen: '6248'}}}}}", "f.json:2: gateway.cluster.nats.embedded.clusterListen: \"6248\" is not host:port"},
 		{"cluster route", "{gateway: {cluster: {nats: {embedded: {routes: [\n 'http://x:1']}}}}}", "f.json:2: gateway.cluster.nats.embedded.routes[0]: must be a nats-route://host:port URL"},
 		{"debounce", "{gateway: {reload: {\n debounceMs: -1}}}", "f.json:2: gateway.reload.debounceMs: -1 is less than 0"},
@@ -108,7 +109,7 @@ func TestValidateAccepts(t *testing.T) {
 		`{models: {providers: {p: {baseUrl: 'http://h', models: [{id: 'm', name: 'M'}]}}}, agents: {defaults: {model: {primary: 'p/m'}}}}`,
 		`{models: {providers: {p: {baseUrl: 'http://h'}}}, agents: {defaults: {model: {primary: 'p/anything'}}}}`,
 		`{models: {providers: {p: {baseUrl: 'http://h', models: [{id: 'm', name: 'M'}]}}}, agents: {list: [{id: 'a', model: {primary: 'openai/gpt-4o'}}]}}`,
-		`{gateway: {cluster: {enabled: true, name: 'prod', nodeName: 'gw-a', replicas: 3, nats: {embedded: {clusterListen: '127.0.0.1:6248', routes: ['nats-route://127.0.0.1:6249'], clientListen: '127.0.0.1:4222'}}}}}`,
+		`{gateway: {cluster: {enabled: true, name: 'prod', nodeName: 'gw-a', replicas: 3, leaseTtlMs: 5000, nats: {embedded: {clusterListen: '127.0.0.1:6248', routes: ['nats-route://127.0.0.1:6249'], clientListen: '127.0.0.1:4222'}}}}}`,
 		`{gateway: {cluster: {enabled: true, nats: {url: 'nats://a:4222, nats://b:4222', token: 't', tls: {ca: '/ca.pem'}}}}}`,
 		// Blank secrets are for startup to reject, with the reason.
 		`{gateway: {auth: {token: '', password: ''}}}`,

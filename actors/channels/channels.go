@@ -11,6 +11,7 @@
 package channels
 
 import (
+	"context"
 	"log/slog"
 	"reflect"
 	"sort"
@@ -24,6 +25,7 @@ import (
 	"openclaw/actors/store"
 	"openclaw/config"
 	"openclaw/metrics"
+	"openclaw/transport/natsbus/lease"
 	"openclaw/transport/protocol"
 )
 
@@ -52,6 +54,11 @@ type AccountDeps struct {
 	Log    *slog.Logger
 	// Metrics count the channel's traffic (updates in, messages out).
 	Metrics *metrics.Metrics
+	// Fence, in cluster mode, proves this gateway still holds the
+	// account's lease (nil error) before each change it makes for the
+	// account: queue acks, offset moves, reply progress, sends. Nil for a
+	// single gateway.
+	Fence func(ctx context.Context) error
 }
 
 // AccountStatus is an account actor telling its parent its state changed.
@@ -99,6 +106,9 @@ type Deps struct {
 	// (core.Claim) and gets the sends for accounts that do not
 	// (core.Elsewhere). Nil for a single gateway.
 	Cluster *actor.PID
+	// Leases, in cluster mode, give each account one owner in the cluster
+	// (ownership.go). Nil for a single gateway: every account runs here.
+	Leases *lease.Manager
 }
 
 // account is one running channel account.
@@ -108,6 +118,7 @@ type account struct {
 	pid      *actor.PID
 	settings any
 	status   protocol.AccountStatus
+	own      ownership // cluster mode only
 }
 
 // supervisor is the channels actor.
@@ -147,6 +158,23 @@ func (s *supervisor) Receive(ctx actor.Context) {
 			a.status = m.Status
 			ctx.Send(s.d.Health, &core.HealthChanged{})
 		}
+	case *core.Shutdown:
+		// The gateway is stopping: the accounts stop and hand their leases
+		// over now; the gateway waits for this answer.
+		if s.d.Leases != nil {
+			s.handOver(ctx)
+		}
+		ctx.Respond(true)
+	case *actor.Stopping:
+		if s.d.Leases != nil {
+			s.handOver(ctx)
+		}
+	case *leaseSeen:
+		s.leaseSeen(ctx, m)
+	case *leaseWon:
+		s.leaseWon(ctx, m)
+	case *leaseLost:
+		s.leaseLost(ctx, m)
 	case *actor.Terminated:
 		delete(s.byPID, m.Who.String())
 	case *core.ReportChannels:
@@ -198,8 +226,8 @@ func (s *supervisor) apply(ctx actor.Context, c *config.Config) {
 		if w, ok := want[k]; !ok || !reflect.DeepEqual(w.settings, a.settings) {
 			if a.pid != nil {
 				s.d.Log.Info("channel account stopping (config changed)", "channel", a.driver.ID(), "account", a.id)
-				ctx.Stop(a.pid)
 			}
+			s.halt(ctx, a)
 			delete(s.accounts, k)
 		}
 	}
@@ -222,9 +250,21 @@ func (s *supervisor) apply(ctx actor.Context, c *config.Config) {
 	s.syncClaims(ctx)
 }
 
-// spawn starts an account's actor.
+// spawn starts an account: at once on a single gateway, once its lease is
+// won in a cluster.
 func (s *supervisor) spawn(ctx actor.Context, k string, a *account) {
-	a.pid = ctx.SpawnPrefix(a.driver.Props(a.id, a.settings, s.d.Account), k)
+	if s.d.Leases != nil {
+		s.campaign(ctx, k, a)
+		return
+	}
+	s.run(ctx, k, a, nil)
+}
+
+// run spawns an account's actor; fence is the lease's, in a cluster.
+func (s *supervisor) run(ctx actor.Context, k string, a *account, fence func(context.Context) error) {
+	deps := s.d.Account
+	deps.Fence = fence
+	a.pid = ctx.SpawnPrefix(a.driver.Props(a.id, a.settings, deps), k)
 	s.byPID[a.pid.String()] = a
 	s.syncClaims(ctx)
 }
@@ -312,7 +352,9 @@ func (s *supervisor) report() core.ChannelsReport {
 		ch := protocol.ChannelHealth{Accounts: map[string]protocol.AccountStatus{}, AccountOrder: ids}
 		var head *protocol.AccountStatus
 		for _, id := range ids {
-			st := s.accounts[key(drv.ID(), id)].status
+			a := s.accounts[key(drv.ID(), id)]
+			st := a.status
+			st.Owner = s.owner(a)
 			ch.Accounts[id] = st
 			ch.Linked, ch.Running, ch.Configured = ch.Linked || st.Linked, ch.Running || st.Running, ch.Configured || st.Configured
 			if head == nil || id == config.DefaultAccountID {

@@ -54,6 +54,11 @@ func (s *supervisor) status(m *methods.ChannelsStatus) {
 				def = acc
 			}
 			switch {
+			case st.Owner != nil && st.Owner.State == "lost":
+				res.StatusIssues = append(res.StatusIssues, protocol.ChannelStatusIssue{Channel: id, AccountID: acc, Kind: "runtime",
+					Message: "this gateway lost the account's lease: " + st.Owner.Error})
+			case st.Owner != nil && !st.Owner.Self && !s.stopped[key(id, acc)]:
+				// A standby: the account runs on st.Owner.Gateway.
 			case s.stopped[key(id, acc)]:
 				res.StatusIssues = append(res.StatusIssues, protocol.ChannelStatusIssue{Channel: id, AccountID: acc, Kind: "runtime",
 					Message: "stopped by channels.stop", Fix: "openclaw channels start --channel " + id + " --account " + acc})
@@ -104,12 +109,8 @@ func (s *supervisor) stop(ctx actor.Context, m *methods.ChannelsStop) {
 	}
 	k := key(a.driver.ID(), a.id)
 	s.stopped[k] = true
-	if a.pid != nil {
-		delete(s.byPID, a.pid.String())
-		ctx.Stop(a.pid)
-		a.pid = nil
-		s.syncClaims(ctx)
-		a.status.Running = false
+	if a.pid != nil || a.own.cancel != nil {
+		s.halt(ctx, a)
 		s.d.Log.Info("channel account stopped by channels.stop", "channel", a.driver.ID(), "account", a.id)
 		ctx.Send(s.d.Health, &core.HealthChanged{})
 	}

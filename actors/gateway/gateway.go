@@ -39,6 +39,7 @@ import (
 	"openclaw/transport/controlui"
 	"openclaw/transport/controlui/builtin"
 	"openclaw/transport/natsbus"
+	"openclaw/transport/natsbus/lease"
 	"openclaw/transport/protocol"
 	"openclaw/transport/server"
 )
@@ -165,13 +166,15 @@ type Gateway struct {
 	root     *actor.PID
 	hub      *actor.PID
 	runs     *actor.PID
+	channels *actor.PID
 	config   *actor.PID
 	store    store.Store
 	draining atomic.Bool
 	srv      *server.Server
 	canvas   *canvas.Server
 	metrics  *metrics.Metrics
-	bus      *natsbus.Bus // cluster mode only
+	bus      *natsbus.Bus   // cluster mode only
+	leases   *lease.Manager // cluster mode only: one owner per channel account
 
 	stopOnce sync.Once
 	stopErr  error
@@ -238,6 +241,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 		_ = st.Close()
 		g.store = js
+		g.leases, err = lease.Open(ctx, g.bus.JS, lease.Config{Bucket: g.bus.Bucket("leases"), Replicas: g.bus.Replicas,
+			TTL: cc.LeaseTTL(), Node: g.bus.Node})
+		if err != nil {
+			_ = js.Close()
+			g.bus.Close()
+			return fmt.Errorf("cluster channel leases in JetStream: %w", err)
+		}
 	}
 	g.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		// The actor library logs dead letters and restarts at INFO; keep
@@ -247,7 +257,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	hub.CompactRegistry(g.system)
 
 	t := g.compose(validate)
-	g.hub, g.runs, g.config = t.pids.hub, t.pids.runs, t.pids.config
+	g.hub, g.runs, g.config, g.channels = t.pids.hub, t.pids.runs, t.pids.config, t.pids.channels
 	g.root, err = g.system.Root.SpawnNamed(supervisorProps(o.Log, t.children, t.pids.health), rootName)
 	if err != nil {
 		g.stopActors()
@@ -334,8 +344,15 @@ func (g *Gateway) Stop(ctx context.Context, reason string, restartExpectedMs int
 func (g *Gateway) stop(ctx context.Context, reason string, restartExpectedMs int64) error {
 	g.draining.Store(true)
 	shutdown := &core.Shutdown{Reason: reason, RestartExpectedMs: restartExpectedMs}
-	// The runs first: an agent request still waiting for its final gets an
-	// answer (the turn runs again at the next start) before its socket closes.
+	// The runs before the hub: an agent request still waiting for its final
+	// gets an answer (the turn runs again at the next start) before its
+	// socket closes.
+	// In a cluster, the channel accounts first: they stop (a turn in
+	// progress stays queued, not answered with the runs' shutdown error)
+	// and hand their leases to a peer at once, not after the drain.
+	if g.leases != nil {
+		_, _ = g.system.Root.RequestFuture(g.channels, shutdown, shutdownTimeout).Result()
+	}
 	g.system.Root.Send(g.runs, shutdown)
 	res, err := g.system.Root.RequestFuture(g.hub, shutdown, shutdownTimeout).Result()
 	if err == nil {

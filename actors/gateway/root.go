@@ -158,7 +158,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
 			InstanceID: bootID, Log: o.Log})},
-		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log, Cluster: p.cluster,
+		{"channels", channels.Props(channels.Deps{Drivers: o.Channels, Health: p.health, Log: o.Log, Cluster: p.cluster, Leases: g.leases,
 			Account: channels.AccountDeps{Runs: p.runs, Store: g.store, Config: active, Log: o.Log, Metrics: g.metrics}})},
 	}
 	if g.bus != nil {

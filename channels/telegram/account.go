@@ -144,6 +144,10 @@ func Props(d channels.AccountDeps, id string, cfg config.TelegramAccount, opts O
 	opts = opts.withDefaults()
 	m := metrics.Or(d.Metrics)
 	in, client := m.ChannelUpdates("telegram", metrics.DirectionIn), counted(opts.HTTPClient, m.ChannelUpdates("telegram", metrics.DirectionOut))
+	if d.Fence != nil { // cluster mode: this gateway holds the account's lease
+		client = fencedClient(client, d.Fence, d.Log, id)
+		d.Store = fencedStore{Store: d.Store, fence: d.Fence, log: d.Log, account: id}
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &account{d: d, id: id, cfg: cfg, opts: opts, updatesIn: in, client: client}
 	})

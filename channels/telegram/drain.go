@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"openclaw/actors/core"
 	"openclaw/actors/store"
 	"openclaw/config"
+	"openclaw/transport/natsbus/lease"
 )
 
 const (
@@ -28,18 +30,32 @@ const (
 	// ackTimeout the commit that marks an update handled.
 	accessTimeout = 10 * time.Second
 	ackTimeout    = 10 * time.Second
+	// scanTimeout bounds one read of the pending updates (SQLite answers in
+	// milliseconds; JetStream within seconds, or during an election not at
+	// all, and the read is tried again).
+	scanTimeout = 15 * time.Second
 )
 
 // resumeDrain starts a worker for every chat with updates still pending
-// (accepted before a crash or a restart and not yet handled).
+// (accepted before a crash, a restart or another gateway's ownership, and
+// not yet handled). A failed read is tried again: a chat with no newer
+// update would otherwise wait for one (in a cluster the read fails while
+// JetStream elects a leader).
 func (a *account) resumeDrain() {
 	a.spawn("resume", func(ctx context.Context) {
-		items, err := a.d.Store.Pending(ctx, a.queue(), 0)
-		if err != nil {
-			if ctx.Err() == nil {
-				a.post(&transportState{err: fmt.Errorf("state database: %w", err)})
+		var items []store.QueueItem
+		for wait := a.opts.RetryMin; ; wait = min(wait*2, a.opts.RetryMax) {
+			var err error
+			if items, err = a.pending(ctx, ""); err == nil {
+				break
 			}
-			return
+			if ctx.Err() != nil {
+				return
+			}
+			a.post(&transportState{err: fmt.Errorf("state database: %w", err)})
+			if !sleep(ctx, wait) {
+				return
+			}
 		}
 		if len(items) > 0 {
 			chats := make([]store.Item, 0, len(items))
@@ -66,12 +82,24 @@ func (a *account) schedule(chat string) {
 	a.spawn("drain "+chat, func(ctx context.Context) { a.drain(ctx, chat, &me) })
 }
 
+// pending reads the pending updates of chat (of every chat when chat is
+// empty), bounded by scanTimeout: a read that hangs (a JetStream watcher
+// whose stream lost its leader) is given up and tried again.
+func (a *account) pending(ctx context.Context, chat string) ([]store.QueueItem, error) {
+	sctx, cancel := context.WithTimeout(ctx, scanTimeout)
+	defer cancel()
+	if chat == "" {
+		return a.d.Store.Pending(sctx, a.queue(), 0)
+	}
+	return a.d.Store.PendingPartition(sctx, a.queue(), chat, drainBatch)
+}
+
 // drain handles chat's pending updates in order, acknowledging each once
 // it is done, until none is left.
 func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 	st := a.d.Store
 	for ctx.Err() == nil {
-		items, err := st.PendingPartition(ctx, a.queue(), chat, drainBatch)
+		items, err := a.pending(ctx, chat)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.post(&transportState{err: fmt.Errorf("state database: %w", err)})
@@ -89,15 +117,49 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 			case <-ctx.Done():
 				return
 			}
+			if !a.owns(ctx, it.ID) {
+				<-a.sem
+				return // the update stays queued for the account's owner
+			}
 			done := a.handle(ctx, it, me)
 			<-a.sem
 			if !done {
 				return // stopping: the update stays queued for the next start
 			}
+			// The reply's progress goes only once the ack is stored: an
+			// update whose ack failed (JetStream busy, or the lease lost) is
+			// read again, finds its reply shown and sends nothing twice.
 			actx, cancel := context.WithTimeout(context.Background(), ackTimeout)
-			_ = st.Ack(actx, a.queue(), it.ID)
-			_ = st.Delete(actx, progressNS, a.id+":"+it.ID)
+			if err := st.Ack(actx, a.queue(), it.ID); err == nil {
+				_ = st.Delete(actx, progressNS, a.id+":"+it.ID)
+			}
 			cancel()
+		}
+	}
+}
+
+// owns reports whether this gateway may handle update id: always without a
+// cluster; with one, only while it holds the account's lease (a stale owner
+// starts no run for an update its successor handles).
+func (a *account) owns(ctx context.Context, id string) bool {
+	if a.d.Fence == nil {
+		return true
+	}
+	for {
+		err := a.d.Fence(ctx)
+		switch {
+		case err == nil:
+			return true
+		case ctx.Err() != nil:
+			return false
+		case errors.Is(err, lease.ErrLost):
+			a.d.Log.Warn(fenceRefused, "account", a.id, "change", "handle "+id, "err", err)
+			return false
+		}
+		// NATS busy or briefly cut off: the lease stands until it cannot
+		// be renewed within its TTL.
+		if !sleep(ctx, a.opts.RetryMin) {
+			return false
 		}
 	}
 }

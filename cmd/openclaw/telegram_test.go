@@ -136,21 +136,7 @@ func TestTelegramIngressSurvivesKill9(t *testing.T) {
 	g = startGateway(t, opts)
 	g.Token = token
 
-	// Every update answered: each chat ends with its last reply.
-	if !api.WaitFor(90*time.Second, func() bool {
-		for _, c := range chats {
-			ms := api.Messages(tgToken, c)
-			if len(ms) == 0 || ms[len(ms)-1].Text != "echo: "+want[c][len(want[c])-1] {
-				return false
-			}
-		}
-		return true
-	}) {
-		for _, c := range chats {
-			t.Logf("chat %d: %q", c, texts(api.Messages(tgToken, c)))
-		}
-		t.Fatalf("not every update was answered")
-	}
+	waitAnswered(t, api, chats, want, 90*time.Second)
 	for _, c := range chats {
 		ms := api.Messages(tgToken, c)
 		var replies []string
@@ -207,6 +193,26 @@ func TestTelegramIngressSurvivesKill9(t *testing.T) {
 		if !slices.Equal(users, want[c]) || len(h.Messages) != 2*len(want[c]) {
 			t.Errorf("chat %d transcript: users %q (%d messages), want %q answered", c, users, len(h.Messages), want[c])
 		}
+	}
+}
+
+// waitAnswered waits until every update was answered: each chat ends with
+// the echo of its last message.
+func waitAnswered(t *testing.T, api *fakebotapi.Server, chats []int64, want map[int64][]string, timeout time.Duration) {
+	t.Helper()
+	if !api.WaitFor(timeout, func() bool {
+		for _, c := range chats {
+			ms := api.Messages(tgToken, c)
+			if len(ms) == 0 || ms[len(ms)-1].Text != "echo: "+want[c][len(want[c])-1] {
+				return false
+			}
+		}
+		return true
+	}) {
+		for _, c := range chats {
+			t.Logf("chat %d: %q", c, texts(api.Messages(tgToken, c)))
+		}
+		t.Fatalf("not every update was answered")
 	}
 }
 

@@ -33,6 +33,15 @@ const DefaultName = "openclaw"
 // background, so a gateway serves its own sockets while its peers come up.
 const readyWait = 10 * time.Second
 
+// The embedded server pings its peers (and clients) every peerPingInterval
+// and drops one that leaves peerMaxPingsOut pings unanswered: a paused or
+// cut-off peer is out of the routes within 4-6 s, well inside a channel
+// lease's TTL plus the time its successor needs.
+const (
+	peerPingInterval = 2 * time.Second
+	peerMaxPingsOut  = 2
+)
+
 // connectWait bounds the first connection to an external NATS.
 const connectWait = 10 * time.Second
 
@@ -138,6 +147,13 @@ func (b *Bus) embedded(c config.Cluster, o Options) (*server.Server, error) {
 		NoSigs:     true, // the gateway owns the process's signals
 		NoLog:      true,
 		DontListen: e.ClientListen == "",
+		// A peer that stops answering (paused, or cut off without a
+		// reset) is dropped from the routes after MaxPingsOut unanswered
+		// pings: until then its subscriptions stay in the interest graph
+		// and requests queued to it (JetStream direct gets, routed
+		// requests) wait for their timeouts. NATS's default is 2 minutes.
+		PingInterval: peerPingInterval,
+		MaxPingsOut:  peerMaxPingsOut,
 	}
 	if e.ClientListen != "" {
 		host, port, err := splitHostPort(e.ClientListen)

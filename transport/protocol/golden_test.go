@@ -41,6 +41,9 @@ var goldenPayloads = map[string]any{
 			Recent: []RecentSession{{Key: "agent:main:main", UpdatedAt: 1699999990000, Age: 10000}}}}},
 		Sessions: SessionsCount{Path: "/s/openclaw.sqlite", Count: 1, Recent: []RecentSession{{Key: "agent:main:main", UpdatedAt: 1699999990000, Age: 10000}}},
 		Nodes:    NodesCount{Connected: 1, Paired: 2, Pending: 1}},
+	// In cluster mode a channel account says which gateway runs it.
+	"channel-account-owner": &AccountStatus{AccountID: "default", Enabled: true, Configured: true, Mode: "polling",
+		TokenSource: "config", Owner: &ChannelOwner{Gateway: "gw-b", Since: 1699999990000, Revision: 42, State: "standby"}},
 	"status": &Status{RuntimeVersion: "2026.9.6", Heartbeat: StatusHeartbeats{DefaultAgentID: "main",
 		Agents: []AgentHeartbeat{{AgentID: "main", Enabled: true, Every: "30m", EveryMs: ptr[int64](1800000)}}},
 		LinkChannel:    &LinkChannel{ID: "telegram", Label: "Telegram", Linked: true},

@@ -129,6 +129,31 @@ type AccountStatus struct {
 	TokenSource   string   `json:"tokenSource,omitempty"`
 	LastError     string   `json:"lastError,omitempty"`
 	LastInboundAt int64    `json:"lastInboundAt,omitempty"`
+	// Owner, in cluster mode only (an openclaw-go extension), is which
+	// gateway of the cluster runs the account (docs/ARCHITECTURE.md
+	// "Channel ownership").
+	Owner *ChannelOwner `json:"owner,omitempty"`
+}
+
+// ChannelOwner is the lease of a channel account in a cluster.
+type ChannelOwner struct {
+	// Gateway is the owner's node name; empty while nobody holds the lease.
+	Gateway string `json:"gateway"`
+	// Self is true on the owner itself.
+	Self bool `json:"self"`
+	// Since is when the owner took the lease (ms since the epoch).
+	Since int64 `json:"since,omitempty"`
+	// Revision is the lease's revision as last seen: its fencing token,
+	// moved on by every renewal and every state change the owner makes.
+	Revision uint64 `json:"revision,omitempty"`
+	// State is this gateway's part: "owner" (it runs the account),
+	// "standby" (another gateway does, or nobody yet: it is campaigning)
+	// or "lost" (it held the lease and could not keep it; it is
+	// campaigning again).
+	State string `json:"state"`
+	// Error says why the lease was lost (e.g. NATS unreachable: not
+	// renewed within the TTL).
+	Error string `json:"error,omitempty"`
 }
 
 // BotInfo is a channel account's identity on its service.

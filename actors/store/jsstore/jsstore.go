@@ -214,8 +214,13 @@ func (s *Store) stripe(key string) *sync.Mutex {
 	return &s.stripes[h%uint32(len(s.stripes))]
 }
 
-// isConflict reports a failed create-if-absent or revision-checked update.
-func isConflict(err error) bool { return errors.Is(err, jetstream.ErrKeyExists) }
+// isConflict reports a failed create-if-absent or revision-checked update:
+// a replicated bucket refuses an update or a delete under a stale revision
+// with code 10164 (ErrKeyRevisionMismatch), a single replica with 10071
+// (ErrKeyExists).
+func isConflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+}
 
 // notFound reports a missing (or deleted) entry.
 func notFound(err error) bool { return errors.Is(err, jetstream.ErrKeyNotFound) }
