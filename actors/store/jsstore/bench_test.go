@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"openclaw/actors/store"
 	"openclaw/actors/store/jsstore/natstest"
@@ -89,9 +90,16 @@ func BenchmarkHistory200(b *testing.B) {
 // lead stream, after prepare ran on a store of the first server.
 func followerStore(b *testing.B, stream string, prepare func(s *Store)) *Store {
 	srvs := natstest.StartCluster(b, 3)
-	first, err := Open(bg, natstest.Connect(b, srvs[0]), Config{Cluster: "bench", Replicas: 3})
-	if err != nil {
-		b.Fatal(err)
+	// The first Open may find the peers not all known online yet
+	// ("no suitable peers for placement"): tried again until settle.
+	var first *Store
+	for deadline := time.Now().Add(settle); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		if first, err = Open(bg, natstest.Connect(b, srvs[0]), Config{Cluster: "bench", Replicas: 3}); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			b.Fatal(err)
+		}
 	}
 	b.Cleanup(func() { first.Close() })
 	prepare(first)
