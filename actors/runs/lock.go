@@ -124,39 +124,25 @@ func lockLost(ctx context.Context, err error) bool {
 		errors.Is(context.Cause(ctx), store.ErrLockLost)
 }
 
-// freshWait bounds how long a turn waits for this gateway's reads to show
-// its session as the lock's previous holder left it.
-const freshWait = 2 * time.Second
-
-// caughtUp is the context of a turn that appended its user message at seq,
-// read until it holds every message before it. The cluster's reads may be
-// served by a replica a few milliseconds behind its leader: right after the
-// previous turn (of another gateway) released the lock, a read can miss its
-// answer. history and total are what was read before the append; after
-// freshWait the freshest read is used as it is.
+// caughtUp is the context of a turn that appended its user message at seq:
+// history (total messages), read before the append, unless it lacks a
+// message before seq, one another writer appended in between; then the
+// context is read again, once. The cluster store's reads see every write
+// acknowledged before them (jsstore's "Consistency"), so a read made after
+// the append holds every message before it; an error keeps history.
 func caughtUp(ctx context.Context, st store.Store, session string, history []store.Message, total int, seq int64) []store.Message {
 	if n := len(history); n == min(total, HistoryWindow) && (n == 0 && seq == 1 || n > 0 && history[n-1].Seq == seq-1) {
 		return history // read fresh the first time: the usual case
 	}
-	deadline := time.Now().Add(freshWait)
-	for {
-		// One more than the window: this turn's message is in it.
-		h, total, err := st.History(ctx, session, HistoryWindow+1)
-		if n := len(h); err == nil && n == min(total, HistoryWindow+1) && n > 0 && h[n-1].Seq >= seq {
-			for len(h) > 0 && h[len(h)-1].Seq >= seq {
-				h = h[:len(h)-1] // this turn's message, and any written after it
-			}
-			return h[max(0, len(h)-HistoryWindow):]
-		}
-		if err != nil || time.Now().After(deadline) {
-			return history
-		}
-		select {
-		case <-ctx.Done():
-			return history
-		case <-time.After(20 * time.Millisecond):
-		}
+	// One more than the window: this turn's message is in it.
+	h, _, err := st.History(ctx, session, HistoryWindow+1)
+	if err != nil {
+		return history
 	}
+	for len(h) > 0 && h[len(h)-1].Seq >= seq {
+		h = h[:len(h)-1] // this turn's message, and any written after it
+	}
+	return h[max(0, len(h)-HistoryWindow):]
 }
 
 // rememberNow writes a turn's record before the turn goes on.

@@ -37,7 +37,8 @@ func TestResumed(t *testing.T) {
 }
 
 // caughtUp keeps a context read fresh, and reads again one that misses
-// messages before the turn's own (a replica behind its leader).
+// messages before the turn's own (appended between the read and the
+// turn's own append).
 func TestCaughtUp(t *testing.T) {
 	st, err := store.Open(filepath.Join(t.TempDir(), "s.sqlite"))
 	if err != nil {

@@ -29,13 +29,20 @@
 // other's messages: an append first creates its message entry at
 // LastSeq+1 (create-if-absent: a seq taken by another gateway, or left
 // by a crash between the two writes, moves it to the next one), then
-// folds it into the session entry. Single-session reads (History,
-// Session) read the buckets directly; with replicas a read may be served
-// by a replica a few milliseconds behind the leader, which costs a write
-// based on it a retry (the update is revision-checked), never a lost
-// write. Listings (ListSessions, RecentSessions, CountSessions) read a local copy
-// of the sessions bucket kept by a watcher: this gateway's own writes are
-// in it at once, another gateway's within the watcher's delivery delay.
+// folds it into the session entry.
+//
+// Reads of one entry see every write acknowledged before them, on any
+// gateway: a replica may be a few milliseconds behind its leader, so the
+// buckets other than the transcripts' do not let replicas answer gets
+// (their streams' AllowDirect is off, turned off in place on buckets an
+// earlier version created) and a get goes to the leader. Transcript pages
+// are read from any replica and checked against the session entry, read
+// from its leader: what a replica lacks is asked of the leader (page.go).
+// Listings (ListSessions, RecentSessions, CountSessions) read a local
+// copy of the sessions bucket kept by a watcher, and Scan and Usage read
+// through a consumer, which may sit on a replica: this gateway's own
+// session writes are in the copy at once, another gateway's writes within
+// the delivery delay.
 //
 // # Not atomic here
 //
@@ -132,13 +139,15 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		name string
 		ttl  time.Duration
 		what string
+		// direct: gets may be served by any replica (see Consistency).
+		direct bool
 	}{
-		{&s.sessions, sn, 0, "sessions"},
-		{&s.messages, mn, 0, "transcripts"},
-		{&s.kv, kn, 0, "key-value state"},
-		{&s.locks, ln, cfg.LockTTL, "session locks"},
-		{&s.cron, cn, 0, "cron jobs and runs"},
-		{&s.queue, qn, 0, "durable queue"},
+		{&s.sessions, sn, 0, "sessions", false},
+		{&s.messages, mn, 0, "transcripts", true},
+		{&s.kv, kn, 0, "key-value state", false},
+		{&s.locks, ln, cfg.LockTTL, "session locks", false},
+		{&s.cron, cn, 0, "cron jobs and runs", false},
+		{&s.queue, qn, 0, "durable queue", false},
 	} {
 		kv, err := bucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      b.name,
@@ -147,7 +156,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 			TTL:         b.ttl,
 			Replicas:    cfg.Replicas,
 			Storage:     jetstream.FileStorage,
-		})
+		}, b.direct)
 		if err != nil {
 			return nil, fmt.Errorf("jsstore: bucket %s: %w", b.name, err)
 		}
@@ -172,19 +181,38 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 
 // bucket binds to a bucket as it is, or creates it with cfg: a gateway or
 // an import with another replicas setting never reconfigures the
-// cluster's buckets (change them with the nats CLI).
-func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+// cluster's buckets (change them with the nats CLI). The one setting it
+// does change in place is whether any replica may answer a get (the
+// stream's AllowDirect): a bucket created by an earlier version answers
+// from any replica, and its gets must go to the leader now.
+func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, direct bool) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
 	var err error
 	for range 3 { // created meanwhile by a peer: bind again
-		var kv jetstream.KeyValue
 		if kv, err = js.KeyValue(ctx, cfg.Bucket); !errors.Is(err, jetstream.ErrBucketNotFound) {
-			return kv, err
+			break
 		}
 		if kv, err = js.CreateKeyValue(ctx, cfg); !errors.Is(err, jetstream.ErrBucketExists) {
-			return kv, err
+			break
 		}
 	}
-	return nil, err
+	if err != nil {
+		return nil, err
+	}
+	st, err := js.Stream(ctx, "KV_"+cfg.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	sc := st.CachedInfo().Config
+	if sc.AllowDirect == direct {
+		return kv, nil
+	}
+	sc.AllowDirect = direct
+	if _, err := js.UpdateStream(ctx, sc); err != nil {
+		return nil, fmt.Errorf("allow_direct %v: %w", direct, err)
+	}
+	// Bind again: a KeyValue reads the setting when it binds.
+	return js.KeyValue(ctx, cfg.Bucket)
 }
 
 // Path names where the state is, for status and sessions.list.
@@ -214,12 +242,15 @@ func (s *Store) stripe(key string) *sync.Mutex {
 	return &s.stripes[h%uint32(len(s.stripes))]
 }
 
-// isConflict reports a failed create-if-absent or revision-checked update:
-// a replicated bucket refuses an update or a delete under a stale revision
-// with code 10164 (ErrKeyRevisionMismatch), a single replica with 10071
-// (ErrKeyExists).
+// isConflict reports a failed create-if-absent or revision-checked update.
+// A replicated stream reports it with its own error code (10164), which
+// nats.go maps to ErrKeyRevisionMismatch for Update and Delete, and not at
+// all when Create re-creates a deleted key.
 func isConflict(err error) bool {
-	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+	var api *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // notFound reports a missing (or deleted) entry.

@@ -36,6 +36,20 @@ type session struct {
 	// Fence is the newest session-lock token that wrote to the session:
 	// a write under an older token is refused (ErrFenced).
 	Fence uint64 `json:"fence,omitempty"`
+	// SumSeq and SumRev are the seq of the newest compaction summary and
+	// its entry's revision: it replaced a message in place, and a replica
+	// behind its leader may still hold that message (readPage).
+	SumSeq int64  `json:"sumSeq,omitempty"`
+	SumRev uint64 `json:"sumRev,omitempty"`
+}
+
+// minRev is the lowest revision of the entry of seq that is current: the
+// summary's for its seq, any other.
+func (r *session) minRev(seq int64) uint64 {
+	if seq == r.SumSeq {
+		return r.SumRev
+	}
+	return 0
 }
 
 // count is the number of messages kept.

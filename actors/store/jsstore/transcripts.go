@@ -171,9 +171,9 @@ func (s *Store) AppendAsync(m store.Message, done func(store.Message, error)) {
 // readParallel bounds the concurrent reads of one History.
 const readParallel = 16
 
-// readRange reads messages from..to (inclusive) of a session, in order; an
-// entry removed meanwhile (a concurrent trim) is left out.
-func (s *Store) readRange(ctx context.Context, key, id string, from, to int64) ([]store.Message, error) {
+// readRange reads messages from..to (inclusive) of session r, in order;
+// an entry removed meanwhile (a concurrent trim) is left out.
+func (s *Store) readRange(ctx context.Context, key string, r *session, from, to int64) ([]store.Message, error) {
 	if from > to {
 		return nil, nil
 	}
@@ -186,17 +186,13 @@ func (s *Store) readRange(ctx context.Context, key, id string, from, to int64) (
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			e, err := s.messages.Get(ctx, msgKey(key, id, from+int64(i)))
+			k := msgKey(key, r.ID, from+int64(i))
+			m, _, err := s.msgGet(ctx, k, r.minRev(from+int64(i)))
 			if notFound(err) {
 				return
 			}
 			if err != nil {
-				errs[i] = err
-				return
-			}
-			var m message
-			if err := json.Unmarshal(e.Value(), &m); err != nil {
-				errs[i] = fmt.Errorf("jsstore: message %s: %w", e.Key(), err)
+				errs[i] = fmt.Errorf("jsstore: message %s: %w", k, err)
 				return
 			}
 			sm := toMessage(key, m)
@@ -227,7 +223,7 @@ func (s *Store) History(ctx context.Context, key string, limit int) ([]store.Mes
 	if limit > 0 {
 		from = max(from, r.LastSeq-int64(limit)+1)
 	}
-	msgs, err := s.readPage(ctx, key, r.ID, from, r.LastSeq)
+	msgs, err := s.readPage(ctx, key, r, from, r.LastSeq)
 	return msgs, int(r.count()), err
 }
 
@@ -241,7 +237,7 @@ func (s *Store) FirstMessages(ctx context.Context, key string, limit int) ([]sto
 	if limit > 0 {
 		to = min(to, r.FirstSeq+int64(limit)-1)
 	}
-	return s.readPage(ctx, key, r.ID, r.FirstSeq, to)
+	return s.readPage(ctx, key, r, r.FirstSeq, to)
 }
 
 // Session returns one session's info; ok is false if it does not exist.
@@ -404,7 +400,7 @@ func (s *Store) removeRange(ctx context.Context, key, id string, from, to int64)
 	n := 0
 	for seq := from; seq <= to; seq++ {
 		k := msgKey(key, id, seq)
-		if _, err := s.messages.Get(ctx, k); notFound(err) {
+		if _, _, err := s.msgGet(ctx, k, 0); notFound(err) {
 			continue
 		} else if err != nil {
 			return n, err
@@ -422,7 +418,7 @@ func (s *Store) removeRange(ctx context.Context, key, id string, from, to int64)
 func (s *Store) lastRunID(ctx context.Context, key string, r *session) (string, error) {
 	const window = 64
 	for to := r.LastSeq; to >= r.FirstSeq && r.count() > 0; to -= window {
-		msgs, err := s.readRange(ctx, key, r.ID, max(r.FirstSeq, to-window+1), to)
+		msgs, err := s.readRange(ctx, key, r, max(r.FirstSeq, to-window+1), to)
 		if err != nil {
 			return "", err
 		}
@@ -462,7 +458,7 @@ func (s *Store) CompactSession(ctx context.Context, key, sessionID string, throu
 	// if this stops half way), then the entry moves, then the rest goes.
 	replaced := 0
 	for seq := oldFirst; seq <= throughSeq && r.count() > 0; seq++ {
-		if _, err := s.messages.Get(ctx, msgKey(key, r.ID, seq)); err == nil {
+		if _, _, err := s.msgGet(ctx, msgKey(key, r.ID, seq), 0); err == nil {
 			replaced++
 		} else if !notFound(err) {
 			return store.SessionInfo{}, 0, err
@@ -476,7 +472,8 @@ func (s *Store) CompactSession(ctx context.Context, key, sessionID string, throu
 	if err != nil {
 		return store.SessionInfo{}, 0, err
 	}
-	if _, err := s.messages.Put(ctx, msgKey(key, r.ID, throughSeq), b); err != nil {
+	sumRev, err := s.messages.Put(ctx, msgKey(key, r.ID, throughSeq), b)
+	if err != nil {
 		return store.SessionInfo{}, 0, err
 	}
 	r, err = s.update(ctx, key, false, func(r *session, now int64) (bool, error) {
@@ -485,6 +482,7 @@ func (s *Store) CompactSession(ctx context.Context, key, sessionID string, throu
 		}
 		r.FirstSeq = throughSeq
 		r.LastSeq = max(r.LastSeq, throughSeq)
+		r.SumSeq, r.SumRev = throughSeq, sumRev
 		if throughSeq == r.LastSeq {
 			r.LastRole = summary.Role
 		}
