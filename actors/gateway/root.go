@@ -26,6 +26,7 @@ import (
 	"openclaw/actors/runs"
 	"openclaw/actors/sessions"
 	"openclaw/actors/tools"
+	"openclaw/metrics"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 )
@@ -85,9 +86,11 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		health: pid("health")}
 	var hubCluster hub.Forwarder
 	var clusterStatus *core.Live[*protocol.ClusterStatus]
+	var clusterMetrics *metrics.Cluster
 	if g.bus != nil {
 		p.cluster = pid("cluster")
-		hubCluster = clusteractor.Forwarder{Bus: g.bus}
+		clusterMetrics = g.metrics.NewCluster()
+		hubCluster = clusteractor.Forwarder{Bus: g.bus, Metrics: clusterMetrics}
 		clusterStatus = core.NewLive[*protocol.ClusterStatus](nil) // set by cluster
 	}
 	extraOwners := map[core.Owner]*actor.PID{}
@@ -161,7 +164,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	if g.bus != nil {
 		// Right after the hub: presence hands it its rows from its start.
 		cl := child{"cluster", clusteractor.Props(clusteractor.Deps{Bus: g.bus, Hub: p.hub,
-			Roster: roster, Versions: versions, Status: clusterStatus, Log: o.Log,
+			Roster: roster, Versions: versions, Status: clusterStatus, Metrics: clusterMetrics, Log: o.Log,
 			Handlers: map[string]clusteractor.Handler{
 				"node.invoke": clusteractor.Serve[protocol.NodeInvokeParams, protocol.NodeInvokeResult](p.nodes),
 				"agent.wait":  clusteractor.Serve[protocol.AgentWaitParams, protocol.AgentWait](p.runs),
