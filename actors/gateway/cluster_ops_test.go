@@ -68,26 +68,7 @@ func TestClusterMetrics(t *testing.T) {
 
 	// node.invoke from gw-0 to a node on gw-2: routed to gw-2, served for
 	// gw-0; one for a node nowhere: routed to none.
-	nid := auth.NewIdentity()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	node, err := client.Dial(ctx, client.Options{URL: gws[2].URL, Token: gatewaytest.Token, Identity: &nid, Role: "node",
-		ClientID: "node-host", Mode: "node", Platform: "linux", DeviceFamily: "Linux", DisplayName: "n1",
-		Version: "2026.9.6", Caps: []string{"system"}, Commands: []string{"system.which"}, EventBuffer: 1024})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(node.Close)
-	go func() {
-		for e := range node.Events() {
-			if e.Event != "node.invoke.request" {
-				continue
-			}
-			var r protocol.NodeInvokeRequest
-			_ = json.Unmarshal(e.Payload, &r)
-			_, _ = callCtx(node, "node.invoke.result", map[string]any{"id": r.ID, "nodeId": r.NodeID, "ok": true, "payloadJSON": "{}"})
-		}
-	}()
+	nid := whichNode(t, gws[2].URL)
 	op := gws[0].Operator(t)
 	eventually(t, "node.invoke through the cluster", func() string {
 		_, err := callCtx(op, "node.invoke", map[string]any{"nodeId": nid.ID, "command": "system.which",
@@ -115,4 +96,33 @@ func TestClusterMetrics(t *testing.T) {
 			t.Fatalf("a single gateway exports %s", name)
 		}
 	}
+}
+
+// whichNode connects a node ("n1", linux, declaring system.which) to url
+// that answers every invoke with {"ran": <command>, "on": "n1"}; it
+// returns the node's identity.
+func whichNode(t *testing.T, url string) auth.Identity {
+	t.Helper()
+	id := auth.NewIdentity()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	node, err := client.Dial(ctx, client.Options{URL: url, Token: gatewaytest.Token, Identity: &id, Role: "node",
+		ClientID: "node-host", Mode: "node", Platform: "linux", DeviceFamily: "Linux", DisplayName: "n1",
+		Version: "2026.9.6", Caps: []string{"system"}, Commands: []string{"system.which"}, EventBuffer: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(node.Close)
+	go func() {
+		for e := range node.Events() {
+			if e.Event != "node.invoke.request" {
+				continue
+			}
+			var r protocol.NodeInvokeRequest
+			_ = json.Unmarshal(e.Payload, &r)
+			b, _ := json.Marshal(map[string]string{"ran": r.Command, "on": "n1"})
+			_, _ = callCtx(node, "node.invoke.result", map[string]any{"id": r.ID, "nodeId": r.NodeID, "ok": true, "payloadJSON": string(b)})
+		}
+	}()
+	return id
 }

@@ -44,21 +44,27 @@ func errCode(err error) string {
 }
 
 // pairedDevices is device.pair.list's paired devices by id.
-func pairedDevices(t *testing.T, c *client.Client) (map[string]protocol.PairedDevice, int) {
-	t.Helper()
-	raw, err := callCtx(c, "device.pair.list", nil)
-	if err != nil {
-		t.Fatalf("device.pair.list: %v", err)
-	}
-	var l protocol.DevicePairList
-	if err := json.Unmarshal(raw, &l); err != nil {
-		t.Fatal(err)
-	}
+func pairedDevices(t *testing.T, c *client.Client) map[string]protocol.PairedDevice {
+	l := callAs[protocol.DevicePairList](t, c, "device.pair.list")
 	out := map[string]protocol.PairedDevice{}
 	for _, d := range l.Paired {
 		out[d.DeviceID] = d
 	}
-	return out, len(l.Pending)
+	return out
+}
+
+// callAs calls method without params and decodes its result.
+func callAs[T any](t *testing.T, c *client.Client, method string) T {
+	t.Helper()
+	var v T
+	raw, err := callCtx(c, method, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // waitClosed waits for the gateway to close c and returns the close frame.
@@ -130,11 +136,7 @@ func TestClusterDevicesLive(t *testing.T) {
 		return ""
 	})
 	eventually(t, "gw-1 lists the device as paired", func() string {
-		if d, ok := func() (protocol.PairedDevice, bool) {
-			m, _ := pairedDevices(t, ops[1])
-			d, ok := m[id.ID]
-			return d, ok
-		}(); !ok || len(d.Roles) != 1 {
+		if d, ok := pairedDevices(t, ops[1])[id.ID]; !ok || len(d.Roles) != 1 {
 			return fmt.Sprintf("paired: %v %+v", ok, d)
 		}
 		return ""
@@ -208,7 +210,7 @@ func TestClusterDevicesLive(t *testing.T) {
 	}
 	for i := range gws {
 		eventually(t, fmt.Sprintf("gw-%d forgets the device", i), func() string {
-			if m, _ := pairedDevices(t, ops[i]); len(m) != 0 {
+			if m := pairedDevices(t, ops[i]); len(m) != 0 {
 				return fmt.Sprintf("still paired: %v", m)
 			}
 			return ""
@@ -219,15 +221,7 @@ func TestClusterDevicesLive(t *testing.T) {
 // pairedNodes is node.pair.list's paired nodes by id, and its pending
 // requests.
 func pairedNodes(t *testing.T, c *client.Client) (map[string]protocol.PairedNode, []protocol.NodePairRequest) {
-	t.Helper()
-	raw, err := callCtx(c, "node.pair.list", nil)
-	if err != nil {
-		t.Fatalf("node.pair.list: %v", err)
-	}
-	var l protocol.NodePairList
-	if err := json.Unmarshal(raw, &l); err != nil {
-		t.Fatal(err)
-	}
+	l := callAs[protocol.NodePairList](t, c, "node.pair.list")
 	out := map[string]protocol.PairedNode{}
 	for _, n := range l.Paired {
 		out[n.NodeID] = n
@@ -265,9 +259,9 @@ func TestClusterNodesLive(t *testing.T) {
 	}
 	for _, i := range []int{0, 1} {
 		eventually(t, fmt.Sprintf("gw-%d lists the node as paired", i), func() string {
-			if n, ok := func() (protocol.PairedNode, bool) { m, _ := pairedNodes(t, ops[i]); n, ok := m[id.ID]; return n, ok }(); !ok ||
-				len(n.Commands) != 1 || n.Commands[0] != "system.which" {
-				return fmt.Sprintf("paired: %v %+v", ok, n)
+			paired, _ := pairedNodes(t, ops[i])
+			if n, ok := paired[id.ID]; !ok || len(n.Commands) != 1 || n.Commands[0] != "system.which" {
+				return fmt.Sprintf("paired: %+v", paired)
 			}
 			return ""
 		})

@@ -19,10 +19,28 @@ const maxClusterGateways = 5
 // with its embedded NATS server routed to the others on loopback ports.
 type gwCluster []*gwProc
 
+// clusterStartAttempts bounds startCluster's tries: the ports are picked
+// free, then released until the gateways bind them, and another process
+// may take one meanwhile (a busy machine's ephemeral ports).
+const clusterStartAttempts = 3
+
 // startCluster starts n gateways of bin ("bin gateway --port P", config
 // base plus gateway.cluster) together: each one's start waits for the
-// JetStream quorum, which needs a majority of them up.
+// JetStream quorum, which needs a majority of them up. A failed start is
+// tried again on fresh ports.
 func startCluster(ctx context.Context, bin string, n int, token string, timeout time.Duration, base map[string]any) (gwCluster, error) {
+	var err error
+	for attempt := 1; attempt <= clusterStartAttempts && ctx.Err() == nil; attempt++ {
+		var gs gwCluster
+		if gs, err = startClusterOnce(ctx, bin, n, token, timeout, base); err == nil {
+			return gs, nil
+		}
+		logf("  cluster start %d/%d failed: %v", attempt, clusterStartAttempts, truncate(strings.ReplaceAll(err.Error(), "\n", " | "), 300))
+	}
+	return nil, err
+}
+
+func startClusterOnce(ctx context.Context, bin string, n int, token string, timeout time.Duration, base map[string]any) (gwCluster, error) {
 	listens, routes := make([]string, n), make([]string, n)
 	for i := range n {
 		p, err := freePort()
