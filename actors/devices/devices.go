@@ -112,6 +112,8 @@ func (d *deviceActor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		d.timers.Stop()
 		d.stopWatch()
+	case *actor.Restarting:
+		d.stopWatch() // the next incarnation watches anew
 	case *peerChange:
 		d.peerChanged(m)
 	case *methods.IdentityGet:

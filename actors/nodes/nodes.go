@@ -139,6 +139,8 @@ func (n *nodesActor) Receive(ctx actor.Context) {
 		n.timers.Stop()
 		n.stopWatch()
 		n.inv.stop()
+	case *actor.Restarting:
+		n.stopWatch() // the next incarnation watches anew
 	case *peerChange:
 		n.peerChanged(m)
 	case *sweep:
