@@ -57,7 +57,11 @@ func TestClusterMetrics(t *testing.T) {
 		t.Fatalf("connect: %v, want PAIRING_REQUIRED", err)
 	}
 	eventually(t, "gw-0 counts a broadcast from gw-1", func() string {
-		if n := gatewaytest.ScrapeMetrics(t, gws[0].HTTP, "").Value(t, "openclaw_cluster_events_received_total", "peer", "gw-1"); n < 1 {
+		s := gatewaytest.ScrapeMetrics(t, gws[0].HTTP, "")
+		if _, ok := s["openclaw_cluster_events_received_total"]; !ok {
+			return "nothing received yet"
+		}
+		if n := s.Value(t, "openclaw_cluster_events_received_total", "peer", "gw-1"); n < 1 {
 			return fmt.Sprintf("received %v", n)
 		}
 		return ""
