@@ -199,6 +199,9 @@ func (c *clusterActor) Receive(ctx actor.Context) {
 				c.drop(m.Node, "left")
 				c.setStatus()
 				c.publish(ctx)
+			} else if g := c.gone[m.Node]; g != nil && g.why != "left" {
+				g.why = "left" // another gateway's delete of its rows came first
+				c.setStatus()
 			}
 			return
 		}
@@ -443,7 +446,7 @@ func (c *clusterActor) apply(ctx actor.Context, u *kvUpdate) {
 		// Another gateway found it dead (or it left): so is it here. A
 		// gateway that was only paused comes back with its next heartbeat
 		// and puts its rows again.
-		delete(c.peers, u.node)
+		c.forget(u.node, "dropped")
 		c.setStatus()
 	default:
 		p := c.peers[u.node]
@@ -488,14 +491,20 @@ func (c *clusterActor) sweep(ctx actor.Context) {
 	}
 }
 
-// drop forgets a gateway and deletes its rows from the bucket; status
-// keeps it for a while, not alive, saying why.
+// drop forgets a gateway and deletes its rows from the bucket.
 func (c *clusterActor) drop(node, why string) {
+	c.forget(node, why)
+	c.writer.remove(node)
+}
+
+// forget drops a gateway from the peers; status keeps it, not alive, with
+// why ("left", "timeout", or "dropped": another gateway deleted its rows
+// first).
+func (c *clusterActor) forget(node, why string) {
 	if p := c.peers[node]; p != nil && p.started != 0 {
 		c.gone[node] = &gonePeer{started: p.started, lastSeen: p.lastSeen, why: why}
 	}
 	delete(c.peers, node)
-	c.writer.remove(node)
 }
 
 // publish merges the rows of every gateway into the roster and broadcasts

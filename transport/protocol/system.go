@@ -81,8 +81,9 @@ type ClusterMember struct {
 	// LastHeartbeatMs is when its last heartbeat arrived (this gateway:
 	// now).
 	LastHeartbeatMs int64 `json:"lastHeartbeatMs,omitempty"`
-	// Gone says why a gateway is no longer alive: "left" (it said so) or
-	// "timeout" (no heartbeat within the bound).
+	// Gone says why a gateway is no longer alive: "left" (it said so),
+	// "timeout" (no heartbeat within the bound) or "dropped" (another
+	// gateway found it gone first and deleted its rows).
 	Gone string `json:"gone,omitempty"`
 }
 
