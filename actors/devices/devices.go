@@ -689,13 +689,12 @@ func union(a, b []string) []string {
 // delivery delay. Started before the devices are read, so a change made
 // meanwhile is applied after them, not lost.
 func (d *deviceActor) watch(ctx actor.Context) {
-	d.own = store.NewEchoes(d.d.Store, ns)
-	var wctx context.Context
-	wctx, d.stopWatch = context.WithCancel(context.Background())
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	if ok, err := d.own.Watch(wctx, func(id string, value []byte) {
+	var err error
+	d.own, d.stopWatch, err = store.Follow(d.d.Store, ns, func(id string, value []byte) {
 		root.Send(self, &peerChange{id: id, value: value})
-	}); ok && err != nil {
+	})
+	if err != nil {
 		d.d.Log.Error("paired devices: not watching the other gateways' changes", "err", err)
 	}
 }

@@ -67,6 +67,22 @@ func callAs[T any](t *testing.T, c *client.Client, method string) T {
 	return v
 }
 
+// refused is a check for eventually: connecting o to gw is refused for a
+// device token mismatch.
+func refused(t *testing.T, gw *gatewaytest.Gateway, o client.Options) func() string {
+	return func() string {
+		c, err := dialAt(t, gw, o)
+		if err == nil {
+			c.Close()
+			return "accepted"
+		}
+		if code := errCode(err); code != "AUTH_DEVICE_TOKEN_MISMATCH" {
+			return "refused with " + err.Error()
+		}
+		return ""
+	}
+}
+
 // waitClosed waits for the gateway to close c and returns the close frame.
 func waitClosed(t *testing.T, c *client.Client) *client.CloseError {
 	t.Helper()
@@ -156,17 +172,7 @@ func TestClusterDevicesLive(t *testing.T) {
 	if ce := waitClosed(t, first); ce.Code != 4001 {
 		t.Fatalf("gw-0 socket of the rotated device closed with %+v", ce)
 	}
-	eventually(t, "old token refused on gw-0", func() string {
-		c, err := dialAt(t, gws[0], withToken(tok))
-		if err == nil {
-			c.Close()
-			return "accepted"
-		}
-		if code := errCode(err); code != "AUTH_DEVICE_TOKEN_MISMATCH" {
-			return "refused with " + err.Error()
-		}
-		return ""
-	})
+	eventually(t, "old token refused on gw-0", refused(t, gws[0], withToken(tok)))
 	var onA, onB *client.Client
 	eventually(t, "new token accepted on gw-1", func() string {
 		c, err := dialAt(t, gws[1], withToken(rot.Token))
@@ -191,17 +197,7 @@ func TestClusterDevicesLive(t *testing.T) {
 		}
 	}
 	for i, gw := range gws {
-		eventually(t, fmt.Sprintf("revoked token refused on gw-%d", i), func() string {
-			c, err := dialAt(t, gw, withToken(rot.Token))
-			if err == nil {
-				c.Close()
-				return "accepted"
-			}
-			if code := errCode(err); code != "AUTH_DEVICE_TOKEN_MISMATCH" {
-				return "refused with " + err.Error()
-			}
-			return ""
-		})
+		eventually(t, fmt.Sprintf("revoked token refused on gw-%d", i), refused(t, gw, withToken(rot.Token)))
 	}
 
 	// Removed on gw-0: listed nowhere.

@@ -1,7 +1,6 @@
 package nodes
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -132,13 +131,12 @@ type peerChange struct {
 // Started before the registry is read, so a change made meanwhile is
 // applied after it, not lost.
 func (n *nodesActor) watch(ctx actor.Context) {
-	n.own = store.NewEchoes(n.d.Store, recordsNS)
-	var wctx context.Context
-	wctx, n.stopWatch = context.WithCancel(context.Background())
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	if ok, err := n.own.Watch(wctx, func(id string, value []byte) {
+	var err error
+	n.own, n.stopWatch, err = store.Follow(n.d.Store, recordsNS, func(id string, value []byte) {
 		root.Send(self, &peerChange{id: id, value: value})
-	}); ok && err != nil {
+	})
+	if err != nil {
 		n.d.Log.Error("node registry: not watching the other gateways' changes", "err", err)
 	}
 }

@@ -45,18 +45,21 @@ func NewEchoes(st KVStore, ns string) *Echoes {
 	return &Echoes{st: st, ns: ns, watching: watching, pending: map[string][][]byte{}}
 }
 
-// Watch starts watching the namespace (store.Watcher) when the store is
-// one, calling f with each change of another gateway; false when it is
-// not (nothing else writes it).
-func (e *Echoes) Watch(ctx context.Context, f func(key string, value []byte)) (bool, error) {
-	if !e.watching {
-		return false, nil
+// Follow is the Echoes of namespace ns of st with, when st is a Watcher,
+// its watch started: f gets each change another gateway makes (on the
+// watch's goroutine) until stop is called. Call it before reading the
+// namespace.
+func Follow(st KVStore, ns string, f func(key string, value []byte)) (e *Echoes, stop context.CancelFunc, err error) {
+	e = NewEchoes(st, ns)
+	ctx, stop := context.WithCancel(context.Background())
+	if e.watching {
+		err = st.(Watcher).WatchKV(ctx, ns, func(key string, value []byte) {
+			if e.foreign(key, value) {
+				f(key, value)
+			}
+		})
 	}
-	return true, e.st.(Watcher).WatchKV(ctx, e.ns, func(key string, value []byte) {
-		if e.foreign(key, value) {
-			f(key, value)
-		}
-	})
+	return e, stop, err
 }
 
 // Put is PutAsync of (ns, key), noted.
