@@ -9,6 +9,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -25,6 +26,7 @@ import (
 
 	"openclaw/actors/core"
 	"openclaw/actors/methods"
+	"openclaw/metrics"
 	"openclaw/transport/natsbus"
 	"openclaw/transport/protocol"
 )
@@ -48,9 +50,13 @@ const retryEvery = 500 * time.Millisecond
 // opTimeout bounds one JetStream operation (a put, a delete, an info).
 const opTimeout = 3 * time.Second
 
-// statusEvery is how often the bucket's replication state is read for
-// health: one JetStream API request.
+// statusEvery is how often the buckets' replication state is read for
+// health: one JetStream API request per page of buckets.
 const statusEvery = 5 * time.Second
+
+// goneKeep is how long a gateway that left or timed out stays in status,
+// not alive, so an operator sees what was lost.
+const goneKeep = time.Hour
 
 // Handler serves a request another gateway routed here: it decodes the
 // params, asks the local owner (the request marked Routed) and returns the
@@ -88,13 +94,19 @@ type Deps struct {
 	Versions *core.StateVersions
 	// Status is the cluster for health and status.
 	Status *core.Live[*protocol.ClusterStatus]
-	Log    *slog.Logger
+	// Metrics are the per-peer and JetStream figures of /metrics (nil:
+	// counted nowhere).
+	Metrics *metrics.Cluster
+	Log     *slog.Logger
 }
 
 // Props builds the cluster actor.
 func Props(d Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &clusterActor{d: d, peers: map[string]*peer{}, claims: map[string]*nats.Subscription{}}
+		if d.Metrics == nil {
+			d.Metrics = metrics.New(metrics.Options{}).NewCluster()
+		}
+		return &clusterActor{d: d, peers: map[string]*peer{}, gone: map[string]*gonePeer{}, claims: map[string]*nats.Subscription{}}
 	})
 }
 
@@ -107,6 +119,13 @@ type peer struct {
 	rev uint64
 }
 
+// gonePeer is a gateway no longer alive, kept for status.
+type gonePeer struct {
+	started  int64
+	lastSeen time.Time
+	why      string // "left" or "timeout"
+}
+
 type clusterActor struct {
 	d       Deps
 	self    *actor.PID
@@ -114,11 +133,13 @@ type clusterActor struct {
 	started time.Time
 	local   []protocol.PresenceEntry // this gateway's rows
 	peers   map[string]*peer
+	gone    map[string]*gonePeer
 	rev     uint64 // the presence bucket's last revision seen
 	claims  map[string]*nats.Subscription
 	subs    []*nats.Subscription
 	writer  *writer
-	bucket  *protocol.ClusterBucket
+	bucket  *protocol.ClusterBucket  // the presence bucket's
+	buckets []protocol.ClusterBucket // every bucket of the cluster
 	stop    context.CancelFunc
 	timers  core.Timers
 }
@@ -141,7 +162,7 @@ type (
 		initial bool
 	}
 	putDone    struct{ rev uint64 }
-	bucketInfo struct{ b *protocol.ClusterBucket }
+	bucketInfo struct{ bs []protocol.ClusterBucket }
 	tick       struct{}
 	sweep      struct{}
 )
@@ -175,9 +196,12 @@ func (c *clusterActor) Receive(ctx actor.Context) {
 		if m.Leaving {
 			if c.peers[m.Node] != nil {
 				c.d.Log.Info("cluster: gateway left", "node", m.Node)
-				c.drop(m.Node)
+				c.drop(m.Node, "left")
 				c.setStatus()
 				c.publish(ctx)
+			} else if g := c.gone[m.Node]; g != nil && g.why != "left" {
+				g.why = "left" // another gateway's delete of its rows came first
+				c.setStatus()
 			}
 			return
 		}
@@ -186,6 +210,7 @@ func (c *clusterActor) Receive(ctx actor.Context) {
 			c.d.Log.Info("cluster: gateway joined", "node", m.Node)
 			p = &peer{}
 			c.peers[m.Node] = p
+			delete(c.gone, m.Node)
 			c.fetch(m.Node) // its rows, which arrived while it was unknown
 		}
 		p.started, p.lastSeen = m.Started, time.Now()
@@ -202,7 +227,12 @@ func (c *clusterActor) Receive(ctx actor.Context) {
 			c.publish(ctx)
 		}
 	case *bucketInfo:
-		c.bucket = m.b
+		c.buckets, c.bucket = m.bs, nil
+		for i := range m.bs {
+			if m.bs[i].Bucket == c.d.Bus.Bucket("presence") {
+				c.bucket = &m.bs[i]
+			}
+		}
 		c.setStatus()
 	case *tick:
 		c.beat()
@@ -227,7 +257,7 @@ func (c *clusterActor) start(ctx actor.Context) {
 	var bg context.Context
 	bg, c.stop = context.WithCancel(context.Background())
 	b := c.d.Bus
-	c.writer = newWriter(b.Node, c.root, c.self, c.d.Log)
+	c.writer = newWriter(b.Node, c.root, c.self, c.d.Log, c.d.Metrics)
 	go c.writer.run(bg)
 	sub := func(subject string, h nats.MsgHandler) {
 		s, err := b.Conn.Subscribe(subject, h)
@@ -238,8 +268,19 @@ func (c *clusterActor) start(ctx actor.Context) {
 		c.subs = append(c.subs, s)
 	}
 	// Broadcasts of the other gateways, straight to the hub: one
-	// subscription delivers in the order each gateway published.
-	sub(b.Subject("events"), func(msg *nats.Msg) {
+	// subscription delivers in the order each gateway published. The
+	// last subject token names the sender (counted per peer); the
+	// callbacks of one subscription run one at a time, so the map needs
+	// no lock.
+	prefix := b.Subject("events") + "."
+	received := map[string]interface{ Inc() }{}
+	sub(prefix+"*", func(msg *nats.Msg) {
+		n := received[msg.Subject]
+		if n == nil {
+			n = c.d.Metrics.EventsReceived(strings.TrimPrefix(msg.Subject, prefix))
+			received[msg.Subject] = n
+		}
+		n.Inc()
 		bs, err := natsbus.DecodeBroadcasts(msg.Data)
 		if err != nil {
 			c.d.Log.Warn("cluster: dropped a malformed events message", "err", err)
@@ -297,6 +338,7 @@ func (c *clusterActor) open(ctx context.Context) {
 	for ctx.Err() == nil {
 		w, err := kv.WatchAll(ctx)
 		if err != nil {
+			c.d.Metrics.JetStreamError(metrics.JSWatch)
 			time.Sleep(retryEvery)
 			continue
 		}
@@ -317,24 +359,42 @@ func (c *clusterActor) open(ctx context.Context) {
 	}
 }
 
-// status reads the bucket's replication state for health, now and then.
+// status reads the replication state of the cluster's buckets for health,
+// now and then: the presence bucket and the durable state's (jsstore names
+// them "<cluster>_<what>").
 func (c *clusterActor) status(ctx context.Context, kv jetstream.KeyValue) {
+	ours := func(name string) bool {
+		return name == c.d.Bus.Bucket("presence") || strings.HasPrefix(name, c.d.Bus.Name+"_")
+	}
 	for {
 		octx, cancel := context.WithTimeout(ctx, opTimeout)
-		st, err := kv.Status(octx)
-		cancel()
-		if err == nil {
-			if js, ok := st.(*jetstream.KeyValueBucketStatus); ok {
-				info := js.StreamInfo()
-				b := &protocol.ClusterBucket{Bucket: st.Bucket(), Replicas: info.Config.Replicas}
-				if info.Cluster != nil {
-					b.Leader = info.Cluster.Leader
-					for _, r := range info.Cluster.Replicas {
-						b.Lag = max(b.Lag, r.Lag)
+		var bs []protocol.ClusterBucket
+		l := c.d.Bus.JS.KeyValueStores(octx)
+		for st := range l.Status() { // drained whole: the lister's goroutine ends with it
+			js, ok := st.(*jetstream.KeyValueBucketStatus)
+			if !ok || !ours(st.Bucket()) {
+				continue
+			}
+			info := js.StreamInfo()
+			b := protocol.ClusterBucket{Bucket: st.Bucket(), Replicas: info.Config.Replicas, Current: 1}
+			if info.Cluster != nil {
+				b.Leader = info.Cluster.Leader
+				for _, r := range info.Cluster.Replicas {
+					b.Lag = max(b.Lag, r.Lag)
+					if r.Current {
+						b.Current++
 					}
 				}
-				c.root.Send(c.self, &bucketInfo{b: b})
 			}
+			bs = append(bs, b)
+		}
+		err := l.Error()
+		cancel()
+		if err != nil {
+			c.d.Metrics.JetStreamError(metrics.JSBucketStatus)
+		} else {
+			sort.Slice(bs, func(i, j int) bool { return bs[i].Bucket < bs[j].Bucket })
+			c.root.Send(c.self, &bucketInfo{bs: bs})
 		}
 		select {
 		case <-ctx.Done():
@@ -386,7 +446,7 @@ func (c *clusterActor) apply(ctx actor.Context, u *kvUpdate) {
 		// Another gateway found it dead (or it left): so is it here. A
 		// gateway that was only paused comes back with its next heartbeat
 		// and puts its rows again.
-		delete(c.peers, u.node)
+		c.forget(u.node, "dropped")
 		c.setStatus()
 	default:
 		p := c.peers[u.node]
@@ -416,8 +476,13 @@ func (c *clusterActor) sweep(ctx actor.Context) {
 	for node, p := range c.peers {
 		if p.lastSeen.Before(cut) {
 			c.d.Log.Warn("cluster: gateway gone (no heartbeat)", "node", node, "timeout", PeerTimeout)
-			c.drop(node)
+			c.drop(node, "timeout")
 			dropped = true
+		}
+	}
+	for node, g := range c.gone {
+		if time.Since(g.lastSeen) > goneKeep {
+			delete(c.gone, node)
 		}
 	}
 	if dropped {
@@ -427,9 +492,19 @@ func (c *clusterActor) sweep(ctx actor.Context) {
 }
 
 // drop forgets a gateway and deletes its rows from the bucket.
-func (c *clusterActor) drop(node string) {
-	delete(c.peers, node)
+func (c *clusterActor) drop(node, why string) {
+	c.forget(node, why)
 	c.writer.remove(node)
+}
+
+// forget drops a gateway from the peers; status keeps it, not alive, with
+// why ("left", "timeout", or "dropped": another gateway deleted its rows
+// first).
+func (c *clusterActor) forget(node, why string) {
+	if p := c.peers[node]; p != nil && p.started != 0 {
+		c.gone[node] = &gonePeer{started: p.started, lastSeen: p.lastSeen, why: why}
+	}
+	delete(c.peers, node)
 }
 
 // publish merges the rows of every gateway into the roster and broadcasts
@@ -466,26 +541,43 @@ func (c *clusterActor) beat() {
 	_ = c.d.Bus.Conn.Publish(c.d.Bus.Subject("heartbeat"), b)
 }
 
+// setStatus publishes the cluster for health and status, and the view
+// /metrics reports.
 func (c *clusterActor) setStatus() {
 	b := c.d.Bus
-	s := &protocol.ClusterStatus{Name: b.Name, Node: b.Node, Presence: c.bucket,
-		Members: []protocol.ClusterMember{{Node: b.Node, Self: true, StartedMs: c.started.UnixMilli()}},
+	s := &protocol.ClusterStatus{Name: b.Name, Node: b.Node, Presence: c.bucket, Buckets: c.buckets,
+		Members: []protocol.ClusterMember{{Node: b.Node, Self: true, Alive: true, StartedMs: c.started.UnixMilli(),
+			LastHeartbeatMs: time.Now().UnixMilli()}},
 		NATS: protocol.ClusterNATS{Connected: b.Conn.IsConnected(), Embedded: b.Embedded(), Routes: b.Routes(),
 			JetStreamLeader: b.JetStreamLeader()}}
+	view := metrics.ClusterView{}
 	for node, p := range c.peers {
 		if p.started != 0 {
-			s.Members = append(s.Members, protocol.ClusterMember{Node: node, StartedMs: p.started})
+			s.Members = append(s.Members, protocol.ClusterMember{Node: node, StartedMs: p.started, Alive: true,
+				LastHeartbeatMs: p.lastSeen.UnixMilli()})
+			view.Peers = append(view.Peers, metrics.ClusterPeer{Name: node, LastSeen: p.lastSeen})
 		}
+	}
+	for node, g := range c.gone {
+		s.Members = append(s.Members, protocol.ClusterMember{Node: node, StartedMs: g.started,
+			LastHeartbeatMs: g.lastSeen.UnixMilli(), Gone: g.why})
 	}
 	sort.Slice(s.Members, func(i, j int) bool { return s.Members[i].Node < s.Members[j].Node })
 	c.d.Status.Set(s)
+	for _, bk := range c.buckets {
+		view.Buckets = append(view.Buckets, metrics.ClusterBucket{Name: bk.Bucket, Lag: bk.Lag, Replicas: bk.Replicas, Current: bk.Current})
+	}
+	c.d.Metrics.SetView(view)
 }
 
 // ---- routing ----
 
 // routeRequest and routeReply are the request/reply envelopes.
 type routeRequest struct {
-	Method    string          `json:"method"`
+	Method string `json:"method"`
+	// From is the asking gateway, Node (in the reply) the answering one:
+	// for the per-peer counts of /metrics.
+	From      string          `json:"from,omitempty"`
 	Caller    *wirePeer       `json:"caller,omitempty"`
 	Params    json.RawMessage `json:"params"`
 	TimeoutMs int64           `json:"timeoutMs"`
@@ -499,6 +591,7 @@ type wirePeer struct {
 }
 
 type routeReply struct {
+	Node   string               `json:"node,omitempty"`
 	Result json.RawMessage      `json:"result,omitempty"`
 	Error  *protocol.ErrorShape `json:"error,omitempty"`
 }
@@ -529,8 +622,13 @@ func (c *clusterActor) claim(key string) {
 // the local owner).
 func (c *clusterActor) serve(msg *nats.Msg) {
 	var req routeRequest
-	var rep routeReply
+	rep := routeReply{Node: c.d.Bus.Node}
 	err := json.Unmarshal(msg.Data, &req)
+	if req.From != "" {
+		c.d.Metrics.Served(req.From)
+	} else {
+		c.d.Metrics.Served(metrics.PeerUnknown)
+	}
 	h := c.d.Handlers[req.Method]
 	switch {
 	case err != nil:
@@ -556,7 +654,7 @@ func (c *clusterActor) route(m *core.Elsewhere) {
 		m.Req.Fail(protocol.NewError(protocol.CodeInvalidRequest, err.Error(), nil))
 		return
 	}
-	req := routeRequest{Method: m.Method, Params: params, TimeoutMs: m.Timeout.Milliseconds()}
+	req := routeRequest{Method: m.Method, From: c.d.Bus.Node, Params: params, TimeoutMs: m.Timeout.Milliseconds()}
 	if p := m.Req.RoutedCaller(); p != nil {
 		req.Caller = &wirePeer{ConnID: c.d.Bus.Node + "/" + p.ConnID, Role: string(p.Role), Scopes: p.Scopes, DeviceID: p.DeviceID}
 	}
@@ -564,21 +662,26 @@ func (c *clusterActor) route(m *core.Elsewhere) {
 	msg, err := c.d.Bus.Conn.Request(c.subject(m.Key), data, m.Timeout)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
+		c.d.Metrics.Routed(metrics.PeerNone)
 		m.Req.MarkRouted()
 		c.root.Send(m.Back, m.Req)
 		return
 	case errors.Is(err, nats.ErrTimeout):
+		c.d.Metrics.Routed(metrics.PeerUnknown)
 		m.Req.Fail(protocol.NewError(protocol.CodeUnavailable, "cluster: the gateway holding it did not answer in time", nil))
 		return
 	case err != nil:
+		c.d.Metrics.Routed(metrics.PeerUnknown)
 		m.Req.Fail(protocol.NewError(protocol.CodeUnavailable, "cluster: "+err.Error(), nil))
 		return
 	}
 	var rep routeReply
 	if err := json.Unmarshal(msg.Data, &rep); err != nil {
+		c.d.Metrics.Routed(metrics.PeerUnknown)
 		m.Req.Fail(protocol.NewError(protocol.CodeUnavailable, "cluster: malformed routed answer", nil))
 		return
 	}
+	c.d.Metrics.Routed(cmp.Or(rep.Node, metrics.PeerUnknown))
 	if rep.Error != nil {
 		m.Req.Fail(rep.Error)
 		return
@@ -596,6 +699,7 @@ type writer struct {
 	root *actor.RootContext
 	self *actor.PID
 	log  *slog.Logger
+	m    *metrics.Cluster
 
 	mu      sync.Mutex
 	kv      jetstream.KeyValue
@@ -605,8 +709,8 @@ type writer struct {
 	wake    chan struct{}
 }
 
-func newWriter(node string, root *actor.RootContext, self *actor.PID, log *slog.Logger) *writer {
-	return &writer{node: node, root: root, self: self, log: log, wake: make(chan struct{}, 1)}
+func newWriter(node string, root *actor.RootContext, self *actor.PID, log *slog.Logger, m *metrics.Cluster) *writer {
+	return &writer{node: node, root: root, self: self, log: log, m: m, wake: make(chan struct{}, 1)}
 }
 
 func (w *writer) bucket() jetstream.KeyValue {
@@ -680,6 +784,7 @@ func (w *writer) flush(ctx context.Context) bool {
 		err := kv.Delete(octx, node)
 		cancel()
 		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			w.m.JetStreamError(metrics.JSPresenceDelete)
 			w.mu.Lock()
 			w.removes = append(removes[i:], w.removes...)
 			w.mu.Unlock()
@@ -693,6 +798,7 @@ func (w *writer) flush(ctx context.Context) bool {
 		rev, err := kv.Put(octx, w.node, b)
 		cancel()
 		if err != nil {
+			w.m.JetStreamError(metrics.JSPresencePut)
 			w.log.Debug("cluster: presence put failed; retrying", "err", err)
 			w.mu.Lock()
 			if !w.dirty {
@@ -711,7 +817,11 @@ func (w *writer) flush(ctx context.Context) bool {
 // Forwarder sends what this gateway's hub published to the other gateways
 // (the hub's Cluster dependency). A NATS publish copies into the
 // connection's buffer and returns: the hub is not held up.
-type Forwarder struct{ Bus *natsbus.Bus }
+type Forwarder struct {
+	Bus *natsbus.Bus
+	// Metrics count the messages published (nil: not counted).
+	Metrics *metrics.Cluster
+}
 
 // localOnly are the events each gateway makes for itself: its tick, its
 // health, and the presence roster (merged by each gateway from the bucket).
@@ -724,7 +834,12 @@ func (f Forwarder) Publish(m *core.Publish) {
 	}
 	bs := make([]*protocol.Broadcast, 0, 1+len(m.Also))
 	bs = append(append(bs, m.B), m.Also...)
-	_ = f.Bus.Conn.Publish(f.Bus.Subject("events"), natsbus.EncodeBroadcasts(bs...))
+	// "events.<node>": the subject names the sender, for the receivers'
+	// per-peer counts, at no cost per message.
+	_ = f.Bus.Conn.Publish(f.Bus.Subject("events", f.Bus.Node), natsbus.EncodeBroadcasts(bs...))
+	if f.Metrics != nil {
+		f.Metrics.EventsPublished.Inc()
+	}
 }
 
 // CloseDevice forwards a device's revocation: every gateway closes its

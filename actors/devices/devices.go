@@ -9,6 +9,7 @@
 package devices
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
@@ -63,9 +64,20 @@ type deviceActor struct {
 	devices  map[string]*Record
 	pending  map[string]*pending // by request id
 	timers   core.Timers
+	// own writes the devices namespace; in cluster mode it also tells the
+	// other gateways' changes, which the watch hands in as *peerChange.
+	own       *store.Echoes
+	stopWatch context.CancelFunc
 }
 
 type sweep struct{}
+
+// peerChange is another gateway's change of one device's record (value
+// nil: removed), from the store's watch in cluster mode.
+type peerChange struct {
+	id    string
+	value []byte
+}
 
 // Path is where older versions kept the paired devices under a state dir
 // (now they live in the state database; the file is migrated at start).
@@ -82,6 +94,7 @@ func Props(d Deps) *actor.Props {
 func (d *deviceActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		d.watch(ctx)
 		devs, err := loadStore(d.d.Store, d.path)
 		if err != nil {
 			d.d.Log.Error("paired devices: not all could be read", "err", err)
@@ -98,6 +111,11 @@ func (d *deviceActor) Receive(ctx actor.Context) {
 		d.timers.After(ctx, PendingTTL, &sweep{})
 	case *actor.Stopping:
 		d.timers.Stop()
+		d.stopWatch()
+	case *actor.Restarting:
+		d.stopWatch() // the next incarnation watches anew
+	case *peerChange:
+		d.peerChanged(m)
 	case *methods.IdentityGet:
 		m.Reply(d.identity)
 	case *sweep:
@@ -365,7 +383,7 @@ func (d *deviceActor) remove(ctx actor.Context, m *methods.DevicePairRemove) {
 	ctx.Send(d.d.Hub, &core.CloseDevice{DeviceID: rec.DeviceID, Code: CloseRevoked, Reason: "device removed"})
 	id, log := rec.DeviceID, d.d.Log
 	// Answered once the removal is durable.
-	d.d.Store.DeleteAsync(ns, id, func(err error) {
+	d.own.Delete(id, func(err error) {
 		if err != nil {
 			log.Error("removing a paired device failed", "deviceId", id, "err", err)
 			m.Fail(protocol.NewError(protocol.CodeUnavailable, "removal not saved: "+err.Error(), nil))
@@ -405,7 +423,7 @@ func (d *deviceActor) removeNode(ctx actor.Context, m *methods.NodePairRemove) {
 	}
 	if len(rec.Roles) == 0 {
 		delete(d.devices, id)
-		d.d.Store.DeleteAsync(ns, id, func(err error) {
+		d.own.Delete(id, func(err error) {
 			d.logFailure("removing a paired device", id)(err)
 			done(err)
 		})
@@ -617,7 +635,7 @@ func (d *deviceActor) persist(rec *Record, done func(error)) {
 		return
 	}
 	log := d.d.Log
-	d.d.Store.PutAsync(ns, rec.DeviceID, b, func(err error) {
+	d.own.Put(rec.DeviceID, b, func(err error) {
 		if err != nil {
 			log.Error("saving a paired device failed", "deviceId", rec.DeviceID, "err", err)
 		}
@@ -663,4 +681,52 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// watch follows the other gateways' changes of the paired devices when the
+// store is shared (cluster mode): a device approved, a token rotated or
+// revoked, a device removed on any gateway holds here within the store's
+// delivery delay. Started before the devices are read, so a change made
+// meanwhile is applied after them, not lost.
+func (d *deviceActor) watch(ctx actor.Context) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	var err error
+	d.own, d.stopWatch, err = store.Follow(d.d.Store, ns, func(id string, value []byte) {
+		root.Send(self, &peerChange{id: id, value: value})
+	})
+	if err != nil {
+		d.d.Log.Error("paired devices: not watching the other gateways' changes", "err", err)
+	}
+}
+
+// peerChanged applies another gateway's change of a device record. The
+// sockets a revocation closes are closed by the gateway that made it, on
+// every gateway (core.CloseDevice goes through the cluster).
+func (d *deviceActor) peerChanged(m *peerChange) {
+	old := d.devices[m.id]
+	if m.value == nil {
+		if old != nil {
+			delete(d.devices, m.id)
+			d.d.Log.Info("device removed on another gateway", "deviceId", m.id)
+		}
+		return
+	}
+	var rec Record
+	if err := json.Unmarshal(m.value, &rec); err != nil {
+		d.d.Log.Error("paired devices: unreadable record from another gateway", "deviceId", m.id, "err", err)
+		return
+	}
+	rec.upgrade()
+	if old != nil {
+		// Kept in memory only, by the gateway the device connects to.
+		rec.LastConnectedMs = max(rec.LastConnectedMs, old.LastConnectedMs)
+	}
+	d.devices[m.id] = &rec
+	// A request here for a role the device now holds was answered
+	// elsewhere.
+	for id, p := range d.pending {
+		if p.DeviceID == m.id && slices.Contains(rec.Roles, p.Role) {
+			delete(d.pending, id)
+		}
+	}
 }

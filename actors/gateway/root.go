@@ -27,6 +27,7 @@ import (
 	"openclaw/actors/sessions"
 	"openclaw/actors/store"
 	"openclaw/actors/tools"
+	"openclaw/metrics"
 	"openclaw/transport/auth"
 	"openclaw/transport/protocol"
 )
@@ -87,9 +88,11 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	var hubCluster hub.Forwarder
 	var clusterStatus *core.Live[*protocol.ClusterStatus]
 	var locker store.SessionLocker // cluster mode: a session's turns, one at a time cluster-wide
+	var clusterMetrics *metrics.Cluster
 	if g.bus != nil {
 		p.cluster = pid("cluster")
-		hubCluster = clusteractor.Forwarder{Bus: g.bus}
+		clusterMetrics = g.metrics.NewCluster()
+		hubCluster = clusteractor.Forwarder{Bus: g.bus, Metrics: clusterMetrics}
 		clusterStatus = core.NewLive[*protocol.ClusterStatus](nil) // set by cluster
 		locker, _ = g.store.(store.SessionLocker)                  // the cluster's store (jsstore)
 	}
@@ -164,7 +167,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	if g.bus != nil {
 		// Right after the hub: presence hands it its rows from its start.
 		cl := child{"cluster", clusteractor.Props(clusteractor.Deps{Bus: g.bus, Hub: p.hub,
-			Roster: roster, Versions: versions, Status: clusterStatus, Log: o.Log,
+			Roster: roster, Versions: versions, Status: clusterStatus, Metrics: clusterMetrics, Log: o.Log,
 			Handlers: map[string]clusteractor.Handler{
 				"node.invoke": clusteractor.Serve[protocol.NodeInvokeParams, protocol.NodeInvokeResult](p.nodes),
 				"agent.wait":  clusteractor.Serve[protocol.AgentWaitParams, protocol.AgentWait](p.runs),

@@ -107,6 +107,10 @@ type nodesActor struct {
 	pending  map[string]*pendingRequest // by request id
 	inv      invocations
 	timers   core.Timers
+	// own writes the node registry; in cluster mode it also tells the
+	// other gateways' changes, which the watch hands in as *peerChange.
+	own       *store.Echoes
+	stopWatch context.CancelFunc
 }
 
 type sweep struct{}
@@ -122,6 +126,7 @@ func Props(d Deps) *actor.Props {
 func (n *nodesActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		n.watch(ctx)
 		recs, err := loadRecords(n.d.Store)
 		if err != nil {
 			n.d.Log.Error("node registry: not all nodes could be read", "err", err)
@@ -132,7 +137,12 @@ func (n *nodesActor) Receive(ctx actor.Context) {
 		n.timers.After(ctx, sweepEvery, &sweep{})
 	case *actor.Stopping:
 		n.timers.Stop()
+		n.stopWatch()
 		n.inv.stop()
+	case *actor.Restarting:
+		n.stopWatch() // the next incarnation watches anew
+	case *peerChange:
+		n.peerChanged(m)
 	case *sweep:
 		n.sweep(time.Now())
 		n.timers.After(ctx, sweepEvery, &sweep{})
@@ -285,8 +295,13 @@ func (n *nodesActor) disconnected(ctx actor.Context, m *core.NodeDisconnected) {
 func (n *nodesActor) forget(nodeID string) {
 	if _, ok := n.records[nodeID]; ok {
 		delete(n.records, nodeID)
-		n.d.Store.DeleteAsync(recordsNS, nodeID, n.logFailure("removing a node", nodeID))
+		n.own.Delete(nodeID, n.logFailure("removing a node", nodeID))
 	}
+	n.drop(nodeID)
+}
+
+// drop forgets what this gateway holds of a node whose record is gone.
+func (n *nodesActor) drop(nodeID string) {
 	for id, p := range n.pending {
 		if p.NodeID == nodeID {
 			delete(n.pending, id)

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"openclaw/actors/core"
 	"openclaw/actors/store"
 	"openclaw/transport/protocol"
@@ -113,7 +115,58 @@ func (n *nodesActor) save(r *record) {
 		n.d.Log.Error("encoding a node failed", "nodeId", r.NodeID, "err", err)
 		return
 	}
-	n.d.Store.PutAsync(recordsNS, r.NodeID, b, n.logFailure("saving a node", r.NodeID))
+	n.own.Put(r.NodeID, b, n.logFailure("saving a node", r.NodeID))
+}
+
+// peerChange is another gateway's change of one node's record (value nil:
+// removed), from the store's watch in cluster mode.
+type peerChange struct {
+	id    string
+	value []byte
+}
+
+// watch follows the other gateways' changes of the node registry when the
+// store is shared (cluster mode): a surface approved, a rename, a node
+// removed on any gateway holds here within the store's delivery delay.
+// Started before the registry is read, so a change made meanwhile is
+// applied after it, not lost.
+func (n *nodesActor) watch(ctx actor.Context) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	var err error
+	n.own, n.stopWatch, err = store.Follow(n.d.Store, recordsNS, func(id string, value []byte) {
+		root.Send(self, &peerChange{id: id, value: value})
+	})
+	if err != nil {
+		n.d.Log.Error("node registry: not watching the other gateways' changes", "err", err)
+	}
+}
+
+// peerChanged applies another gateway's change of a node's record.
+func (n *nodesActor) peerChanged(m *peerChange) {
+	if m.value == nil {
+		if _, ok := n.records[m.id]; ok {
+			delete(n.records, m.id)
+			n.drop(m.id)
+		}
+		return
+	}
+	var r record
+	if err := json.Unmarshal(m.value, &r); err != nil {
+		n.d.Log.Error("node registry: unreadable record from another gateway", "nodeId", m.id, "err", err)
+		return
+	}
+	if s := n.current[m.id]; s != nil {
+		// Connected here: this gateway's view of the socket stays.
+		if old := n.records[m.id]; old != nil {
+			r.LastConnectedAtMs, r.LastSeenAtMs, r.LastSeenReason = old.LastConnectedAtMs, old.LastSeenAtMs, old.LastSeenReason
+		}
+		// A request here that the new surface answers was approved
+		// elsewhere.
+		if p := n.pendingFor(m.id); p != nil && r.covers(core.NodeSurface{Caps: p.Caps, Commands: p.Commands, Permissions: p.Permissions}) {
+			delete(n.pending, p.RequestID)
+		}
+	}
+	n.records[m.id] = &r
 }
 
 // loadRecords reads the node registry.

@@ -390,15 +390,20 @@ func (af *agentFanout) turn(ctx context.Context, id string, timeout time.Duratio
 // default model (gateway.mode "local": the reference will not start
 // without it).
 func agentConfig(token, providerURL string) []byte {
-	b, _ := json.Marshal(map[string]any{
+	b, _ := json.Marshal(agentConfigMap(token, providerURL))
+	return b
+}
+
+// agentConfigMap is agentConfig before encoding (a cluster adds to it).
+func agentConfigMap(token, providerURL string) map[string]any {
+	return map[string]any{
 		"gateway": map[string]any{"mode": "local", "auth": map[string]any{"token": token}},
 		"models": map[string]any{"providers": map[string]any{"mock": map[string]any{
 			"baseUrl": providerURL, "apiKey": "x", "api": "openai-completions",
 			"models": []any{map[string]any{"id": "m", "name": "M"}},
 		}}},
 		"agents": map[string]any{"defaults": map[string]any{"model": map[string]any{"primary": "mock/m"}}},
-	})
-	return b
+	}
 }
 
 func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error) {
@@ -415,6 +420,7 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	warmup := fs.Int("warmup", 1, "unmeasured turns first")
 	runTimeout := fs.Duration("run-timeout", 60*time.Second, "give up on a turn's missing pieces after this long")
 	startTimeout := fs.Duration("timeout", 60*time.Second, "give up waiting for the gateway's hello-ok after this long")
+	cluster := fs.Int("cluster", 0, "start this many gateways of --bin as one cluster (embedded NATS on loopback) and spread the readers over them; the runs start on the first")
 	pos, extra, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, &cf, err
@@ -450,6 +456,10 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 		return nil, &cf, fmt.Errorf("--run-timeout must be in (0, %ds]", maxSeconds)
 	case *startTimeout <= 0 || *startTimeout > 120*time.Second:
 		return nil, &cf, fmt.Errorf("--timeout must be in (0, 120s]")
+	case *cluster < 0 || *cluster > maxClusterGateways:
+		return nil, &cf, fmt.Errorf("--cluster must be 0..%d", maxClusterGateways)
+	case *cluster > 1 && (*sub != "gateway" || len(extra) > 0):
+		return nil, &cf, fmt.Errorf("--cluster runs \"BIN gateway\": no --cmd, no extra gateway args")
 	}
 	binPath, err := absBinary(*bin)
 	if err != nil {
@@ -476,19 +486,30 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	}
 	prov.SetDefault(fakeprovider.Reply{Text: strings.Join(words, " "), ChunkDelay: *chunkDelay})
 
-	logf("agent-fanout: starting %s %s gateway (provider %s)", binPath, *sub, prov.URL)
-	g, err := startGatewayConfig(ctx, binPath, strings.Fields(*sub), extra, token, *startTimeout, agentConfig(token, prov.URL))
+	var gs gwCluster
+	if *cluster > 1 {
+		logf("agent-fanout: starting %d gateways of %s as a cluster (provider %s)", *cluster, binPath, prov.URL)
+		gs, err = startCluster(ctx, binPath, *cluster, token, *startTimeout, agentConfigMap(token, prov.URL))
+	} else {
+		logf("agent-fanout: starting %s %s gateway (provider %s)", binPath, *sub, prov.URL)
+		var g *gwProc
+		g, err = startGatewayConfig(ctx, binPath, strings.Fields(*sub), extra, token, *startTimeout, agentConfig(token, prov.URL))
+		gs = gwCluster{g}
+	}
 	if err != nil {
 		return nil, &cf, err
 	}
-	defer g.stop()
-	cf.URL, cf.Token, cf.PID = g.url, token, g.pid
-	logf("agent-fanout: gateway pid %d on %s, ready in %.0f ms", g.pid, g.url, g.readyMs)
+	defer gs.stop()
+	g := gs[0] // the runs start here
+	cf.URL, cf.Token, cf.PID = gs.urls(), token, g.pid
+	for _, gp := range gs {
+		logf("agent-fanout: gateway pid %d on %s, ready in %.0f ms", gp.pid, gp.url, gp.readyMs)
+	}
 	checkLimits(n+1, g.pid)
 
 	af := &agentFanout{deltas: *deltas, k: *concurrent, own: *watch == "own", sent: map[int][]int64{}}
 	af.served = prov.Served
-	af.readers = newBench(g.url, token, false)
+	af.readers = newBench(gs.urls(), token, false)
 	af.readers.connectFrame = connectFrame(token, "operator.read")
 	if af.own {
 		af.readers.connectFrame = connectFrameCaps(token, []string{"session-scoped-events"}, "operator.read")
@@ -505,7 +526,8 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	r.add("scenario", "agent-fanout")
 	r.add("bin", binPath)
 	r.add("cmd", *sub)
-	r.add("url", g.url)
+	r.add("url", gs.urls())
+	r.add("gateways", len(gs))
 	closeAll := func() {
 		af.readers.closeAll(af.conns, 15*time.Second)
 		if af.adminC != nil {
@@ -567,11 +589,12 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	}
 	elapsed := time.Since(t0)
 	after := sampleGW(g.pid)
+	rssEach := gs.rssEach()
 	af.cur.Store(nil)
 	closeAll()
 	af.readers.errs.logSamples()
 	af.agentErr.logSamples()
-	how := g.stop()
+	how := gs.stop()
 
 	total, byKind, _ := af.readers.errs.snapshot()
 	aTotal, aKinds, _ := af.agentErr.snapshot()
@@ -623,6 +646,9 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 		r.add("gw_rss_mb", mb(after.rssKB))
 		r.add("gw_hwm_mb", mb(after.hwmKB))
 		r.add("gw_cpu_pct", round(100*(after.cpu-before.cpu).Seconds()/elapsed.Seconds(), 1))
+	}
+	if len(gs) > 1 {
+		r.add("gw_rss_mb_each", rssEach)
 	}
 	r.add("gw_exit", how)
 	if ctx.Err() != nil {

@@ -495,6 +495,61 @@ func TestLastPiece(t *testing.T) {
 	}
 }
 
+// TestClusterScenarios runs fanout and agent-fanout with --cluster 3: three
+// real gateways with embedded NATS routed on loopback, the readers spread
+// over them, the post or the run on the first; every reader on every
+// gateway gets every round and every piece.
+func TestClusterScenarios(t *testing.T) {
+	bin := builtGateway(t)
+	m, code := runJSON(t, "fanout", "9", "2", "--cluster", "3", "--bin", bin)
+	if code != 0 {
+		t.Fatalf("fanout: exit %d: %v", code, m)
+	}
+	if num(t, m, "gateways") != 3 || num(t, m, "delivered") != 9*2 || num(t, m, "missing") != 0 || num(t, m, "errors") != 0 {
+		t.Errorf("fanout: %v", m)
+	}
+	if us := strings.Split(fmt.Sprint(m["url"]), ","); len(us) != 3 || us[0] == us[1] || us[1] == us[2] {
+		t.Errorf("fanout: not three gateways: %v", m["url"])
+	}
+	m, code = runJSON(t, "agent-fanout", "9", "--deltas", "5", "--chunk-delay", "5ms", "--runs", "1", "--cluster", "3", "--bin", bin)
+	if code != 0 {
+		t.Fatalf("agent-fanout: exit %d: %v", code, m)
+	}
+	if d, e := num(t, m, "delivered"), num(t, m, "expected"); d != e || e != 9*5 || num(t, m, "gateways") != 3 {
+		t.Errorf("agent-fanout: delivered %v, expected %v: %v", d, e, m)
+	}
+	if num(t, m, "no_final") != 0 || num(t, m, "seq_gaps") != 0 || num(t, m, "errors") != 0 {
+		t.Errorf("agent-fanout: %v", m)
+	}
+}
+
+// TestSpreadOverURLs: socket i of a set goes to URL i mod n.
+func TestSpreadOverURLs(t *testing.T) {
+	var gws []*gatewaytest.Gateway
+	var urls []string
+	for range 3 {
+		g := gatewaytest.Start(t, nil)
+		gws = append(gws, g)
+		urls = append(urls, g.URL)
+	}
+	m, code := runJSON(t, "conns", "7", "--hold", "0", "--url", strings.Join(urls, ","), "--token", gatewaytest.Token)
+	if code != 0 || num(t, m, "opened") != 7 {
+		t.Fatalf("exit %d: %v", code, m)
+	}
+	b := newBench(strings.Join(urls, ","), gatewaytest.Token, false)
+	conns, _ := b.open(context.Background(), 7, 3, time.Now().Add(time.Minute), false)
+	defer b.closeAll(conns, 5*time.Second)
+	per := map[string]int{}
+	for _, c := range conns {
+		per[c.ws.RemoteAddr().String()]++
+	}
+	for i, g := range gws {
+		want := []int{3, 2, 2}[i]
+		if got := per[strings.TrimPrefix(g.URL, "ws://")]; got != want {
+			t.Errorf("gateway %d holds %d sockets, want %d (%v)", i, got, want, per)
+		}
+	}
+}
 func TestStringEnd(t *testing.T) {
 	for _, c := range []struct {
 		in   string

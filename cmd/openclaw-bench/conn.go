@@ -38,9 +38,10 @@ const (
 // buffer and the ReadLoop goroutine; frames are scanned in place and never
 // kept.
 type bench struct {
-	url          string
-	echo         bool   // the peer is a bare echo server: no handshake, echoed requests are the responses
-	connectFrame []byte // shared, read-only
+	url          string   // as given: one URL or a comma-separated list
+	urls         []string // its URLs: socket idx dials urls[idx % len(urls)]
+	echo         bool     // the peer is a bare echo server: no handshake, echoed requests are the responses
+	connectFrame []byte   // shared, read-only
 	opt          gws.ClientOption
 	hsTimeout    time.Duration
 	base         time.Time // monotonic origin for sentAt
@@ -73,11 +74,13 @@ type hooks struct {
 	closed func(c *bconn, err error, wasReady bool) (handled bool)
 }
 
+// newBench makes a set of load sockets to url, or spread over several
+// gateways (a cluster) when url is a comma-separated list.
 func newBench(url, token string, echo bool) *bench {
-	b := &bench{url: url, echo: echo, hsTimeout: 10 * time.Second, base: time.Now()}
+	b := &bench{url: url, urls: strings.Split(url, ","), echo: echo, hsTimeout: 10 * time.Second, base: time.Now()}
 	b.connectFrame = connectFrame(token, "operator.read")
 	b.opt = gws.ClientOption{
-		Addr:                url,
+		Addr:                b.urls[0],
 		ReadMaxPayloadSize:  64 << 20, // the reference hello-ok is ~100 KB
 		WriteMaxPayloadSize: 1 << 20,
 		ReadBufferSize:      2048,
@@ -275,6 +278,7 @@ func (b *bench) dialIdx(ctx context.Context, hsTimeout time.Duration, idx int) (
 	c = &bconn{b: b, idx: idx, hs: make(chan error, 1)}
 	start := time.Now()
 	opt := b.opt // NewClient fills defaults into its option: give it a copy
+	opt.Addr = b.urls[idx%len(b.urls)]
 	ws, resp, err := gws.NewClient(c, &opt)
 	if err != nil {
 		return nil, false, classifyDial(err, resp)

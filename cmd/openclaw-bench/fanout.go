@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/lxzan/gws"
 )
 
@@ -397,6 +398,8 @@ func (ff *flagSetFanout) check() error {
 
 func cmdFanout(ctx context.Context, args []string) (result, *common, error) {
 	ff := fanoutFlags("fanout")
+	bin := ff.fs.String("bin", "", "with --cluster: the gateway binary to start")
+	cluster := ff.fs.Int("cluster", 0, "start this many gateways of --bin as one cluster (embedded NATS on loopback), spread the readers over them and post on the first (or give --url a comma-separated list of a running cluster's gateways)")
 	pos, _, err := parseArgs(ff.fs, args)
 	if err != nil {
 		return nil, &ff.cf, err
@@ -413,15 +416,43 @@ func cmdFanout(ctx context.Context, args []string) (result, *common, error) {
 	if err != nil {
 		return nil, cf, err
 	}
-	checkLimits(n+1, cf.PID)
-	wd := watchdog(cf.OpenTimeout + time.Duration(rounds)*(ff.timeout+ff.gap) + 2*time.Minute)
+	switch {
+	case *cluster < 0 || *cluster > maxClusterGateways:
+		return nil, cf, fmt.Errorf("--cluster must be 0..%d", maxClusterGateways)
+	case *cluster > 1 && *bin == "":
+		return nil, cf, fmt.Errorf("--cluster needs --bin")
+	}
+	wd := watchdog(cf.OpenTimeout + time.Duration(rounds)*(ff.timeout+ff.gap) + 3*time.Minute)
 	defer wd.Stop()
+	var gs gwCluster
+	if *cluster > 1 {
+		binPath, err := absBinary(*bin)
+		if err != nil {
+			return nil, cf, err
+		}
+		if cf.Token == "" {
+			cf.Token = "bench-" + strings.ReplaceAll(uuid.NewString(), "-", "")
+		}
+		logf("fanout: starting %d gateways of %s as a cluster", *cluster, binPath)
+		gs, err = startCluster(ctx, binPath, *cluster, cf.Token, 60*time.Second,
+			map[string]any{"gateway": map[string]any{"mode": "local", "auth": map[string]any{"token": cf.Token}}})
+		if err != nil {
+			return nil, cf, err
+		}
+		defer gs.stop()
+		cf.URL, cf.PID = gs.urls(), gs[0].pid
+		for _, g := range gs {
+			logf("fanout: gateway pid %d on %s, ready in %.0f ms", g.pid, g.url, g.readyMs)
+		}
+	}
+	checkLimits(n+1, cf.PID)
 
 	fr := newFanoutRun(cf.URL, cf.Token, n, ff.pad)
 	defer fr.close()
 	var r result
 	r.add("scenario", "fanout")
 	r.add("url", cf.URL)
+	r.add("gateways", len(strings.Split(cf.URL, ",")))
 	if err := fr.open(ctx, n, cf); err != nil {
 		fr.readers.errs.logSamples()
 		total, byKind, _ := fr.readers.errs.snapshot()
@@ -437,6 +468,10 @@ func cmdFanout(ctx context.Context, args []string) (result, *common, error) {
 	missing := fr.rounds(ctx, int64(ff.warmup), int64(rounds), ff.gap, ff.timeout, &lat, &all, &ack)
 	elapsed := time.Since(t0)
 	after := sampleGW(cf.PID)
+	var rssEach []float64
+	if len(gs) > 1 {
+		rssEach = gs.rssEach()
+	}
 	fr.close()
 	fr.readers.errs.logSamples()
 	fr.ackErrs.logSamples()
@@ -469,6 +504,9 @@ func cmdFanout(ctx context.Context, args []string) (result, *common, error) {
 	if before.ok && after.ok {
 		r.add("gw_rss_mb", mb(after.rssKB))
 		r.add("gw_cpu_pct", round(100*(after.cpu-before.cpu).Seconds()/elapsed.Seconds(), 1))
+	}
+	if rssEach != nil {
+		r.add("gw_rss_mb_each", rssEach)
 	}
 	if ctx.Err() != nil {
 		return r, cf, fmt.Errorf("interrupted")

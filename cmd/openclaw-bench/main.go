@@ -7,15 +7,16 @@
 //	openclaw-bench conns N [--hold SECONDS]
 //	openclaw-bench rpc C SECONDS
 //	openclaw-bench echo-baseline [C] [SECONDS]
-//	openclaw-bench fanout R [ROUNDS]
-//	openclaw-bench agent-fanout R --bin PATH [--cmd gateway] [--deltas 20] [--chunk-delay 50ms] [--concurrent 1] [--watch all|own] [--runs 3]
+//	openclaw-bench fanout R [ROUNDS] [--cluster N --bin PATH]
+//	openclaw-bench agent-fanout R --bin PATH [--cmd gateway] [--deltas 20] [--chunk-delay 50ms] [--concurrent 1] [--watch all|own] [--runs 3] [--cluster N]
 //	openclaw-bench slow R [--rounds K] [--pad BYTES]
 //	openclaw-bench restart N --pid P [--runs K]
 //	openclaw-bench node-invoke [N]
 //	openclaw-bench compare --ours BIN --ref CLI [--out docs/BENCHMARKS.md] [--raw docs/bench]
 //	openclaw-bench baseline-gateway --port P
 //
-// Common flags: --url, --token, --pid (gateway PID: RSS, fds, CPU from
+// Common flags: --url (a comma-separated list spreads the sockets over
+// several gateways: socket i goes to URL i mod n), --token, --pid (gateway PID: RSS, fds, CPU from
 // /proc), --json (one JSON line on stdout instead of a table),
 // --concurrency (handshakes in flight, default 25: the gateway refuses more
 // than 32 unauthenticated sockets per IP). Progress goes to stderr.
@@ -62,7 +63,9 @@ scenarios:
   fanout R [ROUNDS] [--gap 100ms] [--round-timeout 10s] [--pad BYTES]
         R reader sockets (operator.read) and one admin socket that posts system-event
         {text:"bench-<round>",host:"bench"} per round (default 20); per reader, the time from
-        the request to the presence event carrying that text: p50, p99, max, delivered/expected
+        the request to the presence event carrying that text: p50, p99, max, delivered/expected.
+        --cluster N --bin PATH: start N gateways as one cluster (embedded NATS on loopback), spread
+        the readers over them, post on the first (presence crosses the cluster)
   agent-fanout R --bin PATH [--cmd gateway] [--deltas 20] [--chunk-delay 50ms] [--concurrent 1]
         [--watch all|own] [--runs 3] [--warmup 1] [--run-timeout 60s] [-- extra gateway args]
         start an in-process fake model provider and "PATH CMD --port P" configured to use it
@@ -72,7 +75,9 @@ scenarios:
         the provider flushing it to the reader holding it (an "agent" assistant event that carries
         it: merged or coalesced events count for every piece they carry): p50, p99, max, every
         reader holds it, held/expected, events per piece, seq gaps, RSS. --watch own splits the
-        readers among the runs (session-scoped-events, sessions.messages.subscribe)
+        readers among the runs (session-scoped-events, sessions.messages.subscribe). --cluster N:
+        N gateways of PATH as one cluster (embedded NATS on loopback), the readers spread over them,
+        the runs on the first (their deltas cross the cluster)
   slow R [--rounds 10] [--stuck-hold 2s] [--pad BYTES]
         fanout rounds with every reader reading, then reader 0 stops reading for as many more:
         the others' p99 without and with it, then whether the stuck one was closed or saw a gap
@@ -98,7 +103,8 @@ scenarios:
         OPENCLAW_GATEWAY_TOKEN): what this machine and this client allow at best
 
 common flags (before or after the arguments):
-  --url ws://127.0.0.1:18789 (env OPENCLAW_GATEWAY_URL)   --token T (env OPENCLAW_GATEWAY_TOKEN)
+  --url ws://127.0.0.1:18789 (env OPENCLAW_GATEWAY_URL; a comma-separated list spreads the sockets
+        over several gateways: socket i goes to URL i mod n)  --token T (env OPENCLAW_GATEWAY_TOKEN)
   --pid PID  gateway process to sample (RSS, fds, CPU)      --json  one JSON line on stdout
   --concurrency 25  handshakes in flight                    --open-timeout 300s
 `
@@ -210,7 +216,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	if url == "" {
 		url = "ws://127.0.0.1:18789"
 	}
-	fs.StringVar(&c.URL, "url", url, "gateway WebSocket URL")
+	fs.StringVar(&c.URL, "url", url, "gateway WebSocket URL, or a comma-separated list: the sockets are spread over them")
 	fs.StringVar(&c.Token, "token", os.Getenv("OPENCLAW_GATEWAY_TOKEN"), "gateway token")
 	fs.IntVar(&c.PID, "pid", 0, "gateway PID to sample from /proc")
 	fs.BoolVar(&c.JSON, "json", false, "print one JSON line on stdout instead of a table")

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"openclaw/actors/gateway"
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/actors/store"
 	"openclaw/actors/store/jsstore"
 	"openclaw/actors/store/jsstore/natstest"
@@ -90,5 +93,77 @@ func TestClusterImport(t *testing.T) {
 	}
 	if v, _, _ := dst.Get(ctx, "devices", "d1"); string(v) != `{"deviceId":"d1","role":"node"}` {
 		t.Fatalf("the import overwrote the cluster's device: %s", v)
+	}
+}
+
+// TestGatewayStatusDeepCluster: `gateway status --deep` against a gateway
+// of a real 3-gateway cluster lists the peers (alive, their heartbeat's
+// age, their start), this gateway's place, and the JetStream buckets, as
+// text and in --json; a peer that stopped is listed gone (left).
+func TestGatewayStatusDeepCluster(t *testing.T) {
+	gws := gatewaytest.StartCluster(t, 3, nil)
+	s := newServiceEnv(t, "OPENCLAW_STATE_DIR="+gws[0].Dir)
+	status := func(args ...string) cmdResult {
+		return s.run(t, append([]string{"gateway", "status", "--deep", "--url", gws[0].URL, "--token", gatewaytest.Token}, args...)...)
+	}
+	// The members and the buckets show once the cluster has formed.
+	var v any
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := status("--json")
+		v = decodeJSON(t, r.Stdout)
+		members, _ := jsonPath(v, "cluster", "members")
+		buckets, _ := jsonPath(v, "cluster", "buckets")
+		if ms, ok := members.([]any); ok && len(ms) == 3 {
+			if bs, ok := buckets.([]any); ok && len(bs) >= 7 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status --deep --json: no 3 members and 7 buckets:\n%s", r)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if node, _ := jsonPath(v, "cluster", "node"); node != "gw-0" {
+		t.Errorf("cluster.node = %v, want gw-0", node)
+	}
+	members, _ := jsonPath(v, "cluster", "members")
+	for i, m := range members.([]any) {
+		m := m.(map[string]any)
+		if m["node"] != fmt.Sprintf("gw-%d", i) || m["alive"] != true || m["startedMs"].(float64) <= 0 || m["lastHeartbeatMs"].(float64) <= 0 {
+			t.Errorf("member %d: %v", i, m)
+		}
+	}
+
+	r := status()
+	for _, want := range []string{"Cluster: test, this gateway gw-0 (", "NATS connected, embedded, ",
+		"gw-0  alive (this gateway)", "oc_test_presence", "test_sessions", "BUCKET"} {
+		if r.Code != 0 || !strings.Contains(r.Stdout, want) {
+			t.Errorf("gateway status --deep: no %q:\n%s", want, r)
+		}
+	}
+	if !regexp.MustCompile(`gw-1 +alive +\d+(\.\d)?m?s ago +20\d\d-`).MatchString(r.Stdout) {
+		t.Errorf("gateway status --deep: no alive gw-1 with its heartbeat's age and start:\n%s", r)
+	}
+
+	// gw-2 stops: it says so, and is listed gone.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = gws[2].Stop(ctx, "test", 0)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		r = status()
+		if regexp.MustCompile(`gw-2 +gone \(left\)`).MatchString(r.Stdout) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway status --deep: gw-2 not listed gone after it stopped:\n%s", r)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Without --deep: no cluster section.
+	if r := s.run(t, "gateway", "status", "--url", gws[0].URL, "--token", gatewaytest.Token); strings.Contains(r.Stdout, "Cluster:") {
+		t.Errorf("gateway status without --deep lists the cluster:\n%s", r)
 	}
 }

@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"openclaw/cmd/openclaw/internal/service"
 	"openclaw/config"
+	"openclaw/transport/protocol"
 )
 
 // GatewayStatusCmd reports the supervisor's view of the service and, apart
@@ -23,7 +26,7 @@ type GatewayStatusCmd struct {
 	Target
 	ServiceScope
 	JSON    bool `name:"json" help:"Print JSON (fields: see docs/OPERATIONS.md)."`
-	Deep    bool `help:"Also look for other gateway services: other profiles, legacy labels (com.openclaw.*, bot.molt.*, clawdbot-gateway)."`
+	Deep    bool `help:"Also look for other gateway services (other profiles, legacy labels: com.openclaw.*, bot.molt.*, clawdbot-gateway) and, in cluster mode, list the peers and the JetStream buckets."`
 	NoProbe bool `help:"Do not connect; only print the service state and where the gateway is expected."`
 }
 
@@ -36,7 +39,9 @@ type statusReport struct {
 	RPC       map[string]any    `json:"rpc,omitempty"`
 	LastError *logLine          `json:"lastError,omitempty"`
 	Others    []service.Other   `json:"others,omitempty"`
-	Warnings  []string          `json:"warnings,omitempty"`
+	// Cluster is status's cluster block (--deep, cluster mode only).
+	Cluster  *protocol.ClusterStatus `json:"cluster,omitempty"`
+	Warnings []string                `json:"warnings,omitempty"`
 }
 
 type serviceReport struct {
@@ -87,6 +92,13 @@ func (c *GatewayStatusCmd) Run(g *Globals) error {
 		rep.RPC, probeErr = probe(rt, c.Timeout)
 		if probeErr != nil {
 			rep.LastError = lastLogError(filepath.Join(paths.StateDir, "logs"))
+		}
+		if raw, ok := rep.RPC["status"].(json.RawMessage); ok && c.Deep {
+			var st struct {
+				Cluster *protocol.ClusterStatus `json:"cluster"`
+			}
+			_ = json.Unmarshal(raw, &st)
+			rep.Cluster = st.Cluster
 		}
 	}
 	if c.JSON {
@@ -183,9 +195,76 @@ func writeGatewayStatus(rep statusReport, prof config.Profile) {
 	if e := rep.LastError; e != nil {
 		fmt.Printf("Last gateway error (%s): %s %s\n", filepath.Base(e.File), e.Time, e.Message)
 	}
+	if rep.Cluster != nil {
+		writeCluster(os.Stdout, rep.Cluster, time.Now())
+	}
 	for _, w := range rep.Warnings {
 		fmt.Println("Warning: " + w)
 	}
+}
+
+// writeCluster prints status's cluster block: this gateway's place, each
+// peer (alive or gone, its last heartbeat's age, its start), each
+// JetStream bucket's leader, replicas and lag. Ages are against this
+// machine's clock.
+func writeCluster(w io.Writer, c *protocol.ClusterStatus, now time.Time) {
+	role := "JetStream follower"
+	if c.NATS.JetStreamLeader {
+		role = "JetStream meta leader"
+	}
+	link := "NATS connected"
+	if !c.NATS.Connected {
+		link = "NATS NOT connected"
+	}
+	if c.NATS.Embedded {
+		link += fmt.Sprintf(", embedded, %d routes", c.NATS.Routes)
+	}
+	fmt.Fprintf(w, "Cluster: %s, this gateway %s (%s), %s\n", c.Name, c.Node, role, link)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PEER\tSTATE\tLAST HEARTBEAT\tSTARTED")
+	for _, m := range c.Members {
+		state := "alive"
+		switch {
+		case m.Self:
+			state = "alive (this gateway)"
+		case !m.Alive:
+			state = "gone (" + m.Gone + ")"
+		}
+		beat := "-"
+		if m.LastHeartbeatMs > 0 && !m.Self {
+			beat = heartbeatAge(now.Sub(time.UnixMilli(m.LastHeartbeatMs)))
+		} else if m.Self {
+			beat = "now"
+		}
+		started := "-"
+		if m.StartedMs > 0 {
+			started = time.UnixMilli(m.StartedMs).UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Node, state, beat, started)
+	}
+	_ = tw.Flush()
+	if len(c.Buckets) == 0 {
+		fmt.Fprintln(w, "Buckets: not read yet (the cluster is forming)")
+		return
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  BUCKET\tLEADER\tREPLICAS\tCURRENT\tLAG")
+	for _, b := range c.Buckets {
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\n", b.Bucket, firstSet(b.Leader, "-"), b.Replicas, b.Current, b.Lag)
+	}
+	_ = tw.Flush()
+}
+
+// heartbeatAge is a heartbeat's age to a tenth of a second ("1.2s ago";
+// ago's "just now" hides what matters here: beats come every 2 s).
+func heartbeatAge(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	if d < time.Minute {
+		return d.Round(100*time.Millisecond).String() + " ago"
+	}
+	return d.Round(time.Second).String() + " ago"
 }
 
 // logLine is one record of the gateway's JSON-lines log.

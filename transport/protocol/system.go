@@ -63,6 +63,9 @@ type ClusterStatus struct {
 	// Presence is the presence bucket's JetStream state (absent until it
 	// is created: the cluster is still forming).
 	Presence *ClusterBucket `json:"presence,omitempty"`
+	// Buckets are all the cluster's JetStream buckets (the presence bucket
+	// and the durable state's), by name, as last read (every few seconds).
+	Buckets []ClusterBucket `json:"buckets,omitempty"`
 }
 
 // ClusterMember is one gateway of the cluster.
@@ -71,6 +74,17 @@ type ClusterMember struct {
 	Self bool   `json:"self,omitempty"`
 	// StartedMs is when the gateway started.
 	StartedMs int64 `json:"startedMs"`
+	// Alive: heard from within the liveness bound. A gateway that left or
+	// timed out stays listed, not alive, for a while (with its last
+	// heartbeat and why it went) so an operator sees what was lost.
+	Alive bool `json:"alive"`
+	// LastHeartbeatMs is when its last heartbeat arrived (this gateway:
+	// now).
+	LastHeartbeatMs int64 `json:"lastHeartbeatMs,omitempty"`
+	// Gone says why a gateway is no longer alive: "left" (it said so),
+	// "timeout" (no heartbeat within the bound) or "dropped" (another
+	// gateway found it gone first and deleted its rows).
+	Gone string `json:"gone,omitempty"`
 }
 
 // ClusterNATS is this gateway's link to NATS.
@@ -90,6 +104,8 @@ type ClusterBucket struct {
 	Replicas int    `json:"replicas"`
 	// Lag is the largest number of operations a replica is behind.
 	Lag uint64 `json:"lag"`
+	// Current is how many copies (leader included) are current.
+	Current int `json:"current,omitempty"`
 }
 
 // ConfigReload says whether config hot reload is watching the file.
