@@ -499,9 +499,11 @@ func (c *clusterActor) drop(node, why string) {
 
 // forget drops a gateway from the peers; status keeps it, not alive, with
 // why ("left", "timeout", or "dropped": another gateway deleted its rows
-// first).
+// first). A peer known only from its rows in the bucket (its heartbeats
+// not heard yet: a NATS route still forming) is kept too, its start
+// unknown: its rows were listed, so its going is news to the operator.
 func (c *clusterActor) forget(node, why string) {
-	if p := c.peers[node]; p != nil && p.started != 0 {
+	if p := c.peers[node]; p != nil {
 		c.gone[node] = &gonePeer{started: p.started, lastSeen: p.lastSeen, why: why}
 	}
 	delete(c.peers, node)

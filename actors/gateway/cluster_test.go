@@ -176,29 +176,31 @@ func TestClusterPresenceConverges(t *testing.T) {
 		t.Fatalf("gw-0's rows took %s to go (bound %s)", took, cluster.PeerTimeout+5*time.Second)
 	}
 	// Listed, for the operator, as gone for want of heartbeats (here or at
-	// the gateway that deleted its rows first) by each gateway that had
-	// heard its heartbeats (one whose NATS route to gw-0 was still forming
-	// knew its rows only from the bucket), alive by none.
-	goneAt := 0
-	for _, i := range []int{1, 2} {
-		var h protocol.Status
-		raw, err := callCtx(ops[i], "status", nil)
-		if err != nil || json.Unmarshal(raw, &h) != nil || h.Cluster == nil {
-			t.Fatalf("gw-%d status after the loss: %v %s", i, err, raw)
-		}
-		for _, m := range h.Cluster.Members {
-			if m.Node != "gw-0" {
-				continue
+	// the gateway that deleted its rows first) by both survivors (each
+	// listed its rows), alive by none.
+	eventually(t, "gw-0 listed gone", func() string {
+		for _, i := range []int{1, 2} {
+			var h protocol.Status
+			raw, err := callCtx(ops[i], "status", nil)
+			if err != nil || json.Unmarshal(raw, &h) != nil || h.Cluster == nil {
+				t.Fatalf("gw-%d status after the loss: %v %s", i, err, raw)
 			}
-			if m.Alive || m.Gone != "timeout" && m.Gone != "dropped" {
-				t.Fatalf("gw-%d still has gw-0 as a live member: %+v", i, h.Cluster.Members)
+			listed := false
+			for _, m := range h.Cluster.Members {
+				if m.Node != "gw-0" {
+					continue
+				}
+				if m.Alive || m.Gone != "timeout" && m.Gone != "dropped" {
+					t.Fatalf("gw-%d still has gw-0 as a live member: %+v", i, h.Cluster.Members)
+				}
+				listed = true
 			}
-			goneAt++
+			if !listed {
+				return fmt.Sprintf("gw-%d does not list gw-0: %+v", i, h.Cluster.Members)
+			}
 		}
-	}
-	if goneAt == 0 {
-		t.Fatal("no gateway lists gw-0 as gone")
-	}
+		return ""
+	})
 }
 
 func callCtx(c *client.Client, method string, params any) (json.RawMessage, error) {

@@ -241,8 +241,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 		_ = st.Close()
 		g.store = js
-		g.leases, err = lease.Open(ctx, g.bus.JS, lease.Config{Bucket: g.bus.Bucket("leases"), Replicas: g.bus.Replicas,
-			TTL: cc.LeaseTTL(), Node: g.bus.Node})
+		g.leases, err = untilQuorum(ctx, o.Log, "the channel leases", func() (*lease.Manager, error) {
+			return lease.Open(ctx, g.bus.JS, lease.Config{Bucket: g.bus.Bucket("leases"), Replicas: g.bus.Replicas,
+				TTL: cc.LeaseTTL(), Node: g.bus.Node})
+		})
 		if err != nil {
 			_ = js.Close()
 			g.bus.Close()
@@ -444,12 +446,30 @@ const clusterQuorumWait = 2 * time.Minute
 // (each try waits for JetStream's own request timeout) until the quorum
 // answers or clusterQuorumWait has passed.
 func openClusterStore(ctx context.Context, bus *natsbus.Bus, log *slog.Logger) (*jsstore.Store, error) {
+	return untilQuorum(ctx, log, "the cluster's state", func() (*jsstore.Store, error) {
+		return jsstore.Open(ctx, bus.JS, jsstore.Config{Cluster: bus.Name, Replicas: bus.Replicas, Node: bus.Node})
+	})
+}
+
+// untilQuorum tries open (which creates or binds JetStream buckets) again
+// until it succeeds, ctx ends or clusterQuorumWait has passed: while the
+// cluster forms, or its JetStream elects the leaders of buckets a peer has
+// just created, a create or bind times out.
+func untilQuorum[T any](ctx context.Context, log *slog.Logger, what string, open func() (T, error)) (T, error) {
 	deadline := time.Now().Add(clusterQuorumWait)
 	for {
-		js, err := jsstore.Open(ctx, bus.JS, jsstore.Config{Cluster: bus.Name, Replicas: bus.Replicas, Node: bus.Node})
+		v, err := open()
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
-			return js, err
+			return v, err
 		}
-		log.Info("waiting for the cluster's JetStream (a majority of its servers must be up)", "err", err)
+		log.Info("waiting for the cluster's JetStream (a majority of its servers must be up)", "for", what, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(quorumRetry):
+		}
 	}
 }
+
+// quorumRetry spaces the tries of untilQuorum (each of which waits for
+// JetStream's own request timeout when the cluster does not answer).
+const quorumRetry = 250 * time.Millisecond
