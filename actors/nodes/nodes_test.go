@@ -509,14 +509,26 @@ func TestNodePresenceAndCounts(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	h := must[protocol.Health](t, adm, "health", map[string]any{"probe": true})
-	if h.Nodes != (protocol.NodesCount{Connected: 1, Paired: 0, Pending: 1}) {
-		t.Fatalf("health nodes %+v", h.Nodes)
+	// The presence row and the nodes actor's count move apart (the row
+	// may come first): poll the counts too.
+	for deadline := time.Now().Add(waitFor); ; time.Sleep(10 * time.Millisecond) {
+		h := must[protocol.Health](t, adm, "health", map[string]any{"probe": true})
+		if h.Nodes == (protocol.NodesCount{Connected: 1, Paired: 0, Pending: 1}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health nodes %+v", h.Nodes)
+		}
 	}
 	must[protocol.NodePairApproved](t, adm, "node.pair.approve", map[string]any{"requestId": pendingFor(t, adm, n.ID.ID).RequestID})
-	s := must[protocol.Status](t, adm, "status", nil)
-	if s.Nodes != (protocol.NodesCount{Connected: 1, Paired: 1, Pending: 0}) || s.Connections.Nodes != 1 {
-		t.Fatalf("status nodes %+v, connections %+v", s.Nodes, s.Connections)
+	for deadline := time.Now().Add(waitFor); ; time.Sleep(10 * time.Millisecond) {
+		s := must[protocol.Status](t, adm, "status", nil)
+		if s.Nodes == (protocol.NodesCount{Connected: 1, Paired: 1, Pending: 0}) && s.Connections.Nodes == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status nodes %+v, connections %+v", s.Nodes, s.Connections)
+		}
 	}
 }
 
