@@ -143,6 +143,15 @@ func TestClusterTurnFencedAfterItsLockIsTaken(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The intruder's store is open before the lock goes: between the
+	// delete and its LockSession a peer's orphan scan would see a turn
+	// whose lock is free and re-run it (as it must after a real expiry);
+	// opening a store takes seconds under load.
+	st, err := jsstore.Open(ctx, js, jsstore.Config{Cluster: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	locks, err := js.KeyValue(ctx, "test_locks")
 	if err != nil {
 		t.Fatal(err)
@@ -161,11 +170,6 @@ func TestClusterTurnFencedAfterItsLockIsTaken(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d session locks held, want gw-0's one", n)
 	}
-	st, err := jsstore.Open(ctx, js, jsstore.Config{Cluster: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	l, err := st.LockSession(ctx, session, "intruder")
 	if err != nil {
 		t.Fatal(err)

@@ -524,6 +524,11 @@ func TestTaskRunStopsOnSIGTERM(t *testing.T) {
 	}
 	e.repo, e.gobin, e.goEnv = repo, t.TempDir(), warmGoEnv(t)
 	e.freshMachine(t)
+	// The first `go tool task` builds the task runner (minutes on a cold
+	// build cache under load: more than startGateway's wait for the port,
+	// seen at load 22). `go tool task test` has built it before this test
+	// runs; a bare `go test` may not have: build it outside the wait.
+	e.mustRun(t, 15*time.Minute, "go tool task --version")
 	e.first = e.startGateway(t, "go tool task run")
 	e.stopFirstGateway(t)
 }
