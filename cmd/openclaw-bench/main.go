@@ -182,9 +182,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	if err != nil && res == nil {
-		fmt.Fprintf(os.Stderr, "openclaw-bench %s: %v\n", args[0], err)
-		return 1
+	// A failed scenario still prints its result (one JSON line with --json),
+	// with the reason in "error": a caller reading the output never sees
+	// a failure without its cause.
+	if err != nil {
+		if res == nil {
+			res.add("scenario", args[0])
+		}
+		res.add("error", err.Error())
 	}
 	// Other work on the machine skews every figure: say how busy it was.
 	res.add("loadavg_1m_at_start", load)
