@@ -62,6 +62,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"openclaw/actors/store"
+	"openclaw/transport/natsbus/lease"
 )
 
 // Config says which cluster's state to open.
@@ -278,16 +279,9 @@ func (s *Store) stripe(key string) *sync.Mutex {
 	return &s.stripes[h%uint32(len(s.stripes))]
 }
 
-// isConflict reports a failed create-if-absent or revision-checked update.
-// A replicated stream reports it with its own error code (10164), which
-// nats.go maps to ErrKeyRevisionMismatch for Update and Delete, and not at
-// all when Create re-creates a deleted key.
-func isConflict(err error) bool {
-	var api *jetstream.APIError
-	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
-		errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
-}
+// isConflict reports a failed create-if-absent or revision-checked update
+// (the lease package's test: the session locks are leases).
+func isConflict(err error) bool { return lease.Conflict(err) }
 
 // notFound reports a missing (or deleted) entry.
 func notFound(err error) bool { return errors.Is(err, jetstream.ErrKeyNotFound) }
