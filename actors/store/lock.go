@@ -18,8 +18,9 @@ type SessionLocker interface {
 // acquisition and renewal: a holder that stalled past the lock's life
 // cannot write after the one that took the session from it.
 type SessionLock interface {
-	// KeepAlive renews the lock until ctx ends or a renewal fails; the
-	// channel then yields the failure (nil when ctx ended) and closes.
+	// KeepAlive renews the lock until ctx ends or the lock is lost (a
+	// renewal refused, or none succeeded for most of the lock's life); the
+	// channel then yields why (nil when ctx ended) and closes.
 	KeepAlive(ctx context.Context) <-chan error
 	// Append appends a message of the locked session under the lock's
 	// token: ErrFenced once a newer holder wrote, ErrLockLost once the

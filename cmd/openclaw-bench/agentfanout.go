@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -406,7 +407,7 @@ func agentConfigMap(token, providerURL string) map[string]any {
 	}
 }
 
-func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error) {
+func cmdAgentFanout(ctx context.Context, args []string) (_ result, _ *common, err error) {
 	fs := newFlagSet("agent-fanout")
 	var cf common
 	cf.register(fs)
@@ -421,6 +422,7 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	runTimeout := fs.Duration("run-timeout", 60*time.Second, "give up on a turn's missing pieces after this long")
 	startTimeout := fs.Duration("timeout", 60*time.Second, "give up waiting for the gateway's hello-ok after this long")
 	cluster := fs.Int("cluster", 0, "start this many gateways of --bin as one cluster (embedded NATS on loopback) and spread the readers over them; the runs start on the first")
+	gwLogs := fs.String("gw-logs", "", "write each gateway's output to DIR/gw-<i>.log and keep it (default: into its throwaway dir, the last lines printed if the scenario fails)")
 	pos, extra, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, &cf, err
@@ -489,17 +491,26 @@ func cmdAgentFanout(ctx context.Context, args []string) (result, *common, error)
 	var gs gwCluster
 	if *cluster > 1 {
 		logf("agent-fanout: starting %d gateways of %s as a cluster (provider %s)", *cluster, binPath, prov.URL)
-		gs, err = startCluster(ctx, binPath, *cluster, token, *startTimeout, agentConfigMap(token, prov.URL))
+		gs, err = startCluster(ctx, binPath, *cluster, token, *startTimeout, agentConfigMap(token, prov.URL), *gwLogs)
 	} else {
 		logf("agent-fanout: starting %s %s gateway (provider %s)", binPath, *sub, prov.URL)
 		var g *gwProc
-		g, err = startGatewayConfig(ctx, binPath, strings.Fields(*sub), extra, token, *startTimeout, agentConfig(token, prov.URL))
+		logPath := ""
+		if *gwLogs != "" {
+			logPath = filepath.Join(*gwLogs, "gw-0.log")
+		}
+		g, err = startGatewayConfig(ctx, binPath, strings.Fields(*sub), extra, token, *startTimeout, agentConfig(token, prov.URL), logPath)
 		gs = gwCluster{g}
 	}
 	if err != nil {
 		return nil, &cf, err
 	}
-	defer gs.stop()
+	defer func() {
+		gs.stop()
+		if err != nil {
+			gs.logTails()
+		}
+	}()
 	g := gs[0] // the runs start here
 	cf.URL, cf.Token, cf.PID = gs.urls(), token, g.pid
 	for _, gp := range gs {

@@ -327,11 +327,19 @@ func TestBounds(t *testing.T) {
 		{"slow", "1"},
 		{"restart", "10"},
 		{"compare"},
-		{"nope"},
+		{"agent-fanout", "3", "--bin", "/nonexistent/openclaw"},
 	} {
-		if _, code := runJSON(t, args...); code == 0 {
+		m, code := runJSON(t, args...)
+		if code == 0 {
 			t.Errorf("%v: want a non-zero exit", args)
 		}
+		// A failed scenario says why in its one output line.
+		if e, _ := m["error"].(string); e == "" || m["scenario"] != args[0] {
+			t.Errorf("%v: want the scenario and an error in the output, got %v", args, m)
+		}
+	}
+	if _, code := runJSON(t, "nope"); code == 0 {
+		t.Error("an unknown scenario: want a non-zero exit")
 	}
 }
 
@@ -498,37 +506,66 @@ func TestLastPiece(t *testing.T) {
 // TestClusterScenarios runs fanout and agent-fanout with --cluster 3: three
 // real gateways with embedded NATS routed on loopback, the readers spread
 // over them, the post or the run on the first; every reader on every
-// gateway gets every round and every piece.
-//
-// Not in the default suite (OPENCLAW_CLUSTER_BENCH_TEST=1 runs it): run with
-// the whole suite on 2 cores, the agent-fanout scenario exited 1 once before
-// printing its result (issue 18, open); a test that fails at random would
-// hide every other failure of the suite meanwhile.
+// gateway gets every round and every piece. Each scenario runs as its own
+// process (this binary as the tool): on a failure the test prints its
+// stderr and its gateways' logs.
 func TestClusterScenarios(t *testing.T) {
-	if os.Getenv("OPENCLAW_CLUSTER_BENCH_TEST") == "" {
-		t.Skip("set OPENCLAW_CLUSTER_BENCH_TEST=1: the cluster scenario failed once under the suite's load (issue 18, open)")
-	}
 	bin := builtGateway(t)
-	m, code := runJSON(t, "fanout", "9", "2", "--cluster", "3", "--bin", bin)
-	if code != 0 {
-		t.Fatalf("fanout: exit %d: %v", code, m)
-	}
+	m := runTool(t, "fanout", "9", "2", "--cluster", "3", "--bin", bin)
 	if num(t, m, "gateways") != 3 || num(t, m, "delivered") != 9*2 || num(t, m, "missing") != 0 || num(t, m, "errors") != 0 {
 		t.Errorf("fanout: %v", m)
 	}
 	if us := strings.Split(fmt.Sprint(m["url"]), ","); len(us) != 3 || us[0] == us[1] || us[1] == us[2] {
 		t.Errorf("fanout: not three gateways: %v", m["url"])
 	}
-	m, code = runJSON(t, "agent-fanout", "9", "--deltas", "5", "--chunk-delay", "5ms", "--runs", "1", "--cluster", "3", "--bin", bin)
-	if code != 0 {
-		t.Fatalf("agent-fanout: exit %d: %v", code, m)
-	}
+	m = runTool(t, "agent-fanout", "9", "--deltas", "5", "--chunk-delay", "5ms", "--runs", "1", "--cluster", "3", "--bin", bin)
 	if d, e := num(t, m, "delivered"), num(t, m, "expected"); d != e || e != 9*5 || num(t, m, "gateways") != 3 {
 		t.Errorf("agent-fanout: delivered %v, expected %v: %v", d, e, m)
 	}
 	if num(t, m, "no_final") != 0 || num(t, m, "seq_gaps") != 0 || num(t, m, "errors") != 0 {
 		t.Errorf("agent-fanout: %v", m)
 	}
+}
+
+// runTool runs a scenario as a child process of this binary (--json, its
+// gateways' logs kept under --gw-logs) and decodes its one output line. If
+// it exits non-zero, or the test fails afterwards, the test prints the
+// scenario's stderr and the gateways' logs.
+func runTool(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	logs := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], append(args, "--json", "--gw-logs", logs)...)
+	cmd.Env = append(os.Environ(), "OPENCLAW_BENCH_AS_TOOL=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err := cmd.Run()
+	dump := func() {
+		t.Logf("%s: stderr:\n%s", args[0], stderr.String())
+		files, _ := filepath.Glob(filepath.Join(logs, "*.log"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			t.Logf("%s: %s:\n%s", args[0], filepath.Base(f), b)
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dump()
+		}
+	})
+	if strings.Count(stdout.String(), "\n") != 1 {
+		t.Fatalf("%s: %v; want one JSON line, got %q", args[0], err, stdout.String())
+	}
+	var m map[string]any
+	if jerr := json.Unmarshal(stdout.Bytes(), &m); jerr != nil {
+		t.Fatalf("%s: output %q: %v", args[0], stdout.String(), jerr)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v: error %q: %v", args[0], err, m["error"], m)
+	}
+	return m
 }
 
 // TestSpreadOverURLs: socket i of a set goes to URL i mod n.

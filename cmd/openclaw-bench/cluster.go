@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -28,11 +29,11 @@ const clusterStartAttempts = 3
 // base plus gateway.cluster) together: each one's start waits for the
 // JetStream quorum, which needs a majority of them up. A failed start is
 // tried again on fresh ports.
-func startCluster(ctx context.Context, bin string, n int, token string, timeout time.Duration, base map[string]any) (gwCluster, error) {
+func startCluster(ctx context.Context, bin string, n int, token string, timeout time.Duration, base map[string]any, logDir string) (gwCluster, error) {
 	var err error
 	for attempt := 1; attempt <= clusterStartAttempts && ctx.Err() == nil; attempt++ {
 		var gs gwCluster
-		if gs, err = startClusterOnce(ctx, bin, n, token, timeout, base); err == nil {
+		if gs, err = startClusterOnce(ctx, bin, n, token, timeout, base, logDir); err == nil {
 			return gs, nil
 		}
 		logf("  cluster start %d/%d failed: %v", attempt, clusterStartAttempts, truncate(strings.ReplaceAll(err.Error(), "\n", " | "), 300))
@@ -40,7 +41,7 @@ func startCluster(ctx context.Context, bin string, n int, token string, timeout 
 	return nil, err
 }
 
-func startClusterOnce(ctx context.Context, bin string, n int, token string, timeout time.Duration, base map[string]any) (gwCluster, error) {
+func startClusterOnce(ctx context.Context, bin string, n int, token string, timeout time.Duration, base map[string]any, logDir string) (gwCluster, error) {
 	listens, routes := make([]string, n), make([]string, n)
 	for i := range n {
 		p, err := freePort()
@@ -67,18 +68,36 @@ func startClusterOnce(ctx context.Context, bin string, n int, token string, time
 		if err != nil {
 			return nil, err
 		}
+		logPath := ""
+		if logDir != "" {
+			logPath = filepath.Join(logDir, fmt.Sprintf("gw-%d.log", i))
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			gs[i], errs[i] = startGatewayConfig(ctx, bin, []string{"gateway"}, nil, token, timeout, b)
+			gs[i], errs[i] = startGatewayConfig(ctx, bin, []string{"gateway"}, nil, token, timeout, b, logPath)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("gw-%d: %w", i, errs[i])
+			}
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		gs.stop()
+		gs.logTails() // the ones that did start: what they saw of the others
 		return nil, err
 	}
 	return gs, nil
+}
+
+// logTails prints the last lines of each stopped gateway's log on stderr:
+// a failed scenario says what its gateways saw.
+func (gs gwCluster) logTails() {
+	for i, g := range gs {
+		if g != nil && g.done {
+			logf("  gw-%d (pid %d) log, last %d lines:\n%s", i, g.pid, logTailLines, g.lastLog)
+		}
+	}
 }
 
 // urls is the gateways' URLs as one comma-separated list (what --url

@@ -396,10 +396,11 @@ func (ff *flagSetFanout) check() error {
 	return nil
 }
 
-func cmdFanout(ctx context.Context, args []string) (result, *common, error) {
+func cmdFanout(ctx context.Context, args []string) (_ result, _ *common, err error) {
 	ff := fanoutFlags("fanout")
 	bin := ff.fs.String("bin", "", "with --cluster: the gateway binary to start")
 	cluster := ff.fs.Int("cluster", 0, "start this many gateways of --bin as one cluster (embedded NATS on loopback), spread the readers over them and post on the first (or give --url a comma-separated list of a running cluster's gateways)")
+	gwLogs := ff.fs.String("gw-logs", "", "with --cluster: write each gateway's output to DIR/gw-<i>.log and keep it (default: into its throwaway dir, the last lines printed if the scenario fails)")
 	pos, _, err := parseArgs(ff.fs, args)
 	if err != nil {
 		return nil, &ff.cf, err
@@ -435,11 +436,16 @@ func cmdFanout(ctx context.Context, args []string) (result, *common, error) {
 		}
 		logf("fanout: starting %d gateways of %s as a cluster", *cluster, binPath)
 		gs, err = startCluster(ctx, binPath, *cluster, cf.Token, 60*time.Second,
-			map[string]any{"gateway": map[string]any{"mode": "local", "auth": map[string]any{"token": cf.Token}}})
+			map[string]any{"gateway": map[string]any{"mode": "local", "auth": map[string]any{"token": cf.Token}}}, *gwLogs)
 		if err != nil {
 			return nil, cf, err
 		}
-		defer gs.stop()
+		defer func() {
+			gs.stop()
+			if err != nil {
+				gs.logTails()
+			}
+		}()
 		cf.URL, cf.PID = gs.urls(), gs[0].pid
 		for _, g := range gs {
 			logf("fanout: gateway pid %d on %s, ready in %.0f ms", g.pid, g.url, g.readyMs)

@@ -40,6 +40,7 @@ type gwProc struct {
 	exited  chan error
 	done    bool
 	readyMs float64 // exec → first authenticated hello-ok
+	lastLog string  // the log's last lines, read when it stopped
 }
 
 // startGateway runs "bin <sub...> --port P --allow-unconfigured <extra...>"
@@ -47,13 +48,14 @@ type gwProc struct {
 // authenticated connect with hello-ok. The reference refuses with "gateway
 // starting" until it is ready: every refusal is retried.
 func startGateway(ctx context.Context, bin string, sub, extra []string, token string, timeout time.Duration) (*gwProc, error) {
-	return startGatewayConfig(ctx, bin, sub, extra, token, timeout, nil)
+	return startGatewayConfig(ctx, bin, sub, extra, token, timeout, nil, "")
 }
 
 // startGatewayConfig is startGateway; with a non-nil config it writes it to
 // <state>/openclaw.json, runs without --allow-unconfigured and sets
-// OPENCLAW_SKIP_CANVAS_HOST=1.
-func startGatewayConfig(ctx context.Context, bin string, sub, extra []string, token string, timeout time.Duration, config []byte) (*gwProc, error) {
+// OPENCLAW_SKIP_CANVAS_HOST=1. With a logPath the gateway's output goes
+// there and stays (otherwise into its throwaway dir).
+func startGatewayConfig(ctx context.Context, bin string, sub, extra []string, token string, timeout time.Duration, config []byte, logPath string) (*gwProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -63,7 +65,10 @@ func startGatewayConfig(ctx context.Context, bin string, sub, extra []string, to
 		return nil, err
 	}
 	g := &gwProc{port: port, url: fmt.Sprintf("ws://127.0.0.1:%d", port), token: token, dir: dir,
-		logPath: filepath.Join(dir, "gateway.log"), exited: make(chan error, 1)}
+		logPath: logPath, exited: make(chan error, 1)}
+	if logPath == "" {
+		g.logPath = filepath.Join(dir, "gateway.log")
+	}
 	state, home := filepath.Join(dir, "state"), filepath.Join(dir, "home")
 	for _, d := range []string{state, home} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -77,7 +82,9 @@ func startGatewayConfig(ctx context.Context, bin string, sub, extra []string, to
 		return nil, err
 	}
 	args = append(args, extra...)
-	if g.logFile, err = os.Create(g.logPath); err != nil {
+	// Appended to: a cluster started again after a failed try keeps the
+	// first try's output in a --gw-logs file.
+	if g.logFile, err = os.OpenFile(g.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
 		return nil, err
 	}
 	g.cmd = exec.Command(bin, args...)
@@ -111,10 +118,11 @@ func startGatewayConfig(ctx context.Context, bin string, sub, extra []string, to
 		left := time.Until(deadline)
 		if ctx.Err() != nil || left <= 0 {
 			g.stop()
+			why := fmt.Errorf("no hello-ok within %s", timeout)
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				why = fmt.Errorf("no hello-ok after %s: %w", time.Since(t0).Round(time.Millisecond), ctx.Err())
 			}
-			return nil, fmt.Errorf("no hello-ok within %s (last connect error: %v)", timeout, lastErr)
+			return nil, fmt.Errorf("%w (last connect error: %v); log:\n%s", why, lastErr, g.lastLog)
 		}
 		c, upgraded, derr := b.dial(ctx, min(left, 5*time.Second))
 		if derr == nil {
@@ -158,12 +166,16 @@ func (g *gwProc) stop() string {
 
 func (g *gwProc) cleanup(keep bool) {
 	_ = g.logFile.Close()
+	g.lastLog = tail(g.logPath, logTailLines)
 	if keep {
 		logf("  kept %s", g.dir)
 		return
 	}
 	_ = os.RemoveAll(g.dir)
 }
+
+// logTailLines is how much of a gateway's log a failed scenario prints.
+const logTailLines = 40
 
 // procTree is a set of processes identified by pid and start time (so a
 // reused pid is never killed).

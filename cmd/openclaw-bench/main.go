@@ -65,7 +65,8 @@ scenarios:
         {text:"bench-<round>",host:"bench"} per round (default 20); per reader, the time from
         the request to the presence event carrying that text: p50, p99, max, delivered/expected.
         --cluster N --bin PATH: start N gateways as one cluster (embedded NATS on loopback), spread
-        the readers over them, post on the first (presence crosses the cluster)
+        the readers over them, post on the first (presence crosses the cluster); --gw-logs DIR keeps
+        each gateway's output in DIR/gw-<i>.log (otherwise a failed run prints their last lines)
   agent-fanout R --bin PATH [--cmd gateway] [--deltas 20] [--chunk-delay 50ms] [--concurrent 1]
         [--watch all|own] [--runs 3] [--warmup 1] [--run-timeout 60s] [-- extra gateway args]
         start an in-process fake model provider and "PATH CMD --port P" configured to use it
@@ -77,7 +78,7 @@ scenarios:
         reader holds it, held/expected, events per piece, seq gaps, RSS. --watch own splits the
         readers among the runs (session-scoped-events, sessions.messages.subscribe). --cluster N:
         N gateways of PATH as one cluster (embedded NATS on loopback), the readers spread over them,
-        the runs on the first (their deltas cross the cluster)
+        the runs on the first (their deltas cross the cluster); --gw-logs DIR as for fanout
   slow R [--rounds 10] [--stuck-hold 2s] [--pad BYTES]
         fanout rounds with every reader reading, then reader 0 stops reading for as many more:
         the others' p99 without and with it, then whether the stuck one was closed or saw a gap
@@ -107,6 +108,7 @@ common flags (before or after the arguments):
         over several gateways: socket i goes to URL i mod n)  --token T (env OPENCLAW_GATEWAY_TOKEN)
   --pid PID  gateway process to sample (RSS, fds, CPU)      --json  one JSON line on stdout
   --concurrency 25  handshakes in flight                    --open-timeout 300s
+A scenario that fails exits non-zero and still prints its result, the reason in "error".
 `
 
 var (
@@ -182,9 +184,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	if err != nil && res == nil {
-		fmt.Fprintf(os.Stderr, "openclaw-bench %s: %v\n", args[0], err)
-		return 1
+	// A failed scenario still prints its result (one JSON line with --json),
+	// with the reason in "error": a caller reading the output never sees
+	// a failure without its cause.
+	if err != nil {
+		if res == nil {
+			res.add("scenario", args[0])
+		}
+		res.add("error", err.Error())
 	}
 	// Other work on the machine skews every figure: say how busy it was.
 	res.add("loadavg_1m_at_start", load)

@@ -77,7 +77,7 @@ func cmdSoak(ctx context.Context, args []string) (result, *common, error) {
 	prov.KeepRequests(0)
 	prov.SetDefault(fakeprovider.Reply{Text: "a reply in several pieces for the watchers", Deltas: 8, ChunkDelay: 10 * time.Millisecond})
 	token := "soak-" + strings.ReplaceAll(uuid.NewString(), "-", "")
-	g, err := startGatewayConfig(ctx, binPath, []string{"gateway"}, nil, token, time.Minute, agentConfig(token, prov.URL))
+	g, err := startGatewayConfig(ctx, binPath, []string{"gateway"}, nil, token, time.Minute, agentConfig(token, prov.URL), "")
 	if err != nil {
 		return nil, &cf, err
 	}

@@ -2,8 +2,10 @@ package jsstore
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -170,5 +172,40 @@ func TestOpenSendsGetsToTheLeader(t *testing.T) {
 	}
 	if v, err := s.kv.Get(bg, "kept"); err != nil || string(v.Value()) != kn {
 		t.Fatalf("an entry from before: %v", err)
+	}
+}
+
+// Open creates the buckets with their final AllowDirect (no update of a
+// stream it just created), as the KV buckets nats.go makes otherwise: a
+// second Open binds them as they are.
+func TestOpenCreatesBucketsAsKeyValues(t *testing.T) {
+	srv := natstest.Start(t)
+	js := natstest.Connect(t, srv)
+	open(t, srv, Config{Cluster: "new", LockTTL: 2 * time.Second})
+	sn, mn, kn, ln, cn, qn := bucketNames("new")
+	for _, tc := range []struct {
+		name   string
+		direct bool
+		ttl    time.Duration
+	}{{sn, false, 0}, {mn, true, 0}, {kn, false, 0}, {ln, false, 2 * time.Second}, {cn, false, 0}, {qn, false, 0}} {
+		st, err := js.Stream(bg, "KV_"+tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := st.CachedInfo().Config
+		if c.AllowDirect != tc.direct || c.MaxAge != tc.ttl || c.MaxMsgsPerSubject != 1 || !c.AllowRollup || !c.DenyDelete ||
+			c.Discard != jetstream.DiscardNew || !slices.Equal(c.Subjects, []string{"$KV." + tc.name + ".>"}) {
+			t.Errorf("%s: %+v", tc.name, c)
+		}
+		kv, err := js.KeyValue(bg, tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := kv.Status(bg); err != nil || st.Bucket() != tc.name || st.History() != 1 || st.TTL() != tc.ttl {
+			t.Errorf("%s: status %+v, %v", tc.name, st, err)
+		}
+	}
+	if s2 := open(t, srv, Config{Cluster: "new"}); s2.cfg.LockTTL != 2*time.Second {
+		t.Errorf("the lock TTL of the bucket: %s", s2.cfg.LockTTL)
 	}
 }

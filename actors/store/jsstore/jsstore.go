@@ -62,6 +62,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"openclaw/actors/store"
+	"openclaw/transport/natsbus/lease"
 )
 
 // Config says which cluster's state to open.
@@ -192,7 +193,14 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueC
 		if kv, err = js.KeyValue(ctx, cfg.Bucket); !errors.Is(err, jetstream.ErrBucketNotFound) {
 			break
 		}
-		if kv, err = js.CreateKeyValue(ctx, cfg); !errors.Is(err, jetstream.ErrBucketExists) {
+		// Created with its final AllowDirect: an update right after the
+		// create waits for the new replicated stream's leader, which on a
+		// busy machine took longer than the request's timeout, bucket after
+		// bucket (a cluster's start took 30 s and more, issue 18).
+		if _, err = js.CreateStream(ctx, kvStream(cfg, direct)); err == nil {
+			return js.KeyValue(ctx, cfg.Bucket)
+		}
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			break
 		}
 	}
@@ -213,6 +221,35 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueC
 	}
 	// Bind again: a KeyValue reads the setting when it binds.
 	return js.KeyValue(ctx, cfg.Bucket)
+}
+
+// kvStream is the stream of a KV bucket as nats.go's CreateKeyValue makes
+// it (v1.55, for the settings used here: history, TTL, replicas, storage),
+// but for AllowDirect, which CreateKeyValue always turns on.
+func kvStream(cfg jetstream.KeyValueConfig, direct bool) jetstream.StreamConfig {
+	history := int64(max(cfg.History, 1))
+	dups := 2 * time.Minute // the server's default, capped by the TTL
+	if cfg.TTL > 0 && cfg.TTL < dups {
+		dups = cfg.TTL
+	}
+	return jetstream.StreamConfig{
+		Name:              "KV_" + cfg.Bucket,
+		Description:       cfg.Description,
+		Subjects:          []string{"$KV." + cfg.Bucket + ".>"},
+		MaxMsgsPerSubject: history,
+		MaxBytes:          -1,
+		MaxAge:            cfg.TTL,
+		MaxMsgSize:        -1,
+		MaxMsgs:           -1,
+		MaxConsumers:      -1,
+		Storage:           cfg.Storage,
+		Replicas:          max(cfg.Replicas, 1),
+		AllowRollup:       true,
+		DenyDelete:        true,
+		Duplicates:        dups,
+		AllowDirect:       direct,
+		Discard:           jetstream.DiscardNew,
+	}
 }
 
 // Path names where the state is, for status and sessions.list.
@@ -242,16 +279,9 @@ func (s *Store) stripe(key string) *sync.Mutex {
 	return &s.stripes[h%uint32(len(s.stripes))]
 }
 
-// isConflict reports a failed create-if-absent or revision-checked update.
-// A replicated stream reports it with its own error code (10164), which
-// nats.go maps to ErrKeyRevisionMismatch for Update and Delete, and not at
-// all when Create re-creates a deleted key.
-func isConflict(err error) bool {
-	var api *jetstream.APIError
-	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
-		errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
-}
+// isConflict reports a failed create-if-absent or revision-checked update
+// (the lease package's test: the session locks are leases).
+func isConflict(err error) bool { return lease.Conflict(err) }
 
 // notFound reports a missing (or deleted) entry.
 func notFound(err error) bool { return errors.Is(err, jetstream.ErrKeyNotFound) }

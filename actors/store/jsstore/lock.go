@@ -2,23 +2,21 @@ package jsstore
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"sync"
-	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"openclaw/actors/store"
+	"openclaw/transport/natsbus/lease"
 )
 
-// Turns of one session are serialised cluster-wide by a lock in the
-// <c>_locks bucket: one entry per session key, created only when absent,
-// expiring LockTTL after its last write (the bucket's TTL), renewed by a
-// revision-checked update. The entry's revision is the fencing token: it
-// grows with every acquisition and renewal anywhere in the bucket, so a
-// holder that stalled past the TTL holds a smaller token than whoever took
-// the session after it, and Lock.Append refuses to write under it.
+// Turns of one session are serialised cluster-wide by a lease
+// (transport/natsbus/lease) in the <c>_locks bucket: one entry per session
+// key, created only when absent, expiring LockTTL after its last write (the
+// bucket's TTL), renewed by a revision-checked update. The entry's revision
+// is the fencing token: it grows with every acquisition and renewal
+// anywhere in the bucket, so a holder that stalled past the TTL holds a
+// smaller token than whoever took the session after it, and Lock.Append
+// refuses to write under it.
 
 // ErrLocked is returned by LockSession while another holder has the lock;
 // the error's text names the holder.
@@ -32,20 +30,11 @@ var ErrLockLost = store.ErrLockLost
 // that has already written to the session.
 var ErrFenced = store.ErrFenced
 
-// lockEntry is a lock's value: who holds it, since when.
-type lockEntry struct {
-	Owner string `json:"owner"`
-	Since int64  `json:"since"` // ms
-}
-
-// Lock is a held session lock.
+// Lock is a held session lock: a lease on the session's key.
 type Lock struct {
 	s       *Store
 	session string
-	value   []byte
-
-	mu  sync.Mutex
-	rev uint64 // 0 once released or lost
+	l       *lease.Lease
 }
 
 // LockSession takes the turn lock of a session for owner (a gateway's
@@ -55,25 +44,18 @@ func (s *Store) LockSession(ctx context.Context, session, owner string) (*Lock, 
 	if session == "" {
 		return nil, fmt.Errorf("%w: empty session key", store.ErrInvalid)
 	}
-	v, err := json.Marshal(lockEntry{Owner: owner, Since: nowMs()})
-	if err != nil {
-		return nil, err
-	}
-	rev, err := s.locks.Create(ctx, escape(session), v)
-	if isConflict(err) {
+	l, err := lease.New(s.locks, owner, s.cfg.LockTTL).Acquire(ctx, escape(session))
+	if errors.Is(err, lease.ErrHeld) {
 		holder := "another holder"
-		if e, gerr := s.locks.Get(ctx, escape(session)); gerr == nil {
-			var le lockEntry
-			if json.Unmarshal(e.Value(), &le) == nil && le.Owner != "" {
-				holder = le.Owner
-			}
+		if he := (*lease.HeldError)(nil); errors.As(err, &he) && he.Info.Owner != "" {
+			holder = he.Info.Owner
 		}
 		return nil, fmt.Errorf("%w: session %q by %s", ErrLocked, session, holder)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &Lock{s: s, session: session, value: v, rev: rev}, nil
+	return &Lock{s: s, session: session, l: l}, nil
 }
 
 var _ store.SessionLocker = (*Store)(nil)
@@ -89,71 +71,38 @@ func (s *Store) LockTurn(ctx context.Context, session, owner string) (store.Sess
 }
 
 // Token is the lock's fencing token (its current revision; 0 once lost).
-func (l *Lock) Token() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.rev
-}
+func (l *Lock) Token() uint64 { return l.l.Info().Revision }
 
-// Renew extends the lock by the TTL; ErrLockLost when it expired or was
-// taken meanwhile.
+// Renew extends the lock by the TTL: ErrLockLost when it expired or was
+// taken meanwhile, or renewals have failed for two thirds of the TTL (the
+// holder stops before the entry can expire); another error of a renewal
+// that failed before that.
 func (l *Lock) Renew(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.rev == 0 {
-		return ErrLockLost
-	}
-	rev, err := l.s.locks.Update(ctx, escape(l.session), l.value, l.rev)
-	if isConflict(err) || notFound(err) {
-		l.rev = 0
-		return fmt.Errorf("%w: session %q", ErrLockLost, l.session)
-	}
-	if err != nil {
+	if err := l.l.Fence(ctx); errors.Is(err, lease.ErrLost) {
+		return l.lost(err)
+	} else if err != nil {
 		return err
 	}
-	l.rev = rev
 	return nil
 }
 
-// KeepAlive renews the lock every third of the TTL until ctx ends or a
-// renewal fails; the channel then yields the failure (nil when ctx ended)
-// and closes.
-func (l *Lock) KeepAlive(ctx context.Context) <-chan error {
-	out := make(chan error, 1)
-	go func() {
-		defer close(out)
-		t := time.NewTicker(l.s.cfg.LockTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				out <- nil
-				return
-			case <-t.C:
-				if err := l.Renew(ctx); err != nil && ctx.Err() == nil {
-					out <- err
-					return
-				}
-			}
-		}
-	}()
-	return out
+// lost is ErrLockLost for this session, with the lease's reason.
+func (l *Lock) lost(why error) error {
+	return fmt.Errorf("%w: session %q: %v", ErrLockLost, l.session, why)
 }
 
-// Unlock releases the lock if it is still this holder's; ErrLockLost
-// otherwise (a newer holder's lock is left alone).
+// KeepAlive renews the lock every third of the TTL (sooner after a failed
+// renewal) until ctx ends or the lock is lost; the channel then yields why
+// (nil when ctx ended) and closes.
+func (l *Lock) KeepAlive(ctx context.Context) <-chan error { return l.l.Keep(ctx) }
+
+// Unlock releases the lock if it is still this holder's: ErrLockLost if it
+// is known lost; one found taken over meanwhile is left to its new holder.
 func (l *Lock) Unlock(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.rev == 0 {
-		return ErrLockLost
+	if l.Token() == 0 {
+		return l.lost(l.l.Err())
 	}
-	err := l.s.locks.Delete(ctx, escape(l.session), jetstream.LastRevision(l.rev))
-	l.rev = 0
-	if isConflict(err) || notFound(err) {
-		return fmt.Errorf("%w: session %q", ErrLockLost, l.session)
-	}
-	return err
+	return l.l.Release(ctx)
 }
 
 // Append appends m to the locked session under the lock's fencing token:
@@ -162,7 +111,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 func (l *Lock) Append(ctx context.Context, m store.Message) (store.Message, error) {
 	tok := l.Token()
 	if tok == 0 {
-		return store.Message{}, ErrLockLost
+		return store.Message{}, l.lost(l.l.Err())
 	}
 	if m.SessionKey != l.session {
 		return store.Message{}, fmt.Errorf("%w: message for %q under the lock of %q", store.ErrInvalid, m.SessionKey, l.session)

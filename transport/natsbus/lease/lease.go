@@ -1,15 +1,20 @@
-// Package lease gives each channel account of a cluster one owner at a time
-// (issue 19): a lease per account in a JetStream KV bucket, taken by
-// create-if-absent, kept by revision-checked updates, handed over by a
-// revision-checked delete. The entry's revision is the fencing token: every
-// state change an owner makes for its account first updates the lease under
-// the revision it holds (Lease.Fence), so a gateway that lost the lease
-// (paused past the TTL, cut off from NATS, or replaced) has that update
-// refused by the stream's leader and does not make the change.
-// docs/ARCHITECTURE.md "Channel ownership" says what this guarantees and
-// the window that remains.
+// Package lease gives a key of a JetStream KV bucket one holder at a time
+// across a cluster: a lease per key, taken by create-if-absent, kept by
+// revision-checked updates, handed over by a revision-checked delete. The
+// entry's revision is the fencing token: a holder proves it still holds the
+// lease by updating it under the revision it holds (Lease.Fence), so a
+// gateway that lost the lease (paused past the TTL, cut off from NATS, or
+// replaced) has that update refused by the stream's leader and does not
+// act on it.
 //
-// It knows nothing of actors or channels: a key is a string.
+// It serves two callers: each channel account of a cluster has one owner
+// (issue 19; Open, Campaign, Fence before every state change;
+// docs/ARCHITECTURE.md "Channel ownership" says what this guarantees and
+// the window that remains), and the turns of one session are serialised
+// cluster-wide (actors/store/jsstore binds New to its locks bucket and
+// writes a session's messages under the revision).
+//
+// It knows nothing of actors, channels or sessions: a key is a string.
 package lease
 
 import (
@@ -74,6 +79,14 @@ type Info struct {
 	Revision uint64 `json:"-"`     // the entry's revision: the fencing token
 }
 
+// New takes leases in a bucket opened elsewhere (its history 1, its MaxAge
+// ttl: what a lease lives without a renewal) for node. Campaign needs the
+// bucket's expiry markers (Open creates them) to hear of an expiry at once;
+// without them it tries every third of the TTL.
+func New(kv jetstream.KeyValue, node string, ttl time.Duration) *Manager {
+	return &Manager{kv: kv, node: node, ttl: ttl}
+}
+
 // Open binds to the bucket, or creates it: history 1, the TTL as its
 // MaxAge, and expiry markers so that a watcher sees a lease expire.
 func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Manager, error) {
@@ -111,7 +124,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Manager, er
 	if err != nil {
 		return nil, fmt.Errorf("lease: bucket %s: %w", cfg.Bucket, err)
 	}
-	m := &Manager{kv: kv, node: cfg.Node, ttl: cfg.TTL}
+	m := New(kv, cfg.Node, cfg.TTL)
 	// The leases' life is the bucket's, whoever created it.
 	if st, err := kv.Status(ctx); err == nil && st.TTL() > 0 {
 		m.ttl = st.TTL()
@@ -153,7 +166,7 @@ func (m *Manager) Acquire(ctx context.Context, key string) (*Lease, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	rev, err := m.kv.Create(cctx, key, v)
 	cancel()
-	if errors.Is(err, jetstream.ErrKeyExists) {
+	if Conflict(err) {
 		if in, ok, gerr := m.Current(ctx, key); gerr == nil && ok {
 			return nil, &HeldError{Info: in}
 		}
@@ -403,13 +416,21 @@ func (l *Lease) Release(ctx context.Context) error {
 	return err
 }
 
-// conflict reports a revision-checked write refused because the entry moved
-// on: a replicated stream answers code 10164 (ErrKeyRevisionMismatch), a
-// single replica 10071 (ErrKeyExists).
-func conflict(err error) bool {
-	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) ||
-		errors.Is(err, jetstream.ErrKeyNotFound)
+// Conflict reports a create-if-absent or revision-checked write refused
+// because of the entry's revision: a single replica answers code 10071
+// (ErrKeyExists), a replicated stream 10164, which nats.go maps to
+// ErrKeyRevisionMismatch for Update and Delete, and not at all when Create
+// re-creates a deleted key.
+func Conflict(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
+
+// conflict reports a revision-checked write refused because the entry moved
+// on or is gone.
+func conflict(err error) bool { return Conflict(err) || errors.Is(err, jetstream.ErrKeyNotFound) }
 
 // String names the lease for logs.
 func (l *Lease) String() string {
