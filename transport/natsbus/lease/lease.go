@@ -18,6 +18,7 @@
 package lease
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -70,6 +71,13 @@ type Manager struct {
 	kv   jetstream.KeyValue
 	node string
 	ttl  time.Duration
+
+	// unsure holds, per key, the value of this gateway's last create whose
+	// answer never came (a timeout while the stream's leader moved): it
+	// may have been written. Without it this gateway would find its own
+	// entry "held" and wait out the TTL for a lease nobody uses.
+	mu     sync.Mutex
+	unsure map[string][]byte
 }
 
 // Info is who holds a lease.
@@ -167,16 +175,53 @@ func (m *Manager) Acquire(ctx context.Context, key string) (*Lease, error) {
 	rev, err := m.kv.Create(cctx, key, v)
 	cancel()
 	if Conflict(err) {
-		if in, ok, gerr := m.Current(ctx, key); gerr == nil && ok {
-			return nil, &HeldError{Info: in}
-		}
-		return nil, ErrHeld
+		return m.held(ctx, key)
 	}
+	m.mu.Lock()
+	if err != nil {
+		if m.unsure == nil {
+			m.unsure = map[string][]byte{}
+		}
+		m.unsure[key] = v
+	} else {
+		delete(m.unsure, key)
+	}
+	m.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	return &Lease{m: m, key: key, value: v, info: Info{Owner: m.node, Since: since, Revision: rev}, renewed: sent,
 		lost: make(chan struct{})}, nil
+}
+
+// held answers an Acquire whose create found the key taken: by another
+// holder (a HeldError), or by this gateway's own earlier create whose
+// answer was lost, which it adopts, proving it with a fencing update.
+func (m *Manager) held(ctx context.Context, key string) (*Lease, error) {
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	e, err := m.kv.Get(cctx, key)
+	cancel()
+	if err != nil {
+		return nil, ErrHeld
+	}
+	m.mu.Lock()
+	mine := m.unsure[key] != nil && bytes.Equal(m.unsure[key], e.Value())
+	delete(m.unsure, key)
+	m.mu.Unlock()
+	in, _, derr := decode(e)
+	if derr != nil {
+		return nil, ErrHeld
+	}
+	if !mine {
+		return nil, &HeldError{Info: in}
+	}
+	// Valid from the server's stamp of the lost create at best; the fence
+	// renews it, or finds that it moved on.
+	l := &Lease{m: m, key: key, value: e.Value(), info: in, renewed: e.Created(), lost: make(chan struct{})}
+	if err := l.Fence(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // HeldError is ErrHeld with the holder.

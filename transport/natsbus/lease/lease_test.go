@@ -211,3 +211,57 @@ func TestKeepLosesWhenCutOff(t *testing.T) {
 		t.Fatalf("fence after the cut: %v, want ErrLost", err)
 	}
 }
+
+// lostAnswers is a real bucket whose creates are written but answered with
+// a timeout, as when the stream's leader moves while the answer is on its
+// way.
+type lostAnswers struct {
+	jetstream.KeyValue
+	lose bool
+}
+
+func (k *lostAnswers) Create(ctx context.Context, key string, v []byte, opts ...jetstream.KVCreateOpt) (uint64, error) {
+	rev, err := k.KeyValue.Create(ctx, key, v, opts...)
+	if err == nil && k.lose {
+		return 0, context.DeadlineExceeded
+	}
+	return rev, err
+}
+
+// A create whose answer was lost leaves this gateway's own entry behind: the
+// next Acquire adopts it (fenced, at a newer revision) instead of finding it
+// held for a TTL; an entry of this node it did not write is still held, and
+// so is another node's.
+func TestAcquireAdoptsItsLostCreate(t *testing.T) {
+	js := startNATS(t)
+	ctx := context.Background()
+	base := open(t, js, "gw-a", time.Minute)
+	kv := &lostAnswers{KeyValue: base.kv, lose: true}
+	a := New(kv, "gw-a", time.Minute)
+	if _, err := a.Acquire(ctx, "k1"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("acquire with its answer lost: %v", err)
+	}
+	kv.lose = false
+	e, err := base.kv.Get(ctx, "k1")
+	if err != nil {
+		t.Fatalf("the lost create was not written: %v", err)
+	}
+	l, err := a.Acquire(ctx, "k1")
+	if err != nil {
+		t.Fatalf("acquire after a lost answer: %v, want its own entry adopted", err)
+	}
+	if in := l.Info(); in.Owner != "gw-a" || in.Revision <= e.Revision() {
+		t.Fatalf("adopted lease %+v, want gw-a past revision %d", in, e.Revision())
+	}
+	if _, err := New(base.kv, "gw-b", time.Minute).Acquire(ctx, "k1"); !errors.Is(err, ErrHeld) {
+		t.Fatalf("another node's acquire: %v, want held", err)
+	}
+	// The same node's second Acquire of a lease it holds (a second turn of a
+	// session on this gateway) is refused: only a lost create is adopted.
+	if _, err := a.Acquire(ctx, "k1"); !errors.Is(err, ErrHeld) {
+		t.Fatalf("second acquire of a held lease: %v, want held", err)
+	}
+	if err := l.Fence(ctx); err != nil {
+		t.Fatalf("the adopted lease fences: %v", err)
+	}
+}
