@@ -256,12 +256,8 @@ func startupOnce(ctx context.Context, bin string, sub []string, port int, token 
 	// The first hello-ok can race with what the gateway does once it
 	// serves (ours releases its start-up pages then): the RSS once a few
 	// more clients came and went is the one an idle gateway keeps.
-	for i := 0; i < servedConns; i++ {
-		c, _, err := b.dial(ctx, 5*time.Second)
-		if err != nil {
-			return sr, fmt.Errorf("handshake %d after the first: %w", i+2, err)
-		}
-		b.closeAll([]*bconn{c}, 5*time.Second)
+	if err := b.handshakes(ctx, servedConns); err != nil {
+		return sr, fmt.Errorf("after the first hello-ok: %w", err)
 	}
 	if !sleepCtx(ctx, settle) {
 		return sr, ctx.Err()
