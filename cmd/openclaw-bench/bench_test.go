@@ -159,7 +159,8 @@ func TestStartupWithFakeGateway(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %v", code, m)
 	}
-	if num(t, m, "runs") != 2 || num(t, m, "hello_ok_ms_median") <= 0 || num(t, m, "idle_rss_mb_median") <= 0 {
+	if num(t, m, "runs") != 2 || num(t, m, "hello_ok_ms_median") <= 0 || num(t, m, "idle_rss_mb_median") <= 0 ||
+		num(t, m, "idle_rss_served_mb_median") <= 0 || num(t, m, "idle_rss_anon_mb_median") <= 0 {
 		t.Errorf("startup: %v", m)
 	}
 	if m["exit_last"] != "exit 0" {

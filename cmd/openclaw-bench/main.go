@@ -53,7 +53,8 @@ const usage = `usage: openclaw-bench <scenario> [flags] [args]
 scenarios:
   startup --bin PATH [--port P] [--runs N] [--timeout 60s] [--settle 2s] [-- extra gateway args]
         exec "PATH gateway --port P --allow-unconfigured" in a fresh state dir; time from exec to
-        the first authenticated hello-ok, idle RSS after --settle, then SIGTERM
+        the first authenticated hello-ok, idle RSS after --settle (anonymous and file-backed), again
+        after 3 more handshakes and --settle, then SIGTERM
   conns N [--hold SECONDS]
         open N authenticated idle sockets (N ≤ 30000), hold them (default 5 s), close them
   rpc C SECONDS

@@ -23,6 +23,9 @@ type startupRun struct {
 	helloMs    float64 // exec → first authenticated hello-ok
 	attempts   int
 	rssKB      int64 // the gateway process, after settle
+	anonKB     int64 // of rssKB: anonymous (heap, stacks, runtime)
+	fileKB     int64 // of rssKB: file-backed (the binary's pages, shared libraries)
+	servedKB   int64 // after servedConns more handshakes and another settle
 	treeRSSKB  int64 // the gateway and its children
 	procs      int
 	fds        int
@@ -91,8 +94,9 @@ func cmdStartup(ctx context.Context, args []string) (result, *common, error) {
 			runErr = fmt.Errorf("run %d: %w", i+1, err)
 			break
 		}
-		logf("  upgrade %.1f ms, hello-ok %.1f ms (%d attempts), idle RSS %.1f MB (tree %.1f MB, %d procs), %d fds, shutdown %.1f ms (%s)",
-			sr.upgradeMs, sr.helloMs, sr.attempts, mb(sr.rssKB), mb(sr.treeRSSKB), sr.procs, sr.fds, sr.shutdownMs, sr.exit)
+		logf("  upgrade %.1f ms, hello-ok %.1f ms (%d attempts), idle RSS %.1f MB (anon %.1f, file %.1f; tree %.1f MB, %d procs), after %d more handshakes %.1f MB, %d fds, shutdown %.1f ms (%s)",
+			sr.upgradeMs, sr.helloMs, sr.attempts, mb(sr.rssKB), mb(sr.anonKB), mb(sr.fileKB), mb(sr.treeRSSKB), sr.procs,
+			servedConns, mb(sr.servedKB), sr.fds, sr.shutdownMs, sr.exit)
 		all = append(all, sr)
 	}
 	if len(all) == 0 {
@@ -124,6 +128,11 @@ func cmdStartup(ctx context.Context, args []string) (result, *common, error) {
 	r.add("first_upgrade_ms_median", median(upg))
 	r.add("idle_rss_mb_median", median(rss))
 	r.add("idle_rss_mb_runs", rss)
+	r.add("idle_rss_anon_mb_median", median(col(func(s startupRun) float64 { return mb(s.anonKB) })))
+	r.add("idle_rss_file_mb_median", median(col(func(s startupRun) float64 { return mb(s.fileKB) })))
+	served := col(func(s startupRun) float64 { return mb(s.servedKB) })
+	r.add("idle_rss_served_mb_median", median(served))
+	r.add("idle_rss_served_mb_runs", served)
 	r.add("idle_rss_tree_mb_median", median(tree))
 	r.add("idle_fds", all[len(all)-1].fds)
 	r.add("idle_threads", all[len(all)-1].threads)
@@ -138,6 +147,10 @@ func cmdStartup(ctx context.Context, args []string) (result, *common, error) {
 	r.add("exit_last", all[len(all)-1].exit)
 	return r, &cf, runErr
 }
+
+// servedConns is how many handshakes follow the first before the second RSS
+// reading.
+const servedConns = 3
 
 func startupOnce(ctx context.Context, bin string, sub []string, port int, token string, extra []string,
 	timeout, settle time.Duration, keep bool) (sr startupRun, err error) {
@@ -235,9 +248,21 @@ func startupOnce(ctx context.Context, bin string, sub []string, port int, token 
 		return sr, ctx.Err()
 	}
 	sr.rssKB = rssKB(pid)
+	sr.anonKB, _ = statusKB(pid, "RssAnon")
+	sr.fileKB, _ = statusKB(pid, "RssFile")
 	sr.treeRSSKB, sr.procs = treeRSSKB(pid)
 	sr.fds = fdCount(pid)
 	sr.threads = threadCount(pid)
+	// The first hello-ok can race with what the gateway does once it
+	// serves (ours releases its start-up pages then): the RSS once a few
+	// more clients came and went is the one an idle gateway keeps.
+	if err := b.handshakes(ctx, servedConns); err != nil {
+		return sr, fmt.Errorf("after the first hello-ok: %w", err)
+	}
+	if !sleepCtx(ctx, settle) {
+		return sr, ctx.Err()
+	}
+	sr.servedKB = rssKB(pid)
 
 	kids := snapshotTree(pid) // helpers in their own group (the reference's spawn broker)
 	defer kids.kill()

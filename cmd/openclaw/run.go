@@ -19,6 +19,7 @@ import (
 
 	"openclaw/actors/gateway"
 	"openclaw/actors/reload"
+	"openclaw/cmd/openclaw/internal/memtrim"
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/server"
@@ -83,6 +84,19 @@ func (r *RunCmd) Run(g *Globals) error {
 	// first one's file) and follows restarts that configure a token.
 	started, announced := false, false
 	runner.OnStart = func(*gateway.Gateway) {
+		if !started {
+			// Once per process, off this goroutine: what the package inits
+			// and the first start touched (memtrim's comment) is released
+			// while the gateway already serves. A restart reuses the
+			// process and needs no second pass.
+			go func() {
+				if st, err := memtrim.Trim(); err != nil {
+					log.Warn("cannot release the start-up memory", "err", err)
+				} else {
+					log.Debug("start-up memory released", "executableBytes", st.Executable)
+				}
+			}()
+		}
 		started = true
 		if !generatedInForce {
 			removeTokenFile(paths.StateDir, generated)

@@ -3,6 +3,8 @@ package protocol
 import (
 	"strings"
 	"testing"
+
+	"github.com/kaptinlin/jsonschema"
 )
 
 func mustValidator(t testing.TB) *Validator {
@@ -12,6 +14,35 @@ func mustValidator(t testing.TB) *Validator {
 		t.Fatal(err)
 	}
 	return v
+}
+
+func mustFrame(t testing.TB, v *Validator) *jsonschema.Schema {
+	t.Helper()
+	s, err := v.frameSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Every embedded schema compiles, and the lazily compiled ones answer as
+// the ones compiled up front: one validator compiles everything first, the
+// other only as each method is asked for.
+func TestSchemasCompileLazilyAsUpFront(t *testing.T) {
+	eager, lazy := mustValidator(t), mustValidator(t)
+	if err := eager.CompileAll(); err != nil {
+		t.Fatal(err)
+	}
+	if len(eager.methods) < 80 {
+		t.Fatalf("%d method schemas embedded, want the generated set (80+)", len(eager.methods))
+	}
+	for name := range eager.methods {
+		for _, params := range []any{map[string]any{}, map[string]any{"unexpected": true}, "not an object"} {
+			if got, want := lazy.ValidateParams(name, params), eager.ValidateParams(name, params); got != want {
+				t.Errorf("%s %v: lazily compiled says %q, up front %q", name, params, got, want)
+			}
+		}
+	}
 }
 
 func TestDecodeRequest(t *testing.T) {
