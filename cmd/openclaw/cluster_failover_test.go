@@ -503,16 +503,12 @@ func (p *socketPool) fail(msg string) {
 // socket is connected. `go test ./cmd/openclaw -run TestClusterRollingRestart
 // -v` prints the reconnect times and the runs' outcomes.
 //
-// Not in the default suite (OPENCLAW_FAILOVER_TEST=1 runs it): run with the
-// whole suite on 2 cores, one reconnect of 6,000 needed a second attempt,
-// which issue 19 (open) does not allow; a test that fails at random would
-// hide every other failure of the suite meanwhile.
+// Every failed attempt is logged with its reason (the error, the gateway,
+// the time after the socket's close and after the SIGTERM), so a failure
+// under load says what refused the socket.
 func TestClusterRollingRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three gateway processes and 3,000 sockets")
-	}
-	if os.Getenv("OPENCLAW_FAILOVER_TEST") == "" {
-		t.Skip("set OPENCLAW_FAILOVER_TEST=1: under load a reconnect can need a second attempt (issue 19, open)")
 	}
 	sockets := rollingSockets
 	if v, err := strconv.Atoi(os.Getenv("OPENCLAW_ROLLING_SOCKETS")); err == nil && v > 0 {
