@@ -347,8 +347,9 @@ type Limits struct {
 	MaxBufferedBytes int `json:"maxBufferedBytes,omitempty"`
 	// TickIntervalMs is the period of the tick event. Default 30000.
 	TickIntervalMs int `json:"tickIntervalMs,omitempty"`
-	// HandshakeTimeoutMs is how long a new socket has to send connect.
-	// Default 15000 (OPENCLAW_HANDSHAKE_TIMEOUT_MS overrides it).
+	// HandshakeTimeoutMs is how long a new socket has to send its upgrade
+	// request, and then connect. Default 15000
+	// (OPENCLAW_HANDSHAKE_TIMEOUT_MS overrides it).
 	HandshakeTimeoutMs int `json:"handshakeTimeoutMs,omitempty"`
 	// MaxPreAuthPerIP is how many unauthenticated sockets one IP may hold.
 	// Default 32 (OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP overrides it).

@@ -148,10 +148,25 @@ func caughtUp(ctx context.Context, st store.Store, session string, history []sto
 // rememberNow writes a turn's record before the turn goes on.
 func rememberNow(ctx context.Context, st store.Store, runID string, rec *inflight) error {
 	b, _ := json.Marshal(rec)
-	wctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	return st.Put(wctx, inflightNS, runID, b)
+	for {
+		// Each try has its own deadline: a put sent while a peer's server
+		// stops (its JetStream leaders step down) can reach the old leader
+		// and never be acknowledged; it is sent again, to the new leader,
+		// until the run's own deadline. The same bytes again are harmless.
+		wctx, cancel := context.WithTimeout(ctx, rememberTry)
+		err := st.Put(wctx, inflightNS, runID, b)
+		lost := wctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err == nil || !lost {
+			return err
+		}
+	}
 }
+
+// rememberTry bounds one try of rememberNow's write: longer than a put
+// takes on a loaded cluster, shorter than waiting out a whole storeTimeout
+// for an answer that will not come. A variable for the tests.
+var rememberTry = 5 * time.Second
 
 // taken reads, under the session's lock, whether a turn this gateway
 // resumes at start is still its own. When a peer took it over: the answer

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +19,7 @@ import (
 
 	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/transport/client"
+	"openclaw/transport/protocol"
 	"openclaw/transport/provider/fakeprovider"
 )
 
@@ -323,17 +326,69 @@ func TestClusterKill9AndRejoin(t *testing.T) {
 const rollingSockets = 3000
 
 // socketPool holds authenticated sockets spread over the gateways; one
-// whose gateway closes it reconnects at once to the next gateway.
+// whose gateway closes it reconnects at once to the next gateway. It
+// records why every socket closed and why every failed attempt failed, so a
+// reconnect that needs a second attempt says what refused the first.
 type socketPool struct {
-	urls []string
-	wg   sync.WaitGroup
+	urls, names []string
+	wg          sync.WaitGroup
 
 	connected  atomic.Int64
 	reconnects atomic.Int64
 	extra      atomic.Int64 // reconnects that took more than one attempt
-	mu         sync.Mutex
-	gaps       []time.Duration // socket closed → hello-ok from another gateway
-	failures   []string
+
+	mu       sync.Mutex
+	stopping string                     // the gateway being stopped now
+	stopAt   time.Time                  // when it got SIGTERM
+	gaps     []time.Duration            // socket closed → hello-ok from another gateway
+	closedAt []time.Duration            // SIGTERM → the socket saw its close
+	gapsBy   map[string][]time.Duration // gaps by the gateway stopped
+	closes   map[string]int             // "gw-N: why" → sockets closed so
+	failed   []attemptFailed            // every failed attempt (the first 100)
+	nFailed  int
+	failures []string // sockets given up on
+}
+
+// attemptFailed is one reconnect attempt that did not end in hello-ok.
+type attemptFailed struct {
+	socket, attempt int
+	to              string        // the gateway dialled
+	lost            time.Duration // since the socket closed
+	stopping        string        // the gateway being stopped meanwhile
+	sinceStop       time.Duration // since its SIGTERM
+	why             string
+}
+
+func (f attemptFailed) String() string {
+	return fmt.Sprintf("socket %d attempt %d to %s: %s (%s after its close, %s after %s's SIGTERM)",
+		f.socket, f.attempt, f.to, f.why, f.lost.Round(time.Millisecond), f.sinceStop.Round(time.Millisecond), f.stopping)
+}
+
+// stopped notes that gateway name gets SIGTERM now.
+func (p *socketPool) stopped(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopping, p.stopAt = name, time.Now()
+}
+
+// reason names what ended a dial or a socket: the connect error the
+// gateway answered (code, message, details), the close frame, or the
+// network error.
+func reason(err error) string {
+	var es *protocol.ErrorShape
+	var ce *client.CloseError
+	switch {
+	case errors.As(err, &es):
+		d, _ := json.Marshal(es.Details)
+		return fmt.Sprintf("connect refused %s %q details %s", es.Code, es.Message, d)
+	case errors.As(err, &ce):
+		return fmt.Sprintf("closed %d %q", ce.Code, ce.Reason)
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out: " + err.Error()
+	case err == nil:
+		return "closed without an error"
+	}
+	return err.Error()
 }
 
 func (p *socketPool) dial(ctx context.Context, url string) (*client.Client, error) {
@@ -348,7 +403,7 @@ func (p *socketPool) hold(ctx context.Context, i int, ready func()) {
 	g := i % len(p.urls)
 	c, err := p.dial(ctx, p.urls[g])
 	if err != nil {
-		p.fail(fmt.Sprintf("socket %d: first dial: %v", i, err))
+		p.fail(fmt.Sprintf("socket %d: first dial: %v", i, reason(err)))
 		ready()
 		return
 	}
@@ -363,6 +418,10 @@ func (p *socketPool) hold(ctx context.Context, i int, ready func()) {
 		}
 		lost := time.Now()
 		p.connected.Add(-1)
+		p.mu.Lock()
+		p.closes[p.names[g]+": "+reason(c.Err())]++
+		p.closedAt = append(p.closedAt, lost.Sub(p.stopAt))
+		p.mu.Unlock()
 		for attempt := 1; ; attempt++ {
 			g = (g + 1) % len(p.urls)
 			if c, err = p.dial(ctx, p.urls[g]); err == nil {
@@ -374,8 +433,9 @@ func (p *socketPool) hold(ctx context.Context, i int, ready func()) {
 			if ctx.Err() != nil {
 				return
 			}
+			p.attemptFailed(attemptFailed{socket: i, attempt: attempt, to: p.names[g], lost: time.Since(lost), why: reason(err)})
 			if attempt == len(p.urls) {
-				p.fail(fmt.Sprintf("socket %d: no gateway took it: %v", i, err))
+				p.fail(fmt.Sprintf("socket %d: no gateway took it: %v", i, reason(err)))
 				return
 			}
 		}
@@ -383,7 +443,47 @@ func (p *socketPool) hold(ctx context.Context, i int, ready func()) {
 		p.reconnects.Add(1)
 		p.mu.Lock()
 		p.gaps = append(p.gaps, time.Since(lost))
+		p.gapsBy[p.stopping] = append(p.gapsBy[p.stopping], time.Since(lost))
 		p.mu.Unlock()
+	}
+}
+
+func (p *socketPool) attemptFailed(f attemptFailed) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f.stopping, f.sinceStop = p.stopping, time.Since(p.stopAt)
+	p.nFailed++
+	if len(p.failed) < 100 {
+		p.failed = append(p.failed, f)
+	}
+}
+
+// report logs why the sockets closed, every failed attempt and the
+// reconnect times (socket closed → hello-ok from a peer).
+func (p *socketPool) report(t *testing.T) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, why := range slices.Sorted(maps.Keys(p.closes)) {
+		t.Logf("closed by %s: %d sockets", why, p.closes[why])
+	}
+	for _, f := range p.failed {
+		t.Log(f)
+	}
+	if p.nFailed > len(p.failed) {
+		t.Logf("… and %d more failed attempts", p.nFailed-len(p.failed))
+	}
+	if len(p.gaps) == 0 {
+		return
+	}
+	dist := func(ds []time.Duration) string {
+		ds = slices.Sorted(slices.Values(ds))
+		q := func(f float64) time.Duration { return ds[int(f*float64(len(ds)-1))].Round(time.Millisecond) }
+		return fmt.Sprintf("p50 %s, p90 %s, p99 %s, max %s", q(0.5), q(0.9), q(0.99), q(1))
+	}
+	t.Logf("%d reconnects, %d of them after a failed attempt: socket closed → hello-ok from a peer %s; SIGTERM → socket closed %s",
+		len(p.gaps), p.extra.Load(), dist(p.gaps), dist(p.closedAt))
+	for _, name := range slices.Sorted(maps.Keys(p.gapsBy)) {
+		t.Logf("%d sockets moved off %s: closed → hello-ok %s", len(p.gapsBy[name]), name, dist(p.gapsBy[name]))
 	}
 }
 
@@ -403,16 +503,12 @@ func (p *socketPool) fail(msg string) {
 // socket is connected. `go test ./cmd/openclaw -run TestClusterRollingRestart
 // -v` prints the reconnect times and the runs' outcomes.
 //
-// Not in the default suite (OPENCLAW_FAILOVER_TEST=1 runs it): run with the
-// whole suite on 2 cores, one reconnect of 6,000 needed a second attempt,
-// which issue 19 (open) does not allow; a test that fails at random would
-// hide every other failure of the suite meanwhile.
+// Every failed attempt is logged with its reason (the error, the gateway,
+// the time after the socket's close and after the SIGTERM), so a failure
+// under load says what refused the socket.
 func TestClusterRollingRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three gateway processes and 3,000 sockets")
-	}
-	if os.Getenv("OPENCLAW_FAILOVER_TEST") == "" {
-		t.Skip("set OPENCLAW_FAILOVER_TEST=1: under load a reconnect can need a second attempt (issue 19, open)")
 	}
 	sockets := rollingSockets
 	if v, err := strconv.Atoi(os.Getenv("OPENCLAW_ROLLING_SOCKETS")); err == nil && v > 0 {
@@ -432,19 +528,24 @@ func TestClusterRollingRestart(t *testing.T) {
 		return fakeprovider.Text("Answer to "+last+", run again.", 3)
 	})
 	// Every test socket comes from 127.0.0.1, as from a proxy in front of
-	// the gateways: a reconnecting third of them handshakes at once.
-	nodes := startClusterProcs(t, 3, fp, fmt.Sprintf("limits: {maxPreAuthPerIP: %d},", sockets+100))
+	// the gateways: a reconnecting third of them handshakes at once. The
+	// last gateway stopped holds all of them, and on two loaded cores (the
+	// sockets' own process built with -race) the last of 3,000 reconnects
+	// takes about 16 s from its close to hello-ok: a handshake timeout of a
+	// minute, as the reference advises for loaded hosts, not its 15 s.
+	nodes := startClusterProcs(t, 3, fp, fmt.Sprintf("limits: {maxPreAuthPerIP: %d, handshakeTimeoutMs: 60000},", sockets+100))
 	ops := make([]*client.Client, 3)
-	urls := make([]string, 3)
+	urls, names := make([]string, 3), make([]string, 3)
 	for i, nd := range nodes {
 		ops[i] = dialTest(t, nd.proc, "cli")
-		urls[i] = nd.proc.URL
+		urls[i], names[i] = nd.proc.URL, nd.name
 	}
 	clusterFormed(t, 3, ops...)
 
-	pool := &socketPool{urls: urls}
+	pool := &socketPool{urls: urls, names: names, closes: map[string]int{}, gapsBy: map[string][]time.Duration{}}
 	ctx, stop := context.WithCancel(context.Background())
 	defer func() { stop(); pool.wg.Wait() }()
+	defer pool.report(t) // also when the test fails half way
 	var opened sync.WaitGroup
 	sem := make(chan struct{}, 64) // handshakes in flight at once while filling
 	for i := range sockets {
@@ -463,12 +564,22 @@ func TestClusterRollingRestart(t *testing.T) {
 	for k, nd := range nodes {
 		run := fmt.Sprintf("roll-%d", k)
 		session := "agent:main:" + run
+		// One at a time: the previous step's sockets are all back before
+		// the next gateway stops (one still handshaking with it would be
+		// closed again, 1012, by no fault of the restart).
+		settled := within(t, "every socket back before "+nd.name+" stops", failoverWait, func() string {
+			if n := pool.connected.Load(); n != int64(sockets) {
+				return fmt.Sprintf("%d of %d", n, sockets)
+			}
+			return ""
+		})
 		starter := dialTest(t, nd.proc, "cli")
 		go func() {
 			_, _ = callIn(starter, failoverWait, "agent", map[string]any{"message": run, "idempotencyKey": run, "sessionKey": session})
 		}()
 		waitDelta(t, starter, run)
 		stopped := time.Now()
+		pool.stopped(nd.name)
 		nd.proc.signal(t, syscall.SIGTERM)
 		if code := nd.proc.wait(t, 30*time.Second); code != 0 {
 			t.Fatalf("%s exited %d after SIGTERM", nd.name, code)
@@ -485,8 +596,8 @@ func TestClusterRollingRestart(t *testing.T) {
 		if tries := n.(*atomic.Int32).Load(); tries != 2 {
 			t.Fatalf("%s reached the model %d times, want 2 (the cut try and one re-run)", run, tries)
 		}
-		outcomes = append(outcomes, fmt.Sprintf("%s: SIGTERM → back, cluster formed %s; its run %s re-run once, ok, checked %s after the SIGTERM",
-			nd.name, back.Round(100*time.Millisecond), run, time.Since(stopped).Round(100*time.Millisecond)))
+		outcomes = append(outcomes, fmt.Sprintf("%s: sockets settled after %s; SIGTERM → back, cluster formed %s; its run %s re-run once, ok, checked %s after the SIGTERM",
+			nd.name, settled.Round(100*time.Millisecond), back.Round(100*time.Millisecond), run, time.Since(stopped).Round(100*time.Millisecond)))
 	}
 	within(t, "every socket connected", failoverWait, func() string {
 		if n := pool.connected.Load(); n != int64(sockets) {
@@ -494,20 +605,18 @@ func TestClusterRollingRestart(t *testing.T) {
 		}
 		return ""
 	})
-	pool.mu.Lock()
-	gaps, failures := slices.Clone(pool.gaps), slices.Clone(pool.failures)
-	pool.mu.Unlock()
-	if len(failures) > 0 || pool.extra.Load() > 0 {
-		t.Fatalf("%d reconnects took more than one attempt; failures: %v", pool.extra.Load(), failures)
-	}
-	slices.Sort(gaps)
-	if len(gaps) == 0 {
-		t.Fatal("no socket was reconnected")
-	}
 	for _, o := range outcomes {
 		t.Log(o)
 	}
-	t.Logf("%d reconnects, each at the first attempt: socket closed → hello-ok from a peer p50 %s, p99 %s, max %s; whole test %s",
-		len(gaps), gaps[len(gaps)/2].Round(time.Millisecond), gaps[len(gaps)*99/100].Round(time.Millisecond),
-		gaps[len(gaps)-1].Round(time.Millisecond), time.Since(began).Round(100*time.Millisecond))
+	pool.mu.Lock()
+	nGaps, nFailed, failures := len(pool.gaps), pool.nFailed, slices.Clone(pool.failures)
+	pool.mu.Unlock()
+	if len(failures) > 0 || pool.extra.Load() > 0 || nFailed > 0 {
+		t.Fatalf("%d reconnects took more than one attempt, %d attempts failed (listed above); sockets given up on: %v",
+			pool.extra.Load(), nFailed, failures)
+	}
+	if nGaps == 0 {
+		t.Fatal("no socket was reconnected")
+	}
+	t.Logf("whole test %s", time.Since(began).Round(100*time.Millisecond))
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -125,8 +126,15 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if !ok {
 		dl = time.Now().Add(20 * time.Second)
 	}
+	dctx, cancel := context.WithDeadline(ctx, dl)
+	defer cancel()
 	conn, _, err := gws.NewClient(c, &gws.ClientOption{
 		Addr: opts.URL, RequestHeader: opts.Header, HandshakeTimeout: time.Until(dl),
+		// gws's own dialer gives the TCP connect a fixed 5 s, whatever the
+		// handshake's deadline: a client on a loaded machine (its connect
+		// goroutine not run for 5 s while a thousand sockets reconnect)
+		// failed its dial long before the caller's deadline.
+		NewDialer:         func() (gws.Dialer, error) { return ctxDialer{dctx}, nil },
 		PermessageDeflate: gws.PermessageDeflate{Enabled: false}, ReadMaxPayloadSize: 64 << 20, WriteMaxPayloadSize: 64 << 20,
 	})
 	if err != nil {
@@ -155,6 +163,15 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	c.Hello = res.Payload
 	return c, nil
+}
+
+// ctxDialer dials under the caller's context: its deadline and its
+// cancellation bound the TCP connect, as they bound the rest of Dial.
+type ctxDialer struct{ ctx context.Context }
+
+func (d ctxDialer) Dial(network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	return nd.DialContext(d.ctx, network, addr)
 }
 
 func (c *Client) connectParams(nonce string) map[string]any {

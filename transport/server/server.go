@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/lxzan/gws"
@@ -109,10 +108,12 @@ func New(opts Options) *Server {
 		ParallelEnabled:   false, // frames of one socket stay in order
 		PermessageDeflate: gws.PermessageDeflate{Enabled: false},
 		CheckUtf8Enabled:  true,
-		HandshakeTimeout:  10 * time.Second,
-		Recovery:          gws.Recovery,
-		Logger:            gwsLogger{s.log},
-		NewSession:        func() gws.SessionStorage { return &slot{} },
+		// The upgrade, like the rest of the handshake, has the gateway's
+		// handshake timeout (below).
+		HandshakeTimeout: s.limits.HandshakeTimeout,
+		Recovery:         gws.Recovery,
+		Logger:           gwsLogger{s.log},
+		NewSession:       func() gws.SessionStorage { return &slot{} },
 	})
 	mux := http.NewServeMux()
 	probe := func(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +160,12 @@ func New(opts Options) *Server {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	s.http = &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	// A socket's whole handshake has one budget, HandshakeTimeout
+	// (gateway.limits.handshakeTimeoutMs, the reference's 15 s), from its
+	// upgrade request to its connect: with 10 s for the request alone, a
+	// gateway raising it for a loaded host still dropped sockets at 10 s
+	// (a rolling restart's reconnecting herd: EOF before the 101).
+	s.http = &http.Server{Handler: root, ReadHeaderTimeout: s.limits.HandshakeTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	return s
 }
 

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -142,4 +145,43 @@ func TestStuckPeerDroppedWhileWritesReturn(t *testing.T) {
 		}
 	}
 	r.waitClosed(t)
+}
+
+// The upgrade request has the gateway's handshake timeout, as the rest of
+// the handshake: one sent after it finds the connection closed, one sent
+// within it is upgraded.
+func TestUpgradeRequestHasTheHandshakeTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		limit   time.Duration
+		late    time.Duration // the request is sent this long after the connect
+		upgrade bool
+	}{
+		{"after the handshake timeout", 100 * time.Millisecond, 3 * time.Second, false},
+		{"within the handshake timeout", time.Minute, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, server.Options{Limits: server.Limits{HandshakeTimeout: tc.limit}}, nil)
+			c, err := net.Dial("tcp", ts.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			time.Sleep(tc.late)
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			req := "GET / HTTP/1.1\r\nHost: " + ts.addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + testKey + "\r\n\r\n"
+			_, _ = io.WriteString(c, req) // may fail: the server closed its end
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if tc.upgrade {
+				if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+					t.Fatalf("upgrade answered %v %v, want 101", resp, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("a request %s after the connect, past a %s handshake timeout, was answered %s", tc.late, tc.limit, resp.Status)
+			}
+		})
+	}
 }
