@@ -29,6 +29,7 @@ import (
 	"openclaw/actors/tools"
 	"openclaw/metrics"
 	"openclaw/transport/auth"
+	"openclaw/transport/controlui"
 	"openclaw/transport/protocol"
 )
 
@@ -139,6 +140,10 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	}
 	t.httpapi = httpapi.Deps{Root: sys.Root, Runs: p.runs, Store: g.store, Tools: toolset, Config: active,
 		Secret: secret, Limiter: limiter, Log: o.Log, Metrics: g.metrics.Handler()}
+	if c := o.ControlUI; c != nil {
+		t.httpapi.ControlUI = &httpapi.ControlUI{BasePath: controlui.NormalizeBasePath(c.BasePath), Root: c.Root,
+			Version: Version, BuildID: buildID()}
+	}
 
 	t.children = []child{
 		// The hub first: the others publish to it from their first message.

@@ -74,6 +74,9 @@ type Deps struct {
 	Log     *slog.Logger
 	// Metrics, when set, is served at GET /metrics (metrics.go).
 	Metrics http.Handler
+	// ControlUI, when set, has the Control UI's bootstrap file served
+	// (controluiconfig.go).
+	ControlUI *ControlUI
 }
 
 type api struct{ d Deps }
@@ -91,6 +94,11 @@ func Routes(d Deps) map[string]http.Handler {
 	}
 	if d.Metrics != nil {
 		routes["GET /metrics"] = a.metrics(d.Metrics)
+	}
+	if d.ControlUI != nil {
+		for _, p := range controlUIConfigPaths(d.ControlUI.BasePath) {
+			routes["GET "+p] = a.controlUIConfig(*d.ControlUI)
+		}
 	}
 	return routes
 }
