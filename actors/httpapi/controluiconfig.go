@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
+
+	"openclaw/actors/core"
 
 	"openclaw/config"
 	"openclaw/transport/auth"
@@ -23,8 +26,9 @@ type ControlUI struct {
 // feature switches. The keys are the reference's; the switches are its
 // defaults, or false where we have no such feature (a terminal, CLI agents).
 // Nothing in it is a secret, but like the reference it is served only to a
-// caller with the gateway's token or password as a bearer (anyone when the
-// gateway has no auth).
+// caller with a bearer: the gateway's token or password, or a paired
+// device's operator token with operator.read, which is what the UI sends
+// once it has connected (anyone when the gateway has no auth).
 type controlUIConfig struct {
 	BasePath                   string     `json:"basePath"`
 	AssistantName              string     `json:"assistantName"`
@@ -62,7 +66,7 @@ func (a *api) controlUIConfig(ui ControlUI) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		if !a.authorize(w, r) {
+		if !a.authorizeOr(w, r, a.deviceOperator) {
 			return
 		}
 		cfg := a.d.Config.Get()
@@ -78,3 +82,18 @@ func (a *api) controlUIConfig(ui ControlUI) http.Handler {
 		writeJSON(w, http.StatusOK, body)
 	})
 }
+
+// deviceOperator reports whether token is a paired device's operator token
+// granting operator.read.
+func (a *api) deviceOperator(token string) bool {
+	if a.d.Devices == nil {
+		return false
+	}
+	res, err := a.d.Root.RequestFuture(a.d.Devices, &core.OperatorTokenCheck{Token: token}, deviceCheckTimeout).Result()
+	ok, _ := res.(*core.OperatorTokenResult)
+	return err == nil && ok != nil && ok.OK && ok.Scopes.Has(core.ScopeRead)
+}
+
+// deviceCheckTimeout bounds the devices actor's answer (an in-memory
+// lookup).
+const deviceCheckTimeout = 5 * time.Second

@@ -17,6 +17,13 @@ func TestControlUIConfig(t *testing.T) {
 		o.ControlUI = &gateway.ControlUIOptions{BasePath: "/ui/"}
 	})
 	api := &testAPI{gw: gw, url: gw.HTTP}
+	// A Control UI that connected with a device identity holds an operator
+	// device token: the bearer the reference's UI sends for this file.
+	_, hello := gatewaytest.MustConnect(t, gw.URL, gatewaytest.Reader(t))
+	deviceToken, _ := hello["auth"].(map[string]any)["deviceToken"].(string)
+	if deviceToken == "" {
+		t.Fatalf("no device token in hello-ok: %v", hello["auth"])
+	}
 	for _, tc := range []struct {
 		name, method, path, token string
 		status                    int
@@ -24,6 +31,7 @@ func TestControlUIConfig(t *testing.T) {
 		{"under the base path", "GET", "/ui/control-ui-config.json", testToken, 200},
 		{"the legacy name", "GET", "/ui/__openclaw/control-ui-config.json", testToken, 200},
 		{"HEAD", "HEAD", "/ui/control-ui-config.json", testToken, 200},
+		{"a device's operator token", "GET", "/ui/control-ui-config.json", deviceToken, 200},
 		{"no bearer", "GET", "/ui/control-ui-config.json", "", 401},
 		{"a wrong bearer", "GET", "/ui/control-ui-config.json", "not-the-token", 401},
 		// The root alias exists only without a base path.
