@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DefaultAgentID is the agent when the config names none.
@@ -89,6 +91,22 @@ func AgentName(c *Config, agentID string) string {
 		}
 	}
 	return ""
+}
+
+// DefaultAgentName is an agent's name when the config gives none (the
+// reference's).
+const DefaultAgentName = "Assistant"
+
+// AgentIdentity is how an agent presents itself: its name (agents.list[].name,
+// else DefaultAgentName), whether the config gave it, and the avatar the UI
+// shows when no image is configured (the name's first letter, upper case).
+func AgentIdentity(c *Config, agentID string) (name string, fromConfig bool, avatar string) {
+	name = strings.TrimSpace(AgentName(c, agentID))
+	if fromConfig = name != ""; !fromConfig {
+		name = DefaultAgentName
+	}
+	r, _ := utf8.DecodeRuneInString(name)
+	return name, fromConfig, string(unicode.ToUpper(r))
 }
 
 // ModelInfo finds a model reference ("<provider>/<model id>") among

@@ -223,6 +223,19 @@ type PairCheck struct {
 	Client      protocol.ClientInfo
 }
 
+// OperatorTokenCheck asks the devices actor whether a bearer is the
+// operator device token of a paired device: the reference's Control UI
+// sends its own (from hello-ok) to the gateway's HTTP endpoints, and the
+// reference accepts it. The answer is *OperatorTokenResult.
+type OperatorTokenCheck struct{ Token string }
+
+// OperatorTokenResult answers OperatorTokenCheck: OK, with the token's
+// scopes, when the token is a paired device's current operator token.
+type OperatorTokenResult struct {
+	OK     bool
+	Scopes Scopes
+}
+
 // PairResult answers PairCheck.
 type PairResult struct {
 	Err         *protocol.ErrorShape

@@ -144,6 +144,8 @@ func (d *deviceActor) Receive(ctx actor.Context) {
 		d.reject(ctx, m)
 	case *methods.DevicePairRemove:
 		d.remove(ctx, m)
+	case *core.OperatorTokenCheck:
+		ctx.Respond(d.operatorToken(m.Token))
 	case *methods.DeviceTokenRotate:
 		d.rotate(ctx, m)
 	case *methods.DeviceTokenRevoke:
@@ -430,6 +432,19 @@ func (d *deviceActor) removeNode(ctx actor.Context, m *methods.NodePairRemove) {
 		return
 	}
 	d.persist(rec, done)
+}
+
+// operatorToken finds the paired device whose operator token is token (a
+// revoked one has none).
+func (d *deviceActor) operatorToken(token string) *core.OperatorTokenResult {
+	role := string(core.RoleOperator)
+	for _, rec := range d.devices {
+		if tok := rec.Tokens[role]; token != "" && tok != nil && tok.Token != "" && slices.Contains(rec.Roles, role) &&
+			auth.Equal(token, tok.Token) {
+			return &core.OperatorTokenResult{OK: true, Scopes: slices.Clone(tok.Scopes)}
+		}
+	}
+	return &core.OperatorTokenResult{}
 }
 
 // rotate answers device.token.rotate: a new token for the role, the old one

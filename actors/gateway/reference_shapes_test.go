@@ -23,14 +23,22 @@ import (
 // error}.
 const referenceDir = "../../testdata/reference/operator"
 
+// screensDir holds what the reference's Control UI called on each screen,
+// with the answers (tools/refrecord's controlui phase).
+const screensDir = "../../testdata/reference/controlui/screens"
+
 // referenceShape is one method call compared with the reference's recorded
 // answer to the same call. Our answer must have every key the reference's
 // has, with the same JSON type, all the way down (arrays: each of our
 // elements against the reference's first), except under the paths in
 // differs, each with the reason we answer differently there.
 type referenceShape struct {
-	file   string // <referenceDir>/<file>.json
-	reader bool   // call as an operator.read UI client instead of an admin CLI
+	file string // <referenceDir>/<file>.json
+	// screen, when set, takes the answer from the reference Control UI's
+	// recording of that screen (<screensDir>/<screen>.json) instead: its
+	// first call of the method named file.
+	screen string
+	reader bool // call as an operator.read UI client instead of an admin CLI
 	// differs maps a path ("sessions.defaults.model", "jobs[].state") to
 	// why our answer does not match the reference's there.
 	differs map[string]string
@@ -159,6 +167,12 @@ var referenceShapes = []referenceShape{
 	}},
 	{file: "sessions.delete"},
 	{file: "sessions.delete.missing"},
+	// The Control UI sidebar's calls at its first screen. We keep no
+	// session groups and no external session catalog (the reference lists
+	// its Claude Code catalog there), so ours are empty lists.
+	{file: "sessions.groups.list", screen: "00-boot", reader: true},
+	{file: "sessions.groups.defaults", screen: "00-boot"},
+	{file: "sessions.catalog.list", screen: "00-boot", reader: true},
 	{file: "sessions.list.after", differs: with(rows("sessions[]."), map[string]string{"defaults.agentRuntime": "one runtime"})},
 	{file: "models.list"},
 	{file: "models.list.details"},
@@ -300,14 +314,7 @@ func TestReferenceShapes(t *testing.T) {
 	ids := map[string]string{} // reference id → ours (captureID)
 	for _, row := range referenceShapes {
 		t.Run(row.file, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join(referenceDir, row.file+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rec recorded
-			if err := json.Unmarshal(b, &rec); err != nil {
-				t.Fatalf("%s: %v", row.file, err)
-			}
+			rec := loadRecorded(t, row)
 			if row.before != nil {
 				row.before(t, adm)
 			}
@@ -348,6 +355,37 @@ func TestReferenceShapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadRecorded reads the reference's answer a row names.
+func loadRecorded(t *testing.T, row referenceShape) recorded {
+	t.Helper()
+	name := filepath.Join(referenceDir, row.file+".json")
+	if row.screen != "" {
+		name = filepath.Join(screensDir, row.screen+".json")
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.screen == "" {
+		var rec recorded
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return rec
+	}
+	var screen struct{ Requests []recorded }
+	if err := json.Unmarshal(b, &screen); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	for _, rec := range screen.Requests {
+		if rec.Method == row.file {
+			return rec
+		}
+	}
+	t.Fatalf("%s: the reference's UI did not call %s there", name, row.file)
+	return recorded{}
 }
 
 // shapeDiff lists where ours does not have the shape of ref.

@@ -29,6 +29,7 @@ import (
 	"openclaw/actors/tools"
 	"openclaw/metrics"
 	"openclaw/transport/auth"
+	"openclaw/transport/controlui"
 	"openclaw/transport/protocol"
 )
 
@@ -138,7 +139,12 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		Metrics: g.metrics,
 	}
 	t.httpapi = httpapi.Deps{Root: sys.Root, Runs: p.runs, Store: g.store, Tools: toolset, Config: active,
-		Secret: secret, Limiter: limiter, Log: o.Log, Metrics: g.metrics.Handler()}
+		Secret: secret, Limiter: limiter, Log: o.Log, Metrics: g.metrics.Handler(),
+		Devices: p.devices}
+	if c := o.ControlUI; c != nil {
+		t.httpapi.ControlUI = &httpapi.ControlUI{BasePath: controlui.NormalizeBasePath(c.BasePath), Root: c.Root,
+			Version: Version, BuildID: buildID()}
+	}
 
 	t.children = []child{
 		// The hub first: the others publish to it from their first message.

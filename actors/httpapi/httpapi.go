@@ -74,6 +74,12 @@ type Deps struct {
 	Log     *slog.Logger
 	// Metrics, when set, is served at GET /metrics (metrics.go).
 	Metrics http.Handler
+	// ControlUI, when set, has the Control UI's bootstrap file served
+	// (controluiconfig.go).
+	ControlUI *ControlUI
+	// Devices is the devices actor, which vouches for a device's operator
+	// token (the Control UI's bearer for its bootstrap file).
+	Devices *actor.PID
 }
 
 type api struct{ d Deps }
@@ -91,6 +97,11 @@ func Routes(d Deps) map[string]http.Handler {
 	}
 	if d.Metrics != nil {
 		routes["GET /metrics"] = a.metrics(d.Metrics)
+	}
+	if d.ControlUI != nil {
+		for _, p := range controlUIConfigPaths(d.ControlUI.BasePath) {
+			routes["GET "+p] = a.controlUIConfig(*d.ControlUI)
+		}
 	}
 	return routes
 }
@@ -122,6 +133,12 @@ func (a *api) guard(ep endpoint, maxBody int64, next func(w http.ResponseWriter,
 // shared secret in constant time. It writes the 401 or 429 and returns false
 // when the request may not go on.
 func (a *api) authorize(w http.ResponseWriter, r *http.Request) bool {
+	return a.authorizeOr(w, r, nil)
+}
+
+// authorizeOr is authorize where also a bearer that also(bearer) accepts
+// lets the request go on (and counts as no failure).
+func (a *api) authorizeOr(w http.ResponseWriter, r *http.Request, also func(string) bool) bool {
 	secret := a.d.Secret.Get()
 	if secret.Mode == auth.ModeNone {
 		return true
@@ -134,7 +151,7 @@ func (a *api) authorize(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	}
-	if secret.Matches(bearer(r)) {
+	if tok := bearer(r); secret.Matches(tok) || (also != nil && tok != "" && also(tok)) {
 		if lim != nil {
 			lim.Succeed(ip)
 		}

@@ -60,9 +60,13 @@ type (
 	SessionsDelete    = core.Request[protocol.SessionsDeleteParams, protocol.SessionsDeleted]
 	SessionsCompact   = core.Request[protocol.SessionsCompactParams, protocol.SessionsCompacted]
 	SessionsSubscribe = core.Request[protocol.Empty, protocol.SessionsSubscribed]
-	ChatInject        = core.Request[protocol.ChatInjectParams, protocol.ChatInjected]
-	UsageStatus       = core.Request[protocol.Empty, protocol.UsageStatus]
-	UsageCost         = core.Request[protocol.UsageCostParams, protocol.UsageCost]
+
+	SessionsGroupsList     = core.Request[protocol.Empty, protocol.SessionsGroupsList]
+	SessionsGroupsDefaults = core.Request[protocol.Empty, protocol.SessionsGroupsDefaults]
+	SessionsCatalogList    = core.Request[protocol.SessionsCatalogListParams, protocol.SessionsCatalogList]
+	ChatInject             = core.Request[protocol.ChatInjectParams, protocol.ChatInjected]
+	UsageStatus            = core.Request[protocol.Empty, protocol.UsageStatus]
+	UsageCost              = core.Request[protocol.UsageCostParams, protocol.UsageCost]
 
 	CronList      = core.Request[protocol.CronListParams, protocol.CronList]
 	CronStatus    = core.Request[protocol.Empty, protocol.CronStatus]
@@ -202,6 +206,13 @@ var Registry = core.NewRegistry(
 	core.Serve[SessionsDelete]("sessions.delete", operator, core.ScopeAdmin, core.OwnerSessions),
 	core.Serve[SessionsCompact]("sessions.compact", operator, core.ScopeAdmin, core.OwnerSessions),
 	core.Serve[SessionsSubscribe]("sessions.subscribe", operator, core.ScopeRead, core.OwnerHub),
+	// The Control UI's sidebar: its named session groups (we keep none:
+	// sessions.groups.put and the rest are not served, so the UI offers no
+	// group editing) and the external session catalogs (other agent CLIs'
+	// sessions; we have none). defaults is write at the reference.
+	core.Serve[SessionsGroupsList]("sessions.groups.list", operator, core.ScopeRead, core.OwnerSessions),
+	core.Serve[SessionsGroupsDefaults]("sessions.groups.defaults", operator, core.ScopeWrite, core.OwnerSessions),
+	core.Serve[SessionsCatalogList]("sessions.catalog.list", operator, core.ScopeRead, core.OwnerSessions),
 	core.Serve[ChatInject]("chat.inject", operator, core.ScopeAdmin, core.OwnerSessions),
 	core.Serve[UsageStatus]("usage.status", operator, core.ScopeRead, core.OwnerSessions),
 	core.Serve[UsageCost]("usage.cost", operator, core.ScopeRead, core.OwnerSessions),

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"openclaw/actors/methods"
 	"openclaw/config"
@@ -95,19 +93,13 @@ func (a *runsActor) agentIdentity(m *methods.AgentIdentityGet) {
 		m.Fail(protocol.NewError(protocol.CodeInvalidRequest, "unknown agent: "+id, nil))
 		return
 	}
-	res := protocol.AgentIdentity{AgentID: id, Name: defaultAgentName, NameSource: "default"}
-	for _, ag := range cfg.Agents.List {
-		if ag.ID == id && strings.TrimSpace(ag.Name) != "" {
-			res.Name, res.NameSource = strings.TrimSpace(ag.Name), "config"
-		}
+	name, fromConfig, avatar := config.AgentIdentity(cfg, id)
+	res := protocol.AgentIdentity{AgentID: id, Name: name, NameSource: "default", Avatar: avatar}
+	if fromConfig {
+		res.NameSource = "config"
 	}
-	r, _ := utf8.DecodeRuneInString(res.Name)
-	res.Avatar = string(unicode.ToUpper(r))
 	m.Reply(res)
 }
-
-// defaultAgentName is an agent's name when the config gives none.
-const defaultAgentName = "Assistant"
 
 // lanes reports the runs as one lane: running (one per session at a time)
 // and queued behind their session's run. There is no limit across

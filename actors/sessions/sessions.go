@@ -105,6 +105,13 @@ func (a *sessionsActor) Receive(ctx actor.Context) {
 		delete(a.compacting, m.key)
 	case *methods.ChatInject:
 		go w.inject(m)
+	case *methods.SessionsGroupsList:
+		// No group is kept, so the catalog is the reference's fresh one.
+		m.Reply(protocol.SessionsGroupsList{Groups: []protocol.SessionGroup{}, SectionOrder: []string{}})
+	case *methods.SessionsGroupsDefaults:
+		m.Reply(protocol.SessionsGroupsDefaults{Defaults: []protocol.SessionGroupDefaults{}})
+	case *methods.SessionsCatalogList:
+		m.Reply(protocol.SessionsCatalogList{Catalogs: []protocol.SessionCatalog{}})
 	case *methods.UsageStatus:
 		go w.usageStatus(m)
 	case *methods.UsageCost:

@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,6 +90,7 @@ type browser struct {
 	frames  []wsFrame
 	console []string
 	shots   []shot
+	http    map[string]int64 // URL path → the last HTTP status the page got for it
 }
 
 // newBrowser starts Chromium with a window of w×h CSS pixels; it is stopped
@@ -132,6 +134,13 @@ func (b *browser) onEvent(ev any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch e := ev.(type) {
+	case *network.EventResponseReceived:
+		if u, err := url.Parse(e.Response.URL); err == nil {
+			if b.http == nil {
+				b.http = map[string]int64{}
+			}
+			b.http[u.Path] = e.Response.Status
+		}
 	case *network.EventWebSocketFrameSent:
 		b.frames = append(b.frames, wsFrame{Sent: true, At: time.Now(), Payload: e.Response.PayloadData})
 	case *network.EventWebSocketFrameReceived:
@@ -160,6 +169,14 @@ func (b *browser) onEvent(ev any) {
 			b.console = append(b.console, fmt.Sprintf("log.error (%s): %s %s", e.Entry.Source, e.Entry.Text, e.Entry.URL))
 		}
 	}
+}
+
+// status is the last HTTP status the page got for a URL path (0: never
+// fetched).
+func (b *browser) status(path string) int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.http[path]
 }
 
 // run runs actions within one step's timeout; a failure saves a screenshot

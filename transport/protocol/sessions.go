@@ -399,3 +399,66 @@ type UsageCostTotal struct {
 	CacheWriteCost     float64 `json:"cacheWriteCost"`
 	MissingCostEntries int     `json:"missingCostEntries"`
 }
+
+// SessionGroup is one of the sidebar's named session groups.
+type SessionGroup struct {
+	Name     string `json:"name"`
+	Position int    `json:"position"`
+}
+
+// SessionsGroupsList is sessions.groups.list's answer: the groups in
+// order and the sidebar's section order ("ungrouped", "groups", "work",
+// "category:<name>", "catalog:<id>").
+type SessionsGroupsList struct {
+	Groups       []SessionGroup `json:"groups"`
+	SectionOrder []string       `json:"sectionOrder"`
+}
+
+// SessionGroupDefaults are what a new session of a group starts with.
+type SessionGroupDefaults struct {
+	Name     string `json:"name"`
+	Cwd      string `json:"cwd,omitempty"`
+	Worktree *bool  `json:"worktree,omitempty"`
+}
+
+// SessionsGroupsDefaults is sessions.groups.defaults's answer.
+type SessionsGroupsDefaults struct {
+	Defaults []SessionGroupDefaults `json:"defaults"`
+}
+
+// SessionsCatalogListParams are sessions.catalog.list's params: which
+// external session catalog (another agent CLI's sessions on the gateway's
+// hosts), paging cursors per host, and how much to return.
+type SessionsCatalogListParams struct {
+	CatalogID           string            `json:"catalogId,omitempty" minLength:"1"`
+	MetadataOnly        bool              `json:"metadataOnly,omitempty"`
+	Cursors             map[string]string `json:"cursors,omitempty"`
+	AgentID             string            `json:"agentId,omitempty" minLength:"1"`
+	ProgressID          string            `json:"progressId,omitempty" minLength:"1" maxLength:"128"`
+	AllowPartialResults bool              `json:"allowPartialResults,omitempty"`
+	Search              string            `json:"search,omitempty"`
+	LimitPerHost        int               `json:"limitPerHost,omitempty" minimum:"1"`
+	HostIDs             []string          `json:"hostIds,omitempty"`
+}
+
+// SessionCatalog is one external session catalog.
+type SessionCatalog struct {
+	ID           string                     `json:"id"`
+	Label        string                     `json:"label"`
+	Capabilities SessionCatalogCapabilities `json:"capabilities"`
+	Hosts        []json.RawMessage          `json:"hosts"`
+}
+
+// SessionCatalogCapabilities say what the UI may do with a catalog's
+// sessions.
+type SessionCatalogCapabilities struct {
+	ContinueSession bool `json:"continueSession"`
+	Archive         bool `json:"archive"`
+	OpenTerminal    bool `json:"openTerminal"`
+	StartTerminal   bool `json:"startTerminal"`
+}
+
+// SessionsCatalogList is sessions.catalog.list's answer.
+type SessionsCatalogList struct {
+	Catalogs []SessionCatalog `json:"catalogs"`
+}
