@@ -78,7 +78,7 @@ func cmdConns(ctx context.Context, args []string) (result, *common, error) {
 	b := newBench(cf.URL, cf.Token, false)
 	if cf.PID > 0 {
 		// The baseline is a gateway that has served: code and tables the
-		// first handshakes map in (after the start-up trim of ours) are not
+		// first handshakes map in and the heap they grow once are not
 		// memory per socket. A bench of its own: they count in no figure.
 		if err := newBench(cf.URL, cf.Token, false).handshakes(ctx, 3); err != nil {
 			return nil, &cf, fmt.Errorf("warm-up: %w", err)
