@@ -388,7 +388,18 @@ func TestTelegramClusterFailover(t *testing.T) {
 
 	close(stop)
 	<-stopped
-	waitAnswered(t, api, chats, want, clusterWait)
+	if !answered(t, api, chats, want, clusterWait) {
+		// Where each gateway is stuck: a Go process dumps its goroutines
+		// on SIGQUIT (logged with its stderr as the test fails).
+		for i, g := range c.procs {
+			if !g.exited() {
+				t.Logf("gw-%d: %s", i, c.accountStatus(i))
+				g.signal(t, syscall.SIGQUIT)
+				g.wait(t, 10*time.Second)
+			}
+		}
+		t.Fatal("not every update was answered")
+	}
 	// Exactly once, in order: besides the replies, a chat may show only a
 	// leftover of the documented window (a message Telegram accepted that
 	// the owner had not recorded when it was killed, stopped or paused).
