@@ -21,6 +21,7 @@ import (
 
 	"openclaw/actors/channels"
 	"openclaw/actors/methods"
+	"openclaw/actors/store"
 	"openclaw/config"
 	"openclaw/metrics"
 	"openclaw/transport/protocol"
@@ -47,6 +48,9 @@ type Options struct {
 	// BeforeProcess is called before an update is handled (tests use it to
 	// make a handler panic).
 	BeforeProcess func(accountID string, u *telego.Update)
+	// WrapStore, when set, wraps the account's store (tests make its
+	// writes fail the way JetStream's do during an election).
+	WrapStore func(store.Store) store.Store
 }
 
 func (o Options) withDefaults() Options {
@@ -144,6 +148,9 @@ func Props(d channels.AccountDeps, id string, cfg config.TelegramAccount, opts O
 	opts = opts.withDefaults()
 	m := metrics.Or(d.Metrics)
 	in, client := m.ChannelUpdates("telegram", metrics.DirectionIn), counted(opts.HTTPClient, m.ChannelUpdates("telegram", metrics.DirectionOut))
+	if opts.WrapStore != nil {
+		d.Store = opts.WrapStore(d.Store)
+	}
 	if d.Fence != nil { // cluster mode: this gateway holds the account's lease
 		client = fencedClient(client, d.Fence, d.Log, id)
 		d.Store = fencedStore{Store: d.Store, fence: d.Fence, log: d.Log, account: id}
