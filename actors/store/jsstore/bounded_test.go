@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"openclaw/actors/store/jsstore/natstest"
 )
 
 // lostKV is a bucket whose every request is taken and never answered: what
@@ -84,5 +86,53 @@ func TestLostRequestIsBounded(t *testing.T) {
 				t.Fatalf("cancelled caller: %v", err)
 			}
 		})
+	}
+}
+
+// TestNoQuorumIsTransient: on a real three-server JetStream whose streams
+// lost their quorum (two servers gone), the store's writes fail
+// (bounded, though the caller's deadline is far) with errors Transient
+// reports: the errors a turn and the Telegram drain retry. Unbounded, the
+// write waits for the caller's deadline: no answer comes (a read may still
+// be answered by the old leader, so none is checked here).
+func TestNoQuorumIsTransient(t *testing.T) {
+	srvs := natstest.StartCluster(t, 3)
+	var s *Store
+	eventually(t, "the buckets are created with 3 replicas", func() bool {
+		st, err := Open(bg, natstest.Connect(t, srvs[0]), Config{Cluster: "q", Replicas: 3})
+		if err != nil {
+			return false
+		}
+		t.Cleanup(func() { st.Close() })
+		s = st
+		return true
+	})
+	if err := s.Put(bg, "ns", "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	for _, srv := range srvs[1:] {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+	for _, tc := range []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"put", func(ctx context.Context) error { return s.Put(ctx, "ns", "k", []byte("w")) }},
+		{"append", func(ctx context.Context) error { _, err := s.Append(ctx, userMsg("agent:main:main", "hi")); return err }},
+	} {
+		ctx, cancel := context.WithTimeout(bg, 10*time.Minute)
+		done := make(chan error, 1)
+		go func() { done <- tc.call(ctx) }()
+		select {
+		case err := <-done:
+			t.Logf("%s without a quorum: %v", tc.name, err)
+			if err == nil || !Transient(err) {
+				t.Errorf("%s without a quorum: %v, want a transient error", tc.name, err)
+			}
+		case <-time.After(time.Minute):
+			t.Errorf("%s without a quorum still waits a minute later", tc.name)
+		}
+		cancel()
 	}
 }
