@@ -63,10 +63,18 @@ func (a *account) poll(ctx context.Context) {
 		// first long poll (up to PollTimeout) has come back.
 		a.post(&transportState{})
 	}
+	// The offset stored with the last batch (a new owner continues from
+	// its predecessor's); 0 when it cannot be read (JetStream electing past
+	// the retries) lets Telegram start from what it holds unconfirmed, and
+	// what comes again is recognised by its update_id.
 	offset := 0
-	if v, ok, err := st.Get(ctx, offsetNS, a.id); err == nil && ok {
-		offset, _ = strconv.Atoi(string(v))
-	}
+	_ = durably(ctx, func(ctx context.Context) error {
+		v, ok, err := st.Get(ctx, offsetNS, a.id)
+		if err == nil && ok {
+			offset, _ = strconv.Atoi(string(v))
+		}
+		return err
+	})
 	wait := a.opts.RetryMin
 	for ctx.Err() == nil {
 		ups, err := a.bot.GetUpdates(ctx, &telego.GetUpdatesParams{Offset: offset, Timeout: int(a.opts.PollTimeout / time.Second),
