@@ -25,6 +25,10 @@ const (
 	// maxAttempts is how often an update whose handling panics is tried
 	// before it is set aside (acknowledged, logged, the sender told).
 	maxAttempts = 3
+	// maxRechecks bounds the reads again of a chat whose worker found
+	// nothing while an update queued here was not acknowledged (an ack
+	// stored whose answer was lost leaves it so for good).
+	maxRechecks = 5
 	drainBatch  = 8
 	// accessTimeout bounds a worker's question to its account actor,
 	// ackTimeout the commit that marks an update handled.
@@ -100,7 +104,8 @@ func (a *account) pending(ctx context.Context, chat string) ([]store.QueueItem, 
 // ended without telling would leave its chat marked busy, and the chat
 // unanswered for as long as the account runs (issue 19).
 func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
-	defer a.post(&workerDone{chat: chat})
+	acked := 0
+	defer func() { a.post(&workerDone{chat: chat, acked: acked}) }()
 	st := a.d.Store
 	for ctx.Err() == nil {
 		items, err := a.pending(ctx, chat)
@@ -142,6 +147,9 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 			actx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 			if err := st.Ack(actx, a.queue(), it.ID); err == nil {
 				_ = st.Delete(actx, progressNS, a.id+":"+it.ID)
+				if n, err := strconv.Atoi(it.ID); err == nil {
+					acked = max(acked, n)
+				}
 			}
 			cancel()
 		}
