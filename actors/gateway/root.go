@@ -26,6 +26,7 @@ import (
 	"openclaw/actors/runs"
 	"openclaw/actors/sessions"
 	"openclaw/actors/store"
+	"openclaw/actors/store/jsstore"
 	"openclaw/actors/tools"
 	"openclaw/metrics"
 	"openclaw/transport/auth"
@@ -89,6 +90,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 	var hubCluster hub.Forwarder
 	var clusterStatus *core.Live[*protocol.ClusterStatus]
 	var locker store.SessionLocker // cluster mode: a session's turns, one at a time cluster-wide
+	var transient func(error) bool // cluster mode: the store's errors of an election, retried by a turn
 	var clusterMetrics *metrics.Cluster
 	if g.bus != nil {
 		p.cluster = pid("cluster")
@@ -96,6 +98,7 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 		hubCluster = clusteractor.Forwarder{Bus: g.bus, Metrics: clusterMetrics}
 		clusterStatus = core.NewLive[*protocol.ClusterStatus](nil) // set by cluster
 		locker, _ = g.store.(store.SessionLocker)                  // the cluster's store (jsstore)
+		transient = jsstore.Transient
 	}
 	extraOwners := map[core.Owner]*actor.PID{}
 	for owner := range o.Extra.Owners {
@@ -163,7 +166,8 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 			Hub: p.hub, Channels: p.channels, Cron: p.cron, Health: p.health, Log: o.Log})},
 		{"logs", logs.Props(logs.Deps{File: o.LogFile})},
 		{"runs", runs.Props(runs.Deps{Hub: p.hub, Channels: p.channels, Sessions: p.sessions, Store: g.store, Config: active,
-			Tools: toolset, Log: o.Log, Metrics: g.metrics, Cluster: p.cluster, Node: g.ClusterNode(), Locker: locker})},
+			Tools: toolset, Log: o.Log, Metrics: g.metrics, Cluster: p.cluster, Node: g.ClusterNode(), Locker: locker,
+			Transient: transient})},
 		{"sessions", sessions.Props(sessions.Deps{Hub: p.hub, Runs: p.runs, Store: g.store, Config: active, Log: o.Log})},
 		{"cron", cronactor.Props(cronactor.Deps{Hub: p.hub, Runs: p.runs, Channels: p.channels, Store: g.store, Config: active,
 			InstanceID: bootID, Log: o.Log})},

@@ -308,16 +308,27 @@ func (r *run) work(ctx context.Context, lock store.SessionLock, post func(any)) 
 	if lock != nil {
 		appendMsg = lock.Append // refused once a newer holder wrote
 	}
-	sessionID, err := st.SessionID(ctx, j.SessionKey)
-	if err != nil {
+	var sessionID string
+	if err := r.retry(ctx, func(ctx context.Context) (err error) {
+		sessionID, err = st.SessionID(ctx, j.SessionKey)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	target, effort, err := r.sessionSettings(ctx)
-	if err != nil {
+	var target *target
+	var effort string
+	if err := r.retry(ctx, func(ctx context.Context) (err error) {
+		target, effort, err = r.sessionSettings(ctx)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	history, total, err := st.History(ctx, j.SessionKey, HistoryWindow)
-	if err != nil {
+	var history []store.Message
+	var total int
+	if err := r.retry(ctx, func(ctx context.Context) (err error) {
+		history, total, err = st.History(ctx, j.SessionKey, HistoryWindow)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	recorded := false
@@ -332,7 +343,7 @@ func (r *run) work(ctx context.Context, lock store.SessionLock, post func(any)) 
 	}
 	if !recorded {
 		userContent, _ := json.Marshal(j.Message)
-		m, err := appendMsg(ctx, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID})
+		m, err := r.appendOnce(ctx, appendMsg, store.Message{SessionKey: j.SessionKey, Role: "user", Content: userContent, RunID: j.RunID})
 		if err != nil {
 			return nil, err
 		}
@@ -390,10 +401,11 @@ func (r *run) work(ctx context.Context, lock store.SessionLock, post func(any)) 
 	usageJSON, _ := json.Marshal(map[string]int{"input": usage.Input, "output": usage.Output, "total": usage.Total})
 	content, _ := json.Marshal(protocol.TextParts(res.Text))
 	// A cancelled request must still record what was answered: the write
-	// gets its own short deadline rather than the run's.
-	wctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	// gets its own short deadline rather than the run's (and room for its
+	// retries).
+	wctx, cancel := context.WithTimeout(context.Background(), storeTimeout+retryBudget)
 	defer cancel()
-	answer, err := appendMsg(wctx, store.Message{SessionKey: j.SessionKey, Role: "assistant", Content: content, RunID: j.RunID,
+	answer, err := r.appendOnce(wctx, appendMsg, store.Message{SessionKey: j.SessionKey, Role: "assistant", Content: content, RunID: j.RunID,
 		Provider: target.ProviderID, Model: model, StopReason: res.FinishReason, Usage: usageJSON})
 	if err != nil {
 		return nil, err

@@ -62,6 +62,10 @@ type Deps struct {
 	// gateways, and lets a survivor take over a lost gateway's turns
 	// (lock.go). Nil for a single gateway.
 	Locker store.SessionLocker
+	// Transient, in cluster mode, reports a store error that a retry after
+	// a short wait outlives (a JetStream stream electing its leader:
+	// jsstore.Transient); a turn retries those (retry.go). Nil: none is.
+	Transient func(error) bool
 }
 
 type runDone struct {

@@ -21,6 +21,7 @@ import (
 
 	"openclaw/actors/channels"
 	"openclaw/actors/methods"
+	"openclaw/actors/store"
 	"openclaw/config"
 	"openclaw/metrics"
 	"openclaw/transport/protocol"
@@ -47,6 +48,9 @@ type Options struct {
 	// BeforeProcess is called before an update is handled (tests use it to
 	// make a handler panic).
 	BeforeProcess func(accountID string, u *telego.Update)
+	// WrapStore, when set, wraps the account's store (tests make its
+	// writes fail the way JetStream's do during an election).
+	WrapStore func(store.Store) store.Store
 }
 
 func (o Options) withDefaults() Options {
@@ -96,8 +100,12 @@ type account struct {
 
 	working map[string]bool // chats with a drain worker
 	dirty   map[string]bool // chats with new items since their worker's last read
-	sem     chan struct{}   // bounds updates processed at once, across chats
-	sends   map[string]*sendEntry
+	// queued and acked are, per chat, the newest update_id this account
+	// queued and acknowledged; rechecks counts a chat's workers in a row
+	// that ended with queued > acked (see workerDone).
+	queued, acked, rechecks map[string]int
+	sem                     chan struct{} // bounds updates processed at once, across chats
+	sends                   map[string]*sendEntry
 
 	updatesIn prometheus.Counter // updates committed to the queue
 	client    *http.Client       // opts.HTTPClient, its sends counted
@@ -144,6 +152,9 @@ func Props(d channels.AccountDeps, id string, cfg config.TelegramAccount, opts O
 	opts = opts.withDefaults()
 	m := metrics.Or(d.Metrics)
 	in, client := m.ChannelUpdates("telegram", metrics.DirectionIn), counted(opts.HTTPClient, m.ChannelUpdates("telegram", metrics.DirectionOut))
+	if opts.WrapStore != nil {
+		d.Store = opts.WrapStore(d.Store)
+	}
 	if d.Fence != nil { // cluster mode: this gateway holds the account's lease
 		client = fencedClient(client, d.Fence, d.Log, id)
 		d.Store = fencedStore{Store: d.Store, fence: d.Fence, log: d.Log, account: id}
@@ -161,10 +172,16 @@ type (
 		rejected bool
 	}
 	transportState struct{ err error } // nil err: the transport works
-	ingested       struct{ chats []string }
-	workerDone     struct{ chat string }
-	crashed        struct{ reason any }
-	pairingLoaded  struct{ st pairingState }
+	ingested       struct {
+		chats  []string
+		newest map[string]int // per chat, the newest update_id this account queued
+	}
+	workerDone struct {
+		chat  string
+		acked int // the newest update_id the worker acknowledged (0: none)
+	}
+	crashed       struct{ reason any }
+	pairingLoaded struct{ st pairingState }
 )
 
 func (a *account) Receive(ctx actor.Context) {
@@ -208,14 +225,33 @@ func (a *account) Receive(ctx actor.Context) {
 		}
 	case *ingested:
 		a.status.LastInboundAt = time.Now().UnixMilli()
+		for c, id := range m.newest {
+			a.queued[c] = max(a.queued[c], id)
+		}
 		for _, c := range m.chats {
 			a.schedule(c)
 		}
 	case *workerDone:
 		delete(a.working, m.chat)
-		if a.dirty[m.chat] {
+		a.acked[m.chat] = max(a.acked[m.chat], m.acked)
+		switch {
+		case a.dirty[m.chat]:
 			delete(a.dirty, m.chat)
 			a.schedule(m.chat)
+		case a.queued[m.chat] > a.acked[m.chat] && a.rechecks[m.chat] < maxRechecks:
+			// The worker found nothing although an update this account
+			// queued is not acknowledged: its read went through a replica
+			// still behind (the queue's scan may), which may stay so until
+			// the next update of the chat, if any. Read again after a pause.
+			a.rechecks[m.chat]++
+			chat := m.chat
+			a.spawn("recheck "+chat, func(ctx context.Context) {
+				if sleep(ctx, a.opts.RetryMin) {
+					a.post(&ingested{chats: []string{chat}})
+				}
+			})
+		default:
+			delete(a.rechecks, m.chat)
 		}
 	case *checkAccess:
 		a.checkAccess(ctx, m)
@@ -236,6 +272,7 @@ func (a *account) start(ctx actor.Context) {
 	a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.working, a.dirty, a.sends = map[string]bool{}, map[string]bool{}, map[string]*sendEntry{}
+	a.queued, a.acked, a.rechecks = map[string]int{}, map[string]int{}, map[string]int{}
 	a.sem = make(chan struct{}, 16)
 	a.saver = saver{store: a.d.Store, key: a.id}
 	a.status = protocol.AccountStatus{AccountID: a.id, Enabled: a.cfg.IsEnabled(), Mode: a.mode()}

@@ -25,6 +25,10 @@ const (
 	// maxAttempts is how often an update whose handling panics is tried
 	// before it is set aside (acknowledged, logged, the sender told).
 	maxAttempts = 3
+	// maxRechecks bounds the reads again of a chat whose worker found
+	// nothing while an update queued here was not acknowledged (an ack
+	// stored whose answer was lost leaves it so for good).
+	maxRechecks = 5
 	drainBatch  = 8
 	// accessTimeout bounds a worker's question to its account actor,
 	// ackTimeout the commit that marks an update handled.
@@ -95,8 +99,13 @@ func (a *account) pending(ctx context.Context, chat string) ([]store.QueueItem, 
 }
 
 // drain handles chat's pending updates in order, acknowledging each once
-// it is done, until none is left.
+// it is done, until none is left. However it ends it tells the actor
+// (workerDone), which starts it again when the chat has news: a worker that
+// ended without telling would leave its chat marked busy, and the chat
+// unanswered for as long as the account runs (issue 19).
 func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
+	acked := 0
+	defer func() { a.post(&workerDone{chat: chat, acked: acked}) }()
 	st := a.d.Store
 	for ctx.Err() == nil {
 		items, err := a.pending(ctx, chat)
@@ -108,7 +117,6 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 			continue
 		}
 		if len(items) == 0 {
-			a.post(&workerDone{chat: chat})
 			return
 		}
 		for _, it := range items {
@@ -124,7 +132,14 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 			done := a.handle(ctx, it, me)
 			<-a.sem
 			if !done {
-				return // stopping: the update stays queued for the next start
+				// Stopping, or the update's state could not be read or
+				// recorded (JetStream electing past the retries): it stays
+				// queued, and is read again after a pause.
+				if ctx.Err() == nil {
+					a.d.Log.Warn("telegram update not handled yet; trying again", "account", a.id, "chat", chat, "update", it.ID)
+					sleep(ctx, a.opts.RetryMin)
+				}
+				break
 			}
 			// The reply's progress goes only once the ack is stored: an
 			// update whose ack failed (JetStream busy, or the lease lost) is
@@ -132,6 +147,9 @@ func (a *account) drain(ctx context.Context, chat string, me *telego.User) {
 			actx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 			if err := st.Ack(actx, a.queue(), it.ID); err == nil {
 				_ = st.Delete(actx, progressNS, a.id+":"+it.ID)
+				if n, err := strconv.Atoi(it.ID); err == nil {
+					acked = max(acked, n)
+				}
 			}
 			cancel()
 		}
@@ -241,15 +259,31 @@ type progress struct {
 func (a *account) turn(ctx context.Context, it store.QueueItem, m *telego.Message, text string) bool {
 	st, key := a.d.Store, a.id+":"+it.ID
 	var prog progress
-	if v, ok, err := st.Get(ctx, progressNS, key); err == nil && ok {
-		_ = json.Unmarshal(v, &prog)
+	// What the reply has shown decides what is sent: a read that fails is
+	// not "nothing shown" (that would send the reply twice). The update
+	// waits instead.
+	if err := durably(ctx, func(ctx context.Context) error {
+		v, ok, err := st.Get(ctx, progressNS, key)
+		if err == nil && ok {
+			_ = json.Unmarshal(v, &prog)
+		}
+		return err
+	}); err != nil {
+		a.d.Log.Warn("telegram reply progress unreadable; the update waits", "account", a.id, "update", it.ID, "err", err)
+		return false
 	}
 	var mu sync.Mutex
-	save := func() {
+	// save records the progress; it goes on while the account stops (what
+	// was sent must be known to whoever handles the update next).
+	save := func() error {
 		mu.Lock()
 		b, _ := json.Marshal(prog)
 		mu.Unlock()
-		_ = st.Put(context.Background(), progressNS, key, b)
+		err := durably(context.Background(), func(ctx context.Context) error { return st.Put(ctx, progressNS, key, b) })
+		if err != nil {
+			a.d.Log.Warn("telegram reply progress not recorded", "account", a.id, "update", it.ID, "err", err)
+		}
+		return err
 	}
 	w := &replyWriter{bot: a.bot, chat: telego.ChatID{ID: m.Chat.ID}, limit: a.chunkLimit(),
 		streaming: a.cfg.Streaming != "off", editEvery: a.opts.EditEvery, msgs: prog.Msgs}
@@ -260,7 +294,7 @@ func (a *account) turn(ctx context.Context, it store.QueueItem, m *telego.Messag
 		mu.Lock()
 		prog.Msgs = append([]shownMessage(nil), msgs...)
 		mu.Unlock()
-		save()
+		_ = save() // logged: only a restart right now would send it again
 	}
 	if prog.Final == nil {
 		final, ok := a.run(ctx, it, m, text, w)
@@ -270,7 +304,11 @@ func (a *account) turn(ctx context.Context, it store.QueueItem, m *telego.Messag
 		mu.Lock()
 		prog.Final = &final
 		mu.Unlock()
-		save()
+		if save() != nil {
+			// Not shown before it is recorded: the update is handled again
+			// (its run's answer is in the transcript: not run twice).
+			return false
+		}
 	}
 	if err := w.finish(ctx, *prog.Final); err != nil {
 		if ctx.Err() != nil {
@@ -482,4 +520,14 @@ func (a *account) checkAccess(ctx actor.Context, q *checkAccess) {
 			root.Send(sender, &accessDecision{code: code})
 		})
 	}
+}
+
+// durableBudget bounds how long durably tries a change: JetStream elects a
+// stream's leader within seconds (longer on a loaded machine).
+const durableBudget = 15 * time.Second
+
+// durably calls f until it succeeds, ctx ends, the account's lease is lost
+// (a refused change is not tried again), or durableBudget is spent.
+func durably(ctx context.Context, f func(ctx context.Context) error) error {
+	return store.Retry(ctx, durableBudget, func(err error) bool { return !errors.Is(err, lease.ErrLost) }, f)
 }

@@ -63,10 +63,18 @@ func (a *account) poll(ctx context.Context) {
 		// first long poll (up to PollTimeout) has come back.
 		a.post(&transportState{})
 	}
+	// The offset stored with the last batch (a new owner continues from
+	// its predecessor's); 0 when it cannot be read (JetStream electing past
+	// the retries) lets Telegram start from what it holds unconfirmed, and
+	// what comes again is recognised by its update_id.
 	offset := 0
-	if v, ok, err := st.Get(ctx, offsetNS, a.id); err == nil && ok {
-		offset, _ = strconv.Atoi(string(v))
-	}
+	_ = durably(ctx, func(ctx context.Context) error {
+		v, ok, err := st.Get(ctx, offsetNS, a.id)
+		if err == nil && ok {
+			offset, _ = strconv.Atoi(string(v))
+		}
+		return err
+	})
 	wait := a.opts.RetryMin
 	for ctx.Err() == nil {
 		ups, err := a.bot.GetUpdates(ctx, &telego.GetUpdatesParams{Offset: offset, Timeout: int(a.opts.PollTimeout / time.Second),
@@ -104,7 +112,8 @@ func (a *account) poll(ctx context.Context) {
 			items = append(items, store.Item{Partition: chatOf(&ups[i]), ID: strconv.Itoa(ups[i].UpdateID), Payload: raw})
 		}
 		next := ups[len(ups)-1].UpdateID + 1
-		if _, err := st.EnqueueBatch(ctx, a.queue(), items, &store.KV{NS: offsetNS, Key: a.id, Value: []byte(strconv.Itoa(next))}); err != nil {
+		inserted, err := st.EnqueueBatch(ctx, a.queue(), items, &store.KV{NS: offsetNS, Key: a.id, Value: []byte(strconv.Itoa(next))})
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -115,8 +124,22 @@ func (a *account) poll(ctx context.Context) {
 		}
 		offset = next
 		a.updatesIn.Add(float64(len(items)))
-		a.post(&ingested{chats: partitions(items)})
+		a.post(&ingested{chats: partitions(items), newest: newest(items, inserted)})
 	}
+}
+
+// newest is, per chat, the newest update_id among the items inserted (an
+// update queued before is not this account's to expect).
+func newest(items []store.Item, inserted []bool) map[string]int {
+	out := map[string]int{}
+	for i, it := range items {
+		if i < len(inserted) && inserted[i] {
+			if n, err := strconv.Atoi(it.ID); err == nil {
+				out[it.Partition] = max(out[it.Partition], n)
+			}
+		}
+	}
+	return out
 }
 
 func partitions(items []store.Item) []string {
@@ -197,13 +220,14 @@ func (a *account) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	chat := chatOf(&u)
-	if _, err := a.d.Store.Enqueue(r.Context(), a.queue(), chat, strconv.Itoa(u.UpdateID), body); err != nil {
+	inserted, err := a.d.Store.Enqueue(r.Context(), a.queue(), chat, strconv.Itoa(u.UpdateID), body)
+	if err != nil {
 		// Telegram retries a failed delivery later.
 		http.Error(w, "not stored", http.StatusServiceUnavailable)
 		return
 	}
 	a.updatesIn.Inc()
-	a.post(&ingested{chats: []string{chat}})
+	a.post(&ingested{chats: []string{chat}, newest: newest([]store.Item{{Partition: chat, ID: strconv.Itoa(u.UpdateID)}}, []bool{inserted})})
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -200,7 +200,15 @@ func TestTelegramIngressSurvivesKill9(t *testing.T) {
 // the echo of its last message.
 func waitAnswered(t *testing.T, api *fakebotapi.Server, chats []int64, want map[int64][]string, timeout time.Duration) {
 	t.Helper()
-	if !api.WaitFor(timeout, func() bool {
+	if !answered(t, api, chats, want, timeout) {
+		t.Fatalf("not every update was answered")
+	}
+}
+
+// answered waits until every update was answered (see waitAnswered); when
+// not, it logs what each chat shows.
+func answered(t *testing.T, api *fakebotapi.Server, chats []int64, want map[int64][]string, timeout time.Duration) bool {
+	if api.WaitFor(timeout, func() bool {
 		for _, c := range chats {
 			ms := api.Messages(tgToken, c)
 			if len(ms) == 0 || ms[len(ms)-1].Text != "echo: "+want[c][len(want[c])-1] {
@@ -209,11 +217,12 @@ func waitAnswered(t *testing.T, api *fakebotapi.Server, chats []int64, want map[
 		}
 		return true
 	}) {
-		for _, c := range chats {
-			t.Logf("chat %d: %q", c, texts(api.Messages(tgToken, c)))
-		}
-		t.Fatalf("not every update was answered")
+		return true
 	}
+	for _, c := range chats {
+		t.Logf("chat %d: %q", c, texts(api.Messages(tgToken, c)))
+	}
+	return false
 }
 
 // leftovers matches a chat's messages against the replies it must show, in

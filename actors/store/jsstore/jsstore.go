@@ -161,7 +161,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 		if err != nil {
 			return nil, fmt.Errorf("jsstore: bucket %s: %w", b.name, err)
 		}
-		*b.kv = kv
+		*b.kv = boundedKV{kv}
 	}
 	// The locks' life is the bucket's, whoever created it.
 	st, err := s.locks.Status(ctx)

@@ -105,10 +105,35 @@ func (s *Store) scanQueue(ctx context.Context, queue string, each func(id string
 
 // pending lists up to limit unacknowledged items of queue (of one
 // partition when part is not nil), oldest first.
+//
+// The scan reads through a consumer, which JetStream may place on a
+// replica that is behind its leader (a gateway's server just restarted or
+// resumed and still catching up): there an item acknowledged meanwhile
+// still shows pending, and a new owner handled it again, replying twice
+// (issue 19). Each item the scan shows pending is read again from the
+// leader (the queue bucket's gets go to it) and counted only if it still
+// is.
 func (s *Store) pending(ctx context.Context, queue string, part *string, limit int) ([]store.QueueItem, error) {
 	var out []store.QueueItem
+	var lerr error
 	err := s.scanQueue(ctx, queue, func(id string, rev uint64, it *queueItem) bool {
 		if it.AckedAt == 0 && (part == nil || *part == it.Partition) {
+			cur, err := s.queue.Get(ctx, queueKey(queue, id))
+			if notFound(err) {
+				return true // pruned meanwhile
+			}
+			if err != nil {
+				lerr = err
+				return false
+			}
+			var now queueItem
+			if err := json.Unmarshal(cur.Value(), &now); err != nil {
+				lerr = fmt.Errorf("jsstore: queue item %s: %w", cur.Key(), err)
+				return false
+			}
+			if now.AckedAt != 0 {
+				return true
+			}
 			p := it.Payload
 			if p == nil {
 				p = []byte{}
@@ -118,6 +143,9 @@ func (s *Store) pending(ctx context.Context, queue string, part *string, limit i
 		}
 		return limit <= 0 || len(out) < limit
 	})
+	if err == nil {
+		err = lerr
+	}
 	return out, err
 }
 
