@@ -226,7 +226,12 @@ func (a *account) handle(ctx context.Context, it store.QueueItem, me *telego.Use
 	}
 	d, err := a.askAccess(ctx, m, me)
 	if err != nil {
-		return ctx.Err() == nil
+		// The account's actor did not decide in time (a busy machine): the
+		// update stays queued and is judged again, never acked unanswered.
+		if ctx.Err() == nil {
+			a.d.Log.Warn("telegram access check failed; the update waits", "account", a.id, "update", it.ID, "err", err)
+		}
+		return false
 	}
 	switch {
 	case d.code != "":
