@@ -25,18 +25,21 @@ const consistencyRounds = 100
 // state.
 func TestReadYourWritesAcrossGateways(t *testing.T) {
 	srvs := natstest.StartCluster(t, 3)
+	// Each Open is tried again until the cluster's JetStream answers in
+	// time, as the gateway's untilQuorum does: binding a replicated bucket
+	// can take past a request's deadline on a loaded machine.
 	var gws [3]*Store
-	eventually(t, "the buckets are created with 3 replicas", func() bool {
-		s, err := Open(bg, natstest.Connect(t, srvs[0]), Config{Cluster: "rw", Replicas: 3})
-		if err != nil {
-			return false
-		}
-		t.Cleanup(func() { s.Close() })
-		gws[0] = s
-		return true
-	})
-	gws[1] = open(t, srvs[1], Config{Cluster: "rw"})
-	gws[2] = open(t, srvs[2], Config{Cluster: "rw"})
+	for i, cfg := range []Config{{Cluster: "rw", Replicas: 3}, {Cluster: "rw"}, {Cluster: "rw"}} {
+		eventually(t, fmt.Sprintf("gateway %d opens the store (the first creates the buckets, 3 replicas)", i), func() bool {
+			s, err := Open(bg, natstest.Connect(t, srvs[i]), cfg)
+			if err != nil {
+				return false
+			}
+			t.Cleanup(func() { s.Close() })
+			gws[i] = s
+			return true
+		})
+	}
 	// pair is round i's writer and reader: every ordered pair of gateways.
 	pair := func(i int) (w, r *Store) { return gws[i%3], gws[(i+1+i/3%2)%3] }
 
