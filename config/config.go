@@ -159,6 +159,12 @@ type ClusterEmbedded struct {
 	ClusterListen string `json:"clusterListen,omitempty"`
 	// Routes are the peers' route URLs ("nats-route://127.0.0.1:6249").
 	Routes []string `json:"routes,omitempty"`
+	// Advertise is the host:port this gateway's NATS tells its peers to
+	// route to it at, when they do not reach clusterListen directly (NAT,
+	// a container's published port, a proxy). NATS servers gossip it:
+	// a peer told of this server by another routes to this address.
+	// Default: clusterListen's port on the address the peer sees.
+	Advertise string `json:"advertise,omitempty"`
 	// StoreDir is where JetStream keeps its files. Default <stateDir>/nats.
 	StoreDir string `json:"storeDir,omitempty"`
 	// ClientListen, when set, is a host:port where the embedded NATS also

@@ -128,6 +128,7 @@ func validateCluster(c *Cluster) *Error {
 	for _, f := range []struct{ path, v string }{
 		{"gateway.cluster.nats.embedded.clusterListen", e.ClusterListen},
 		{"gateway.cluster.nats.embedded.clientListen", e.ClientListen},
+		{"gateway.cluster.nats.embedded.advertise", e.Advertise},
 	} {
 		if f.v == "" {
 			continue

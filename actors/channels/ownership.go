@@ -100,6 +100,13 @@ func (s *supervisor) leaseSeen(ctx actor.Context, m *leaseSeen) {
 		return
 	}
 	prev := a.own.seen
+	// A gateway that lost its lease (cut off) may read its own old entry
+	// back from its own replica of the bucket: it is not a standby of
+	// itself; it stays "lost", with why, until it sees another holder or
+	// none.
+	if m.ok && m.info.Owner == s.d.Leases.Node() && prev != nil && prev.State == "lost" {
+		return
+	}
 	next := &protocol.ChannelOwner{State: "standby"}
 	if m.ok {
 		next.Gateway, next.Since, next.Revision = m.info.Owner, m.info.Since, m.info.Revision

@@ -67,14 +67,20 @@ func holders(rows []protocol.PresenceEntry) map[string]string {
 // eventually polls check until it returns "" or converge passes.
 func eventually(t testing.TB, what string, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(converge)
+	within(t, converge, what, check)
+}
+
+// within polls check until it returns "" or d passes.
+func within(t testing.TB, d time.Duration, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		msg := check()
 		if msg == "" {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s", what, converge, msg)
+			t.Fatalf("%s: not within %s: %s", what, d, msg)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -167,8 +167,9 @@ func (b *Bus) embedded(c config.Cluster, o Options) (*server.Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster: clusterListen: %w", err)
 		}
-		// NoAdvertise: the client URLs stay out of what clients learn.
-		so.Cluster = server.ClusterOpts{Name: b.Name, Host: host, Port: port, NoAdvertise: true}
+		// NoAdvertise: the client URLs stay out of what clients learn (it
+		// does not change what routes gossip: Advertise does).
+		so.Cluster = server.ClusterOpts{Name: b.Name, Host: host, Port: port, NoAdvertise: true, Advertise: e.Advertise}
 		so.Routes = server.RoutesFromStr(strings.Join(e.Routes, ","))
 		if so.DontListen {
 			// NATS starts routing only once its client listener is up

@@ -379,7 +379,7 @@ func (l *Lease) Fence(ctx context.Context) error {
 		return l.lostErr()
 	}
 	sent := time.Now()
-	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	cctx, cancel := context.WithTimeout(ctx, l.updateWait(sent.Sub(renewed)))
 	next, err := l.m.kv.Update(cctx, l.key, l.value, rev)
 	cancel()
 	l.mu.Lock()
@@ -396,6 +396,18 @@ func (l *Lease) Fence(ctx context.Context) error {
 		return fmt.Errorf("lease: %s not renewed: %w", l.key, err)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrLost, l.key, l.why)
+}
+
+// updateWait bounds a fencing update sent since after the last successful
+// one: by what is left of the lease's validity, so that an update that hangs
+// (a cut-off server that leads the stream waits for a quorum it cannot
+// reach) does not keep this gateway acting as the owner past two thirds of
+// the TTL, after the entry expired for the others. It is left at least a
+// sixth of the TTL (a holder back from a pause may still hold the lease, and
+// the update proves it): so a lease is given up at five sixths of the TTL at
+// the latest.
+func (l *Lease) updateWait(since time.Duration) time.Duration {
+	return min(opTimeout, max(l.validFor()-since, l.m.ttl/6))
 }
 
 func (l *Lease) lostErr() error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,5 +265,79 @@ func TestAcquireAdoptsItsLostCreate(t *testing.T) {
 	}
 	if err := l.Fence(ctx); err != nil {
 		t.Fatalf("the adopted lease fences: %v", err)
+	}
+}
+
+// hangingUpdates is a real bucket whose updates, while hang is set, get no
+// answer until their context ends: a cut-off server that leads the stream
+// waits for a quorum it cannot reach. It records when each update was sent
+// and its deadline, and when the last one that succeeded was sent.
+type hangingUpdates struct {
+	jetstream.KeyValue
+	hang      atomic.Bool
+	mu        sync.Mutex
+	lastOK    time.Time
+	deadlines []time.Time
+}
+
+func (k *hangingUpdates) Update(ctx context.Context, key string, v []byte, rev uint64) (uint64, error) {
+	sent := time.Now()
+	if k.hang.Load() {
+		d, _ := ctx.Deadline()
+		k.mu.Lock()
+		k.deadlines = append(k.deadlines, d)
+		k.mu.Unlock()
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	next, err := k.KeyValue.Update(ctx, key, v, rev)
+	if err == nil {
+		k.mu.Lock()
+		k.lastOK = sent
+		k.mu.Unlock()
+	}
+	return next, err
+}
+
+// A holder whose renewals hang (not refused, not answered) gives the lease
+// up before it expires for the others: no renewal waits past what is left
+// of the lease's validity, so none keeps it acting as the owner after the
+// TTL counted from its last successful renewal. (Each hung renewal used to
+// wait its full 3 s: at a 4 s TTL the route-cut test saw the owner give up
+// 4.17 s after its last renewal.)
+func TestKeepLosesWhenRenewalsHang(t *testing.T) {
+	js := startNATS(t)
+	const ttl = 1200 * time.Millisecond
+	base := open(t, js, "gw-a", ttl)
+	kv := &hangingUpdates{KeyValue: base.kv}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l, err := New(kv, "gw-a", ttl).Acquire(ctx, "telegram.default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Fence(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kv.hang.Store(true)
+	done := l.Keep(ctx)
+	select {
+	case why := <-done:
+		if why == nil || !strings.Contains(why.Error(), "not renewed") {
+			t.Fatalf("keep ended with %v, want the lease given up as not renewed", why)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a holder whose renewals hang kept its lease")
+	}
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	if len(kv.deadlines) == 0 {
+		t.Fatal("no renewal was tried after the hang began")
+	}
+	for i, d := range kv.deadlines {
+		if expiry := kv.lastOK.Add(ttl); d.IsZero() || !d.Before(expiry) {
+			t.Fatalf("hung renewal %d waits until %s, past the lease's expiry %s (last renewal %s)",
+				i, d.Format("15:04:05.000"), expiry.Format("15:04:05.000"), kv.lastOK.Format("15:04:05.000"))
+		}
 	}
 }
