@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,9 +253,6 @@ func singleOwner(ops []*client.Client, among ...int) (int, string) {
 func TestClusterRouteCut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three gateways, a lease expiry and JetStream elections")
-	}
-	if os.Getenv("OPENCLAW_ROUTECUT_TEST") == "" {
-		t.Skip("set OPENCLAW_ROUTECUT_TEST=1: in 1 of 25 runs (2 test processes at once) the new owner left the updates posted during the cut unanswered for 60 s, not diagnosed (perhaps the drain stall of issue 19 that gates TestTelegramClusterFailover); the machine load never exceeded 6 in those runs")
 	}
 	tgToken := fakebotapi.MakeToken(515151)
 	api, err := fakebotapi.Start(fakebotapi.Options{Bots: map[string]fakebotapi.Bot{
