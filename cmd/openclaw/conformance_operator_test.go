@@ -351,15 +351,11 @@ func TestConformanceOperatorCLI(t *testing.T) {
 				t.Errorf("cron runs: %s", compactJSON(v))
 			}
 			want(t, call(t, "cron.update", `{"id":"`+id+`","patch":{"enabled":false}}`), "enabled", eq(false))
-			// The job, disabled, and, as at the reference, the main agent's
-			// heartbeat (cron.list.after-add.json: declarationKey
-			// heartbeat:main; ours is disabled until heartbeats are on).
 			v = call(t, "cron.list", `{"includeDisabled":true}`)
-			if j := with(mustPath(t, v, "jobs"), "id", id); j == nil || j["enabled"] != false ||
-				with(mustPath(t, v, "jobs"), "declarationKey", "heartbeat:main") == nil {
+			if j := with(mustPath(t, v, "jobs"), "id", id); j == nil || j["enabled"] != false {
 				t.Errorf("cron.list includeDisabled: %s", compactJSON(v))
 			}
-			want(t, call(t, "cron.status", ""), "jobs", func(n any) bool { f, _ := n.(float64); return f >= 2 })
+			want(t, call(t, "cron.status", ""), "jobs", func(n any) bool { f, _ := n.(float64); return f >= 1 })
 			want(t, call(t, "cron.remove", `{"id":"`+id+`"}`), "removed", eq(true))
 		})
 
@@ -410,6 +406,18 @@ func TestConformanceOperatorCLI(t *testing.T) {
 	})
 
 	// Last: it takes the bot token out of the config.
+	// After the groups: the heartbeats group's wake has run the main agent's
+	// heartbeat, so its job is listed (disabled: no heartbeat period in the
+	// config), as at the reference (cron.list.after-add.json: declarationKey
+	// heartbeat:main). Checked inside the cron group it raced that wake.
+	t.Run("heartbeat job", func(t *testing.T) {
+		v := call(t, "cron.list", `{"includeDisabled":true}`)
+		if with(mustPath(t, v, "jobs"), "declarationKey", "heartbeat:main") == nil {
+			t.Errorf("cron.list includeDisabled: %s", compactJSON(v))
+		}
+		want(t, call(t, "cron.status", ""), "jobs", func(n any) bool { f, _ := n.(float64); return f >= 1 })
+	})
+
 	t.Run("channels.logout", func(t *testing.T) {
 		v := call(t, "channels.logout", `{"channel":"telegram"}`)
 		want(t, v, "cleared", eq(true))
