@@ -210,11 +210,7 @@ func ownerOf(c *client.Client) *protocol.ChannelOwner {
 	if err != nil {
 		return nil
 	}
-	var st protocol.ChannelsStatus
-	if json.Unmarshal(raw, &st) != nil || len(st.ChannelAccounts["telegram"]) != 1 {
-		return nil
-	}
-	return st.ChannelAccounts["telegram"][0].Owner
+	return gatewaytest.ChannelOwner(raw, "telegram")
 }
 
 // singleOwner is the index of the gateway among ops that owns the account
@@ -263,12 +259,7 @@ func TestClusterRouteCut(t *testing.T) {
 	t.Cleanup(api.Close)
 	fp := fakeprovider.New(t)
 	fp.SetResponder(func(r fakeprovider.Request) fakeprovider.Reply {
-		last := ""
-		for _, m := range r.Messages {
-			if m.Role == "user" {
-				last = fmt.Sprint(m.Content)
-			}
-		}
+		last := r.LastUser()
 		return fakeprovider.Reply{Text: "echo: " + last}
 	})
 	cfgs, proxies := proxiedCluster(t, 3)

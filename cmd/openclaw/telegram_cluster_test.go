@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/channels/telegram/fakebotapi"
 	"openclaw/transport/client"
 	"openclaw/transport/protocol"
@@ -164,11 +165,7 @@ func (c *tgCluster) owner(i int) *protocol.ChannelOwner {
 	if err != nil {
 		return nil
 	}
-	var st protocol.ChannelsStatus
-	if json.Unmarshal(raw, &st) != nil || len(st.ChannelAccounts["telegram"]) != 1 {
-		return nil
-	}
-	return st.ChannelAccounts["telegram"][0].Owner
+	return gatewaytest.ChannelOwner(raw, "telegram")
 }
 
 // channelsStatus is gateway i's answer to channels.status.
@@ -267,12 +264,7 @@ func TestTelegramClusterFailover(t *testing.T) {
 	holdCalls, release := 0, make(chan struct{})
 	fp := fakeprovider.New(t)
 	fp.SetResponder(func(r fakeprovider.Request) fakeprovider.Reply {
-		last := ""
-		for _, m := range r.Messages {
-			if m.Role == "user" {
-				last = fmt.Sprint(m.Content)
-			}
-		}
+		last := r.LastUser()
 		if last == "hold" {
 			holdMu.Lock()
 			holdCalls++

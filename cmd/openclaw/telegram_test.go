@@ -39,12 +39,7 @@ func startBotAPI(t *testing.T) *fakebotapi.Server {
 func echoProvider(t *testing.T, deltas int, delay time.Duration) *fakeprovider.Server {
 	fp := fakeprovider.New(t)
 	fp.SetResponder(func(r fakeprovider.Request) fakeprovider.Reply {
-		last := ""
-		for _, m := range r.Messages {
-			if m.Role == "user" {
-				last = fmt.Sprint(m.Content)
-			}
-		}
+		last := r.LastUser()
 		return fakeprovider.Reply{Text: "echo: " + last, Deltas: deltas, ChunkDelay: delay}
 	})
 	return fp

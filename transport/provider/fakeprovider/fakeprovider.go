@@ -167,6 +167,17 @@ type Request struct {
 	MaxCompletionTokens int  // max_completion_tokens, 0 when absent
 }
 
+// LastUser is the content of the request's last user message ("" when it
+// has none): what an echoing responder answers to.
+func (r Request) LastUser() string {
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if r.Messages[i].Role == "user" {
+			return r.Messages[i].Content
+		}
+	}
+	return ""
+}
+
 // Message is one entry of the request's messages. Content is the string
 // content, or the concatenated text parts of an array content.
 type Message struct {
