@@ -98,3 +98,8 @@ tool (
 	openclaw/cmd/openclaw
 	openclaw/tools/task
 )
+
+// telego's JSON library (a goccy/go-json fork) costs ~10 MB of idle RSS and
+// 10 ms of start-up in its inits; tools/stdjson gives telego encoding/json,
+// as telego's own `stdjson` build tag does (issue 17).
+replace github.com/grbit/go-json => ./tools/stdjson
