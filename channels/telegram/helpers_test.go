@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,17 +146,6 @@ func (r *rig) account(c *client.Client, id string) map[string]any {
 	accs, _ := tg["accounts"].(map[string]any)
 	a, _ := accs[id].(map[string]any)
 	return a
-}
-
-// freePort finds a free loopback port for a webhook listener.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // polling waits until the account polls (linked, transport running).

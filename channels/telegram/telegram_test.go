@@ -14,6 +14,7 @@ import (
 
 	"github.com/mymmrac/telego"
 
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/channels/telegram"
 	"openclaw/channels/telegram/fakebotapi"
 	"openclaw/transport/client"
@@ -408,7 +409,7 @@ func TestPanicRestartsOnlyThatAccount(t *testing.T) {
 // Webhook mode: setWebhook with the secret; a wrong secret is refused with
 // 401 and queues nothing; a right one is answered.
 func TestWebhook(t *testing.T) {
-	port := freePort(t)
+	port := gatewaytest.FreePort(t)
 	tg := openDM(fmt.Sprintf(`, webhookUrl: "https://bot.example.com/tg", webhookSecret: "s3cret-value", webhookPort: %d, webhookPath: "/tg"`, port))
 	r := newRig(t, rigOpts{telegram: tg, replies: []fakeprovider.Reply{fakeprovider.Text("via webhook", 1)}})
 	op := r.operator()

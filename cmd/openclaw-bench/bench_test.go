@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"openclaw/actors/gateway/gatewaytest"
+	"openclaw/transport/loopback"
 )
 
 // TestMain doubles as a fake gateway binary for the startup, restart and
@@ -202,7 +203,7 @@ func TestSlowAgainstFakeGateway(t *testing.T) {
 // fakeGatewayProcess runs the test binary as a fake gateway on a free port.
 func fakeGatewayProcess(t *testing.T, token string) (url string, pid int) {
 	t.Helper()
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

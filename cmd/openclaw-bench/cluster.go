@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"openclaw/transport/loopback"
 )
 
 // maxClusterGateways bounds --cluster: each gateway is a process with its
@@ -44,7 +46,7 @@ func startCluster(ctx context.Context, bin string, n int, token string, timeout 
 func startClusterOnce(ctx context.Context, bin string, n int, token string, timeout time.Duration, base map[string]any, logDir string) (gwCluster, error) {
 	listens, routes := make([]string, n), make([]string, n)
 	for i := range n {
-		p, err := freePort()
+		p, err := loopback.FreePort()
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"openclaw/transport/loopback"
 )
 
 // absBinary finds a binary (a path, or a name on PATH) and makes its path
@@ -56,7 +58,7 @@ func startGateway(ctx context.Context, bin string, sub, extra []string, token st
 // OPENCLAW_SKIP_CANVAS_HOST=1. With a logPath the gateway's output goes
 // there and stays (otherwise into its throwaway dir).
 func startGatewayConfig(ctx context.Context, bin string, sub, extra []string, token string, timeout time.Duration, config []byte, logPath string) (*gwProc, error) {
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"openclaw/transport/loopback"
 )
 
 type startupRun struct {
@@ -84,7 +85,7 @@ func cmdStartup(ctx context.Context, args []string) (result, *common, error) {
 	for i := 0; i < *runs && ctx.Err() == nil; i++ {
 		p := *port
 		if p == 0 {
-			if p, err = freePort(); err != nil {
+			if p, err = loopback.FreePort(); err != nil {
 				return nil, &cf, err
 			}
 		}
@@ -311,15 +312,6 @@ func exitString(err error) string {
 		return "exit " + strconv.Itoa(ee.ExitCode())
 	}
 	return err.Error()
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(path string, n int) string {

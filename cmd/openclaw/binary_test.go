@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/transport/client"
 )
 
@@ -247,7 +248,7 @@ func TestBinaryGeneratedToken(t *testing.T) {
 		t.Errorf("health with no token at all: want exit 1 and a line that says how to pass one:\n%s", r)
 	}
 
-	second := launchGateway(t, gwOptions{StateDir: g.StateDir, Port: freePort(t)})
+	second := launchGateway(t, gwOptions{StateDir: g.StateDir, Port: gatewaytest.FreePort(t)})
 	if code := second.wait(t, 15*time.Second); code != exitConfig {
 		t.Errorf("second gateway on the same state dir: exit %d, want %d", code, exitConfig)
 	}

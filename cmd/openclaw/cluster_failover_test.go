@@ -53,7 +53,7 @@ func startClusterProcs(t *testing.T, n int, fp *fakeprovider.Server, gateway str
 	t.Helper()
 	listens, routes := make([]string, n), make([]string, n)
 	for i := range n {
-		listens[i] = "127.0.0.1:" + strconv.Itoa(freePort(t))
+		listens[i] = "127.0.0.1:" + strconv.Itoa(gatewaytest.FreePort(t))
 		routes[i] = "nats-route://" + listens[i]
 	}
 	rj, _ := json.Marshal(routes)
@@ -70,7 +70,7 @@ func startClusterProcs(t *testing.T, n int, fp *fakeprovider.Server, gateway str
 		if err := os.WriteFile(filepath.Join(dir, "openclaw.json"), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		nodes[i] = &clusterNode{name: name, opts: gwOptions{StateDir: dir, Port: freePort(t), NoAllowUnconfigured: true,
+		nodes[i] = &clusterNode{name: name, opts: gwOptions{StateDir: dir, Port: gatewaytest.FreePort(t), NoAllowUnconfigured: true,
 			Env: []string{"OPENCLAW_SKIP_CANVAS_HOST=1"}}}
 	}
 	// Together: a gateway's start waits for the JetStream quorum.

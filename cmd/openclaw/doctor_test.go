@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/actors/store"
 )
 
@@ -103,7 +104,7 @@ func TestDoctor(t *testing.T) {
 			s := newServiceEnv(t)
 			cfg := tc.config
 			if strings.Contains(cfg, "%d") {
-				cfg = fmt.Sprintf(cfg, freePort(t))
+				cfg = fmt.Sprintf(cfg, gatewaytest.FreePort(t))
 			}
 			writeFile(t, filepath.Join(s.state, "openclaw.json"), cfg)
 			if tc.setup != nil {
@@ -144,7 +145,7 @@ func TestDoctor(t *testing.T) {
 func TestDoctorAgainstRunningGateway(t *testing.T) {
 	const token = "doctor-running-token-0123456789"
 	s := newServiceEnv(t)
-	port := freePort(t)
+	port := gatewaytest.FreePort(t)
 	writeFile(t, filepath.Join(s.state, "openclaw.json"), fmt.Sprintf(`{gateway: {port: %d, auth: {token: "%s"}}}`, port, token))
 	g := startGateway(t, gwOptions{Port: port, StateDir: s.state, NoAllowUnconfigured: true, Env: []string{"OPENCLAW_SKIP_CANVAS_HOST=1"}})
 	r := s.run(t, "doctor", "--json")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"openclaw/actors/gateway/gatewaytest"
 )
 
 // TestStateDirLock: a second gateway on the same state directory refuses to
@@ -38,7 +40,7 @@ func TestProfilesSideBySide(t *testing.T) {
 	}
 	var procs []proc
 	for _, profile := range []string{"alpha", "beta"} {
-		port := freePort(t)
+		port := gatewaytest.FreePort(t)
 		out := &lockedBuffer{}
 		cmd := exec.Command(testBinary, "--profile", profile, "gateway", "--port", strconv.Itoa(port), "--allow-unconfigured")
 		cmd.Env = cleanEnv("HOME="+home, "OPENCLAW_GATEWAY_TOKEN=profile-token-123456")

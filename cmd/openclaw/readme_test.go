@@ -32,6 +32,7 @@ import (
 
 	"github.com/titanous/json5"
 
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/channels/telegram/fakebotapi"
 	"openclaw/config"
 	"openclaw/transport/client"
@@ -422,7 +423,7 @@ func warmGoEnv(t *testing.T) []string {
 // freshMachine is a new HOME (nothing in ~/.openclaw) and a new free port.
 func (e *readmeEnv) freshMachine(t *testing.T) {
 	e.home = t.TempDir()
-	e.port = freePort(t)
+	e.port = gatewaytest.FreePort(t)
 	e.configured = nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/transport/client"
 	"openclaw/transport/protocol"
 )
@@ -249,7 +250,7 @@ func TestCanvasHost(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(root, "index.html"), []byte("<h1>canvas</h1>"), 0o600)
 	os.WriteFile(filepath.Join(dir, "workspace", "secret.txt"), []byte("secret"), 0o600)
-	cport := freePort(t)
+	cport := gatewaytest.FreePort(t)
 	g := startGateway(t, gwOptions{Token: "canvas-token-123456", StateDir: dir, Env: []string{"OPENCLAW_CANVAS_HOST_PORT=" + strconv.Itoa(cport)}})
 	if !waitFor(func() bool { return strings.Contains(g.Stdout.String(), "canvas host listening") }, 5*time.Second) {
 		t.Fatalf("canvas host did not start:\n%s", g.Stdout)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"openclaw/actors/gateway/gatewaytest"
 	"openclaw/config"
 )
 
@@ -51,7 +52,7 @@ func TestDevSetup(t *testing.T) {
 		t.Fatal("a second setup rewrote the config")
 	}
 	// The dev gateway runs from it (port from the flag, to stay off 19001).
-	port := freePort(t)
+	port := gatewaytest.FreePort(t)
 	g := launchGatewayEnv(t, env, "--dev", "gateway", "--port", strconv.Itoa(port))
 	g.Token = *cfg.Gateway.Auth.Token
 	if err := g.waitListening(20 * time.Second); err != nil {

@@ -51,12 +51,12 @@ func startTelegramCluster(t *testing.T, api *fakebotapi.Server, fp *fakeprovider
 	routes := make([]string, 3)
 	listens := make([]string, 3)
 	for i := range 3 {
-		listens[i] = "127.0.0.1:" + strconv.Itoa(freePort(t))
+		listens[i] = "127.0.0.1:" + strconv.Itoa(gatewaytest.FreePort(t))
 		routes[i] = strconv.Quote("nats-route://" + listens[i])
 	}
 	for i := range 3 {
 		dir := t.TempDir()
-		client := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		client := "127.0.0.1:" + strconv.Itoa(gatewaytest.FreePort(t))
 		c.nats = append(c.nats, "nats://"+client)
 		cluster := fmt.Sprintf(`cluster: {enabled: true, name: "tg", nodeName: "gw-%d", leaseTtlMs: %d,
 			nats: {embedded: {clusterListen: %q, clientListen: %q, routes: [%s]}}}`, i, clusterLeaseTTLMs, listens[i], client,
@@ -64,7 +64,7 @@ func startTelegramCluster(t *testing.T, api *fakebotapi.Server, fp *fakeprovider
 		cfg := strings.Replace(telegramConfig(api, fp, token, ""), "gateway: {auth: {token: "+strconv.Quote(token)+"}}",
 			"gateway: {auth: {token: "+strconv.Quote(token)+"}, "+cluster+"}", 1)
 		writeFile(t, filepath.Join(dir, "openclaw.json"), cfg)
-		c.opts = append(c.opts, gwOptions{StateDir: dir, Port: freePort(t), NoAllowUnconfigured: true,
+		c.opts = append(c.opts, gwOptions{StateDir: dir, Port: gatewaytest.FreePort(t), NoAllowUnconfigured: true,
 			Env: []string{"OPENCLAW_SKIP_CANVAS_HOST=1"}})
 	}
 	// Together: a gateway's start waits for the JetStream quorum.

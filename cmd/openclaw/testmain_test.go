@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"openclaw/actors/gateway/gatewaytest"
 )
 
 // testBinary is the openclaw binary built by TestMain.
@@ -82,17 +84,6 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // gwOptions configure one gateway process.
 type gwOptions struct {
 	Token string // OPENCLAW_GATEWAY_TOKEN; "" leaves it unset
@@ -126,7 +117,7 @@ type gatewayProc struct {
 func launchGateway(t testing.TB, o gwOptions) *gatewayProc {
 	t.Helper()
 	if o.Port == 0 {
-		o.Port = freePort(t)
+		o.Port = gatewaytest.FreePort(t)
 	}
 	if o.StateDir == "" {
 		o.StateDir = t.TempDir()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"openclaw/transport/client"
+	"openclaw/transport/loopback"
 )
 
 // Reference gateway bounds.
@@ -122,7 +122,7 @@ func startGateway(ctx context.Context, ref *reference, token string, extra map[s
 }
 
 func startGatewayOnce(ctx context.Context, ref *reference, token string, extra map[string]any) (*refGateway, error) {
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -259,15 +259,6 @@ func (g *refGateway) cleanup(keep bool) {
 		return
 	}
 	_ = os.RemoveAll(g.dir)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // mergeJSON merges b into a when both are objects; otherwise b wins.

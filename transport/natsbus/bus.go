@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -183,13 +184,25 @@ func (b *Bus) embedded(c config.Cluster, o Options) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: embedded NATS: %w", err)
 	}
-	if o.Log != nil {
-		srv.SetLoggerV2(natsLogger{o.Log.With("subsystem", "nats")}, false, false, false)
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	nl := &natsLogger{l: log.With("subsystem", "nats")}
+	srv.SetLoggerV2(nl, false, false, false)
 	srv.Start()
-	if !srv.ReadyForConnections(readyWait) {
-		srv.Shutdown()
-		return nil, errors.New("cluster: embedded NATS did not start (is the cluster port free?)")
+	// NATS reports a listener it could not bind only to its log, and keeps
+	// waiting for it: a fatal record ends the wait with its reason.
+	deadline := time.Now().Add(readyWait)
+	for !srv.ReadyForConnections(100 * time.Millisecond) {
+		if why := nl.fatal.Load(); why != nil {
+			srv.Shutdown()
+			return nil, fmt.Errorf("cluster: embedded NATS did not start: %s", *why)
+		}
+		if time.Now().After(deadline) {
+			srv.Shutdown()
+			return nil, errors.New("cluster: embedded NATS did not start (is the cluster port free?)")
+		}
 	}
 	return srv, nil
 }
@@ -273,14 +286,22 @@ func (b *Bus) shutdownServer() {
 }
 
 // natsLogger sends the embedded server's warnings and errors to the
-// gateway's log (its notices are chatty: every route, every election).
-type natsLogger struct{ l *slog.Logger }
+// gateway's log (its notices are chatty: every route, every election), and
+// keeps the last fatal one: the reason a start failed.
+type natsLogger struct {
+	l     *slog.Logger
+	fatal atomic.Pointer[string]
+}
 
-func (n natsLogger) Noticef(string, ...any) {}
-func (n natsLogger) Warnf(format string, v ...any) {
+func (n *natsLogger) Noticef(string, ...any) {}
+func (n *natsLogger) Warnf(format string, v ...any) {
 	n.l.Warn(fmt.Sprintf(format, v...))
 }
-func (n natsLogger) Fatalf(format string, v ...any) { n.l.Error(fmt.Sprintf(format, v...)) }
-func (n natsLogger) Errorf(format string, v ...any) { n.l.Error(fmt.Sprintf(format, v...)) }
-func (n natsLogger) Debugf(string, ...any)          {}
-func (n natsLogger) Tracef(string, ...any)          {}
+func (n *natsLogger) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	n.fatal.Store(&msg)
+	n.l.Error(msg)
+}
+func (n *natsLogger) Errorf(format string, v ...any) { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n *natsLogger) Debugf(string, ...any)          {}
+func (n *natsLogger) Tracef(string, ...any)          {}

@@ -28,6 +28,7 @@ import (
 	"openclaw/config"
 	"openclaw/transport/auth"
 	"openclaw/transport/client"
+	"openclaw/transport/loopback"
 )
 
 // frameWait bounds a test's wait for a frame or a close: generous, since a
@@ -137,15 +138,16 @@ func ClusterConfig(node, listen string, routes []string) *config.Config {
 	return cfg
 }
 
-// FreePort is a loopback TCP port free a moment ago.
+// FreePort is a loopback TCP port free a moment ago, one the kernel does not
+// hand to listeners on port 0 (loopback.FreePort): for the servers a test
+// must name the port of before they start.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := loopback.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // Logger discards records unless OPENCLAW_TEST_LOG is set, then writes every
