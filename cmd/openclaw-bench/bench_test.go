@@ -164,6 +164,10 @@ func TestStartupWithFakeGateway(t *testing.T) {
 		num(t, m, "idle_rss_served_mb_median") <= 0 || num(t, m, "idle_rss_anon_mb_median") <= 0 {
 		t.Errorf("startup: %v", m)
 	}
+	// --cold is the default: the first run's start is reported apart.
+	if m["cold"] != true || num(t, m, "hello_ok_ms_first_run") <= 0 {
+		t.Errorf("cold start: %v", m)
+	}
 	if m["exit_last"] != "exit 0" {
 		t.Errorf("exit_last = %v", m["exit_last"])
 	}

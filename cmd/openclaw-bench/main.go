@@ -51,10 +51,11 @@ const (
 const usage = `usage: openclaw-bench <scenario> [flags] [args]
 
 scenarios:
-  startup --bin PATH [--port P] [--runs N] [--timeout 60s] [--settle 2s] [-- extra gateway args]
+  startup --bin PATH [--port P] [--runs N] [--timeout 60s] [--settle 2s] [--cold=true] [-- extra gateway args]
         exec "PATH gateway --port P --allow-unconfigured" in a fresh state dir; time from exec to
         the first authenticated hello-ok, idle RSS after --settle (anonymous and file-backed), again
-        after 3 more handshakes and --settle, then SIGTERM
+        after 3 more handshakes and --settle, then SIGTERM; --cold drops PATH from the page cache
+        before the first run (it reads from disk; the later runs find it cached as a start caches it)
   conns N [--hold SECONDS]
         open N authenticated idle sockets (N ≤ 30000), hold them (default 5 s), close them
   rpc C SECONDS
