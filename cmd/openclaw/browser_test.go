@@ -98,6 +98,13 @@ type browser struct {
 func newBrowser(t *testing.T, w, h int) *browser {
 	t.Helper()
 	path := chromiumPath(t)
+	// Not t.TempDir: Chromium's helper processes can still be writing to
+	// the profile when the browser process has exited, and t.TempDir's
+	// removal fails the test on the first "directory not empty".
+	profile, err := os.MkdirTemp("", "openclaw-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
@@ -111,23 +118,39 @@ func newBrowser(t *testing.T, w, h int) *browser {
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.WindowSize(w, h),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	b := &browser{t: t, ctx: ctx}
 	chromedp.ListenTarget(ctx, b.onEvent)
-	if err := chromedp.Run(ctx, network.Enable(), runtime.Enable(), log.Enable()); err != nil {
+	stop := func() {
 		cancelCtx()
-		cancelAlloc()
+		cancelAlloc() // waits for the browser process
+		removeProfile(t, profile)
+	}
+	if err := chromedp.Run(ctx, network.Enable(), runtime.Enable(), log.Enable()); err != nil {
+		stop()
 		t.Fatalf("start Chromium (%s): %v", path, err)
 	}
 	t.Cleanup(func() {
 		b.saveArtifacts()
-		cancelCtx()
-		cancelAlloc()
+		stop()
 	})
 	return b
+}
+
+// removeProfile removes a Chromium profile once its last writer is gone,
+// trying for up to 5 s.
+func removeProfile(t *testing.T, dir string) {
+	var err error
+	for range 50 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("Chromium profile %s left behind: %v", dir, err)
 }
 
 func (b *browser) onEvent(ev any) {
