@@ -2,6 +2,7 @@ package hub
 
 import (
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 // ones the system made before (the event stream) and actors spawned after,
 // which answer requests and leave the table when stopped.
 func TestCompactRegistry(t *testing.T) {
-	sys := actor.NewActorSystem()
+	sys := quietSystem()
 	reg := sys.ProcessRegistry
 	count := func() (c int) {
 		for _, m := range reg.LocalPIDs.LocalPIDs {
@@ -69,4 +70,19 @@ func TestCompactRegistry(t *testing.T) {
 	if c := count(); c != before {
 		t.Fatalf("%d processes left after stopping every actor, want the %d of before", c, before)
 	}
+}
+
+// The start's share: an actor system with its table compacted, as the
+// gateway makes one at every start and every in-process restart.
+func BenchmarkNewActorSystem(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		CompactRegistry(quietSystem())
+	}
+}
+
+func quietSystem() *actor.ActorSystem {
+	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
 }

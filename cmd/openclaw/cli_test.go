@@ -5,6 +5,7 @@ package main
 // a broken config file.
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,5 +167,17 @@ func TestStatusOutput(t *testing.T) {
 	r = runCmd(t, 30*time.Second, env, "", testBinary, "status", "--json", "--url", g.URL, "--token", testToken)
 	if v, _ := decodeJSON(t, r.Stdout).(map[string]any); r.Code != 0 || v["version"] != version() || v["pid"] == nil {
 		t.Errorf("status --json:\n%s", r)
+	}
+}
+
+// The command line's share of a start: kong builds every command's flags
+// before it parses `gateway`.
+func BenchmarkNewParser(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var cli CLI
+		if _, err := newParser(&cli, io.Discard, io.Discard); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
