@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -204,6 +205,31 @@ func (g *Gateway) compose(validate *protocol.Validator) *tree {
 type supervisor struct {
 	children []child
 	ready    *actor.PID // answers *health.Ready once the tree is up
+	spawned  *spawnGate
+}
+
+// spawnGate holds every child's Started until the supervisor has spawned
+// them all. Children address each other by name (the hub, health), and the
+// actor library registers a process under its name before its mailbox has
+// its dispatcher: a sibling's Started that sent to a name spawned after it
+// could find the process half made (a data race in the library, seen as
+// one under -race) or not find it at all (a dead letter).
+type spawnGate struct {
+	once sync.Once
+	done chan struct{}
+}
+
+func (g *spawnGate) open() { g.once.Do(func() { close(g.done) }) }
+
+// hold is the receiver middleware that makes a child's Started wait for
+// the gate; every later message passes straight through.
+func (g *spawnGate) hold(next actor.ReceiverFunc) actor.ReceiverFunc {
+	return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+		if _, ok := env.Message.(*actor.Started); ok {
+			<-g.done
+		}
+		next(c, env)
+	}
 }
 
 // Restart budget of the root's children.
@@ -217,17 +243,19 @@ func supervisorProps(log *slog.Logger, children []child, ready *actor.PID) *acto
 		log.Error("gateway actor crashed; restarting it", "panic", reason)
 		return actor.RestartDirective
 	})
+	gate := &spawnGate{done: make(chan struct{})}
 	for _, c := range children {
 		// A request whose handler panics is still answered.
-		c.props.Configure(actor.WithReceiverMiddleware(core.AnswerPanics))
+		c.props.Configure(actor.WithReceiverMiddleware(gate.hold, core.AnswerPanics))
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{children: children, ready: ready} },
+	return actor.PropsFromProducer(func() actor.Actor { return &supervisor{children: children, ready: ready, spawned: gate} },
 		actor.WithSupervisor(restart))
 }
 
 func (s *supervisor) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
+		defer s.spawned.open() // a failed spawn too: the ones made run
 		for _, c := range s.children {
 			if _, err := ctx.SpawnNamed(c.props, c.name); err != nil {
 				panic(fmt.Sprintf("gateway: spawn %s: %v", c.name, err))
